@@ -1,0 +1,51 @@
+//! The write vocabulary: every admin write is a list of [`Change`]s,
+//! applied to storage in one transaction and then to the in-memory
+//! snapshot. In a cluster the same changes travel between nodes.
+
+use crate::model::{Api, ApiKey, App, Tenant, User};
+
+/// One stored entity, whole.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Record {
+    /// A tenant.
+    Tenant(Tenant),
+    /// A user.
+    User(User),
+    /// An app.
+    App(App),
+    /// An API key (digest included, secret never).
+    Key(ApiKey),
+    /// An API.
+    Api(Api),
+}
+
+impl Record {
+    /// The resource type name used in audit entries.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Record::Tenant(_) => "tenant",
+            Record::User(_) => "user",
+            Record::App(_) => "app",
+            Record::Key(_) => "key",
+            Record::Api(_) => "api",
+        }
+    }
+}
+
+/// A write to apply.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Change {
+    /// Create a new entity; fails with a conflict if a unique field clashes.
+    Insert(Record),
+    /// Replace an existing entity by id; fails if it does not exist.
+    Update(Record),
+}
+
+impl Change {
+    /// The record written.
+    pub fn record(&self) -> &Record {
+        match self {
+            Change::Insert(r) | Change::Update(r) => r,
+        }
+    }
+}

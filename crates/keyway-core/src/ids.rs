@@ -1,0 +1,77 @@
+//! Opaque, type-prefixed identifiers: `ten_01J…`, `key_01J…`.
+//!
+//! An id is a prefix, an underscore and a lowercase ULID, so ids sort by
+//! creation time and say what they point at when they show up in a log.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl $name {
+            /// The type prefix of this kind of id, without the underscore.
+            pub const PREFIX: &'static str = $prefix;
+
+            /// A fresh, unique id.
+            pub fn generate() -> Self {
+                Self(format!("{}_{}", $prefix, ulid::Ulid::new().to_string().to_lowercase()))
+            }
+
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                Self(s.to_owned())
+            }
+        }
+    };
+}
+
+id_type!(/// A tenant (team).
+    TenantId, "ten");
+id_type!(/// A user of a tenant.
+    UserId, "usr");
+id_type!(/// An application that owns keys.
+    AppId, "app");
+id_type!(/// An API key (the record, never the secret).
+    KeyId, "key");
+id_type!(/// A published API version.
+    ApiId, "api");
+id_type!(/// A subscription of an app to an API.
+    SubscriptionId, "sub");
+id_type!(/// One request through the gateway.
+    RequestId, "req");
+id_type!(/// One audit-log entry.
+    AuditId, "aud");
+id_type!(/// An admin token.
+    AdminTokenId, "adm");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_carry_their_prefix_and_are_unique() {
+        let a = KeyId::generate();
+        let b = KeyId::generate();
+        assert!(a.as_str().starts_with("key_"));
+        assert_eq!(a.as_str().len(), 4 + 26);
+        assert_ne!(a, b);
+        assert!(TenantId::generate().as_str().starts_with("ten_"));
+    }
+}

@@ -1,0 +1,30 @@
+//! Keyway's domain model, shared by every other crate.
+//!
+//! - [`ids`]: typed, prefixed identifiers (`ten_…`, `key_…`).
+//! - [`model`]: tenants, users, apps, keys and APIs as stored.
+//! - [`key_format`]: the `kw_<env>_…` API key text, its checksum and digest.
+//! - [`codes`]: the refusal catalog of `errors.md`, one variant per code.
+//! - [`refusal`]: a refusal with its evidence, and its three envelopes.
+//! - [`trace`]: the per-request decision trace (stage, result, evidence).
+//! - [`records`]: call-log and audit rows.
+
+pub mod change;
+pub mod codes;
+pub mod ids;
+pub mod key_format;
+pub mod model;
+pub mod records;
+pub mod refusal;
+pub mod trace;
+
+pub use codes::{ErrorCode, Stage};
+pub use refusal::Refusal;
+pub use trace::{StepResult, Trace, TraceEntry};
+
+/// Timestamps everywhere in Keyway: UTC, rendered as RFC 3339.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// Formats a timestamp as RFC 3339 with second precision and a `Z` suffix.
+pub fn fmt_time(t: &Timestamp) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

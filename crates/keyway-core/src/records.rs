@@ -1,0 +1,117 @@
+//! Rows Keyway writes as it works: the call log and the audit log.
+
+use crate::codes::ErrorCode;
+use crate::ids::{ApiId, AppId, AuditId, KeyId, RequestId, TenantId};
+use crate::trace::Trace;
+use crate::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// One request through the gateway, accepted or refused.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CallLogRow {
+    /// The request id (also in `x-request-id`).
+    pub request_id: RequestId,
+    /// When the request arrived.
+    pub time: Timestamp,
+    /// Tenant of the caller's key, once known.
+    pub tenant_id: Option<TenantId>,
+    /// The API routed to, once known.
+    pub api_id: Option<ApiId>,
+    /// The caller's app, once known.
+    pub app_id: Option<AppId>,
+    /// The caller's key, once verified.
+    pub key_id: Option<KeyId>,
+    /// The display prefix of the key presented, when well formed.
+    pub key_prefix: Option<String>,
+    /// HTTP method.
+    pub method: String,
+    /// Request path (no query string: it may hold secrets).
+    pub path: String,
+    /// Response status sent to the caller.
+    pub status: u16,
+    /// Refusal code, when refused.
+    pub code: Option<ErrorCode>,
+    /// Client IP as the gateway saw it.
+    pub client_ip: String,
+    /// Total time in the gateway until the response head was sent.
+    pub latency_ms: f64,
+    /// Time the upstream took to answer, when it was reached.
+    pub upstream_latency_ms: Option<f64>,
+    /// AI: model used.
+    pub model: Option<String>,
+    /// AI: prompt tokens.
+    pub prompt_tokens: Option<u64>,
+    /// AI: completion tokens.
+    pub completion_tokens: Option<u64>,
+    /// AI: cost in USD.
+    pub cost_usd: Option<f64>,
+    /// The decision trace.
+    pub trace: Trace,
+}
+
+/// Filters for reading the call log (`GET /admin/v1/logs`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct LogQuery {
+    /// Exactly this request.
+    pub request_id: Option<String>,
+    /// Calls with this key.
+    pub key_id: Option<String>,
+    /// Calls of this app.
+    pub app_id: Option<String>,
+    /// Calls of this tenant.
+    pub tenant_id: Option<String>,
+    /// Calls to this API.
+    pub api_id: Option<String>,
+    /// Calls refused with this code.
+    pub code: Option<String>,
+    /// At or after this time.
+    pub since: Option<Timestamp>,
+    /// Before this time.
+    pub until: Option<Timestamp>,
+    /// Most rows to return, newest first.
+    pub limit: usize,
+}
+
+/// Who changed what, when: one admin write.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Id, `aud_…`.
+    pub id: AuditId,
+    /// When.
+    pub time: Timestamp,
+    /// Who (admin token id, or user id).
+    pub actor: String,
+    /// What was done, e.g. `key.revoke`.
+    pub action: String,
+    /// Kind of resource: `tenant`, `user`, `app`, `key`, `api`.
+    pub resource_type: String,
+    /// Id of the resource.
+    pub resource_id: String,
+    /// The resource's tenant, when it has one.
+    pub tenant_id: Option<TenantId>,
+    /// The resource before the change (secrets never included).
+    pub before: Option<serde_json::Value>,
+    /// The resource after the change (secrets never included).
+    pub after: Option<serde_json::Value>,
+}
+
+/// Filters for reading the audit log.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    /// Entries about this resource id.
+    pub resource_id: Option<String>,
+    /// Entries about any of these resource ids (used by diagnose).
+    pub resource_ids: Vec<String>,
+    /// Entries of this resource type.
+    pub resource_type: Option<String>,
+    /// Entries of this tenant.
+    pub tenant_id: Option<String>,
+    /// Entries by this actor.
+    pub actor: Option<String>,
+    /// At or after this time.
+    pub since: Option<Timestamp>,
+    /// Before this time.
+    pub until: Option<Timestamp>,
+    /// Most rows to return, newest first.
+    pub limit: usize,
+}

@@ -1,0 +1,190 @@
+//! A refusal: a catalog code plus what the caller may read (detail,
+//! hint) and what only the operator reads (evidence, fix). Rendering is
+//! separate from deciding: the route's protocol picks the envelope.
+
+use crate::codes::ErrorCode;
+use crate::model::Protocol;
+use serde_json::json;
+
+/// Base of the RFC 9457 `type` URI; the code is appended.
+pub const PROBLEM_TYPE_BASE: &str = "https://keyway.dev/errors/";
+
+/// A refused request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    /// The catalog code.
+    pub code: ErrorCode,
+    /// Caller-facing explanation. For codes returned before the caller
+    /// proved possession of a secret this is fixed text that says
+    /// nothing about stored state.
+    pub detail: String,
+    /// Caller-facing advice.
+    pub hint: Option<String>,
+    /// Operator-only evidence: everything the stage saw (never a secret).
+    pub evidence: String,
+    /// Operator-only fix.
+    pub fix: Option<String>,
+    /// Extra response headers (e.g. `Allow`, `Retry-After`).
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Refusal {
+    /// A refusal with caller text and operator evidence.
+    pub fn new(code: ErrorCode, detail: impl Into<String>, evidence: impl Into<String>) -> Self {
+        Self { code, detail: detail.into(), hint: None, evidence: evidence.into(), fix: None, headers: Vec::new() }
+    }
+
+    /// Adds a caller-facing hint.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Adds an operator-facing fix.
+    pub fn fix(mut self, fix: impl Into<String>) -> Self {
+        self.fix = Some(fix.into());
+        self
+    }
+
+    /// Adds a response header.
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// The answer to a well-formed key that matches nothing, or matches an
+    /// id with the wrong secret: the two must be indistinguishable.
+    pub fn key_unknown() -> Self {
+        Self::new(
+            ErrorCode::KeyUnknown,
+            "The API key is not valid.",
+            "the key's digest matches no stored key",
+        )
+        .hint("Check that you copied the whole key, and that it belongs to this gateway.")
+        .fix("issue the caller a key, or check which gateway the key was created on")
+    }
+
+    /// An internal error; the request id leads to the log.
+    pub fn internal(evidence: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InternalError, "The gateway failed to handle this request.", evidence)
+            .hint("Quote the request id to the API's operators.")
+    }
+
+    /// Renders the refusal in the envelope of `protocol`.
+    pub fn render(&self, protocol: Protocol, request_id: &str) -> RenderedRefusal {
+        let status = self.code.status();
+        let code = self.code.as_str();
+        let (content_type, body) = match protocol {
+            Protocol::Rest => {
+                let mut v = json!({
+                    "type": format!("{PROBLEM_TYPE_BASE}{code}"),
+                    "title": self.code.title(),
+                    "status": status,
+                    "detail": self.detail,
+                    "code": code,
+                    "request_id": request_id,
+                });
+                if let Some(h) = &self.hint {
+                    v["hint"] = json!(h);
+                }
+                ("application/problem+json", v)
+            }
+            Protocol::Openai => {
+                let message = match &self.hint {
+                    Some(h) => format!("{} {}", self.detail, h),
+                    None => self.detail.clone(),
+                };
+                (
+                    "application/json",
+                    json!({"error": {
+                        "message": message,
+                        "type": self.code.openai_type().as_str(),
+                        "param": null,
+                        "code": code,
+                    }}),
+                )
+            }
+            Protocol::Anthropic => {
+                let mut message = format!("{code}: {}", self.detail);
+                if let Some(h) = &self.hint {
+                    message.push(' ');
+                    message.push_str(h);
+                }
+                (
+                    "application/json",
+                    json!({"type": "error", "error": {"type": self.code.anthropic_type(), "message": message}}),
+                )
+            }
+        };
+        let mut headers: Vec<(&'static str, String)> = Vec::with_capacity(self.headers.len() + 2);
+        headers.push(("x-keyway-error-code", code.to_owned()));
+        if status == 401 {
+            headers.push(("www-authenticate", self.www_authenticate()));
+        }
+        headers.extend(self.headers.iter().cloned());
+        RenderedRefusal { status, content_type, body: body.to_string().into_bytes(), headers }
+    }
+
+    /// RFC 6750 `WWW-Authenticate` value for a 401.
+    fn www_authenticate(&self) -> String {
+        match self.code {
+            ErrorCode::CredentialMissing => "Bearer realm=\"keyway\"".to_owned(),
+            c if c.stage() == crate::codes::Stage::Credential => {
+                format!("Bearer realm=\"keyway\", error=\"invalid_request\", error_description=\"{}\"", c.as_str())
+            }
+            c => format!("Bearer realm=\"keyway\", error=\"invalid_token\", error_description=\"{}\"", c.as_str()),
+        }
+    }
+}
+
+/// A refusal ready to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RenderedRefusal {
+    /// HTTP status.
+    pub status: u16,
+    /// `Content-Type`.
+    pub content_type: &'static str,
+    /// Body bytes.
+    pub body: Vec<u8>,
+    /// Headers besides `content-type` and `x-request-id`.
+    pub headers: Vec<(&'static str, String)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problem_json_has_the_contract_members() {
+        let r = Refusal::key_unknown().render(Protocol::Rest, "req_1");
+        assert_eq!(r.status, 401);
+        assert_eq!(r.content_type, "application/problem+json");
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        for m in ["type", "title", "status", "detail", "code", "hint", "request_id"] {
+            assert!(v.get(m).is_some(), "missing {m}");
+        }
+        assert_eq!(v["code"], "key_unknown");
+        assert!(r.headers.iter().any(|(n, v)| *n == "www-authenticate" && v.contains("invalid_token")));
+        assert!(r.headers.iter().any(|(n, v)| *n == "x-keyway-error-code" && v == "key_unknown"));
+    }
+
+    #[test]
+    fn openai_and_anthropic_envelopes() {
+        let r = Refusal::key_unknown();
+        let o: serde_json::Value = serde_json::from_slice(&r.render(Protocol::Openai, "req_1").body).unwrap();
+        assert_eq!(o["error"]["code"], "key_unknown");
+        assert_eq!(o["error"]["type"], "authentication_error");
+        assert!(o["error"]["param"].is_null());
+        let a: serde_json::Value = serde_json::from_slice(&r.render(Protocol::Anthropic, "req_1").body).unwrap();
+        assert_eq!(a["type"], "error");
+        assert_eq!(a["error"]["type"], "authentication_error");
+        assert!(a["error"]["message"].as_str().unwrap().starts_with("key_unknown: "));
+    }
+
+    #[test]
+    fn missing_credential_challenge_has_no_error_attribute() {
+        let r = Refusal::new(ErrorCode::CredentialMissing, "d", "e").render(Protocol::Rest, "req_1");
+        let h = r.headers.iter().find(|(n, _)| *n == "www-authenticate").unwrap();
+        assert_eq!(h.1, "Bearer realm=\"keyway\"");
+    }
+}

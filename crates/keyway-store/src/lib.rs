@@ -1,0 +1,114 @@
+//! Keyway's storage: the source of truth behind the admin API and the
+//! snapshot the gateway reads at start-up.
+//!
+//! [`Store`] is the seam; [`sqlite::SqliteStore`] is the embedded
+//! implementation. A PostgreSQL implementation slots in beside it without
+//! touching the request path, which never calls the store per request.
+
+pub mod sqlite;
+
+use async_trait::async_trait;
+use keyway_core::change::Change;
+use keyway_core::ids::{AdminTokenId, ApiId, AppId, KeyId, TenantId, UserId};
+use keyway_core::model::{Api, ApiKey, App, Tenant, User};
+use keyway_core::records::{AuditEntry, AuditQuery, CallLogRow, LogQuery};
+use keyway_core::Timestamp;
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique field clashes with an existing row (e.g. a tenant slug).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// An update named a row that does not exist.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The backend failed (I/O, corruption, driver error).
+    #[error("storage backend: {0}")]
+    Backend(String),
+}
+
+/// Everything the gateway's snapshot is built from.
+#[derive(Clone, Debug, Default)]
+pub struct StateDump {
+    /// All tenants.
+    pub tenants: Vec<Tenant>,
+    /// All users (deleted ones included: their keys must say so).
+    pub users: Vec<User>,
+    /// All apps (deleted ones included).
+    pub apps: Vec<App>,
+    /// All keys.
+    pub keys: Vec<ApiKey>,
+    /// All APIs (retired ones included: they answer 410).
+    pub apis: Vec<Api>,
+}
+
+/// An admin token as stored: its digest, never the token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdminToken {
+    /// Id, `adm_…`.
+    pub id: AdminTokenId,
+    /// Label.
+    pub name: String,
+    /// Keyed digest of the token text.
+    pub digest: [u8; 32],
+    /// Creation time.
+    pub created_at: Timestamp,
+}
+
+/// Storage backend. All methods are safe to call concurrently.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Checks the backend answers (for `/readyz`).
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Applies `changes` and records `audit` in one transaction: all or
+    /// nothing.
+    async fn apply(&self, changes: &[Change], audit: &[AuditEntry]) -> Result<(), StoreError>;
+
+    /// Loads every tenant, user, app, key and API.
+    async fn load_all(&self) -> Result<StateDump, StoreError>;
+
+    /// A tenant by id.
+    async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;
+    /// All tenants, oldest first.
+    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError>;
+    /// A user by id.
+    async fn user(&self, id: &UserId) -> Result<Option<User>, StoreError>;
+    /// Users of a tenant, oldest first.
+    async fn users_of_tenant(&self, tenant: &TenantId) -> Result<Vec<User>, StoreError>;
+    /// An app by id.
+    async fn app(&self, id: &AppId) -> Result<Option<App>, StoreError>;
+    /// Apps of a tenant, oldest first.
+    async fn apps_of_tenant(&self, tenant: &TenantId) -> Result<Vec<App>, StoreError>;
+    /// A key by id.
+    async fn key(&self, id: &KeyId) -> Result<Option<ApiKey>, StoreError>;
+    /// Keys of an app, oldest first.
+    async fn keys_of_app(&self, app: &AppId) -> Result<Vec<ApiKey>, StoreError>;
+    /// An API by id.
+    async fn api(&self, id: &ApiId) -> Result<Option<Api>, StoreError>;
+    /// APIs of a tenant, oldest first.
+    async fn apis_of_tenant(&self, tenant: &TenantId) -> Result<Vec<Api>, StoreError>;
+
+    /// Records when keys were last used (batched by the gateway). Unknown
+    /// ids are ignored; an older time never overwrites a newer one.
+    async fn touch_keys(&self, used: &[(KeyId, Timestamp)]) -> Result<(), StoreError>;
+
+    /// Appends call-log rows in one transaction.
+    async fn insert_calls(&self, rows: &[CallLogRow]) -> Result<(), StoreError>;
+    /// Reads call-log rows, newest first.
+    async fn calls(&self, query: &LogQuery) -> Result<Vec<CallLogRow>, StoreError>;
+    /// Deletes call-log rows older than `before`; returns how many.
+    async fn purge_calls(&self, before: Timestamp) -> Result<u64, StoreError>;
+
+    /// Reads audit entries, newest first.
+    async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Stores an admin token's digest.
+    async fn insert_admin_token(&self, token: &AdminToken) -> Result<(), StoreError>;
+    /// Finds an admin token by digest.
+    async fn admin_token_by_digest(&self, digest: &[u8; 32]) -> Result<Option<AdminToken>, StoreError>;
+    /// How many admin tokens exist.
+    async fn admin_token_count(&self) -> Result<u64, StoreError>;
+
+}
