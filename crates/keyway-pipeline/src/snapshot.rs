@@ -1,0 +1,227 @@
+//! The immutable in-memory view the request path reads, behind an atomic
+//! pointer swap. Admin writes patch it (copy-on-write per table) right
+//! after storage commits, so the very next request sees them.
+
+use arc_swap::ArcSwap;
+use keyway_core::change::{Change, Record};
+use keyway_core::ids::{ApiId, AppId, KeyId, TenantId, UserId};
+use keyway_core::key_format::KeyDigest;
+use keyway_core::model::{Api, ApiKey, ApiStatus, App, Tenant, User};
+use keyway_core::Timestamp;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Usage of one key, updated per request with a single atomic store and
+/// flushed to storage periodically. Shared across snapshot versions.
+#[derive(Debug, Default)]
+pub struct KeyUsage {
+    last_used_ms: AtomicI64,
+    flushed_ms: AtomicI64,
+}
+
+impl KeyUsage {
+    /// Notes a use at `now_ms` (unix milliseconds).
+    pub fn touch(&self, now_ms: i64) {
+        self.last_used_ms.fetch_max(now_ms, Ordering::Relaxed);
+    }
+
+    /// The last use not yet flushed, marking it flushed.
+    pub fn take_unflushed(&self) -> Option<i64> {
+        let last = self.last_used_ms.load(Ordering::Relaxed);
+        let flushed = self.flushed_ms.swap(last, Ordering::Relaxed);
+        (last > flushed).then_some(last)
+    }
+}
+
+/// A key as the request path sees it.
+#[derive(Debug)]
+pub struct KeyEntry {
+    /// The stored key.
+    pub key: ApiKey,
+    /// Its usage counters.
+    pub usage: Arc<KeyUsage>,
+}
+
+/// An API as the request path sees it, with its upstream plan.
+#[derive(Debug)]
+pub struct ApiEntry {
+    /// The stored API.
+    pub api: Api,
+    /// Upstream base URLs, each repeated by its weight, for round robin.
+    pub rotation: Vec<Arc<str>>,
+    cursor: AtomicUsize,
+}
+
+impl ApiEntry {
+    /// Wraps an API, expanding its weighted targets.
+    pub fn new(api: Api) -> Self {
+        let rotation = api
+            .upstream
+            .targets
+            .iter()
+            .flat_map(|t| std::iter::repeat_n(Arc::<str>::from(t.url.trim_end_matches('/')), t.weight.max(1) as usize))
+            .collect();
+        Self { api, rotation, cursor: AtomicUsize::new(0) }
+    }
+
+    /// The next upstream base URL, weighted round robin.
+    pub fn next_target(&self) -> Option<&Arc<str>> {
+        if self.rotation.is_empty() {
+            return None;
+        }
+        let i = self.cursor.fetch_add(1, Ordering::Relaxed) % self.rotation.len();
+        self.rotation.get(i)
+    }
+}
+
+/// Everything the stages read. Cloning is cheap (each table is shared).
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    /// Tenants by id.
+    pub tenants: Arc<HashMap<TenantId, Arc<Tenant>>>,
+    /// Users by id.
+    pub users: Arc<HashMap<UserId, Arc<User>>>,
+    /// Apps by id.
+    pub apps: Arc<HashMap<AppId, Arc<App>>>,
+    /// Keys by digest: the only lookup a presented key gets.
+    pub keys: Arc<HashMap<KeyDigest, Arc<KeyEntry>>>,
+    /// Key digests by key id.
+    pub key_ids: Arc<HashMap<KeyId, KeyDigest>>,
+    /// APIs by id.
+    pub apis: Arc<HashMap<ApiId, Arc<ApiEntry>>>,
+    /// APIs by base path, live ones before retired ones.
+    pub routes: Arc<HashMap<String, Vec<Arc<ApiEntry>>>>,
+    /// Increases with every change applied.
+    pub revision: u64,
+}
+
+impl Snapshot {
+    /// Builds a snapshot from whole tables.
+    pub fn build(tenants: Vec<Tenant>, users: Vec<User>, apps: Vec<App>, keys: Vec<ApiKey>, apis: Vec<Api>) -> Self {
+        let mut s = Snapshot {
+            tenants: Arc::new(tenants.into_iter().map(|t| (t.id.clone(), Arc::new(t))).collect()),
+            users: Arc::new(users.into_iter().map(|u| (u.id.clone(), Arc::new(u))).collect()),
+            apps: Arc::new(apps.into_iter().map(|a| (a.id.clone(), Arc::new(a))).collect()),
+            ..Default::default()
+        };
+        let mut by_digest = HashMap::with_capacity(keys.len());
+        let mut ids = HashMap::with_capacity(keys.len());
+        for key in keys {
+            ids.insert(key.id.clone(), key.digest);
+            by_digest.insert(key.digest, Arc::new(KeyEntry { key, usage: Arc::default() }));
+        }
+        s.keys = Arc::new(by_digest);
+        s.key_ids = Arc::new(ids);
+        s.apis = Arc::new(apis.into_iter().map(|a| (a.id.clone(), Arc::new(ApiEntry::new(a)))).collect());
+        s.rebuild_routes();
+        s
+    }
+
+    /// A key by id.
+    pub fn key_by_id(&self, id: &KeyId) -> Option<&Arc<KeyEntry>> {
+        self.key_ids.get(id).and_then(|d| self.keys.get(d))
+    }
+
+    /// Applies one change (copy-on-write of the table it touches).
+    pub fn apply(&mut self, change: &Change) {
+        match change.record() {
+            Record::Tenant(t) => {
+                Arc::make_mut(&mut self.tenants).insert(t.id.clone(), Arc::new(t.clone()));
+            }
+            Record::User(u) => {
+                Arc::make_mut(&mut self.users).insert(u.id.clone(), Arc::new(u.clone()));
+            }
+            Record::App(a) => {
+                Arc::make_mut(&mut self.apps).insert(a.id.clone(), Arc::new(a.clone()));
+            }
+            Record::Key(k) => {
+                let keys = Arc::make_mut(&mut self.keys);
+                let ids = Arc::make_mut(&mut self.key_ids);
+                // Keep usage counters across versions of the same key.
+                let usage = match ids.get(&k.id).and_then(|d| keys.remove(d)) {
+                    Some(old) => old.usage.clone(),
+                    None => Arc::default(),
+                };
+                ids.insert(k.id.clone(), k.digest);
+                keys.insert(k.digest, Arc::new(KeyEntry { key: k.clone(), usage }));
+            }
+            Record::Api(a) => {
+                Arc::make_mut(&mut self.apis).insert(a.id.clone(), Arc::new(ApiEntry::new(a.clone())));
+                self.rebuild_routes();
+            }
+        }
+        self.revision += 1;
+    }
+
+    fn rebuild_routes(&mut self) {
+        let mut routes: HashMap<String, Vec<Arc<ApiEntry>>> = HashMap::new();
+        for entry in self.apis.values() {
+            routes.entry(normalize_base_path(&entry.api.base_path)).or_default().push(entry.clone());
+        }
+        for list in routes.values_mut() {
+            // Live versions first; among retired ones, the latest retired.
+            list.sort_by_key(|e| (e.api.status == ApiStatus::Retired, std::cmp::Reverse(e.api.retired_at)));
+        }
+        self.routes = Arc::new(routes);
+    }
+
+    /// Collects key uses not yet flushed to storage.
+    pub fn unflushed_usage(&self) -> Vec<(KeyId, Timestamp)> {
+        self.keys
+            .values()
+            .filter_map(|e| {
+                let ms = e.usage.take_unflushed()?;
+                Some((e.key.id.clone(), chrono::DateTime::from_timestamp_millis(ms)?))
+            })
+            .collect()
+    }
+}
+
+/// `/orders/v1/` and `/orders/v1` are the same base path; `/` stays `/`.
+pub fn normalize_base_path(p: &str) -> String {
+    let trimmed = p.trim_end_matches('/');
+    if trimmed.is_empty() {
+        "/".to_owned()
+    } else if trimmed.starts_with('/') {
+        trimmed.to_owned()
+    } else {
+        format!("/{trimmed}")
+    }
+}
+
+/// The current snapshot behind an atomic pointer.
+#[derive(Debug, Default)]
+pub struct SnapshotHandle {
+    current: ArcSwap<Snapshot>,
+    writer: Mutex<()>,
+}
+
+impl SnapshotHandle {
+    /// A handle holding `snapshot`.
+    pub fn new(snapshot: Snapshot) -> Self {
+        Self { current: ArcSwap::from_pointee(snapshot), writer: Mutex::new(()) }
+    }
+
+    /// The current snapshot: lock-free, for the request path.
+    pub fn load(&self) -> Arc<Snapshot> {
+        self.current.load_full()
+    }
+
+    /// Replaces the whole snapshot (start-up, full reload).
+    pub fn replace(&self, snapshot: Snapshot) {
+        let _guard = self.writer.lock();
+        self.current.store(Arc::new(snapshot));
+    }
+
+    /// Applies committed changes and publishes the result.
+    pub fn apply(&self, changes: &[Change]) {
+        // Writers are serialized so no change is lost between load and store.
+        let _guard = self.writer.lock();
+        let mut next = Snapshot::clone(&self.current.load());
+        for c in changes {
+            next.apply(c);
+        }
+        self.current.store(Arc::new(next));
+    }
+}

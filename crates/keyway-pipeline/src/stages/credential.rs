@@ -1,0 +1,220 @@
+//! Stage 2, credential presented: is there a key, in a place this API
+//! accepts, in a well-formed shape, for this gateway's environment?
+//!
+//! Every check here reads the presented text alone, so its answers
+//! disclose nothing about stored keys.
+
+use http::HeaderMap;
+use keyway_core::key_format::{self, KeyEnv, ParsedKey};
+use keyway_core::model::KeyLocation;
+use keyway_core::{ErrorCode, Refusal};
+
+/// Query parameter that carries a key when the API opts in.
+pub const QUERY_PARAM: &str = "api_key";
+
+/// Headers where callers often put keys by mistake.
+const STRAY_HEADERS: [&str; 6] = ["api-key", "apikey", "x-api-token", "x-auth-token", "x-access-token", "x-key"];
+/// Query parameters where callers often put keys by mistake.
+const STRAY_PARAMS: [&str; 5] = ["key", "apikey", "api-key", "access_token", "token"];
+
+/// A well-formed key and where it was found.
+#[derive(Debug, Clone)]
+pub struct Presented<'a> {
+    /// The key text (never logged; only its prefix is).
+    pub key: ParsedKey<'a>,
+    /// Where it was.
+    pub location: KeyLocation,
+}
+
+/// Finds the key among the places `accepted`, and checks its form.
+pub fn check<'a>(
+    headers: &'a HeaderMap,
+    query: Option<&'a str>,
+    accepted: &[KeyLocation],
+    environment: KeyEnv,
+) -> Result<Presented<'a>, Refusal> {
+    let mut found: Option<(&'a str, KeyLocation)> = None;
+    for &location in accepted {
+        let Some(raw) = raw_value(headers, query, location)? else { continue };
+        let text = clean(raw, location)?;
+        match found {
+            Some((other, _)) if other != text => {
+                return Err(malformed(
+                    "Two different keys were presented in one request.",
+                    "Send exactly one key.",
+                    "different keys in two accepted places",
+                ));
+            }
+            Some(_) => {}
+            None => found = Some((text, location)),
+        }
+    }
+    let Some((text, location)) = found else {
+        return Err(missing_or_misplaced(headers, query, accepted));
+    };
+    let key = key_format::parse(text).map_err(|problem| {
+        let prefix = safe_prefix(text);
+        Refusal::new(
+            ErrorCode::CredentialMalformed,
+            format!("The key in {} is malformed: {problem}.", location.describe()),
+            format!("key text in {} starting {prefix:?} failed format checks: {problem}", location.describe()),
+        )
+        .hint("Copy the key again from where it was issued; keys look like kw_live_ followed by 36 letters and digits.")
+    })?;
+    if key.env != environment {
+        return Err(Refusal::new(
+            ErrorCode::KeyEnvironmentMismatch,
+            format!("A {} key was sent to a {} gateway.", key.env, environment),
+            format!("key {} is a {} key; this gateway accepts {} keys", key.display_prefix(), key.env, environment),
+        )
+        .hint(format!("Use a {} key (kw_{}_...) with this gateway.", environment, environment))
+        .fix(format!("issue the caller a {environment} key, or point it at the {} gateway", key.env)));
+    }
+    Ok(Presented { key, location })
+}
+
+/// The raw value at `location`, if any. `Authorization` with a scheme
+/// other than Bearer is malformed when it carries something key-like.
+fn raw_value<'a>(headers: &'a HeaderMap, query: Option<&'a str>, location: KeyLocation) -> Result<Option<&'a str>, Refusal> {
+    match location {
+        KeyLocation::AuthorizationBearer => {
+            let Some(v) = header_str(headers, "authorization")? else { return Ok(None) };
+            let (scheme, rest) = v.split_once(' ').unwrap_or((v, ""));
+            if !scheme.eq_ignore_ascii_case("bearer") {
+                if key_format::looks_like_key(v) {
+                    return Err(malformed(
+                        "The Authorization header holds a key without the Bearer scheme.",
+                        "Send Authorization: Bearer <key>.",
+                        "Authorization header value starts with the key itself",
+                    ));
+                }
+                return Err(malformed(
+                    &format!("The Authorization scheme is {scheme:?}; this API expects Bearer."),
+                    "Send Authorization: Bearer <key>.",
+                    &format!("Authorization scheme {scheme:?}"),
+                ));
+            }
+            Ok(Some(rest))
+        }
+        KeyLocation::XApiKey => header_str(headers, "x-api-key"),
+        KeyLocation::Query => Ok(query_param(query, QUERY_PARAM)),
+    }
+}
+
+/// Rejects the common ways a pasted key gets mangled.
+fn clean(raw: &str, location: KeyLocation) -> Result<&str, Refusal> {
+    let place = location.describe();
+    if raw.is_empty() {
+        return Err(malformed(&format!("{place} is present but empty."), "Put the key after the scheme.", "empty credential"));
+    }
+    if raw.starts_with(char::is_whitespace) || raw.ends_with(char::is_whitespace) || raw.contains("  ") {
+        return Err(malformed(
+            &format!("The credential in {place} has stray whitespace."),
+            "Remove spaces around the key; exactly one space follows Bearer.",
+            "stray whitespace around the credential",
+        ));
+    }
+    let lower = raw.to_ascii_lowercase();
+    if lower.starts_with("bearer ") || lower == "bearer" {
+        return Err(malformed(
+            "The word Bearer appears twice.",
+            "Send Authorization: Bearer <key>, with Bearer once.",
+            "doubled Bearer scheme",
+        ));
+    }
+    if raw.starts_with(['"', '\'']) || raw.ends_with(['"', '\'']) || raw.starts_with('<') {
+        return Err(malformed(
+            &format!("The credential in {place} is wrapped in quotes or brackets."),
+            "Send the bare key, without quotes or angle brackets.",
+            "quoted credential",
+        ));
+    }
+    if raw.contains(char::is_whitespace) {
+        return Err(malformed(
+            &format!("The credential in {place} contains whitespace."),
+            "A key is one unbroken word.",
+            "whitespace inside the credential",
+        ));
+    }
+    Ok(raw)
+}
+
+fn missing_or_misplaced(headers: &HeaderMap, query: Option<&str>, accepted: &[KeyLocation]) -> Refusal {
+    let places: Vec<&str> = accepted.iter().map(|l| l.describe()).collect();
+    let accepted_text = places.join(", or ");
+    // A key-looking value somewhere this API does not read?
+    let mut misplaced: Vec<String> = Vec::new();
+    for loc in KeyLocation::DEFAULT.iter().chain([KeyLocation::Query].iter()) {
+        if accepted.contains(loc) {
+            continue;
+        }
+        let v = match loc {
+            KeyLocation::AuthorizationBearer => headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.split_once(' ').map_or(v, |(_, r)| r)),
+            KeyLocation::XApiKey => headers.get("x-api-key").and_then(|v| v.to_str().ok()),
+            KeyLocation::Query => query_param(query, QUERY_PARAM),
+        };
+        if v.is_some_and(|v| key_format::looks_like_key(v.trim())) {
+            misplaced.push(loc.describe().to_owned());
+        }
+    }
+    for h in STRAY_HEADERS {
+        if headers.get(h).and_then(|v| v.to_str().ok()).is_some_and(|v| key_format::looks_like_key(v.trim())) {
+            misplaced.push(format!("header {h}"));
+        }
+    }
+    for p in STRAY_PARAMS {
+        if query_param(query, p).is_some_and(key_format::looks_like_key) {
+            misplaced.push(format!("query parameter {p}"));
+        }
+    }
+    if let Some(place) = misplaced.first() {
+        return Refusal::new(
+            ErrorCode::CredentialInWrongPlace,
+            format!("A key was sent in {place}, which this API does not read."),
+            format!("key-like value in {place}; accepted: {accepted_text}"),
+        )
+        .hint(format!("Send the key as {accepted_text}."))
+        .fix("move the key to an accepted place, or accept that place in the API's key_locations");
+    }
+    Refusal::new(
+        ErrorCode::CredentialMissing,
+        "No credential was presented.",
+        format!("no credential in any accepted place ({accepted_text})"),
+    )
+    .hint(format!("Send your key as {accepted_text}."))
+    .fix("the caller must send its key")
+}
+
+fn malformed(detail: &str, hint: &str, evidence: &str) -> Refusal {
+    Refusal::new(ErrorCode::CredentialMalformed, detail, evidence).hint(hint)
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, Refusal> {
+    let mut values = headers.get_all(name).iter();
+    let Some(first) = values.next() else { return Ok(None) };
+    if values.next().is_some() {
+        return Err(malformed(&format!("The {name} header appears more than once."), "Send it once.", "repeated header"));
+    }
+    first
+        .to_str()
+        .map(Some)
+        .map_err(|_| malformed(&format!("The {name} header holds non-ASCII bytes."), "Send the key as plain ASCII.", "non-ASCII header"))
+}
+
+/// The first value of `name` in a query string (no percent-decoding:
+/// keys are base62 and never need it).
+pub fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
+    query?.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (k == name).then_some(v)
+    })
+}
+
+/// At most the first 12 characters of presented text, for evidence:
+/// enough to recognise a key's display prefix, never the secret part.
+fn safe_prefix(text: &str) -> String {
+    text.chars().take(12).collect()
+}

@@ -1,0 +1,8 @@
+//! One module per stage of `errors.md`, in check order. Each stage reads
+//! the request, what earlier stages learned and the snapshot, and either
+//! passes (with evidence for the trace) or returns a `Refusal`.
+
+pub mod credential;
+pub mod identity;
+pub mod key;
+pub mod route;

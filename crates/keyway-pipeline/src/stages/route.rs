@@ -1,0 +1,75 @@
+//! Stage 1, route: which published API serves this host and path.
+
+use crate::snapshot::{normalize_base_path, ApiEntry, Snapshot};
+use keyway_core::model::ApiStatus;
+use keyway_core::{fmt_time, ErrorCode, Refusal};
+use std::sync::Arc;
+
+/// Finds the API with the longest base path that is a whole-segment
+/// prefix of `path`, preferring one bound to `host`, then checks its
+/// lifecycle status and method.
+pub fn check(snapshot: &Snapshot, host: Option<&str>, method: &str, path: &str) -> Result<Arc<ApiEntry>, Refusal> {
+    let Some(entry) = longest_match(snapshot, host, path) else {
+        return Err(Refusal::new(
+            ErrorCode::RouteNotFound,
+            format!("No API is published at {path}."),
+            format!("no published API has a base path that prefixes {path}"),
+        )
+        .hint("Check the path: it starts with the API's base path, e.g. /orders/v1/...")
+        .fix("publish an API whose base_path prefixes this path, or correct the caller's URL"));
+    };
+    let api = &entry.api;
+    if api.status == ApiStatus::Retired {
+        let successor = api
+            .successor_api_id
+            .as_ref()
+            .and_then(|id| snapshot.apis.get(id))
+            .filter(|s| s.api.status != ApiStatus::Retired);
+        let when = api.retired_at.map(|t| format!(" on {}", fmt_time(&t))).unwrap_or_default();
+        let mut r = Refusal::new(
+            ErrorCode::ApiRetired,
+            format!("API {} {} was retired{when}.", api.name, api.version),
+            format!("api {} {} ({}) is retired{when}", api.name, api.version, api.id),
+        );
+        r = match successor {
+            Some(s) => r
+                .hint(format!("Use {} {} at {} instead.", s.api.name, s.api.version, s.api.base_path))
+                .header("link", format!("<{}>; rel=\"successor-version\"", s.api.base_path)),
+            None => r.hint("This API version has no successor; contact the API's owners."),
+        };
+        return Err(r.fix("callers must move to the successor version"));
+    }
+    if !api.methods.is_empty() && !api.methods.iter().any(|m| m.eq_ignore_ascii_case(method)) {
+        let allowed = api.methods.join(", ");
+        return Err(Refusal::new(
+            ErrorCode::MethodNotAllowed,
+            format!("{method} is not allowed on {path}."),
+            format!("api {} {} allows {allowed}", api.name, api.version),
+        )
+        .hint(format!("Allowed methods: {allowed}."))
+        .header("allow", allowed));
+    }
+    Ok(entry)
+}
+
+fn longest_match(snapshot: &Snapshot, host: Option<&str>, path: &str) -> Option<Arc<ApiEntry>> {
+    let path = if path.is_empty() { "/" } else { path };
+    let host = host.map(|h| h.split(':').next().unwrap_or(h));
+    // Candidate prefixes at segment boundaries, longest first.
+    let mut end = path.len();
+    loop {
+        let prefix = &path[..end];
+        let key = normalize_base_path(prefix);
+        if let Some(list) = snapshot.routes.get(&key) {
+            let bound = list.iter().find(|e| e.api.host.as_deref().is_some_and(|h| Some(h) == host));
+            let any = list.iter().find(|e| e.api.host.is_none());
+            if let Some(e) = bound.or(any) {
+                return Some(e.clone());
+            }
+        }
+        if end == 0 {
+            return None;
+        }
+        end = path[..end].rfind('/')?;
+    }
+}
