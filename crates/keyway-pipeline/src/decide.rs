@@ -67,16 +67,15 @@ pub struct Decision {
     pub key: Option<Arc<KeyEntry>>,
 }
 
-/// The last stage `decide` runs; the gateway adds the upstream stage.
-pub const LAST_STAGE: Stage = Stage::Identity;
-
-/// Walks route, credential, key and identity for `input`.
+/// Walks route, credential, key and identity for `input`. On a refusal
+/// the trace is closed with `not_reached` entries up to the upstream
+/// stage; on admission the gateway adds the upstream entry itself.
 pub fn decide(snapshot: &Snapshot, settings: &Settings, input: &CallInput<'_>) -> Decision {
     let mut d = Decision { trace: Trace::new(), outcome: Err(Refusal::internal("undecided")), api: None, key_prefix: None, key: None };
     d.outcome = run(snapshot, settings, input, &mut d);
     if let Err(r) = &d.outcome {
         d.trace.fail(r.code.stage(), r.evidence.clone(), r.fix.clone());
-        d.trace.close(LAST_STAGE);
+        d.trace.close(Stage::Upstream);
     }
     d
 }

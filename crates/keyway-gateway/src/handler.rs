@@ -1,0 +1,244 @@
+//! One request through the gateway, top to bottom: decide (route,
+//! credential, key, identity), then the upstream hop, then the call log.
+
+use crate::body::{Body, BodyError};
+use crate::call_log::CallLogSender;
+use crate::client_ip::ClientIpResolver;
+use crate::proxy::{self, Forwarding, UpstreamClient, UpstreamError};
+use crate::respond;
+use http::{Request, Response};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use keyway_core::ids::RequestId;
+use keyway_core::model::Protocol;
+use keyway_core::records::CallLogRow;
+use keyway_core::{ErrorCode, Refusal, Stage, Trace};
+use keyway_pipeline::{decide, CallInput, Decision, Settings, SnapshotHandle};
+use keyway_store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Gateway behaviour that is not per-API.
+#[derive(Clone, Debug)]
+pub struct GatewaySettings {
+    /// Stage settings (environment, key hasher).
+    pub stages: Settings,
+    /// Who is trusted to report the client IP.
+    pub client_ip: ClientIpResolver,
+    /// Largest request body forwarded.
+    pub max_body_bytes: u64,
+    /// Upstream timeout when the API sets none.
+    pub upstream_timeout: Duration,
+    /// `http` or `https`, as callers reach this listener.
+    pub proto: &'static str,
+}
+
+/// Everything a request needs, shared by all connections.
+pub struct Gateway {
+    snapshot: Arc<SnapshotHandle>,
+    settings: GatewaySettings,
+    upstream: UpstreamClient,
+    call_log: CallLogSender,
+    store: Arc<dyn Store>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    /// Assembles a gateway.
+    pub fn new(
+        snapshot: Arc<SnapshotHandle>,
+        settings: GatewaySettings,
+        upstream: UpstreamClient,
+        call_log: CallLogSender,
+        store: Arc<dyn Store>,
+    ) -> Self {
+        Self { snapshot, settings, upstream, call_log, store }
+    }
+
+    /// Handles one request from `peer`.
+    pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+        match req.uri().path() {
+            "/healthz" => return health(200, "ok"),
+            "/readyz" => {
+                return match self.store.ping().await {
+                    Ok(()) => health(200, "ready"),
+                    Err(_) => health(503, "storage unreachable"),
+                };
+            }
+            _ => {}
+        }
+        let started = Instant::now();
+        let now = chrono::Utc::now();
+        let request_id = RequestId::generate();
+        let client_ip = self.settings.client_ip.resolve(peer.ip(), req.headers());
+        let snapshot = self.snapshot.load();
+        let host = req.headers().get(http::header::HOST).and_then(|h| h.to_str().ok());
+        let input = CallInput {
+            method: req.method().as_str(),
+            host,
+            path: req.uri().path(),
+            query: req.uri().query(),
+            headers: req.headers(),
+            client_ip,
+            now,
+        };
+        let Decision { mut trace, outcome, api, key_prefix, key } = decide(&snapshot, &self.settings.stages, &input);
+        let mut row = CallLogRow {
+            request_id: request_id.clone(),
+            time: now,
+            tenant_id: key.as_ref().map(|k| k.key.tenant_id.clone()),
+            api_id: api.as_ref().map(|a| a.api.id.clone()),
+            app_id: key.as_ref().map(|k| k.key.app_id.clone()),
+            key_id: key.as_ref().map(|k| k.key.id.clone()),
+            key_prefix,
+            method: req.method().to_string(),
+            path: req.uri().path().to_owned(),
+            status: 0,
+            code: None,
+            client_ip: client_ip.to_string(),
+            latency_ms: 0.0,
+            upstream_latency_ms: None,
+            model: None,
+            prompt_tokens: None,
+            completion_tokens: None,
+            cost_usd: None,
+            trace: Trace::default(),
+        };
+        let protocol = api.as_ref().map_or(Protocol::Rest, |a| a.api.protocol);
+        let admitted = match outcome {
+            Ok(a) => a,
+            Err(refusal) => {
+                // `decide` already recorded the failing stage in the trace.
+                return self.finish_refusal(&refusal, protocol, row, trace, started);
+            }
+        };
+        admitted.key.usage.touch(now.timestamp_millis());
+
+        // 7. upstream
+        let declared = req
+            .headers()
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        let limit = self.settings.max_body_bytes;
+        if declared.is_some_and(|n| n > limit) {
+            let r = Refusal::new(
+                ErrorCode::PayloadTooLarge,
+                format!("The request body is larger than this gateway accepts ({limit} bytes)."),
+                format!("content-length {} over limit {limit}", declared.unwrap_or_default()),
+            )
+            .hint("Send a smaller body.");
+            trace.fail(Stage::Upstream, r.evidence.clone(), None);
+            return self.finish_refusal(&r, protocol, row, trace, started);
+        }
+        let Some(target) = admitted.api.next_target().cloned() else {
+            return self.upstream_failed(UpstreamError::NoTarget, "", protocol, row, trace, started);
+        };
+        let (parts, body) = req.into_parts();
+        let body: Body = Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX))
+            .map_err(|e| -> BodyError { e })
+            .boxed();
+        let fwd = Forwarding {
+            target: &target,
+            admitted: &admitted,
+            client_ip,
+            request_id: request_id.as_str(),
+            proto: self.settings.proto,
+        };
+        let upstream_req = match proxy::build_request(parts, body, &fwd) {
+            Ok(r) => r,
+            Err(e) => return self.upstream_failed(e, &target, protocol, row, trace, started),
+        };
+        let timeout = admitted.api.api.upstream.timeout_ms.map_or(self.settings.upstream_timeout, Duration::from_millis);
+        let sent = Instant::now();
+        let resp = match self.upstream.send(upstream_req, timeout).await {
+            Ok(r) => r,
+            Err(e) => return self.upstream_failed(e, &target, protocol, row, trace, started),
+        };
+        let upstream_ms = ms(sent.elapsed());
+        trace.pass(Stage::Upstream, format!("{target} answered {} in {upstream_ms:.1} ms", resp.status().as_u16()));
+        let mut out = proxy::relay_response(resp);
+        respond::set_request_id(out.headers_mut(), request_id.as_str());
+        let successor_path = admitted
+            .api
+            .api
+            .successor_api_id
+            .as_ref()
+            .and_then(|id| snapshot.apis.get(id))
+            .map(|s| s.api.base_path.clone());
+        respond::lifecycle_headers(out.headers_mut(), &admitted.api.api, successor_path.as_deref());
+        row.status = out.status().as_u16();
+        row.upstream_latency_ms = Some(upstream_ms);
+        row.latency_ms = ms(started.elapsed());
+        row.trace = trace;
+        metrics::counter!("keyway_gateway_requests_total", "code" => "ok").increment(1);
+        self.call_log.record(row);
+        out
+    }
+
+    fn upstream_failed(
+        &self,
+        err: UpstreamError,
+        target: &str,
+        protocol: Protocol,
+        row: CallLogRow,
+        mut trace: Trace,
+        started: Instant,
+    ) -> Response<Body> {
+        let r = match &err {
+            UpstreamError::Timeout(t) => Refusal::new(
+                ErrorCode::UpstreamTimeout,
+                format!("The upstream service did not answer within {} ms.", t.as_millis()),
+                format!("{target}: {err}"),
+            )
+            .hint("Retry later; if it persists, tell the API's operators the request id.")
+            .fix("check the upstream's health and latency, or raise upstream.timeout_ms"),
+            UpstreamError::NoTarget | UpstreamError::BadUrl(_) | UpstreamError::Unavailable(_) => Refusal::new(
+                ErrorCode::UpstreamUnavailable,
+                "The upstream service is unavailable.",
+                format!("{target}: {err}"),
+            )
+            .hint("Retry later; if it persists, tell the API's operators the request id.")
+            .fix("check that the API's upstream targets are up and reachable from the gateway"),
+        };
+        tracing::warn!(request_id = %row.request_id, code = r.code.as_str(), evidence = %r.evidence, "upstream failed");
+        trace.fail(Stage::Upstream, r.evidence.clone(), r.fix.clone());
+        self.finish_refusal(&r, protocol, row, trace, started)
+    }
+
+    fn finish_refusal(
+        &self,
+        refusal: &Refusal,
+        protocol: Protocol,
+        mut row: CallLogRow,
+        trace: Trace,
+        started: Instant,
+    ) -> Response<Body> {
+        let resp = respond::refusal(refusal, protocol, row.request_id.as_str());
+        row.status = resp.status().as_u16();
+        row.code = Some(refusal.code);
+        row.latency_ms = ms(started.elapsed());
+        row.trace = trace;
+        metrics::counter!("keyway_gateway_requests_total", "code" => refusal.code.as_str()).increment(1);
+        tracing::debug!(request_id = %row.request_id, code = refusal.code.as_str(), "refused");
+        self.call_log.record(row);
+        resp
+    }
+}
+
+fn health(status: u16, text: &'static str) -> Response<Body> {
+    let mut r = Response::new(crate::body::full(format!("{{\"status\":\"{text}\"}}")));
+    *r.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
+    r.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    r
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

@@ -1,0 +1,20 @@
+//! The gateway: listener, per-request handling, upstream proxying and the
+//! asynchronous call-log writer.
+//!
+//! - [`server`]: accept loop and graceful shutdown.
+//! - [`handler`]: one request, top to bottom.
+//! - [`proxy`]: the upstream hop.
+//! - [`call_log`]: batched, non-blocking call-log writes.
+//! - [`usage`]: periodic flush of keys' `last_used_at`.
+//! - [`client_ip`]: the client IP behind trusted proxies.
+
+pub mod body;
+pub mod call_log;
+pub mod client_ip;
+pub mod handler;
+pub mod proxy;
+pub mod respond;
+pub mod server;
+pub mod usage;
+
+pub use handler::{Gateway, GatewaySettings};

@@ -1,0 +1,223 @@
+//! The upstream hop: builds the forwarded request (credential stripped,
+//! caller identity and forwarding headers added), sends it over a pooled
+//! keep-alive client with a timeout, and streams both bodies.
+
+use crate::body::{Body, BodyError};
+use http::header::{HeaderName, HeaderValue, HOST};
+use http::{HeaderMap, Request, Response, Uri};
+use http_body_util::BodyExt;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use keyway_core::model::KeyLocation;
+use keyway_pipeline::stages::credential::QUERY_PARAM;
+use keyway_pipeline::Admitted;
+use std::net::IpAddr;
+use std::time::Duration;
+
+/// Why the upstream hop failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// The API has no targets.
+    #[error("no upstream target configured")]
+    NoTarget,
+    /// The target URL plus path did not form a valid URI.
+    #[error("bad upstream url: {0}")]
+    BadUrl(String),
+    /// Connection refused, reset, DNS failure, TLS failure...
+    #[error("{0}")]
+    Unavailable(String),
+    /// No response head within the timeout.
+    #[error("no response within {0:?}")]
+    Timeout(Duration),
+}
+
+/// Headers that describe one hop and are never forwarded (RFC 9110 §7.6.1).
+const HOP_BY_HOP: [&str; 8] =
+    ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "proxy-authorization"];
+
+/// A pooled HTTP/1.1 + HTTP/2 client for upstream calls.
+#[derive(Clone, Debug)]
+pub struct UpstreamClient {
+    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Body>,
+}
+
+impl UpstreamClient {
+    /// A client with the given connect timeout and idle-pool settings.
+    pub fn new(connect_timeout: Duration, pool_idle_timeout: Duration, pool_max_idle_per_host: usize) -> Self {
+        let mut http = HttpConnector::new();
+        http.set_connect_timeout(Some(connect_timeout));
+        http.set_nodelay(true);
+        http.enforce_http(false);
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .enable_http2()
+            .wrap_connector(http);
+        let client = Client::builder(TokioExecutor::new())
+            .pool_idle_timeout(pool_idle_timeout)
+            .pool_max_idle_per_host(pool_max_idle_per_host)
+            .build(https);
+        Self { client }
+    }
+
+    /// Sends `req` and waits for the response head, at most `timeout`.
+    pub async fn send(&self, req: Request<Body>, timeout: Duration) -> Result<Response<hyper::body::Incoming>, UpstreamError> {
+        match tokio::time::timeout(timeout, self.client.request(req)).await {
+            Err(_) => Err(UpstreamError::Timeout(timeout)),
+            Ok(Err(e)) => Err(UpstreamError::Unavailable(describe(&e))),
+            Ok(Ok(resp)) => Ok(resp),
+        }
+    }
+}
+
+fn describe(e: &hyper_util::client::legacy::Error) -> String {
+    use std::error::Error;
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+/// What the forwarded request needs besides the original.
+#[derive(Debug)]
+pub struct Forwarding<'a> {
+    /// The target base URL, e.g. `http://10.0.0.5:8080/base`.
+    pub target: &'a str,
+    /// The admitted call.
+    pub admitted: &'a Admitted,
+    /// The caller's IP.
+    pub client_ip: IpAddr,
+    /// The request id.
+    pub request_id: &'a str,
+    /// `http` or `https` as the caller used.
+    pub proto: &'static str,
+}
+
+/// Rewrites the caller's request into the upstream request.
+pub fn build_request(parts: http::request::Parts, body: Body, fwd: &Forwarding<'_>) -> Result<Request<Body>, UpstreamError> {
+    let api = &fwd.admitted.api.api;
+    let path = parts.uri.path();
+    let rest = if api.upstream.strip_base_path { strip_prefix(path, &api.base_path) } else { path };
+    let mut uri = String::with_capacity(fwd.target.len() + rest.len() + 32);
+    uri.push_str(fwd.target);
+    if !rest.starts_with('/') {
+        uri.push('/');
+    }
+    uri.push_str(rest);
+    if let Some(q) = parts.uri.query() {
+        let q = if fwd.admitted.location == KeyLocation::Query { strip_query_param(q, QUERY_PARAM) } else { q.to_owned() };
+        if !q.is_empty() {
+            uri.push('?');
+            uri.push_str(&q);
+        }
+    }
+    let uri: Uri = uri.parse().map_err(|e| UpstreamError::BadUrl(format!("{e}")))?;
+
+    let mut headers = parts.headers;
+    let original_host = headers.remove(HOST);
+    strip_hop_by_hop(&mut headers);
+    match fwd.admitted.location {
+        KeyLocation::AuthorizationBearer => {
+            headers.remove(http::header::AUTHORIZATION);
+        }
+        KeyLocation::XApiKey => {
+            headers.remove("x-api-key");
+        }
+        KeyLocation::Query => {}
+    }
+    // Never let callers spoof identity headers.
+    for name in ["x-keyway-tenant-id", "x-keyway-app-id", "x-keyway-key-id"] {
+        headers.remove(name);
+    }
+    let a = fwd.admitted;
+    insert(&mut headers, "x-keyway-tenant-id", a.tenant.id.as_str());
+    insert(&mut headers, "x-keyway-app-id", a.app.id.as_str());
+    insert(&mut headers, "x-keyway-key-id", a.key.key.id.as_str());
+    insert(&mut headers, "x-request-id", fwd.request_id);
+    let xff = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
+        Some(prev) => format!("{prev}, {}", fwd.client_ip),
+        None => fwd.client_ip.to_string(),
+    };
+    insert(&mut headers, "x-forwarded-for", &xff);
+    insert(&mut headers, "x-forwarded-proto", fwd.proto);
+    if let Some(h) = original_host {
+        headers.insert("x-forwarded-host", h);
+    }
+
+    let mut req = Request::builder().method(parts.method).uri(uri).version(http::Version::HTTP_11);
+    if let Some(h) = req.headers_mut() {
+        *h = headers;
+    }
+    req.body(body).map_err(|e| UpstreamError::BadUrl(e.to_string()))
+}
+
+/// Turns the upstream response into the caller's, streaming the body.
+pub fn relay_response(resp: Response<hyper::body::Incoming>) -> Response<Body> {
+    let (mut parts, body) = resp.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    Response::from_parts(parts, body.map_err(|e| -> BodyError { Box::new(e) }).boxed())
+}
+
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // Headers named in Connection are hop-by-hop too.
+    let named: Vec<HeaderName> = headers
+        .get_all(http::header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for n in named {
+        headers.remove(n);
+    }
+    for n in HOP_BY_HOP {
+        headers.remove(n);
+    }
+}
+
+fn insert(headers: &mut HeaderMap, name: &'static str, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        headers.insert(name, v);
+    }
+}
+
+fn strip_prefix<'a>(path: &'a str, base: &str) -> &'a str {
+    let base = base.trim_end_matches('/');
+    match path.strip_prefix(base) {
+        Some("") => "/",
+        Some(rest) => rest,
+        None => path,
+    }
+}
+
+fn strip_query_param(query: &str, name: &str) -> String {
+    query
+        .split('&')
+        .filter(|pair| pair.split_once('=').map_or(*pair, |(k, _)| k) != name)
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_path_is_stripped_on_segment_boundaries() {
+        assert_eq!(strip_prefix("/orders/v1/items", "/orders/v1"), "/items");
+        assert_eq!(strip_prefix("/orders/v1", "/orders/v1"), "/");
+        assert_eq!(strip_prefix("/anything", "/"), "/anything");
+    }
+
+    #[test]
+    fn only_the_key_parameter_leaves_the_query() {
+        assert_eq!(strip_query_param("a=1&api_key=kw_x&b=2", "api_key"), "a=1&b=2");
+        assert_eq!(strip_query_param("api_key=kw_x", "api_key"), "");
+    }
+}

@@ -1,0 +1,56 @@
+//! Building responses: refusals in the route's envelope, and the
+//! lifecycle headers of deprecated APIs.
+
+use crate::body::{full, Body};
+use http::header::{HeaderValue, CONTENT_TYPE};
+use http::{HeaderMap, Response, StatusCode};
+use keyway_core::model::{Api, ApiStatus, Protocol};
+use keyway_core::Refusal;
+
+/// Renders `refusal` as a response carrying `x-request-id`.
+pub fn refusal(refusal: &Refusal, protocol: Protocol, request_id: &str) -> Response<Body> {
+    let r = refusal.render(protocol, request_id);
+    let mut resp = Response::new(full(r.body));
+    *resp.status_mut() = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = resp.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(r.content_type));
+    for (name, value) in r.headers {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.append(name, v);
+        }
+    }
+    set_request_id(h, request_id);
+    resp
+}
+
+/// Sets `x-request-id`.
+pub fn set_request_id(headers: &mut HeaderMap, request_id: &str) {
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        headers.insert("x-request-id", v);
+    }
+}
+
+/// Adds `Deprecation` (RFC 9745), `Sunset` (RFC 8594) and a successor
+/// `Link` to responses of a deprecated API.
+pub fn lifecycle_headers(headers: &mut HeaderMap, api: &Api, successor_path: Option<&str>) {
+    if api.status != ApiStatus::Deprecated {
+        return;
+    }
+    let deprecation = match api.deprecated_at {
+        Some(t) => format!("@{}", t.timestamp()),
+        None => "@0".to_owned(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&deprecation) {
+        headers.insert("deprecation", v);
+    }
+    if let Some(s) = api.sunset_at {
+        if let Ok(v) = HeaderValue::from_str(&s.format("%a, %d %b %Y %H:%M:%S GMT").to_string()) {
+            headers.insert("sunset", v);
+        }
+    }
+    if let Some(p) = successor_path {
+        if let Ok(v) = HeaderValue::from_str(&format!("<{p}>; rel=\"successor-version\"")) {
+            headers.append("link", v);
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! Keys' `last_used_at`: the request path does one atomic store per
+//! request; this task writes the latest uses to storage periodically and
+//! once more at shutdown.
+
+use keyway_pipeline::SnapshotHandle;
+use keyway_store::Store;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Writes unflushed key uses to storage now.
+pub async fn flush(snapshot: &SnapshotHandle, store: &dyn Store) {
+    let used = snapshot.load().unflushed_usage();
+    if used.is_empty() {
+        return;
+    }
+    if let Err(e) = store.touch_keys(&used).await {
+        tracing::warn!(error = %e, keys = used.len(), "could not record keys' last use");
+    }
+}
+
+/// Flushes every `every` until `stop` changes, then flushes once more.
+pub async fn run(snapshot: Arc<SnapshotHandle>, store: Arc<dyn Store>, every: Duration, mut stop: watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => flush(&snapshot, store.as_ref()).await,
+            _ = stop.changed() => break,
+        }
+    }
+    flush(&snapshot, store.as_ref()).await;
+}

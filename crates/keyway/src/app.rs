@@ -1,0 +1,180 @@
+//! Assembles a whole Keyway node from a [`Config`]: store, snapshot,
+//! gateway listener, admin listener, call-log writer and background
+//! tasks; and takes it down gracefully. Tests start it in process.
+
+use crate::config::Config;
+use crate::telemetry;
+use anyhow::Context;
+use keyway_admin::{bootstrap_admin_token, AdminState};
+use keyway_core::key_format::KeyHasher;
+use keyway_gateway::call_log::{CallLogSettings, CallLogWriter};
+use keyway_gateway::client_ip::ClientIpResolver;
+use keyway_gateway::proxy::UpstreamClient;
+use keyway_gateway::{Gateway, GatewaySettings};
+use keyway_pipeline::{Settings, Snapshot, SnapshotHandle};
+use keyway_store::sqlite::SqliteStore;
+use keyway_store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// File name of the embedded store inside the data directory.
+pub const DB_FILE: &str = "keyway.db";
+
+/// A running node.
+#[derive(Debug)]
+pub struct Running {
+    /// Where the gateway listens.
+    pub gateway_addr: SocketAddr,
+    /// Where the admin API listens.
+    pub admin_addr: SocketAddr,
+    /// The admin token minted on an empty store, to print once.
+    pub minted_admin_token: Option<String>,
+    /// The store (for tests and tools).
+    pub store: Arc<dyn Store>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+    call_log: CallLogWriter,
+}
+
+/// Opens the embedded store under `config.data_dir`.
+pub fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
+    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    let path = config.data_dir.join(DB_FILE);
+    let store = SqliteStore::open(&path).with_context(|| format!("opening store {}", path.display()))?;
+    Ok(Arc::new(store))
+}
+
+/// The key hasher for this node's server secret.
+pub fn key_hasher(config: &Config) -> anyhow::Result<KeyHasher> {
+    std::fs::create_dir_all(&config.data_dir)?;
+    let secret = crate::secret::load_or_create(config.keys.secret.as_deref(), &config.data_dir)?;
+    Ok(KeyHasher::new(&secret))
+}
+
+/// Starts a node; returns once both listeners accept connections.
+pub async fn start(config: Config) -> anyhow::Result<Running> {
+    let store: Arc<dyn Store> = open_store(&config)?;
+    let hasher = key_hasher(&config)?;
+    let minted_admin_token = bootstrap_admin_token(store.as_ref(), &hasher, config.admin.token.as_deref())
+        .await
+        .context("creating the first admin token")?;
+
+    let dump = store.load_all().await.context("loading state")?;
+    let keys = dump.keys.len();
+    let snapshot = Arc::new(SnapshotHandle::new(Snapshot::build(dump.tenants, dump.users, dump.apps, dump.keys, dump.apis)));
+    tracing::info!(keys, "snapshot loaded");
+
+    let (call_log_tx, call_log) = CallLogWriter::start(
+        store.clone(),
+        CallLogSettings {
+            queue_capacity: config.call_log.queue_capacity,
+            batch_size: config.call_log.batch_size,
+            flush_interval: Duration::from_millis(config.call_log.flush_interval_ms),
+        },
+    );
+    let stages = Settings { environment: config.environment, hasher };
+    let g = &config.gateway;
+    let upstream = UpstreamClient::new(
+        Duration::from_millis(g.upstream_connect_timeout_ms),
+        Duration::from_millis(g.pool_idle_timeout_ms),
+        g.pool_max_idle_per_host,
+    );
+    let proto = if g.forwarded_proto == "https" { "https" } else { "http" };
+    let gateway = Arc::new(Gateway::new(
+        snapshot.clone(),
+        GatewaySettings {
+            stages: stages.clone(),
+            client_ip: ClientIpResolver::new(g.trusted_proxies.clone()),
+            max_body_bytes: g.max_body_bytes,
+            upstream_timeout: Duration::from_millis(g.upstream_timeout_ms),
+            proto,
+        },
+        upstream,
+        call_log_tx,
+        store.clone(),
+    ));
+
+    let gateway_listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding gateway to {}", config.listen))?;
+    let admin_listener =
+        TcpListener::bind(config.admin.listen).await.with_context(|| format!("binding admin API to {}", config.admin.listen))?;
+    let gateway_addr = gateway_listener.local_addr()?;
+    let admin_addr = admin_listener.local_addr()?;
+
+    let metrics = telemetry::metrics_handle();
+    let admin_state = AdminState {
+        store: store.clone(),
+        snapshot: snapshot.clone(),
+        settings: stages,
+        metrics: Arc::new(move || metrics.as_ref().map(|h| h.render()).unwrap_or_default()),
+    };
+    let router = keyway_admin::router(admin_state);
+
+    let (stop, stop_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    let drain = Duration::from_millis(g.shutdown_drain_ms);
+    tasks.push(tokio::spawn(keyway_gateway::server::serve(gateway_listener, gateway, stopped(stop_rx.clone()), drain)));
+    let admin_stop = stopped(stop_rx.clone());
+    tasks.push(tokio::spawn(async move {
+        if let Err(e) = axum::serve(admin_listener, router).with_graceful_shutdown(admin_stop).await {
+            tracing::error!(error = %e, "admin listener failed");
+        }
+    }));
+    tasks.push(tokio::spawn(keyway_gateway::usage::run(
+        snapshot.clone(),
+        store.clone(),
+        Duration::from_millis(config.keys.usage_flush_interval_ms.max(100)),
+        stop_rx.clone(),
+    )));
+    if config.call_log.retention_days > 0 {
+        tasks.push(tokio::spawn(retention(store.clone(), config.call_log.retention_days, stop_rx)));
+    }
+    tracing::info!(%gateway_addr, %admin_addr, environment = %config.environment, "keyway is serving");
+    Ok(Running { gateway_addr, admin_addr, minted_admin_token, store, stop, tasks, call_log })
+}
+
+impl Running {
+    /// Graceful stop: stop accepting, finish in-flight requests, flush
+    /// keys' usage, then drain and write the whole call-log queue.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            if let Err(e) = t.await {
+                tracing::error!(error = %e, "task failed during shutdown");
+            }
+        }
+        self.call_log.shutdown().await;
+        tracing::info!("keyway stopped");
+    }
+}
+
+async fn stopped(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Deletes call-log rows past retention, hourly and at start.
+async fn retention(store: Arc<dyn Store>, days: u32, rx: watch::Receiver<bool>) {
+    let stop = stopped(rx);
+    tokio::pin!(stop);
+    let mut tick = tokio::time::interval(Duration::from_secs(3600));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                let before = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
+                match store.purge_calls(before).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(rows = n, days, "call-log retention purged old rows"),
+                    Err(e) => tracing::warn!(error = %e, "call-log retention purge failed"),
+                }
+            }
+            () = &mut stop => return,
+        }
+    }
+}

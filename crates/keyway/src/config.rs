@@ -1,0 +1,370 @@
+//! Keyway's configuration: one TOML file, every field documented and
+//! defaulted, unknown keys rejected, and every field overridable by an
+//! environment variable `KEYWAY_<SECTION>_<FIELD>` (top-level fields:
+//! `KEYWAY_<FIELD>`), e.g. `KEYWAY_LISTEN`, `KEYWAY_ADMIN_LISTEN`,
+//! `KEYWAY_CALL_LOG_RETENTION_DAYS`.
+
+use ipnet::IpNet;
+use keyway_core::key_format::KeyEnv;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The whole configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Directory of the embedded store (`keyway.db`) and the server secret.
+    pub data_dir: PathBuf,
+    /// Gateway listen address.
+    pub listen: SocketAddr,
+    /// Which keys this gateway accepts: `live` (`kw_live_…`) or `test`.
+    pub environment: KeyEnv,
+    /// The admin API.
+    pub admin: AdminConfig,
+    /// The gateway's request handling.
+    pub gateway: GatewayConfig,
+    /// The call log.
+    pub call_log: CallLogConfig,
+    /// API keys.
+    pub keys: KeysConfig,
+    /// Keyway's own logs.
+    pub log: LogConfig,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./keyway-data"),
+            listen: SocketAddr::from(([0, 0, 0, 0], 9080)),
+            environment: KeyEnv::Live,
+            admin: AdminConfig::default(),
+            gateway: GatewayConfig::default(),
+            call_log: CallLogConfig::default(),
+            keys: KeysConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+/// The admin API listener.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Admin API listen address (keep it private).
+    pub listen: SocketAddr,
+    /// An admin token to accept (for automation and tests). When unset,
+    /// `keyway serve` on an empty store mints one and prints it once.
+    pub token: Option<String>,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 9081)), token: None }
+    }
+}
+
+/// Request handling on the gateway listener.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayConfig {
+    /// Proxies (CIDRs) whose `x-forwarded-for` / `forwarded` headers are believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Largest request body forwarded, in bytes.
+    pub max_body_bytes: u64,
+    /// Time to wait for an upstream's response head, unless the API sets its own.
+    pub upstream_timeout_ms: u64,
+    /// Time to wait for an upstream connection.
+    pub upstream_connect_timeout_ms: u64,
+    /// How long idle upstream connections stay pooled.
+    pub pool_idle_timeout_ms: u64,
+    /// Most idle pooled connections per upstream host.
+    pub pool_max_idle_per_host: usize,
+    /// On shutdown, how long in-flight requests may take to finish.
+    pub shutdown_drain_ms: u64,
+    /// `x-forwarded-proto` sent upstream: `http`, or `https` behind a TLS terminator.
+    pub forwarded_proto: String,
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self {
+            trusted_proxies: Vec::new(),
+            max_body_bytes: 10 * 1024 * 1024,
+            upstream_timeout_ms: 30_000,
+            upstream_connect_timeout_ms: 5_000,
+            pool_idle_timeout_ms: 90_000,
+            pool_max_idle_per_host: 256,
+            shutdown_drain_ms: 30_000,
+            forwarded_proto: "http".to_owned(),
+        }
+    }
+}
+
+/// The call log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CallLogConfig {
+    /// Rows buffered between requests and the writer; beyond it rows are dropped and counted.
+    pub queue_capacity: usize,
+    /// Most rows per insert transaction.
+    pub batch_size: usize,
+    /// Longest a row waits before being written.
+    pub flush_interval_ms: u64,
+    /// Rows older than this many days are deleted (0 keeps them forever).
+    pub retention_days: u32,
+}
+
+impl Default for CallLogConfig {
+    fn default() -> Self {
+        Self { queue_capacity: 65_536, batch_size: 512, flush_interval_ms: 200, retention_days: 30 }
+    }
+}
+
+/// API keys.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// Server secret keying the stored key digests. Unset: generated once
+    /// into `<data_dir>/server.secret`. All nodes of a cluster must share it.
+    pub secret: Option<String>,
+    /// How often keys' `last_used_at` is written to storage.
+    pub usage_flush_interval_ms: u64,
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self { secret: None, usage_flush_interval_ms: 10_000 }
+    }
+}
+
+/// Keyway's own logs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `error`, `warn`, `info`, `debug` or `trace`, or a `tracing` filter.
+    pub level: String,
+    /// `text` or `json`.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { level: "info".to_owned(), format: LogFormat::Text }
+    }
+}
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// How an environment value is turned into a TOML value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Str,
+    Int,
+    List,
+}
+
+/// Every field, by TOML path; its variable is `KEYWAY_` + the path in
+/// upper case with dots as underscores.
+const FIELDS: &[(&str, Kind)] = &[
+    ("data_dir", Kind::Str),
+    ("listen", Kind::Str),
+    ("environment", Kind::Str),
+    ("admin.listen", Kind::Str),
+    ("admin.token", Kind::Str),
+    ("gateway.trusted_proxies", Kind::List),
+    ("gateway.max_body_bytes", Kind::Int),
+    ("gateway.upstream_timeout_ms", Kind::Int),
+    ("gateway.upstream_connect_timeout_ms", Kind::Int),
+    ("gateway.pool_idle_timeout_ms", Kind::Int),
+    ("gateway.pool_max_idle_per_host", Kind::Int),
+    ("gateway.shutdown_drain_ms", Kind::Int),
+    ("gateway.forwarded_proto", Kind::Str),
+    ("call_log.queue_capacity", Kind::Int),
+    ("call_log.batch_size", Kind::Int),
+    ("call_log.flush_interval_ms", Kind::Int),
+    ("call_log.retention_days", Kind::Int),
+    ("keys.secret", Kind::Str),
+    ("keys.usage_flush_interval_ms", Kind::Int),
+    ("log.level", Kind::Str),
+    ("log.format", Kind::Str),
+];
+
+/// The environment variable of a field path.
+pub fn env_name(path: &str) -> String {
+    format!("KEYWAY_{}", path.replace('.', "_").to_uppercase())
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file or an override is not valid (unknown key, wrong type...).
+    #[error("invalid configuration{origin}: {message}")]
+    Invalid {
+        /// Where: " in FILE", or " from KEYWAY_…".
+        origin: String,
+        /// What serde or TOML said.
+        message: String,
+    },
+}
+
+impl Config {
+    /// Loads `file` (if any), then applies `KEYWAY_*` overrides from `env`.
+    pub fn load(file: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let (mut table, origin) = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+                let table: toml::Table = toml::from_str(&text)
+                    .map_err(|e| ConfigError::Invalid { origin: format!(" in {}", path.display()), message: e.to_string() })?;
+                (table, format!(" in {} or KEYWAY_* variables", path.display()))
+            }
+            None => (toml::Table::new(), " from KEYWAY_* variables".to_owned()),
+        };
+        for (path, kind) in FIELDS {
+            if let Some(raw) = env(&env_name(path)) {
+                let value = match kind {
+                    Kind::Str => toml::Value::String(raw),
+                    Kind::Int => match raw.trim().parse::<i64>() {
+                        Ok(n) => toml::Value::Integer(n),
+                        Err(_) => {
+                            return Err(ConfigError::Invalid {
+                                origin: format!(" from {}", env_name(path)),
+                                message: format!("expected a whole number, got {raw:?}"),
+                            })
+                        }
+                    },
+                    Kind::List => toml::Value::Array(
+                        raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| toml::Value::String(s.to_owned())).collect(),
+                    ),
+                };
+                set_path(&mut table, path, value);
+            }
+        }
+        toml::Value::Table(table)
+            .try_into::<Config>()
+            .map_err(|e| ConfigError::Invalid { origin, message: e.to_string() })
+    }
+
+    /// Loads from the process environment.
+    pub fn from_env(file: Option<&Path>) -> Result<Config, ConfigError> {
+        Self::load(file, |k| std::env::var(k).ok())
+    }
+}
+
+fn set_path(table: &mut toml::Table, path: &str, value: toml::Value) {
+    let mut parts: Vec<&str> = path.split('.').collect();
+    let Some(last) = parts.pop() else { return };
+    let mut t = table;
+    for p in parts {
+        let entry = t.entry(p.to_owned()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(toml::Table::new());
+        }
+        match entry {
+            toml::Value::Table(inner) => t = inner,
+            _ => return,
+        }
+    }
+    t.insert(last.to_owned(), value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn defaults_load_without_a_file() {
+        assert_eq!(Config::load(None, no_env).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected_with_their_name() {
+        let dir = std::env::temp_dir().join(format!("kwcfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("bad.toml");
+        std::fs::write(&f, "listen = \"127.0.0.1:1\"\n[gateway]\nmax_body = 5\n").unwrap();
+        let err = Config::load(Some(&f), no_env).unwrap_err().to_string();
+        assert!(err.contains("max_body"), "{err}");
+        assert!(err.contains("bad.toml"), "{err}");
+    }
+
+    #[test]
+    fn environment_overrides_file_and_defaults() {
+        let env: HashMap<&str, &str> = [
+            ("KEYWAY_LISTEN", "127.0.0.1:7000"),
+            ("KEYWAY_ADMIN_LISTEN", "127.0.0.1:7001"),
+            ("KEYWAY_ADMIN_TOKEN", "12345"),
+            ("KEYWAY_GATEWAY_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1/32"),
+            ("KEYWAY_CALL_LOG_RETENTION_DAYS", "7"),
+            ("KEYWAY_ENVIRONMENT", "test"),
+        ]
+        .into_iter()
+        .collect();
+        let c = Config::load(None, |k| env.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(c.listen.port(), 7000);
+        assert_eq!(c.admin.listen.port(), 7001);
+        assert_eq!(c.admin.token.as_deref(), Some("12345"));
+        assert_eq!(c.gateway.trusted_proxies.len(), 2);
+        assert_eq!(c.call_log.retention_days, 7);
+        assert_eq!(c.environment, KeyEnv::Test);
+    }
+
+    #[test]
+    fn bad_override_names_the_variable() {
+        let err = Config::load(None, |k| (k == "KEYWAY_GATEWAY_MAX_BODY_BYTES").then(|| "lots".to_owned()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("KEYWAY_GATEWAY_MAX_BODY_BYTES"), "{err}");
+    }
+
+    #[test]
+    fn every_field_has_an_override_and_the_example_file_documents_it() {
+        // Every leaf of the serialized defaults (plus the optional ones) is in FIELDS.
+        let v = toml::Value::try_from(Config::default()).unwrap();
+        let mut leaves = Vec::new();
+        fn walk(prefix: &str, v: &toml::Value, out: &mut Vec<String>) {
+            match v {
+                toml::Value::Table(t) => {
+                    for (k, v) in t {
+                        let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                        walk(&p, v, out);
+                    }
+                }
+                _ => out.push(prefix.to_owned()),
+            }
+        }
+        walk("", &v, &mut leaves);
+        for leaf in &leaves {
+            assert!(FIELDS.iter().any(|(p, _)| p == leaf), "{leaf} has no environment override");
+        }
+        let example = include_str!("../../../keyway.example.toml");
+        let parsed: Config = toml::from_str(example).unwrap();
+        assert_eq!(parsed, Config::default(), "keyway.example.toml must show the defaults");
+        for (path, _) in FIELDS {
+            let name = path.rsplit('.').next().unwrap();
+            assert!(example.contains(name), "keyway.example.toml does not mention {path}");
+            assert!(example.contains(&env_name(path)), "keyway.example.toml does not name {}", env_name(path));
+        }
+    }
+}

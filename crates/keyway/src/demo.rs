@@ -1,0 +1,152 @@
+//! `keyway serve --demo`: a fresh embedded store, a built-in echo
+//! upstream, two tenants with apps and keys in various states, and
+//! ready-to-paste curl and diagnose lines showing one accepted call and
+//! the refusals Keyway names.
+
+use crate::admin_client::AdminClient;
+use crate::app::{self, Running};
+use crate::config::Config;
+use anyhow::Context;
+use keyway_core::key_format::{self, KeyEnv};
+use serde_json::{json, Value};
+use std::fmt::Write;
+use std::net::SocketAddr;
+
+/// What the demo seeded, for printing and tests.
+#[derive(Debug, Clone)]
+pub struct DemoWorld {
+    /// Gateway base URL.
+    pub gateway: String,
+    /// Admin API base URL.
+    pub admin: String,
+    /// The admin token.
+    pub admin_token: String,
+    /// Path served by the demo API.
+    pub path: String,
+    /// A key that works.
+    pub good_key: String,
+    /// A revoked key.
+    pub revoked_key: String,
+    /// A key whose app's owner is suspended.
+    pub suspended_owner_key: String,
+    /// A key of another tenant.
+    pub other_tenant_key: String,
+    /// A well-formed key that matches nothing.
+    pub unknown_key: String,
+    /// The good key with a typo.
+    pub typo_key: String,
+}
+
+/// Starts the demo node and seeds it.
+pub async fn start(mut config: Config) -> anyhow::Result<(Running, DemoWorld)> {
+    let token = config.admin.token.clone().unwrap_or_else(|| format!("kwadm_demo_{}", &key_format::generate(KeyEnv::Test)[8..38]));
+    config.admin.token = Some(token.clone());
+    config.environment = KeyEnv::Live;
+    let echo = crate::echo::start(SocketAddr::from(([127, 0, 0, 1], 0))).await.context("starting the echo upstream")?;
+    let running = app::start(config).await?;
+    let admin = format!("http://{}", running.admin_addr);
+    let gateway = format!("http://{}", display_addr(running.gateway_addr));
+    let c = AdminClient::new(&admin, &token);
+    let world = seed(&c, &gateway, &admin, &token, echo).await.context("seeding the demo")?;
+    Ok((running, world))
+}
+
+fn display_addr(a: SocketAddr) -> SocketAddr {
+    if a.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], a.port()))
+    } else {
+        a
+    }
+}
+
+async fn seed(c: &AdminClient, gateway: &str, admin: &str, token: &str, echo: SocketAddr) -> anyhow::Result<DemoWorld> {
+    let acme = c.ok("POST", "/admin/v1/tenants", Some(&json!({"slug": "acme", "name": "Acme Corp"}))).await?;
+    let globex = c.ok("POST", "/admin/v1/tenants", Some(&json!({"slug": "globex", "name": "Globex"}))).await?;
+    let acme_id = id(&acme)?;
+    let globex_id = id(&globex)?;
+    let alice = c.ok("POST", &format!("/admin/v1/tenants/{acme_id}/users"), Some(&json!({"email": "alice@acme.test", "role": "owner"}))).await?;
+    let bob = c.ok("POST", &format!("/admin/v1/tenants/{acme_id}/users"), Some(&json!({"email": "ops@acme.test", "role": "developer"}))).await?;
+    let gina = c.ok("POST", &format!("/admin/v1/tenants/{globex_id}/users"), Some(&json!({"email": "gina@globex.test", "role": "owner"}))).await?;
+    let storefront = c
+        .ok("POST", &format!("/admin/v1/tenants/{acme_id}/apps"), Some(&json!({"name": "storefront", "owner_user_id": id(&alice)?})))
+        .await?;
+    let billing = c
+        .ok("POST", &format!("/admin/v1/tenants/{acme_id}/apps"), Some(&json!({"name": "billing-sync", "owner_user_id": id(&bob)?})))
+        .await?;
+    let partner = c
+        .ok("POST", &format!("/admin/v1/tenants/{globex_id}/apps"), Some(&json!({"name": "partner-portal", "owner_user_id": id(&gina)?})))
+        .await?;
+    c.ok(
+        "POST",
+        &format!("/admin/v1/tenants/{acme_id}/apis"),
+        Some(&json!({
+            "name": "echo", "version": "v1", "base_path": "/echo/v1",
+            "upstream": {"targets": [{"url": format!("http://{echo}")}]},
+            "auth": ["api_key"], "requires_approval": false, "visibility": "private"
+        })),
+    )
+    .await?;
+    let new_key = |app: &Value| format!("/admin/v1/apps/{}/keys", app["id"].as_str().unwrap_or(""));
+    let good = c.ok("POST", &new_key(&storefront), Some(&json!({"name": "storefront prod"}))).await?;
+    let revoked = c.ok("POST", &new_key(&storefront), Some(&json!({"name": "old ci key"}))).await?;
+    c.ok("POST", &format!("/admin/v1/keys/{}/revoke", id(&revoked)?), Some(&json!({"reason": "leaked in a CI log"}))).await?;
+    let billing_key = c.ok("POST", &new_key(&billing), Some(&json!({}))).await?;
+    c.ok("PATCH", &format!("/admin/v1/users/{}", id(&bob)?), Some(&json!({"status": "suspended", "reason": "offboarding"}))).await?;
+    let partner_key = c.ok("POST", &new_key(&partner), Some(&json!({}))).await?;
+
+    let good_key = secret(&good)?;
+    let mut typo = good_key.clone().into_bytes();
+    if let Some(b) = typo.get_mut(20) {
+        *b = if *b == b'x' { b'y' } else { b'x' };
+    }
+    Ok(DemoWorld {
+        gateway: gateway.to_owned(),
+        admin: admin.to_owned(),
+        admin_token: token.to_owned(),
+        path: "/echo/v1/hello".to_owned(),
+        typo_key: String::from_utf8(typo).unwrap_or_default(),
+        good_key,
+        revoked_key: secret(&revoked)?,
+        suspended_owner_key: secret(&billing_key)?,
+        other_tenant_key: secret(&partner_key)?,
+        unknown_key: key_format::generate(KeyEnv::Live),
+    })
+}
+
+fn id(v: &Value) -> anyhow::Result<String> {
+    v["id"].as_str().map(str::to_owned).context("admin API answered without an id")
+}
+
+fn secret(v: &Value) -> anyhow::Result<String> {
+    v["key"].as_str().map(str::to_owned).context("admin API answered without a key")
+}
+
+/// The text the demo prints: curl lines and their diagnose lines.
+pub fn instructions(w: &DemoWorld) -> String {
+    let mut s = String::new();
+    let url = format!("{}{}", w.gateway, w.path);
+    let _ = writeln!(s, "\nKeyway demo is running (embedded store, built-in echo upstream).");
+    let _ = writeln!(s, "  gateway    {}", w.gateway);
+    let _ = writeln!(s, "  admin API  {}", w.admin);
+    let _ = writeln!(s, "\nIn another terminal, set the admin token for `keyway diagnose`:");
+    let _ = writeln!(s, "  export KEYWAY_ADMIN_TOKEN={} KEYWAY_ADMIN_URL={}", w.admin_token, w.admin);
+    let cases: [(&str, &str, &str); 6] = [
+        ("accepted: the echo upstream answers and shows who called (the key itself is stripped)", &w.good_key, "200"),
+        ("key_unknown: a well-formed key that matches nothing", &w.unknown_key, "401"),
+        ("credential_malformed: one character mistyped, caught by the checksum", &w.typo_key, "401"),
+        ("key_revoked: the caller proved it holds a real key, so it learns when and why", &w.revoked_key, "401"),
+        ("key_owner_suspended: the app's owner was suspended (\"offboarding\")", &w.suspended_owner_key, "403"),
+        ("tenant_mismatch: a key of tenant globex on a private API of tenant acme", &w.other_tenant_key, "403"),
+    ];
+    for (i, (what, key, _)) in cases.iter().enumerate() {
+        let _ = writeln!(s, "\n# {}. {what}", i + 1);
+        let _ = writeln!(s, "curl -si {url} -H 'Authorization: Bearer {key}'");
+        if i > 0 {
+            let _ = writeln!(s, "keyway diagnose --key {key} --method GET --path {}", w.path);
+        }
+    }
+    let _ = writeln!(s, "\n# Any refused request can be replayed by its id (x-request-id header):");
+    let _ = writeln!(s, "keyway diagnose req_...");
+    let _ = writeln!(s, "\nPress Ctrl-C to stop.");
+    s
+}

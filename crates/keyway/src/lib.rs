@@ -1,0 +1,12 @@
+//! The `keyway` binary's library: configuration, node assembly, the demo
+//! and the CLI's commands. `main.rs` only parses arguments and calls in.
+
+pub mod admin_client;
+pub mod app;
+pub mod config;
+pub mod demo;
+pub mod diagnose_cli;
+pub mod echo;
+pub mod secret;
+pub mod seed;
+pub mod telemetry;

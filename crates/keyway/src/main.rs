@@ -1,0 +1,177 @@
+//! `keyway`: the gateway, its admin API and its operator tools.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use keyway::admin_client::AdminClient;
+use keyway::config::Config;
+use keyway::diagnose_cli::{self, Subject};
+use keyway::{app, demo, seed, telemetry};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "keyway", version, about = "An API and AI gateway that knows whose key it is and says exactly why it refused a call.")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway and the admin API.
+    Serve(ServeArgs),
+    /// Explain why a request was (or would be) refused.
+    Diagnose(DiagnoseArgs),
+    /// Operator tools.
+    #[command(subcommand)]
+    Tools(Tools),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// TOML configuration file.
+    #[arg(long, env = "KEYWAY_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory (overrides the file and KEYWAY_DATA_DIR).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Gateway listen address (overrides the file and KEYWAY_LISTEN).
+    #[arg(long)]
+    listen: Option<std::net::SocketAddr>,
+    /// Admin API listen address (overrides the file and KEYWAY_ADMIN_LISTEN).
+    #[arg(long)]
+    admin_listen: Option<std::net::SocketAddr>,
+    /// Start with a fresh demo store, an echo upstream and example keys.
+    #[arg(long)]
+    demo: bool,
+}
+
+#[derive(Args)]
+struct DiagnoseArgs {
+    /// A request id (`x-request-id`) to replay.
+    request_id: Option<String>,
+    /// Or: a key to try now...
+    #[arg(long, conflicts_with = "request_id", requires = "path")]
+    key: Option<String>,
+    /// ...with this method...
+    #[arg(long, default_value = "GET")]
+    method: String,
+    /// ...on this path...
+    #[arg(long)]
+    path: Option<String>,
+    /// ...from this client IP.
+    #[arg(long)]
+    client_ip: Option<String>,
+    /// Print the JSON answer instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Admin API base URL.
+    #[arg(long, env = "KEYWAY_ADMIN_URL", default_value = "http://127.0.0.1:9081")]
+    admin_url: String,
+    /// Admin token.
+    #[arg(long, env = "KEYWAY_ADMIN_TOKEN", hide_env_values = true)]
+    token: String,
+}
+
+#[derive(Subcommand)]
+enum Tools {
+    /// Fill a data directory with one API and N keys for load tests.
+    SeedBench {
+        /// Data directory to fill.
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Number of keys.
+        #[arg(long, default_value_t = 100_000)]
+        keys: usize,
+        /// Upstream base URL.
+        #[arg(long)]
+        upstream: String,
+        /// Base path of the API.
+        #[arg(long, default_value = "/bench")]
+        base_path: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Serve(args) => serve(args).await,
+        Command::Diagnose(args) => diagnose(args).await,
+        Command::Tools(Tools::SeedBench { data_dir, keys, upstream, base_path }) => {
+            let config = Config { data_dir, ..Config::from_env(None)? };
+            let key = seed::seed_bench(&config, keys, &upstream, &base_path).await?;
+            println!("{key}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let mut config = Config::from_env(args.config.as_deref())?;
+    if let Some(d) = args.data_dir {
+        config.data_dir = d;
+    }
+    if let Some(l) = args.listen {
+        config.listen = l;
+    }
+    if let Some(l) = args.admin_listen {
+        config.admin.listen = l;
+    }
+    telemetry::init_logs(&config.log);
+    let running = if args.demo {
+        if args.listen.is_none() && std::env::var("KEYWAY_LISTEN").is_err() {
+            config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 9080));
+        }
+        if args.data_dir.is_none() && std::env::var("KEYWAY_DATA_DIR").is_err() {
+            config.data_dir = std::env::temp_dir().join(format!("keyway-demo-{}", std::process::id()));
+        }
+        let (running, world) = demo::start(config).await?;
+        println!("{}", demo::instructions(&world));
+        running
+    } else {
+        let running = app::start(config).await?;
+        if let Some(token) = &running.minted_admin_token {
+            println!("\nFirst start on an empty store: this admin token is shown once, keep it safe:\n\n  {token}\n");
+        }
+        running
+    };
+    shutdown_signal().await;
+    tracing::info!("shutting down: draining requests and flushing the call log");
+    running.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+async fn diagnose(args: DiagnoseArgs) -> anyhow::Result<()> {
+    let subject = match (args.request_id, args.key, args.path) {
+        (Some(id), _, _) => Subject::Request(id),
+        (None, Some(key), Some(path)) => Subject::Hypothetical { key, method: args.method, path, client_ip: args.client_ip },
+        _ => anyhow::bail!("give a request id, or --key and --path"),
+    };
+    let client = AdminClient::new(&args.admin_url, &args.token);
+    let answer = diagnose_cli::fetch(&client, &subject).await.context("diagnose failed")?;
+    if args.json {
+        println!("{answer:#}");
+    } else {
+        print!("{}", diagnose_cli::render_text(&answer));
+    }
+    Ok(())
+}

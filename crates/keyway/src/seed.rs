@@ -1,0 +1,112 @@
+//! `keyway tools seed-bench`: fills the embedded store directly with a
+//! tenant, a user, an app, an API and N keys, for load tests. Run it
+//! while no node is serving that data directory.
+
+use crate::app;
+use crate::config::Config;
+use keyway_core::change::{Change, Record};
+use keyway_core::ids::{ApiId, AppId, KeyId, TenantId, UserId};
+use keyway_core::key_format::{self, KeyEnv};
+use keyway_core::model::{
+    Api, ApiKey, ApiStatus, App, AuthMethod, KeyLocation, PrincipalStatus, Protocol, Role, StatusChange, Target, Tenant, TenantStatus,
+    Upstream, User, Visibility,
+};
+
+/// Seeds the store; returns one usable key.
+pub async fn seed_bench(config: &Config, keys: usize, upstream: &str, base_path: &str) -> anyhow::Result<String> {
+    let store = app::open_store(config)?;
+    let hasher = app::key_hasher(config)?;
+    let now = chrono::Utc::now();
+    let tenant = Tenant {
+        id: TenantId::generate(),
+        slug: format!("bench-{}", &TenantId::generate().as_str()[20..]),
+        name: "Bench".into(),
+        status: TenantStatus::Active,
+        status_change: StatusChange::default(),
+        created_at: now,
+    };
+    let user = User {
+        id: UserId::generate(),
+        tenant_id: tenant.id.clone(),
+        email: "bench@keyway.test".into(),
+        role: Role::Owner,
+        status: PrincipalStatus::Active,
+        status_change: StatusChange::default(),
+        password_hash: None,
+        created_at: now,
+    };
+    let app = App {
+        id: AppId::generate(),
+        tenant_id: tenant.id.clone(),
+        name: "bench".into(),
+        owner_user_id: user.id.clone(),
+        status: PrincipalStatus::Active,
+        status_change: StatusChange::default(),
+        created_at: now,
+    };
+    let api = Api {
+        id: ApiId::generate(),
+        tenant_id: tenant.id.clone(),
+        name: "bench".into(),
+        version: "v1".into(),
+        base_path: base_path.into(),
+        host: None,
+        methods: vec![],
+        upstream: Upstream { targets: vec![Target { url: upstream.into(), weight: 1 }], strip_base_path: true, timeout_ms: None },
+        auth: vec![AuthMethod::ApiKey],
+        key_locations: KeyLocation::DEFAULT.to_vec(),
+        requires_approval: false,
+        visibility: Visibility::Private,
+        required_scopes: vec![],
+        protocol: Protocol::Rest,
+        status: ApiStatus::Published,
+        deprecated_at: None,
+        sunset_at: None,
+        retired_at: None,
+        successor_api_id: None,
+        created_at: now,
+    };
+    store
+        .apply(
+            &[
+                Change::Insert(Record::Tenant(tenant.clone())),
+                Change::Insert(Record::User(user)),
+                Change::Insert(Record::App(app.clone())),
+                Change::Insert(Record::Api(api)),
+            ],
+            &[],
+        )
+        .await?;
+    let mut last = String::new();
+    let mut batch = Vec::with_capacity(10_000);
+    for i in 0..keys.max(1) {
+        let text = key_format::generate(KeyEnv::Live);
+        let prefix = text[..12].to_owned();
+        batch.push(Change::Insert(Record::Key(ApiKey {
+            id: KeyId::generate(),
+            app_id: app.id.clone(),
+            tenant_id: tenant.id.clone(),
+            name: None,
+            prefix,
+            env: KeyEnv::Live,
+            digest: hasher.digest(&text),
+            scopes: vec![],
+            allowed_ips: vec![],
+            expires_at: None,
+            revoked_at: None,
+            revoked_reason: None,
+            revoked_by: None,
+            rotated_to: None,
+            grace_until: None,
+            rate_limit: None,
+            last_used_at: None,
+            created_at: now,
+        })));
+        last = text;
+        if batch.len() == 10_000 || i + 1 == keys.max(1) {
+            store.apply(&batch, &[]).await?;
+            batch.clear();
+        }
+    }
+    Ok(last)
+}
