@@ -1,0 +1,69 @@
+//! The demo seeds a world whose printed curl lines give the promised
+//! answers, and whose diagnose lines explain them.
+
+mod common;
+
+use common::*;
+use keyway::admin_client::AdminClient;
+use keyway::diagnose_cli::{self, Subject};
+
+#[tokio::test]
+async fn demo_lines_show_one_acceptance_and_each_named_refusal() {
+    let mut c = config(temp_dir("demo"));
+    c.admin.token = None;
+    let (running, w) = keyway::demo::start(c).await.unwrap();
+    let text = keyway::demo::instructions(&w);
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let url = format!("{}{}", w.gateway, w.path);
+    let cases = [
+        (&w.good_key, 200, None),
+        (&w.unknown_key, 401, Some("key_unknown")),
+        (&w.typo_key, 401, Some("credential_malformed")),
+        (&w.revoked_key, 401, Some("key_revoked")),
+        (&w.suspended_owner_key, 403, Some("key_owner_suspended")),
+        (&w.other_tenant_key, 403, Some("tenant_mismatch")),
+    ];
+    let admin = AdminClient::new(&w.admin, &w.admin_token);
+    for (key, status, code) in cases {
+        assert!(text.contains(&format!("curl -si {url} -H 'Authorization: Bearer {key}'")), "demo prints the curl line");
+        let resp = http.get(&url).bearer_auth(key).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), status);
+        assert_eq!(resp.headers().get("x-keyway-error-code").and_then(|v| v.to_str().ok()), code);
+        let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+        if let Some(code) = code {
+            assert!(text.contains(&format!("keyway diagnose --key {key} --method GET --path {}", w.path)));
+            // The printed diagnose line, as the CLI would run it.
+            let d = diagnose_cli::fetch(
+                &admin,
+                &Subject::Hypothetical { key: key.clone(), method: "GET".into(), path: w.path.clone(), client_ip: None },
+            )
+            .await
+            .unwrap();
+            let out = diagnose_cli::render_text(&d);
+            assert!(out.contains(&format!("-> {status} {code}")), "{out}");
+            assert!(out.contains("FAIL"), "{out}");
+            assert!(!out.contains(key.as_str()), "diagnose output never shows the key");
+            // And by request id, once the row is written.
+            let mut replayed = None;
+            for _ in 0..100 {
+                if let Ok(d) = diagnose_cli::fetch(&admin, &Subject::Request(rid.clone())).await {
+                    replayed = Some(d);
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            let out = diagnose_cli::render_text(&replayed.expect("request id diagnosable"));
+            assert!(out.starts_with(&format!("request {rid} GET {}  -> {status} {code}", w.path)), "{out}");
+        }
+    }
+    // The owner-suspended story names who and why, for the operator.
+    let d = diagnose_cli::fetch(
+        &admin,
+        &Subject::Hypothetical { key: w.suspended_owner_key.clone(), method: "GET".into(), path: w.path.clone(), client_ip: None },
+    )
+    .await
+    .unwrap();
+    let out = diagnose_cli::render_text(&d);
+    assert!(out.contains("ops@acme.test") && out.contains("offboarding"), "{out}");
+    running.shutdown().await;
+}
