@@ -1,0 +1,143 @@
+//! Apps: `POST/GET /admin/v1/tenants/{id}/apps`,
+//! `GET/PATCH/DELETE /admin/v1/apps/{id}`. Deletion is soft.
+
+use super::users::SettableStatus;
+use super::{created, list, Created, List};
+use crate::error::AdminError;
+use crate::extract::{Actor, JsonBody, PathId};
+use crate::state::{now, AdminState, Write};
+use crate::validate::{self, MAX_NAME, MAX_REASON};
+use axum::extract::State;
+use axum::Json;
+use keyway_core::change::Record;
+use keyway_core::ids::{AppId, TenantId, UserId};
+use keyway_core::model::{App, PrincipalStatus, StatusChange};
+use serde::Deserialize;
+
+/// Body of `POST /admin/v1/tenants/{id}/apps`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApp {
+    /// Display name.
+    pub name: String,
+    /// The user answerable for it: a non-deleted user of the same tenant.
+    pub owner_user_id: String,
+}
+
+/// Body of `PATCH /admin/v1/apps/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchApp {
+    /// New standing.
+    pub status: Option<SettableStatus>,
+    /// New owner.
+    pub owner_user_id: Option<String>,
+    /// New display name.
+    pub name: Option<String>,
+    /// Why the status changes.
+    pub reason: Option<String>,
+}
+
+/// `POST /admin/v1/tenants/{id}/apps`.
+pub async fn create(
+    State(state): State<AdminState>,
+    actor: Actor,
+    PathId(tenant_id): PathId,
+    JsonBody(req): JsonBody<CreateApp>,
+) -> Result<Created<App>, AdminError> {
+    let name = validate::text("name", &req.name, MAX_NAME)?;
+    let _write = state.begin_write().await;
+    let tenant = super::tenant(&state, &tenant_id).await?;
+    let owner = owner(&state, &tenant.id, &req.owner_user_id).await?;
+    let app = App {
+        id: AppId::generate(),
+        tenant_id: tenant.id,
+        name,
+        owner_user_id: owner,
+        status: PrincipalStatus::Active,
+        status_change: StatusChange::default(),
+        created_at: now(),
+    };
+    state.commit(&actor, vec![Write::insert("app.create", Record::App(app.clone()))]).await?;
+    Ok(created(app))
+}
+
+/// `GET /admin/v1/tenants/{id}/apps`.
+pub async fn list_of_tenant(State(state): State<AdminState>, PathId(tenant_id): PathId) -> Result<Json<List<App>>, AdminError> {
+    let tenant = super::tenant(&state, &tenant_id).await?;
+    Ok(list(state.store.apps_of_tenant(&tenant.id).await?))
+}
+
+/// `GET /admin/v1/apps/{id}`.
+pub async fn get(State(state): State<AdminState>, PathId(id): PathId) -> Result<Json<App>, AdminError> {
+    Ok(Json(super::app(&state, &id).await?))
+}
+
+/// `PATCH /admin/v1/apps/{id}`: status (with reason), owner and name.
+pub async fn patch(
+    State(state): State<AdminState>,
+    actor: Actor,
+    PathId(id): PathId,
+    JsonBody(req): JsonBody<PatchApp>,
+) -> Result<Json<App>, AdminError> {
+    if req.reason.is_some() && req.status.is_none() {
+        return Err(AdminError::invalid("reason", "reason goes with a status change"));
+    }
+    if req.status.is_none() && req.owner_user_id.is_none() && req.name.is_none() {
+        return Err(AdminError::RequestInvalid {
+            detail: "nothing to change: give status, owner_user_id or name".into(),
+            param: None,
+        });
+    }
+    let name = validate::opt_text("name", req.name.as_deref(), MAX_NAME)?;
+    let reason = validate::opt_text("reason", req.reason.as_deref(), MAX_REASON)?;
+
+    let _write = state.begin_write().await;
+    let before = super::app(&state, &id).await?;
+    if before.status == PrincipalStatus::Deleted {
+        return Err(AdminError::InvalidState(format!("app {id} is deleted and cannot be changed")));
+    }
+    let mut after = before.clone();
+    let mut action = "app.update";
+    if let Some(owner_id) = &req.owner_user_id {
+        after.owner_user_id = owner(&state, &before.tenant_id, owner_id).await?;
+    }
+    if let Some(status) = req.status.map(PrincipalStatus::from).filter(|s| *s != before.status) {
+        after.status = status;
+        after.status_change = StatusChange { changed_at: Some(now()), changed_by: Some(actor.0.clone()), reason };
+        action = if status == PrincipalStatus::Suspended { "app.suspend" } else { "app.activate" };
+    }
+    if let Some(name) = name {
+        after.name = name;
+    }
+    if after == before {
+        return Ok(Json(before));
+    }
+    state.commit(&actor, vec![Write::update(action, Record::App(before), Record::App(after.clone()))]).await?;
+    Ok(Json(after))
+}
+
+/// `DELETE /admin/v1/apps/{id}`: soft delete; answers the deleted app.
+pub async fn delete(State(state): State<AdminState>, actor: Actor, PathId(id): PathId) -> Result<Json<App>, AdminError> {
+    let _write = state.begin_write().await;
+    let before = super::app(&state, &id).await?;
+    if before.status == PrincipalStatus::Deleted {
+        return Err(AdminError::InvalidState(format!("app {id} is already deleted")));
+    }
+    let mut after = before.clone();
+    after.status = PrincipalStatus::Deleted;
+    after.status_change = StatusChange { changed_at: Some(now()), changed_by: Some(actor.0.clone()), reason: None };
+    state.commit(&actor, vec![Write::update("app.delete", Record::App(before), Record::App(after.clone()))]).await?;
+    Ok(Json(after))
+}
+
+/// Checks that `id` names a non-deleted user of `tenant` (422 otherwise).
+async fn owner(state: &AdminState, tenant: &TenantId, id: &str) -> Result<UserId, AdminError> {
+    match state.store.user(&UserId::from(id)).await? {
+        Some(u) if &u.tenant_id == tenant && u.status != PrincipalStatus::Deleted => Ok(u.id),
+        Some(u) if &u.tenant_id == tenant => {
+            Err(AdminError::reference("owner_user_id", format!("user {id} is deleted and cannot own an app")))
+        }
+        _ => Err(AdminError::reference("owner_user_id", format!("no user {id} in this tenant"))),
+    }
+}

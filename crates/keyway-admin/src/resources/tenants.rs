@@ -1,0 +1,111 @@
+//! Tenants: `POST/GET /admin/v1/tenants`, `GET/PATCH /admin/v1/tenants/{id}`.
+
+use super::{conflict_as, created, list, Created, List};
+use crate::error::AdminError;
+use crate::extract::{Actor, JsonBody, PathId};
+use crate::state::{now, AdminState, Write};
+use crate::validate::{self, MAX_NAME, MAX_REASON};
+use axum::extract::State;
+use axum::Json;
+use keyway_core::change::Record;
+use keyway_core::ids::TenantId;
+use keyway_core::model::{StatusChange, Tenant, TenantStatus};
+use serde::Deserialize;
+
+/// Body of `POST /admin/v1/tenants`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTenant {
+    /// Unique URL-safe short name.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+}
+
+/// Body of `PATCH /admin/v1/tenants/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PatchTenant {
+    /// New standing.
+    pub status: Option<TenantStatus>,
+    /// New display name.
+    pub name: Option<String>,
+    /// Why the status changes (recorded in `status_change`).
+    pub reason: Option<String>,
+}
+
+/// `POST /admin/v1/tenants`.
+pub async fn create(
+    State(state): State<AdminState>,
+    actor: Actor,
+    JsonBody(req): JsonBody<CreateTenant>,
+) -> Result<Created<Tenant>, AdminError> {
+    let slug = validate::slug(&req.slug)?;
+    let name = validate::text("name", &req.name, MAX_NAME)?;
+    let _write = state.begin_write().await;
+    let taken = format!("a tenant with slug {slug} already exists");
+    if state.store.tenants().await?.iter().any(|t| t.slug == slug) {
+        return Err(AdminError::exists("slug", taken));
+    }
+    let tenant = Tenant {
+        id: TenantId::generate(),
+        slug,
+        name,
+        status: TenantStatus::Active,
+        status_change: StatusChange::default(),
+        created_at: now(),
+    };
+    state
+        .commit(&actor, vec![Write::insert("tenant.create", Record::Tenant(tenant.clone()))])
+        .await
+        .map_err(conflict_as("slug", taken))?;
+    Ok(created(tenant))
+}
+
+/// `GET /admin/v1/tenants`.
+pub async fn list_all(State(state): State<AdminState>) -> Result<Json<List<Tenant>>, AdminError> {
+    Ok(list(state.store.tenants().await?))
+}
+
+/// `GET /admin/v1/tenants/{id}`.
+pub async fn get(State(state): State<AdminState>, PathId(id): PathId) -> Result<Json<Tenant>, AdminError> {
+    Ok(Json(super::tenant(&state, &id).await?))
+}
+
+/// `PATCH /admin/v1/tenants/{id}`: status (with reason) and name.
+pub async fn patch(
+    State(state): State<AdminState>,
+    actor: Actor,
+    PathId(id): PathId,
+    JsonBody(req): JsonBody<PatchTenant>,
+) -> Result<Json<Tenant>, AdminError> {
+    if req.reason.is_some() && req.status.is_none() {
+        return Err(AdminError::invalid("reason", "reason goes with a status change"));
+    }
+    if req.status.is_none() && req.name.is_none() {
+        return Err(AdminError::RequestInvalid { detail: "nothing to change: give status or name".into(), param: None });
+    }
+    let name = validate::opt_text("name", req.name.as_deref(), MAX_NAME)?;
+    let reason = validate::opt_text("reason", req.reason.as_deref(), MAX_REASON)?;
+
+    let _write = state.begin_write().await;
+    let before = super::tenant(&state, &id).await?;
+    let mut after = before.clone();
+    let mut action = "tenant.update";
+    if let Some(status) = req.status.filter(|s| *s != before.status) {
+        after.status = status;
+        after.status_change = StatusChange { changed_at: Some(now()), changed_by: Some(actor.0.clone()), reason };
+        action = match status {
+            TenantStatus::Active => "tenant.activate",
+            TenantStatus::Suspended => "tenant.suspend",
+        };
+    }
+    if let Some(name) = name {
+        after.name = name;
+    }
+    if after == before {
+        return Ok(Json(before));
+    }
+    state.commit(&actor, vec![Write::update(action, Record::Tenant(before), Record::Tenant(after.clone()))]).await?;
+    Ok(Json(after))
+}

@@ -1,0 +1,72 @@
+//! The route table: every (method, path) the admin API serves, with its
+//! handler. [`router`](crate::router) is built from it, and the OpenAPI
+//! test walks it, so the document cannot drift from what is served.
+
+use crate::resources::{apis, apps, audit, keys, logs, tenants, users};
+use crate::state::AdminState;
+use crate::{health, openapi};
+use axum::http::Method;
+use axum::routing::{on, MethodFilter, MethodRouter};
+
+/// One route: method, path (axum syntax, `{id}`) and handler.
+pub(crate) struct RouteDef {
+    pub method: Method,
+    pub path: &'static str,
+    pub handler: MethodRouter<AdminState>,
+}
+
+macro_rules! table {
+    ($( $method:ident $path:literal => $handler:path, )*) => {
+        vec![$( RouteDef {
+            method: Method::$method,
+            path: $path,
+            handler: on(MethodFilter::$method, $handler),
+        }, )*]
+    };
+}
+
+/// Every route with its handler.
+pub(crate) fn table() -> Vec<RouteDef> {
+    table! {
+        GET "/healthz" => health::healthz,
+        GET "/readyz" => health::readyz,
+        GET "/metrics" => health::metrics,
+        GET "/admin/v1/openapi.json" => openapi::document,
+
+        POST "/admin/v1/tenants" => tenants::create,
+        GET "/admin/v1/tenants" => tenants::list_all,
+        GET "/admin/v1/tenants/{id}" => tenants::get,
+        PATCH "/admin/v1/tenants/{id}" => tenants::patch,
+
+        POST "/admin/v1/tenants/{id}/users" => users::create,
+        GET "/admin/v1/tenants/{id}/users" => users::list_of_tenant,
+        GET "/admin/v1/users/{id}" => users::get,
+        PATCH "/admin/v1/users/{id}" => users::patch,
+        DELETE "/admin/v1/users/{id}" => users::delete,
+
+        POST "/admin/v1/tenants/{id}/apps" => apps::create,
+        GET "/admin/v1/tenants/{id}/apps" => apps::list_of_tenant,
+        GET "/admin/v1/apps/{id}" => apps::get,
+        PATCH "/admin/v1/apps/{id}" => apps::patch,
+        DELETE "/admin/v1/apps/{id}" => apps::delete,
+
+        POST "/admin/v1/apps/{id}/keys" => keys::create,
+        GET "/admin/v1/apps/{id}/keys" => keys::list_of_app,
+        GET "/admin/v1/keys/{id}" => keys::get,
+        POST "/admin/v1/keys/{id}/rotate" => keys::rotate,
+        POST "/admin/v1/keys/{id}/revoke" => keys::revoke,
+
+        POST "/admin/v1/tenants/{id}/apis" => apis::create,
+        GET "/admin/v1/tenants/{id}/apis" => apis::list_of_tenant,
+        GET "/admin/v1/apis/{id}" => apis::get,
+        PATCH "/admin/v1/apis/{id}" => apis::patch,
+
+        GET "/admin/v1/logs" => logs::list_calls,
+        GET "/admin/v1/audit" => audit::list_entries,
+    }
+}
+
+/// Every (method, path) the admin API serves, in table order.
+pub fn routes() -> Vec<(Method, &'static str)> {
+    table().into_iter().map(|r| (r.method, r.path)).collect()
+}

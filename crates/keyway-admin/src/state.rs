@@ -1,0 +1,144 @@
+//! What every handler shares, and the one path every write takes:
+//! [`AdminState::commit`] writes storage (changes and audit in one
+//! transaction), then patches the gateway's snapshot, so the very next
+//! gateway request sees the write.
+
+use crate::error::AdminError;
+use crate::extract::Actor;
+use keyway_core::change::{Change, Record};
+use keyway_core::ids::{AuditId, TenantId};
+use keyway_core::records::AuditEntry;
+use keyway_core::Timestamp;
+use keyway_pipeline::{Settings, SnapshotHandle};
+use keyway_store::Store;
+use serde_json::Value;
+use std::sync::Arc;
+use tokio::sync::{Mutex, MutexGuard};
+
+/// Shared state of the admin API.
+#[derive(Clone)]
+pub struct AdminState {
+    /// The source of truth.
+    pub store: Arc<dyn Store>,
+    /// The gateway's in-memory view, patched after each write.
+    pub snapshot: Arc<SnapshotHandle>,
+    /// Gateway settings: key environment and the key/token hasher.
+    pub settings: Settings,
+    /// Renders Prometheus text for `GET /metrics` (the binary wires the
+    /// real exporter in).
+    pub metrics: Arc<dyn Fn() -> String + Send + Sync>,
+}
+
+impl std::fmt::Debug for AdminState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminState").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+/// Serializes admin writes in this process, so a read-check-write
+/// sequence (rotate, revoke, PATCH) never interleaves with another one
+/// and no update is lost between reading a record and writing it back.
+static WRITER: Mutex<()> = Mutex::const_new(());
+
+/// One change to commit, with what the audit log says about it.
+#[derive(Clone, Debug)]
+pub struct Write {
+    /// The audit action, e.g. `key.rotate`.
+    pub action: &'static str,
+    /// The record as it was, for updates.
+    pub before: Option<Record>,
+    /// The change itself.
+    pub change: Change,
+}
+
+impl Write {
+    /// A new record.
+    pub fn insert(action: &'static str, record: Record) -> Self {
+        Write { action, before: None, change: Change::Insert(record) }
+    }
+
+    /// A replaced record, with its previous version.
+    pub fn update(action: &'static str, before: Record, after: Record) -> Self {
+        Write { action, before: Some(before), change: Change::Update(after) }
+    }
+}
+
+impl AdminState {
+    /// State with a metrics renderer that renders nothing.
+    pub fn new(store: Arc<dyn Store>, snapshot: Arc<SnapshotHandle>, settings: Settings) -> Self {
+        AdminState { store, snapshot, settings, metrics: Arc::new(String::new) }
+    }
+
+    /// Replaces the metrics renderer.
+    pub fn with_metrics(mut self, metrics: Arc<dyn Fn() -> String + Send + Sync>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Takes the process-wide write lock. Handlers that write hold it from
+    /// the first read they base the write on until [`AdminState::commit`]
+    /// returns.
+    pub async fn begin_write(&self) -> MutexGuard<'static, ()> {
+        WRITER.lock().await
+    }
+
+    /// Applies `writes` to storage together with one audit entry each, in
+    /// one transaction, then to the snapshot. Nothing reaches the snapshot
+    /// unless storage accepted all of it.
+    pub async fn commit(&self, actor: &Actor, writes: Vec<Write>) -> Result<(), AdminError> {
+        let time = now();
+        let mut audit = Vec::with_capacity(writes.len());
+        for w in &writes {
+            audit.push(audit_entry(actor, time, w)?);
+        }
+        let changes: Vec<Change> = writes.into_iter().map(|w| w.change).collect();
+        self.store.apply(&changes, &audit).await?;
+        self.snapshot.apply(&changes);
+        Ok(())
+    }
+}
+
+/// Now, at millisecond precision (what storage keeps).
+pub fn now() -> Timestamp {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(3)
+}
+
+fn audit_entry(actor: &Actor, time: Timestamp, w: &Write) -> Result<AuditEntry, AdminError> {
+    let after = w.change.record();
+    let (resource_id, tenant_id) = identify(after);
+    Ok(AuditEntry {
+        id: AuditId::generate(),
+        time,
+        actor: actor.0.clone(),
+        action: w.action.to_owned(),
+        resource_type: after.kind().to_owned(),
+        resource_id,
+        tenant_id,
+        before: w.before.as_ref().map(record_json).transpose()?,
+        after: Some(record_json(after)?),
+    })
+}
+
+fn identify(r: &Record) -> (String, Option<TenantId>) {
+    match r {
+        Record::Tenant(t) => (t.id.to_string(), Some(t.id.clone())),
+        Record::User(u) => (u.id.to_string(), Some(u.tenant_id.clone())),
+        Record::App(a) => (a.id.to_string(), Some(a.tenant_id.clone())),
+        Record::Key(k) => (k.id.to_string(), Some(k.tenant_id.clone())),
+        Record::Api(a) => (a.id.to_string(), Some(a.tenant_id.clone())),
+    }
+}
+
+/// The audit form of a record: the model's own serialization, which skips
+/// key digests and password hashes.
+fn record_json(r: &Record) -> Result<Value, AdminError> {
+    let v = match r {
+        Record::Tenant(t) => serde_json::to_value(t),
+        Record::User(u) => serde_json::to_value(u),
+        Record::App(a) => serde_json::to_value(a),
+        Record::Key(k) => serde_json::to_value(k),
+        Record::Api(a) => serde_json::to_value(a),
+    };
+    v.map_err(|e| AdminError::Internal(format!("serializing an audit record: {e}")))
+}
