@@ -25,7 +25,6 @@ use tokio::task::JoinHandle;
 pub const DB_FILE: &str = "keyway.db";
 
 /// A running node.
-#[derive(Debug)]
 pub struct Running {
     /// Where the gateway listens.
     pub gateway_addr: SocketAddr,
@@ -148,6 +147,12 @@ impl Running {
         }
         self.call_log.shutdown().await;
         tracing::info!("keyway stopped");
+    }
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running").field("gateway_addr", &self.gateway_addr).field("admin_addr", &self.admin_addr).finish_non_exhaustive()
     }
 }
 

@@ -107,6 +107,7 @@ async fn main() -> anyhow::Result<()> {
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut config = Config::from_env(args.config.as_deref())?;
+    let explicit_data_dir = args.data_dir.is_some();
     if let Some(d) = args.data_dir {
         config.data_dir = d;
     }
@@ -121,7 +122,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         if args.listen.is_none() && std::env::var("KEYWAY_LISTEN").is_err() {
             config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 9080));
         }
-        if args.data_dir.is_none() && std::env::var("KEYWAY_DATA_DIR").is_err() {
+        // The demo starts from a fresh store unless told where to keep it.
+        if !explicit_data_dir {
             config.data_dir = std::env::temp_dir().join(format!("keyway-demo-{}", std::process::id()));
         }
         let (running, world) = demo::start(config).await?;

@@ -5,6 +5,7 @@
 use crate::app;
 use crate::config::Config;
 use keyway_core::change::{Change, Record};
+use keyway_store::Store;
 use keyway_core::ids::{ApiId, AppId, KeyId, TenantId, UserId};
 use keyway_core::key_format::{self, KeyEnv};
 use keyway_core::model::{

@@ -127,7 +127,7 @@ pub async fn world(node: &Node, slug: &str, base_path: &str) -> World {
             "POST",
             &format!("/admin/v1/tenants/{tenant}/apis"),
             json!({
-                "name": format!("{slug}-orders"), "version": "v1", "base_path": base_path,
+                "name": "orders", "version": "v1", "base_path": base_path,
                 "upstream": {"targets": [{"url": node.upstream_url()}]},
                 "auth": ["api_key"], "requires_approval": false, "visibility": "private"
             }),
@@ -144,15 +144,17 @@ pub async fn new_key(node: &Node, app: &str, body: Value) -> (String, String) {
 
 /// Asserts a refusal's status, code, envelope and headers; returns the body.
 pub async fn expect_refusal(resp: reqwest::Response, status: u16, code: &str) -> Value {
-    assert_eq!(resp.status().as_u16(), status, "status for {code}");
+    let got = resp.status().as_u16();
     let h = resp.headers().clone();
+    let text = resp.text().await.unwrap();
+    assert_eq!(got, status, "status for {code}: {text}");
     assert_eq!(h.get("x-keyway-error-code").and_then(|v| v.to_str().ok()), Some(code));
     assert!(h.get("x-request-id").is_some(), "x-request-id");
     assert_eq!(h.get("content-type").and_then(|v| v.to_str().ok()), Some("application/problem+json"));
     if status == 401 {
         assert!(h.get("www-authenticate").is_some(), "401 needs WWW-Authenticate");
     }
-    let body: Value = resp.json().await.unwrap();
+    let body: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(body["code"], code, "{body}");
     assert_eq!(body["status"], status);
     assert_eq!(body["type"], format!("https://keyway.dev/errors/{code}"));
