@@ -91,8 +91,6 @@ pub struct KeyView {
     pub revoked_at: Option<Timestamp>,
     /// Revocation reason.
     pub revoked_reason: Option<String>,
-    /// Who revoked it.
-    pub revoked_by: Option<String>,
     /// Its replacement, after rotation.
     pub rotated_to: Option<KeyId>,
     /// End of the rotation grace period.
@@ -121,7 +119,6 @@ impl KeyView {
             expires_at: k.expires_at,
             revoked_at: k.revoked_at,
             revoked_reason: k.revoked_reason.clone(),
-            revoked_by: k.revoked_by.clone(),
             rotated_to: k.rotated_to.clone(),
             grace_until: k.grace_until,
             rate_limit: k.rate_limit,
