@@ -110,5 +110,4 @@ pub trait Store: Send + Sync + 'static {
     async fn admin_token_by_digest(&self, digest: &[u8; 32]) -> Result<Option<AdminToken>, StoreError>;
     /// How many admin tokens exist.
     async fn admin_token_count(&self) -> Result<u64, StoreError>;
-
 }

@@ -1,0 +1,159 @@
+//! `Store::apply`: every change and every audit entry of one admin write in
+//! one transaction, with constraint failures explained in the caller's
+//! terms.
+
+use super::audit;
+use super::errors::{sqlite_error, violation, Violation};
+use super::rows::{self, Table};
+use crate::StoreError;
+use keyway_core::change::{Change, Record};
+use keyway_core::records::AuditEntry;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+/// Applies `changes` then inserts `audit`, all or nothing.
+pub(crate) fn apply(conn: &mut Connection, changes: &[Change], audit: &[AuditEntry]) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
+    for change in changes {
+        write(&tx, change)?;
+    }
+    for entry in audit {
+        audit::insert(&tx, entry)?;
+    }
+    // Dropping `tx` on an early return above rolls everything back.
+    tx.commit().map_err(sqlite_error)
+}
+
+fn table(record: &Record) -> &'static Table {
+    match record {
+        Record::Tenant(_) => &rows::TENANTS,
+        Record::User(_) => &rows::USERS,
+        Record::App(_) => &rows::APPS,
+        Record::Key(_) => &rows::KEYS,
+        Record::Api(_) => &rows::APIS,
+    }
+}
+
+fn id(record: &Record) -> &str {
+    match record {
+        Record::Tenant(t) => t.id.as_str(),
+        Record::User(u) => u.id.as_str(),
+        Record::App(a) => a.id.as_str(),
+        Record::Key(k) => k.id.as_str(),
+        Record::Api(a) => a.id.as_str(),
+    }
+}
+
+fn write(tx: &Transaction<'_>, change: &Change) -> Result<(), StoreError> {
+    let record = change.record();
+    let (sql, is_update) = match change {
+        Change::Insert(_) => (table(record).insert(), false),
+        Change::Update(_) => (table(record).update(), true),
+    };
+    let written = {
+        let mut stmt = tx.prepare_cached(&sql).map_err(sqlite_error)?;
+        match record {
+            Record::Tenant(t) => rows::write_tenant(&mut stmt, t),
+            Record::User(u) => rows::write_user(&mut stmt, u),
+            Record::App(a) => rows::write_app(&mut stmt, a),
+            Record::Key(k) => rows::write_key(&mut stmt, k),
+            Record::Api(a) => rows::write_api(&mut stmt, a),
+        }
+    };
+    match written {
+        Ok(0) if is_update => Err(StoreError::NotFound(format!("{} '{}' does not exist", record.kind(), id(record)))),
+        Ok(_) => Ok(()),
+        Err(e) => Err(explain(tx, record, e)),
+    }
+}
+
+/// Maps a failed write of `record` to a [`StoreError`] that names the
+/// field at fault.
+fn explain(tx: &Transaction<'_>, record: &Record, e: rusqlite::Error) -> StoreError {
+    match violation(&e) {
+        Some((Violation::Unique, message)) => StoreError::Conflict(unique_message(record, message)),
+        Some((Violation::ForeignKey, _)) => match missing_reference(tx, record) {
+            Ok(Some(err)) => err,
+            Ok(None) => StoreError::Conflict(format!(
+                "{} '{}' would break a reference between records (e.g. rows that belong to it)",
+                record.kind(),
+                id(record)
+            )),
+            Err(lookup) => lookup,
+        },
+        None => match e {
+            rusqlite::Error::ToSqlConversionFailure(cause) => {
+                StoreError::Backend(format!("cannot store {} '{}': {cause}", record.kind(), id(record)))
+            }
+            other => sqlite_error(other),
+        },
+    }
+}
+
+/// A conflict message for a UNIQUE failure; `message` is SQLite's
+/// (`UNIQUE constraint failed: tenants.slug` or `... index 'apis_route_uq'`).
+fn unique_message(record: &Record, message: &str) -> String {
+    let on = |needle: &str| message.contains(needle);
+    match record {
+        Record::Tenant(t) if on("tenants.slug") || on("tenants_slug_uq") => format!("tenant slug '{}' is taken", t.slug),
+        Record::User(u) if on("users_email_uq") => {
+            format!("user email '{}' is taken in tenant '{}'", u.email, u.tenant_id)
+        }
+        Record::Key(k) if on("api_keys.digest") || on("api_keys_digest_uq") => {
+            format!("key digest is taken: another key has the same secret (key '{}')", k.id)
+        }
+        Record::Api(a) if on("apis_route_uq") => match &a.host {
+            Some(host) => format!("API base path '{}' on host '{host}' is taken by an API that is not retired", a.base_path),
+            None => format!("API base path '{}' (any host) is taken by an API that is not retired", a.base_path),
+        },
+        _ if on(".id") || on("_id_tenant_uq") => format!("{} id '{}' already exists", record.kind(), id(record)),
+        _ => format!("{} '{}' clashes with an existing row ({message})", record.kind(), id(record)),
+    }
+}
+
+fn exists(tx: &Transaction<'_>, sql: &str, params: impl rusqlite::Params) -> Result<bool, StoreError> {
+    tx.query_row(sql, params, |_| Ok(())).optional().map(|row| row.is_some()).map_err(sqlite_error)
+}
+
+/// After a FOREIGN KEY failure: the reference of `record` that points
+/// nowhere (not found) or at another tenant's row (conflict), if any.
+fn missing_reference(tx: &Transaction<'_>, record: &Record) -> Result<Option<StoreError>, StoreError> {
+    let kind = record.kind();
+    let tenant_exists = |tenant: &str| exists(tx, "SELECT 1 FROM tenants WHERE id = ?1", [tenant]);
+    let no_tenant = |tenant: &str| StoreError::NotFound(format!("tenant '{tenant}' does not exist ({kind} '{}')", id(record)));
+    match record {
+        Record::Tenant(_) => Ok(None),
+        Record::User(u) => Ok((!tenant_exists(u.tenant_id.as_str())?).then(|| no_tenant(u.tenant_id.as_str()))),
+        Record::Api(a) => Ok((!tenant_exists(a.tenant_id.as_str())?).then(|| no_tenant(a.tenant_id.as_str()))),
+        Record::App(a) => {
+            if !tenant_exists(a.tenant_id.as_str())? {
+                return Ok(Some(no_tenant(a.tenant_id.as_str())));
+            }
+            let owner_tenant: Option<String> = tx
+                .query_row("SELECT tenant_id FROM users WHERE id = ?1", [a.owner_user_id.as_str()], |r| r.get(0))
+                .optional()
+                .map_err(sqlite_error)?;
+            Ok(match owner_tenant {
+                None => Some(StoreError::NotFound(format!("owner user '{}' does not exist (app '{}')", a.owner_user_id, a.id))),
+                Some(t) if t != a.tenant_id.as_str() => Some(StoreError::Conflict(format!(
+                    "owner user '{}' belongs to tenant '{t}', not to the app's tenant '{}'",
+                    a.owner_user_id, a.tenant_id
+                ))),
+                Some(_) => None,
+            })
+        }
+        Record::Key(k) => {
+            let app_tenant: Option<String> = tx
+                .query_row("SELECT tenant_id FROM apps WHERE id = ?1", [k.app_id.as_str()], |r| r.get(0))
+                .optional()
+                .map_err(sqlite_error)?;
+            Ok(match app_tenant {
+                None => Some(StoreError::NotFound(format!("app '{}' does not exist (key '{}')", k.app_id, k.id))),
+                Some(t) if t != k.tenant_id.as_str() => Some(StoreError::Conflict(format!(
+                    "key '{}' names tenant '{}' but its app '{}' belongs to tenant '{t}'",
+                    k.id, k.tenant_id, k.app_id
+                ))),
+                Some(_) => None,
+            })
+        }
+    }
+}

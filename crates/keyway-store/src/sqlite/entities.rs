@@ -1,0 +1,62 @@
+//! Reading tenants, users, apps, keys and APIs: by id, by parent, and all
+//! of them at once for the gateway's snapshot.
+
+use super::errors::sqlite_error;
+use super::rows::{self, Table};
+use crate::{StateDump, StoreError};
+use rusqlite::{Connection, OptionalExtension, Params, Row};
+
+/// The row of `table` with this id, if any.
+pub(crate) fn by_id<T>(
+    conn: &Connection,
+    table: &Table,
+    id: &str,
+    read: fn(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Option<T>, StoreError> {
+    let mut stmt = conn.prepare_cached(&format!("{} WHERE id = ?1", table.select())).map_err(sqlite_error)?;
+    stmt.query_row([id], read).optional().map_err(sqlite_error)
+}
+
+/// Rows of `table` whose `column` equals `value`, oldest first.
+pub(crate) fn by_parent<T>(
+    conn: &Connection,
+    table: &Table,
+    column: &str,
+    value: &str,
+    read: fn(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, StoreError> {
+    let sql = format!("{} WHERE {column} = ?1 ORDER BY created_at, id", table.select());
+    many(conn, &sql, [value], read)
+}
+
+/// Every row of `table`, oldest first.
+pub(crate) fn all<T>(conn: &Connection, table: &Table, read: fn(&Row<'_>) -> rusqlite::Result<T>) -> Result<Vec<T>, StoreError> {
+    many(conn, &format!("{} ORDER BY created_at, id", table.select()), [], read)
+}
+
+fn many<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+    read: fn(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(sqlite_error)?;
+    let rows = stmt.query_map(params, read).map_err(sqlite_error)?;
+    rows.collect::<Result<_, _>>().map_err(sqlite_error)
+}
+
+/// Every row of the five entity tables, from one consistent read
+/// snapshot, in storage (rowid) order.
+pub(crate) fn load_all(conn: &mut Connection) -> Result<StateDump, StoreError> {
+    let tx = conn.transaction().map_err(sqlite_error)?;
+    let scan = |table: &Table| format!("{} ORDER BY rowid", table.select());
+    let dump = StateDump {
+        tenants: many(&tx, &scan(&rows::TENANTS), [], rows::tenant)?,
+        users: many(&tx, &scan(&rows::USERS), [], rows::user)?,
+        apps: many(&tx, &scan(&rows::APPS), [], rows::app)?,
+        keys: many(&tx, &scan(&rows::KEYS), [], rows::key)?,
+        apis: many(&tx, &scan(&rows::APIS), [], rows::api)?,
+    };
+    tx.commit().map_err(sqlite_error)?;
+    Ok(dump)
+}

@@ -1,0 +1,247 @@
+//! The schema, as an ordered list of migrations, and the code that brings a
+//! database up to date at open.
+//!
+//! Migration `n` (1-based) is `MIGRATIONS[n - 1]`. Applied versions are
+//! recorded in `schema_migrations`; opening a database applies only the
+//! versions it lacks. Never edit a migration that has shipped: append a new
+//! one.
+//!
+//! Storage conventions used throughout:
+//! - timestamps are RFC 3339 UTC text with exactly nine fractional digits
+//!   (`2024-05-01T12:00:00.123456789Z`), so text order is time order;
+//! - lists and nested structs are JSON text;
+//! - enums are their serde names (`active`, `retired`, ...).
+
+use crate::StoreError;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior};
+
+use super::codec::encode_time;
+use super::errors::sqlite_error;
+
+/// Every migration, oldest first. Version `i + 1` is `MIGRATIONS[i]`.
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // 1: the entity tables, the logs and admin tokens.
+    r#"
+CREATE TABLE tenants (
+    id            TEXT PRIMARY KEY NOT NULL,
+    slug          TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    status_change TEXT NOT NULL,
+    created_at    TEXT NOT NULL
+);
+CREATE UNIQUE INDEX tenants_slug_uq ON tenants (slug);
+
+CREATE TABLE users (
+    id            TEXT PRIMARY KEY NOT NULL,
+    tenant_id     TEXT NOT NULL REFERENCES tenants (id),
+    email         TEXT NOT NULL,
+    role          TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    status_change TEXT NOT NULL,
+    password_hash TEXT,
+    created_at    TEXT NOT NULL
+);
+CREATE UNIQUE INDEX users_email_uq ON users (tenant_id, lower(email));
+-- The target of apps' (owner_user_id, tenant_id) reference.
+CREATE UNIQUE INDEX users_id_tenant_uq ON users (id, tenant_id);
+
+CREATE TABLE apps (
+    id            TEXT PRIMARY KEY NOT NULL,
+    tenant_id     TEXT NOT NULL REFERENCES tenants (id),
+    name          TEXT NOT NULL,
+    owner_user_id TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    status_change TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    FOREIGN KEY (owner_user_id, tenant_id) REFERENCES users (id, tenant_id)
+);
+CREATE INDEX apps_tenant ON apps (tenant_id, created_at);
+CREATE INDEX apps_owner ON apps (owner_user_id, tenant_id);
+-- The target of keys' (app_id, tenant_id) reference.
+CREATE UNIQUE INDEX apps_id_tenant_uq ON apps (id, tenant_id);
+
+CREATE TABLE api_keys (
+    id             TEXT PRIMARY KEY NOT NULL,
+    app_id         TEXT NOT NULL,
+    tenant_id      TEXT NOT NULL,
+    name           TEXT,
+    prefix         TEXT NOT NULL,
+    env            TEXT NOT NULL,
+    digest         BLOB NOT NULL CHECK (length(digest) = 32),
+    scopes         TEXT NOT NULL,
+    allowed_ips    TEXT NOT NULL,
+    expires_at     TEXT,
+    revoked_at     TEXT,
+    revoked_reason TEXT,
+    revoked_by     TEXT,
+    rotated_to     TEXT,
+    grace_until    TEXT,
+    rate_limit     TEXT,
+    last_used_at   TEXT,
+    created_at     TEXT NOT NULL,
+    FOREIGN KEY (app_id, tenant_id) REFERENCES apps (id, tenant_id)
+);
+CREATE UNIQUE INDEX api_keys_digest_uq ON api_keys (digest);
+CREATE INDEX api_keys_app ON api_keys (app_id, tenant_id);
+
+CREATE TABLE apis (
+    id                TEXT PRIMARY KEY NOT NULL,
+    tenant_id         TEXT NOT NULL REFERENCES tenants (id),
+    name              TEXT NOT NULL,
+    version           TEXT NOT NULL,
+    base_path         TEXT NOT NULL,
+    host              TEXT,
+    methods           TEXT NOT NULL,
+    upstream          TEXT NOT NULL,
+    auth              TEXT NOT NULL,
+    key_locations     TEXT NOT NULL,
+    requires_approval INTEGER NOT NULL,
+    visibility        TEXT NOT NULL,
+    required_scopes   TEXT NOT NULL,
+    protocol          TEXT NOT NULL,
+    status            TEXT NOT NULL,
+    deprecated_at     TEXT,
+    sunset_at         TEXT,
+    retired_at        TEXT,
+    successor_api_id  TEXT,
+    created_at        TEXT NOT NULL
+);
+-- One live API per (host, base path); retired ones keep their row.
+CREATE UNIQUE INDEX apis_route_uq ON apis (coalesce(host, ''), base_path) WHERE status <> 'retired';
+CREATE INDEX apis_tenant ON apis (tenant_id, created_at);
+
+CREATE TABLE call_log (
+    id                  INTEGER PRIMARY KEY,
+    request_id          TEXT NOT NULL,
+    time                TEXT NOT NULL,
+    tenant_id           TEXT,
+    api_id              TEXT,
+    app_id              TEXT,
+    key_id              TEXT,
+    key_prefix          TEXT,
+    method              TEXT NOT NULL,
+    path                TEXT NOT NULL,
+    status              INTEGER NOT NULL,
+    code                TEXT,
+    client_ip           TEXT NOT NULL,
+    latency_ms          REAL,
+    upstream_latency_ms REAL,
+    model               TEXT,
+    prompt_tokens       INTEGER,
+    completion_tokens   INTEGER,
+    cost_usd            REAL,
+    trace               TEXT NOT NULL
+);
+CREATE INDEX call_log_time ON call_log (time);
+CREATE INDEX call_log_key_time ON call_log (key_id, time);
+CREATE INDEX call_log_app_time ON call_log (app_id, time);
+CREATE INDEX call_log_request ON call_log (request_id);
+
+CREATE TABLE audit_log (
+    id            TEXT PRIMARY KEY NOT NULL,
+    time          TEXT NOT NULL,
+    actor         TEXT NOT NULL,
+    action        TEXT NOT NULL,
+    resource_type TEXT NOT NULL,
+    resource_id   TEXT NOT NULL,
+    tenant_id     TEXT,
+    before_json   TEXT,
+    after_json    TEXT
+);
+CREATE INDEX audit_log_time ON audit_log (time);
+CREATE INDEX audit_log_resource_time ON audit_log (resource_id, time);
+CREATE INDEX audit_log_tenant_time ON audit_log (tenant_id, time);
+
+CREATE TABLE admin_tokens (
+    id         TEXT PRIMARY KEY NOT NULL,
+    name       TEXT NOT NULL,
+    digest     BLOB NOT NULL CHECK (length(digest) = 32),
+    created_at TEXT NOT NULL
+);
+CREATE UNIQUE INDEX admin_tokens_digest_uq ON admin_tokens (digest);
+"#,
+];
+
+/// Brings `conn` up to date with `migrations`; returns how many were
+/// applied. All pending migrations run in one write transaction, so two
+/// processes opening the same file cannot both apply one. Refuses a
+/// database whose schema is newer than `migrations`.
+pub(crate) fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<usize, StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version    INTEGER PRIMARY KEY NOT NULL,
+            applied_at TEXT NOT NULL
+        )",
+    )
+    .map_err(sqlite_error)?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
+    let current: i64 = tx
+        .query_row("SELECT max(version) FROM schema_migrations", [], |r| r.get::<_, Option<i64>>(0))
+        .optional()
+        .map_err(sqlite_error)?
+        .flatten()
+        .unwrap_or(0);
+    let known = i64::try_from(migrations.len()).unwrap_or(i64::MAX);
+    if current > known {
+        return Err(StoreError::Backend(format!(
+            "database schema version {current} is newer than this build knows ({known}); upgrade Keyway"
+        )));
+    }
+    let now = encode_time(&chrono::Utc::now()).map_err(|e| StoreError::Backend(e.to_string()))?;
+    let mut applied = 0;
+    for (version, sql) in (1..).zip(migrations.iter()).skip(usize::try_from(current).unwrap_or(usize::MAX)) {
+        tx.execute_batch(sql).map_err(|e| StoreError::Backend(format!("migration {version} failed: {e}")))?;
+        tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)", (version, &now))
+            .map_err(sqlite_error)?;
+        applied += 1;
+    }
+    tx.commit().map_err(sqlite_error)?;
+    Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn versions(conn: &Connection) -> Vec<i64> {
+        let mut stmt = conn.prepare("SELECT version FROM schema_migrations ORDER BY version").unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
+    }
+
+    #[test]
+    fn applies_only_new_migrations() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        assert_eq!(migrate(&mut conn, &["CREATE TABLE a (x)"]).unwrap(), 1);
+        // Re-running the first would fail (the table exists), so success
+        // here shows only the second one ran.
+        assert_eq!(migrate(&mut conn, &["CREATE TABLE a (x)", "CREATE TABLE b (y)"]).unwrap(), 1);
+        assert_eq!(migrate(&mut conn, &["CREATE TABLE a (x)", "CREATE TABLE b (y)"]).unwrap(), 0);
+        assert_eq!(versions(&conn), vec![1, 2]);
+    }
+
+    #[test]
+    fn a_failing_migration_leaves_nothing_behind() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let err = migrate(&mut conn, &["CREATE TABLE a (x)", "CREATE TABLE oops ("]).unwrap_err();
+        assert!(matches!(err, StoreError::Backend(ref m) if m.contains("migration 2")), "{err}");
+        assert!(versions(&conn).is_empty());
+        assert_eq!(migrate(&mut conn, &["CREATE TABLE a (x)"]).unwrap(), 1);
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, &["CREATE TABLE a (x)", "CREATE TABLE b (y)"]).unwrap();
+        let err = migrate(&mut conn, &["CREATE TABLE a (x)"]).unwrap_err();
+        assert!(matches!(err, StoreError::Backend(ref m) if m.contains("newer")), "{err}");
+    }
+
+    #[test]
+    fn the_real_schema_applies() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        assert_eq!(migrate(&mut conn, MIGRATIONS).unwrap(), MIGRATIONS.len());
+        let expected = (1..=i64::try_from(MIGRATIONS.len()).unwrap()).collect::<Vec<_>>();
+        assert_eq!(versions(&conn), expected);
+    }
+}

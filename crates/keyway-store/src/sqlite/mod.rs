@@ -1,0 +1,87 @@
+//! The embedded store: SQLite through `rusqlite`.
+//!
+//! Connections are blocking, so each operation runs on tokio's blocking
+//! pool with the connection behind a mutex. A file database gets two
+//! connections: one for admin reads and writes, one for the gateway's
+//! background writes (call log, `last_used_at`) and log reads, so a large
+//! call-log batch never holds up the admin API. WAL mode lets them
+//! overlap; writes serialize on SQLite's lock, waiting up to
+//! [`connect::BUSY_TIMEOUT`].
+//!
+//! Every write transaction starts `IMMEDIATE`, taking the write lock up
+//! front, so two connections never deadlock upgrading a read.
+
+mod admin_tokens;
+mod apply;
+mod audit;
+mod calls;
+mod codec;
+mod connect;
+mod entities;
+mod enums;
+mod errors;
+mod migrations;
+mod query;
+mod rows;
+mod store;
+mod usage;
+
+use crate::StoreError;
+use rusqlite::Connection;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+/// A [`Store`](crate::Store) kept in one SQLite database.
+#[derive(Clone)]
+pub struct SqliteStore {
+    /// Admin reads and writes, `load_all`.
+    main: Arc<Mutex<Connection>>,
+    /// Call log and `touch_keys` (the same connection as `main` for an
+    /// in-memory database, which a second connection could not see).
+    log: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("separate_log_connection", &!Arc::ptr_eq(&self.main, &self.log)).finish()
+    }
+}
+
+impl SqliteStore {
+    /// Opens the database file at `path`, creating it and its parent
+    /// directory if needed, and applies any migrations it lacks.
+    pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
+        let mut main = connect::open_file(path)?;
+        migrations::migrate(&mut main, migrations::MIGRATIONS)?;
+        let log = connect::open_file(path)?;
+        Ok(SqliteStore { main: Arc::new(Mutex::new(main)), log: Arc::new(Mutex::new(log)) })
+    }
+
+    /// Opens a fresh, private in-memory database (for tests and tools).
+    pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
+        let mut conn = connect::open_memory()?;
+        migrations::migrate(&mut conn, migrations::MIGRATIONS)?;
+        let main = Arc::new(Mutex::new(conn));
+        Ok(SqliteStore { log: Arc::clone(&main), main })
+    }
+}
+
+/// Runs `job` with exclusive use of `conn` on the blocking pool (inline
+/// when there is no tokio runtime).
+async fn run<T, F>(conn: &Arc<Mutex<Connection>>, job: F) -> Result<T, StoreError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+{
+    let conn = Arc::clone(conn);
+    let locked = move || {
+        let mut guard = conn.lock().map_err(|_| StoreError::Backend("sqlite connection mutex poisoned".into()))?;
+        job(&mut guard)
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => {
+            runtime.spawn_blocking(locked).await.map_err(|e| StoreError::Backend(format!("storage task failed: {e}")))?
+        }
+        Err(_) => locked(),
+    }
+}

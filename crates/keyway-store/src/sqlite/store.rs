@@ -1,0 +1,114 @@
+//! [`Store`] for [`SqliteStore`]: each method moves its arguments onto the
+//! blocking pool and calls the module that does the work.
+
+use super::{admin_tokens, apply, audit, calls, entities, rows, run, usage, SqliteStore};
+use crate::{AdminToken, StateDump, Store, StoreError};
+use async_trait::async_trait;
+use keyway_core::change::Change;
+use keyway_core::ids::{ApiId, AppId, KeyId, TenantId, UserId};
+use keyway_core::model::{Api, ApiKey, App, Tenant, User};
+use keyway_core::records::{AuditEntry, AuditQuery, CallLogRow, LogQuery};
+use keyway_core::Timestamp;
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        run(&self.main, |c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(super::errors::sqlite_error)).await
+    }
+
+    async fn apply(&self, changes: &[Change], audit: &[AuditEntry]) -> Result<(), StoreError> {
+        let (changes, audit) = (changes.to_vec(), audit.to_vec());
+        run(&self.main, move |c| apply::apply(c, &changes, &audit)).await
+    }
+
+    async fn load_all(&self) -> Result<StateDump, StoreError> {
+        run(&self.main, entities::load_all).await
+    }
+
+    async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
+        let id = id.clone();
+        run(&self.main, move |c| entities::by_id(c, &rows::TENANTS, id.as_str(), rows::tenant)).await
+    }
+
+    async fn tenants(&self) -> Result<Vec<Tenant>, StoreError> {
+        run(&self.main, |c| entities::all(c, &rows::TENANTS, rows::tenant)).await
+    }
+
+    async fn user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        let id = id.clone();
+        run(&self.main, move |c| entities::by_id(c, &rows::USERS, id.as_str(), rows::user)).await
+    }
+
+    async fn users_of_tenant(&self, tenant: &TenantId) -> Result<Vec<User>, StoreError> {
+        let tenant = tenant.clone();
+        run(&self.main, move |c| entities::by_parent(c, &rows::USERS, "tenant_id", tenant.as_str(), rows::user)).await
+    }
+
+    async fn app(&self, id: &AppId) -> Result<Option<App>, StoreError> {
+        let id = id.clone();
+        run(&self.main, move |c| entities::by_id(c, &rows::APPS, id.as_str(), rows::app)).await
+    }
+
+    async fn apps_of_tenant(&self, tenant: &TenantId) -> Result<Vec<App>, StoreError> {
+        let tenant = tenant.clone();
+        run(&self.main, move |c| entities::by_parent(c, &rows::APPS, "tenant_id", tenant.as_str(), rows::app)).await
+    }
+
+    async fn key(&self, id: &KeyId) -> Result<Option<ApiKey>, StoreError> {
+        let id = id.clone();
+        run(&self.main, move |c| entities::by_id(c, &rows::KEYS, id.as_str(), rows::key)).await
+    }
+
+    async fn keys_of_app(&self, app: &AppId) -> Result<Vec<ApiKey>, StoreError> {
+        let app = app.clone();
+        run(&self.main, move |c| entities::by_parent(c, &rows::KEYS, "app_id", app.as_str(), rows::key)).await
+    }
+
+    async fn api(&self, id: &ApiId) -> Result<Option<Api>, StoreError> {
+        let id = id.clone();
+        run(&self.main, move |c| entities::by_id(c, &rows::APIS, id.as_str(), rows::api)).await
+    }
+
+    async fn apis_of_tenant(&self, tenant: &TenantId) -> Result<Vec<Api>, StoreError> {
+        let tenant = tenant.clone();
+        run(&self.main, move |c| entities::by_parent(c, &rows::APIS, "tenant_id", tenant.as_str(), rows::api)).await
+    }
+
+    async fn touch_keys(&self, used: &[(KeyId, Timestamp)]) -> Result<(), StoreError> {
+        let used = used.to_vec();
+        run(&self.log, move |c| usage::touch_keys(c, &used)).await
+    }
+
+    async fn insert_calls(&self, rows: &[CallLogRow]) -> Result<(), StoreError> {
+        let rows = rows.to_vec();
+        run(&self.log, move |c| calls::insert(c, &rows)).await
+    }
+
+    async fn calls(&self, query: &LogQuery) -> Result<Vec<CallLogRow>, StoreError> {
+        let query = query.clone();
+        run(&self.log, move |c| calls::query(c, &query)).await
+    }
+
+    async fn purge_calls(&self, before: Timestamp) -> Result<u64, StoreError> {
+        run(&self.log, move |c| calls::purge(c, before)).await
+    }
+
+    async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        let query = query.clone();
+        run(&self.main, move |c| audit::query(c, &query)).await
+    }
+
+    async fn insert_admin_token(&self, token: &AdminToken) -> Result<(), StoreError> {
+        let token = token.clone();
+        run(&self.main, move |c| admin_tokens::insert(c, &token)).await
+    }
+
+    async fn admin_token_by_digest(&self, digest: &[u8; 32]) -> Result<Option<AdminToken>, StoreError> {
+        let digest = *digest;
+        run(&self.main, move |c| admin_tokens::by_digest(c, &digest)).await
+    }
+
+    async fn admin_token_count(&self) -> Result<u64, StoreError> {
+        run(&self.main, |c| admin_tokens::count(c)).await
+    }
+}

@@ -1,0 +1,122 @@
+//! The call log: round trip, filters, order, limits, purge.
+
+use crate::fixtures::*;
+use keyway_core::codes::ErrorCode;
+use keyway_core::records::{CallLogRow, LogQuery};
+use keyway_store::sqlite::SqliteStore;
+use keyway_store::Store;
+
+fn q() -> LogQuery {
+    LogQuery::default()
+}
+
+async fn ids(s: &SqliteStore, query: LogQuery) -> Vec<String> {
+    s.calls(&query).await.unwrap().into_iter().map(|r| r.request_id.0).collect()
+}
+
+#[tokio::test]
+async fn rows_round_trip() {
+    let s = store();
+    let full = call(at(0));
+    let bare = bare_call(at(1));
+    s.insert_calls(&[full.clone(), bare.clone()]).await.unwrap();
+    assert_eq!(s.calls(&q()).await.unwrap(), vec![bare, full]);
+}
+
+#[tokio::test]
+async fn huge_token_counts_saturate_and_nan_latency_survives() {
+    let s = store();
+    let mut row = call(at(0));
+    row.prompt_tokens = Some(u64::MAX);
+    row.latency_ms = f64::NAN;
+    s.insert_calls(&[row]).await.unwrap();
+    let back = s.calls(&q()).await.unwrap().remove(0);
+    assert_eq!(back.prompt_tokens, Some(i64::MAX as u64));
+    assert!(back.latency_ms.is_nan());
+}
+
+#[tokio::test]
+async fn newest_first_with_ties_in_insertion_order_reversed() {
+    let s = store();
+    let (a, b, c, d) = (call(at(10)), call(at(30)), call(at(20)), call(at(30)));
+    s.insert_calls(&[a.clone(), b.clone()]).await.unwrap();
+    s.insert_calls(&[c.clone(), d.clone()]).await.unwrap();
+    assert_eq!(ids(&s, q()).await, vec![d.request_id.0, b.request_id.0, c.request_id.0, a.request_id.0]);
+}
+
+#[tokio::test]
+async fn each_filter_selects_its_rows() {
+    let s = store();
+    let rows: Vec<CallLogRow> = (0..6).map(|i| call(at(i * 1000))).collect();
+    let mut shared = rows.clone();
+    // Rows 1 and 2 share every id with row 0; row 3 is accepted.
+    for i in [1, 2] {
+        shared[i].tenant_id = rows[0].tenant_id.clone();
+        shared[i].api_id = rows[0].api_id.clone();
+        shared[i].app_id = rows[0].app_id.clone();
+        shared[i].key_id = rows[0].key_id.clone();
+    }
+    shared[3].code = None;
+    shared[4].code = Some(ErrorCode::KeyRevoked);
+    s.insert_calls(&shared).await.unwrap();
+    let r = &shared;
+    let id = |i: usize| r[i].request_id.0.clone();
+
+    let by = |f: fn(&mut LogQuery, String), v: String| {
+        let mut query = q();
+        f(&mut query, v);
+        query
+    };
+    assert_eq!(ids(&s, by(|q, v| q.request_id = Some(v), id(4))).await, vec![id(4)]);
+    let want = vec![id(2), id(1), id(0)];
+    assert_eq!(ids(&s, by(|q, v| q.key_id = Some(v), r[0].key_id.clone().unwrap().0)).await, want);
+    assert_eq!(ids(&s, by(|q, v| q.app_id = Some(v), r[0].app_id.clone().unwrap().0)).await, want);
+    assert_eq!(ids(&s, by(|q, v| q.tenant_id = Some(v), r[0].tenant_id.clone().unwrap().0)).await, want);
+    assert_eq!(ids(&s, by(|q, v| q.api_id = Some(v), r[0].api_id.clone().unwrap().0)).await, want);
+    assert_eq!(ids(&s, by(|q, v| q.code = Some(v), "key_revoked".into())).await, vec![id(4)]);
+    assert_eq!(ids(&s, by(|q, v| q.code = Some(v), "credential_missing".into())).await, vec![id(5), id(2), id(1), id(0)]);
+
+    // since is inclusive, until exclusive.
+    let window = LogQuery { since: Some(r[1].time), until: Some(r[4].time), ..q() };
+    assert_eq!(ids(&s, window).await, vec![id(3), id(2), id(1)]);
+    // Filters combine.
+    let both = LogQuery { key_id: Some(r[0].key_id.clone().unwrap().0), since: Some(r[1].time), limit: 1, ..q() };
+    assert_eq!(ids(&s, both).await, vec![id(2)]);
+    let none = LogQuery { request_id: Some("req_nope".into()), ..q() };
+    assert!(ids(&s, none).await.is_empty());
+}
+
+#[tokio::test]
+async fn limit_defaults_to_100_and_caps_at_1000() {
+    let s = store();
+    let rows: Vec<CallLogRow> = (0..1200).map(|i| bare_call(at(i))).collect();
+    s.insert_calls(&rows).await.unwrap();
+    assert_eq!(s.calls(&q()).await.unwrap().len(), 100);
+    assert_eq!(s.calls(&LogQuery { limit: 7, ..q() }).await.unwrap().len(), 7);
+    let all = s.calls(&LogQuery { limit: 50_000, ..q() }).await.unwrap();
+    assert_eq!(all.len(), 1000);
+    // The newest thousand.
+    assert_eq!(all[0].request_id, rows[1199].request_id);
+    assert_eq!(all[999].request_id, rows[200].request_id);
+}
+
+#[tokio::test]
+async fn a_batch_of_a_thousand_lands_in_one_call() {
+    let s = store();
+    let rows: Vec<CallLogRow> = (0..1000).map(|i| call(at(i))).collect();
+    s.insert_calls(&rows).await.unwrap();
+    s.insert_calls(&[]).await.unwrap();
+    assert_eq!(s.calls(&LogQuery { limit: 1000, ..q() }).await.unwrap().len(), 1000);
+}
+
+#[tokio::test]
+async fn purge_deletes_older_rows_and_counts_them() {
+    let s = store();
+    let rows: Vec<CallLogRow> = (0..10).map(|i| bare_call(at(i * 1000))).collect();
+    s.insert_calls(&rows).await.unwrap();
+    assert_eq!(s.purge_calls(rows[4].time).await.unwrap(), 4);
+    let left = s.calls(&q()).await.unwrap();
+    assert_eq!(left.len(), 6);
+    assert_eq!(left.last().map(|r| r.time), Some(rows[4].time));
+    assert_eq!(s.purge_calls(rows[4].time).await.unwrap(), 0);
+}

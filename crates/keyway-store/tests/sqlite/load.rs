@@ -1,0 +1,28 @@
+//! `load_all` with a gateway-sized key count.
+
+use crate::fixtures::*;
+use keyway_core::change::Record;
+use keyway_core::model::ApiKey;
+use keyway_store::Store;
+use std::time::Instant;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_all_returns_a_hundred_thousand_keys() {
+    const KEYS: usize = 100_000;
+    let s = store();
+    let w = world(&s, "acme").await;
+    let keys: Vec<ApiKey> = (0..KEYS).map(|i| if i % 2 == 0 { key(&w.app) } else { bare_key(&w.app) }).collect();
+    let changes: Vec<_> = keys.iter().map(|k| insert(Record::Key(k.clone()))).collect();
+    let started = Instant::now();
+    s.apply(&changes, &[]).await.unwrap();
+    eprintln!("inserted {KEYS} keys in {:?}", started.elapsed());
+
+    let started = Instant::now();
+    let dump = s.load_all().await.unwrap();
+    eprintln!("loaded {KEYS} keys in {:?}", started.elapsed());
+    assert_eq!(dump.keys.len(), KEYS);
+    assert_eq!(dump.keys.first(), keys.first());
+    assert_eq!(dump.keys.last(), keys.last());
+    assert_eq!(dump.keys[KEYS / 2 + 1], keys[KEYS / 2 + 1]);
+    assert_eq!(dump.apps.len(), 1);
+}

@@ -1,0 +1,13 @@
+//! Tests of `SqliteStore` through the `Store` trait.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test harness fails loudly")]
+
+mod admin_tokens;
+mod atomicity;
+mod audit;
+mod calls;
+mod conflicts;
+mod entities;
+mod fixtures;
+mod load;
+mod reopen;
+mod touch;

@@ -1,0 +1,79 @@
+//! A file database: created with its directory, in WAL mode, and reopened
+//! with its data and without re-running migrations.
+
+use crate::fixtures::*;
+use keyway_core::change::Record;
+use keyway_core::ids::KeyId;
+use keyway_core::records::LogQuery;
+use keyway_store::sqlite::SqliteStore;
+use keyway_store::Store;
+use std::path::PathBuf;
+
+/// A directory under the system temp dir, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new() -> TempDir {
+        TempDir(std::env::temp_dir().join(format!("keyway-store-test-{}", KeyId::generate())))
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn migrations(path: &std::path::Path) -> Vec<(i64, String)> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn.prepare("SELECT version, applied_at FROM schema_migrations ORDER BY version").unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap()
+}
+
+#[tokio::test]
+async fn reopening_keeps_data_and_skips_applied_migrations() {
+    let dir = TempDir::new();
+    let path = dir.0.join("nested").join("keyway.db");
+    let (w, k) = {
+        let s = SqliteStore::open(&path).unwrap();
+        let w = world(&s, "acme").await;
+        let k = key(&w.app);
+        s.apply(&[insert(Record::Key(k.clone()))], &[audit_entry(at(0), k.id.as_str())]).await.unwrap();
+        s.insert_calls(&[call(at(0))]).await.unwrap();
+        (w, k)
+    };
+    assert!(path.exists());
+    let applied = migrations(&path);
+    assert!(!applied.is_empty());
+    let mode: String = rusqlite::Connection::open(&path).unwrap().query_row("PRAGMA journal_mode", [], |r| r.get(0)).unwrap();
+    assert_eq!(mode, "wal");
+
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let s = SqliteStore::open(&path).unwrap();
+    assert_eq!(migrations(&path), applied, "reopening must not re-run or re-record migrations");
+    let dump = s.load_all().await.unwrap();
+    assert_eq!(dump.tenants, vec![w.tenant]);
+    assert_eq!(dump.users, vec![w.user]);
+    assert_eq!(dump.apps, vec![w.app]);
+    assert_eq!(dump.keys, vec![k]);
+    assert_eq!(s.calls(&LogQuery::default()).await.unwrap().len(), 1);
+    assert_eq!(s.audit(&Default::default()).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn two_stores_on_one_file_see_each_other() {
+    let dir = TempDir::new();
+    let path = dir.0.join("keyway.db");
+    let a = SqliteStore::open(&path).unwrap();
+    let b = SqliteStore::open(&path).unwrap();
+    let w = world(&a, "acme").await;
+    assert_eq!(b.tenant(&w.tenant.id).await.unwrap(), Some(w.tenant));
+    // b's call-log connection and a's main connection write concurrently.
+    let calls = [call(at(0))];
+    let changes = [insert(Record::Key(bare_key(&w.app)))];
+    let (x, y) = tokio::join!(b.insert_calls(&calls), a.apply(&changes, &[]));
+    x.unwrap();
+    y.unwrap();
+    assert_eq!(a.calls(&LogQuery::default()).await.unwrap().len(), 1);
+    assert_eq!(b.keys_of_app(&w.app.id).await.unwrap().len(), 1);
+}
