@@ -47,7 +47,9 @@ fn entry(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
     })
 }
 
-/// Entries matching `q`, newest first (ties: last written first).
+/// Entries matching every filter given in `q` (`resource_id` and
+/// `resource_ids` both apply when both are set), newest first (ties: last
+/// written first).
 pub(crate) fn query(conn: &Connection, q: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
     let mut filter = Filter::default();
     filter.eq("resource_id", q.resource_id.as_deref());

@@ -6,10 +6,16 @@
 //! background writes (call log, `last_used_at`) and log reads, so a large
 //! call-log batch never holds up the admin API. WAL mode lets them
 //! overlap; writes serialize on SQLite's lock, waiting up to
-//! [`connect::BUSY_TIMEOUT`].
+//! five seconds (the busy timeout).
 //!
 //! Every write transaction starts `IMMEDIATE`, taking the write lock up
 //! front, so two connections never deadlock upgrading a read.
+//!
+//! Timestamps are stored as RFC 3339 UTC text with exactly nine fractional
+//! digits (`2024-05-01T12:00:00.123456789Z`): text order is time order and
+//! every value round-trips exactly. Lists and nested structs are JSON text;
+//! key and admin-token digests are 32-byte BLOBs. See `migrations.rs` for
+//! the schema.
 
 mod admin_tokens;
 mod apply;
