@@ -9,6 +9,7 @@
 //! - [`error`]: [`AdminError`] and its problem+json rendering.
 
 pub mod auth;
+pub mod diagnose;
 pub mod error;
 pub mod extract;
 pub mod health;

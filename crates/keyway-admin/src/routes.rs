@@ -4,7 +4,7 @@
 
 use crate::resources::{apis, apps, audit, keys, logs, tenants, users};
 use crate::state::AdminState;
-use crate::{health, openapi};
+use crate::{diagnose, health, openapi};
 use axum::http::Method;
 use axum::routing::{on, MethodFilter, MethodRouter};
 
@@ -63,6 +63,8 @@ pub(crate) fn table() -> Vec<RouteDef> {
 
         GET "/admin/v1/logs" => logs::list_calls,
         GET "/admin/v1/audit" => audit::list_entries,
+
+        POST "/admin/v1/diagnose" => diagnose::diagnose,
     }
 }
 

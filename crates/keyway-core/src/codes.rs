@@ -27,15 +27,8 @@ pub enum Stage {
 
 impl Stage {
     /// All stages in check order.
-    pub const ALL: [Stage; 7] = [
-        Stage::Route,
-        Stage::Credential,
-        Stage::Key,
-        Stage::Identity,
-        Stage::Authorization,
-        Stage::Limits,
-        Stage::Upstream,
-    ];
+    pub const ALL: [Stage; 7] =
+        [Stage::Route, Stage::Credential, Stage::Key, Stage::Identity, Stage::Authorization, Stage::Limits, Stage::Upstream];
 
     /// The stage name used in traces, logs and diagnose output.
     pub fn as_str(self) -> &'static str {

@@ -98,15 +98,10 @@ impl fmt::Display for KeyTextProblem {
                 f,
                 "a Keyway key is {KEY_LEN} characters long, this one is {found}: it may be truncated or have extra characters"
             ),
-            KeyTextProblem::BadCharacter { position } => write!(
-                f,
-                "character {} is not a letter or digit: keys hold only 0-9, A-Z and a-z after the prefix",
-                position + 1
-            ),
-            KeyTextProblem::BadChecksum => write!(
-                f,
-                "the key's checksum does not match: it was mistyped or mangled when copied"
-            ),
+            KeyTextProblem::BadCharacter { position } => {
+                write!(f, "character {} is not a letter or digit: keys hold only 0-9, A-Z and a-z after the prefix", position + 1)
+            }
+            KeyTextProblem::BadChecksum => write!(f, "the key's checksum does not match: it was mistyped or mangled when copied"),
         }
     }
 }
@@ -161,13 +156,7 @@ pub fn parse(text: &str) -> Result<ParsedKey<'_>, KeyTextProblem> {
     } else {
         return Err(KeyTextProblem::UnknownPrefix);
     };
-    if let Some(position) = text
-        .bytes()
-        .enumerate()
-        .skip(8)
-        .find(|(_, b)| !b.is_ascii_alphanumeric())
-        .map(|(i, _)| i)
-    {
+    if let Some(position) = text.bytes().enumerate().skip(8).find(|(_, b)| !b.is_ascii_alphanumeric()).map(|(i, _)| i) {
         return Err(KeyTextProblem::BadCharacter { position });
     }
     if text.len() != KEY_LEN {

@@ -55,13 +55,9 @@ impl Refusal {
     /// The answer to a well-formed key that matches nothing, or matches an
     /// id with the wrong secret: the two must be indistinguishable.
     pub fn key_unknown() -> Self {
-        Self::new(
-            ErrorCode::KeyUnknown,
-            "The API key is not valid.",
-            "the key's digest matches no stored key",
-        )
-        .hint("Check that you copied the whole key, and that it belongs to this gateway.")
-        .fix("issue the caller a key, or check which gateway the key was created on")
+        Self::new(ErrorCode::KeyUnknown, "The API key is not valid.", "the key's digest matches no stored key")
+            .hint("Check that you copied the whole key, and that it belongs to this gateway.")
+            .fix("issue the caller a key, or check which gateway the key was created on")
     }
 
     /// An internal error; the request id leads to the log.
@@ -110,10 +106,7 @@ impl Refusal {
                     message.push(' ');
                     message.push_str(h);
                 }
-                (
-                    "application/json",
-                    json!({"type": "error", "error": {"type": self.code.anthropic_type(), "message": message}}),
-                )
+                ("application/json", json!({"type": "error", "error": {"type": self.code.anthropic_type(), "message": message}}))
             }
         };
         let mut headers: Vec<(&'static str, String)> = Vec::with_capacity(self.headers.len() + 2);

@@ -77,12 +77,7 @@ impl Trace {
             if after.is_some_and(|a| stage <= a) {
                 continue;
             }
-            self.entries.push(TraceEntry {
-                stage,
-                result: StepResult::NotReached,
-                evidence: String::new(),
-                fix: None,
-            });
+            self.entries.push(TraceEntry { stage, result: StepResult::NotReached, evidence: String::new(), fix: None });
         }
     }
 

@@ -121,11 +121,8 @@ impl Gateway {
         admitted.key.usage.touch(now.timestamp_millis());
 
         // 7. upstream
-        let declared = req
-            .headers()
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<u64>().ok());
+        let declared =
+            req.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
         let limit = self.settings.max_body_bytes;
         if declared.is_some_and(|n| n > limit) {
             let r = Refusal::new(
@@ -141,9 +138,7 @@ impl Gateway {
             return self.upstream_failed(UpstreamError::NoTarget, "", protocol, row, trace, started);
         };
         let (parts, body) = req.into_parts();
-        let body: Body = Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX))
-            .map_err(|e| -> BodyError { e })
-            .boxed();
+        let body: Body = Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX)).map_err(|e| -> BodyError { e }).boxed();
         let fwd = Forwarding {
             target: &target,
             admitted: &admitted,
@@ -165,13 +160,8 @@ impl Gateway {
         trace.pass(Stage::Upstream, format!("{target} answered {} in {upstream_ms:.1} ms", resp.status().as_u16()));
         let mut out = proxy::relay_response(resp);
         respond::set_request_id(out.headers_mut(), request_id.as_str());
-        let successor_path = admitted
-            .api
-            .api
-            .successor_api_id
-            .as_ref()
-            .and_then(|id| snapshot.apis.get(id))
-            .map(|s| s.api.base_path.clone());
+        let successor_path =
+            admitted.api.api.successor_api_id.as_ref().and_then(|id| snapshot.apis.get(id)).map(|s| s.api.base_path.clone());
         respond::lifecycle_headers(out.headers_mut(), &admitted.api.api, successor_path.as_deref());
         row.status = out.status().as_u16();
         row.upstream_latency_ms = Some(upstream_ms);
@@ -199,13 +189,11 @@ impl Gateway {
             )
             .hint("Retry later; if it persists, tell the API's operators the request id.")
             .fix("check the upstream's health and latency, or raise upstream.timeout_ms"),
-            UpstreamError::NoTarget | UpstreamError::BadUrl(_) | UpstreamError::Unavailable(_) => Refusal::new(
-                ErrorCode::UpstreamUnavailable,
-                "The upstream service is unavailable.",
-                format!("{target}: {err}"),
-            )
-            .hint("Retry later; if it persists, tell the API's operators the request id.")
-            .fix("check that the API's upstream targets are up and reachable from the gateway"),
+            UpstreamError::NoTarget | UpstreamError::BadUrl(_) | UpstreamError::Unavailable(_) => {
+                Refusal::new(ErrorCode::UpstreamUnavailable, "The upstream service is unavailable.", format!("{target}: {err}"))
+                    .hint("Retry later; if it persists, tell the API's operators the request id.")
+                    .fix("check that the API's upstream targets are up and reachable from the gateway")
+            }
         };
         tracing::warn!(request_id = %row.request_id, code = r.code.as_str(), evidence = %r.evidence, "upstream failed");
         trace.fail(Stage::Upstream, r.evidence.clone(), r.fix.clone());

@@ -197,11 +197,7 @@ fn strip_prefix<'a>(path: &'a str, base: &str) -> &'a str {
 }
 
 fn strip_query_param(query: &str, name: &str) -> String {
-    query
-        .split('&')
-        .filter(|pair| pair.split_once('=').map_or(*pair, |(k, _)| k) != name)
-        .collect::<Vec<_>>()
-        .join("&")
+    query.split('&').filter(|pair| pair.split_once('=').map_or(*pair, |(k, _)| k) != name).collect::<Vec<_>>().join("&")
 }
 
 #[cfg(test)]

@@ -71,7 +71,8 @@ pub struct Decision {
 /// the trace is closed with `not_reached` entries up to the upstream
 /// stage; on admission the gateway adds the upstream entry itself.
 pub fn decide(snapshot: &Snapshot, settings: &Settings, input: &CallInput<'_>) -> Decision {
-    let mut d = Decision { trace: Trace::new(), outcome: Err(Refusal::internal("undecided")), api: None, key_prefix: None, key: None };
+    let mut d =
+        Decision { trace: Trace::new(), outcome: Err(Refusal::internal("undecided")), api: None, key_prefix: None, key: None };
     d.outcome = run(snapshot, settings, input, &mut d);
     if let Err(r) = &d.outcome {
         d.trace.fail(r.code.stage(), r.evidence.clone(), r.fix.clone());
@@ -85,10 +86,8 @@ fn run(snapshot: &Snapshot, settings: &Settings, input: &CallInput<'_>, d: &mut 
     let api = route::check(snapshot, input.host, input.method, input.path)?;
     d.api = Some(api.clone());
     let tenant_slug = snapshot.tenants.get(&api.api.tenant_id).map_or("?", |t| t.slug.as_str());
-    d.trace.pass(
-        Stage::Route,
-        format!("api {} {} (tenant {tenant_slug}){}", api.api.name, api.api.version, lifecycle_note(&api)),
-    );
+    d.trace
+        .pass(Stage::Route, format!("api {} {} (tenant {tenant_slug}){}", api.api.name, api.api.version, lifecycle_note(&api)));
 
     // 2. credential
     let accepted: &[KeyLocation] = if api.api.auth.contains(&AuthMethod::ApiKey) { &api.api.key_locations } else { &[] };
@@ -98,8 +97,9 @@ fn run(snapshot: &Snapshot, settings: &Settings, input: &CallInput<'_>, d: &mut 
     d.key_prefix = Some(prefix);
 
     // 3. key
-    let entry = key::check(snapshot, &settings.hasher, &presented.key, input.now)?;
+    let entry = key::lookup(snapshot, &settings.hasher, &presented.key)?;
     d.key = Some(entry.clone());
+    key::check_live(snapshot, &entry, input.now)?;
     d.trace.pass(Stage::Key, key_evidence(&entry, input.now));
 
     // 4. identity

@@ -26,6 +26,12 @@ impl KeyUsage {
         self.last_used_ms.fetch_max(now_ms, Ordering::Relaxed);
     }
 
+    /// The last use seen by this node (unix milliseconds), flushed or not.
+    pub fn last_used_ms(&self) -> Option<i64> {
+        let ms = self.last_used_ms.load(Ordering::Relaxed);
+        (ms > 0).then_some(ms)
+    }
+
     /// The last use not yet flushed, marking it flushed.
     pub fn take_unflushed(&self) -> Option<i64> {
         let last = self.last_used_ms.load(Ordering::Relaxed);

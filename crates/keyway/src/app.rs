@@ -97,7 +97,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         store.clone(),
     ));
 
-    let gateway_listener = TcpListener::bind(config.listen).await.with_context(|| format!("binding gateway to {}", config.listen))?;
+    let gateway_listener =
+        TcpListener::bind(config.listen).await.with_context(|| format!("binding gateway to {}", config.listen))?;
     let admin_listener =
         TcpListener::bind(config.admin.listen).await.with_context(|| format!("binding admin API to {}", config.admin.listen))?;
     let gateway_addr = gateway_listener.local_addr()?;
@@ -152,7 +153,10 @@ impl Running {
 
 impl std::fmt::Debug for Running {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Running").field("gateway_addr", &self.gateway_addr).field("admin_addr", &self.admin_addr).finish_non_exhaustive()
+        f.debug_struct("Running")
+            .field("gateway_addr", &self.gateway_addr)
+            .field("admin_addr", &self.admin_addr)
+            .finish_non_exhaustive()
     }
 }
 

@@ -250,15 +250,17 @@ impl Config {
                         }
                     },
                     Kind::List => toml::Value::Array(
-                        raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| toml::Value::String(s.to_owned())).collect(),
+                        raw.split(',')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(|s| toml::Value::String(s.to_owned()))
+                            .collect(),
                     ),
                 };
                 set_path(&mut table, path, value);
             }
         }
-        toml::Value::Table(table)
-            .try_into::<Config>()
-            .map_err(|e| ConfigError::Invalid { origin, message: e.to_string() })
+        toml::Value::Table(table).try_into::<Config>().map_err(|e| ConfigError::Invalid { origin, message: e.to_string() })
     }
 
     /// Loads from the process environment.
@@ -332,9 +334,8 @@ mod tests {
 
     #[test]
     fn bad_override_names_the_variable() {
-        let err = Config::load(None, |k| (k == "KEYWAY_GATEWAY_MAX_BODY_BYTES").then(|| "lots".to_owned()))
-            .unwrap_err()
-            .to_string();
+        let err =
+            Config::load(None, |k| (k == "KEYWAY_GATEWAY_MAX_BODY_BYTES").then(|| "lots".to_owned())).unwrap_err().to_string();
         assert!(err.contains("KEYWAY_GATEWAY_MAX_BODY_BYTES"), "{err}");
     }
 

@@ -39,7 +39,8 @@ pub struct DemoWorld {
 
 /// Starts the demo node and seeds it.
 pub async fn start(mut config: Config) -> anyhow::Result<(Running, DemoWorld)> {
-    let token = config.admin.token.clone().unwrap_or_else(|| format!("kwadm_demo_{}", &key_format::generate(KeyEnv::Test)[8..38]));
+    let token =
+        config.admin.token.clone().unwrap_or_else(|| format!("kwadm_demo_{}", &key_format::generate(KeyEnv::Test)[8..38]));
     config.admin.token = Some(token.clone());
     config.environment = KeyEnv::Live;
     let echo = crate::echo::start(SocketAddr::from(([127, 0, 0, 1], 0))).await.context("starting the echo upstream")?;
@@ -64,17 +65,35 @@ async fn seed(c: &AdminClient, gateway: &str, admin: &str, token: &str, echo: So
     let globex = c.ok("POST", "/admin/v1/tenants", Some(&json!({"slug": "globex", "name": "Globex"}))).await?;
     let acme_id = id(&acme)?;
     let globex_id = id(&globex)?;
-    let alice = c.ok("POST", &format!("/admin/v1/tenants/{acme_id}/users"), Some(&json!({"email": "alice@acme.test", "role": "owner"}))).await?;
-    let bob = c.ok("POST", &format!("/admin/v1/tenants/{acme_id}/users"), Some(&json!({"email": "ops@acme.test", "role": "developer"}))).await?;
-    let gina = c.ok("POST", &format!("/admin/v1/tenants/{globex_id}/users"), Some(&json!({"email": "gina@globex.test", "role": "owner"}))).await?;
+    let alice = c
+        .ok("POST", &format!("/admin/v1/tenants/{acme_id}/users"), Some(&json!({"email": "alice@acme.test", "role": "owner"})))
+        .await?;
+    let bob = c
+        .ok("POST", &format!("/admin/v1/tenants/{acme_id}/users"), Some(&json!({"email": "ops@acme.test", "role": "developer"})))
+        .await?;
+    let gina = c
+        .ok("POST", &format!("/admin/v1/tenants/{globex_id}/users"), Some(&json!({"email": "gina@globex.test", "role": "owner"})))
+        .await?;
     let storefront = c
-        .ok("POST", &format!("/admin/v1/tenants/{acme_id}/apps"), Some(&json!({"name": "storefront", "owner_user_id": id(&alice)?})))
+        .ok(
+            "POST",
+            &format!("/admin/v1/tenants/{acme_id}/apps"),
+            Some(&json!({"name": "storefront", "owner_user_id": id(&alice)?})),
+        )
         .await?;
     let billing = c
-        .ok("POST", &format!("/admin/v1/tenants/{acme_id}/apps"), Some(&json!({"name": "billing-sync", "owner_user_id": id(&bob)?})))
+        .ok(
+            "POST",
+            &format!("/admin/v1/tenants/{acme_id}/apps"),
+            Some(&json!({"name": "billing-sync", "owner_user_id": id(&bob)?})),
+        )
         .await?;
     let partner = c
-        .ok("POST", &format!("/admin/v1/tenants/{globex_id}/apps"), Some(&json!({"name": "partner-portal", "owner_user_id": id(&gina)?})))
+        .ok(
+            "POST",
+            &format!("/admin/v1/tenants/{globex_id}/apps"),
+            Some(&json!({"name": "partner-portal", "owner_user_id": id(&gina)?})),
+        )
         .await?;
     c.ok(
         "POST",
@@ -91,7 +110,8 @@ async fn seed(c: &AdminClient, gateway: &str, admin: &str, token: &str, echo: So
     let revoked = c.ok("POST", &new_key(&storefront), Some(&json!({"name": "old ci key"}))).await?;
     c.ok("POST", &format!("/admin/v1/keys/{}/revoke", id(&revoked)?), Some(&json!({"reason": "leaked in a CI log"}))).await?;
     let billing_key = c.ok("POST", &new_key(&billing), Some(&json!({}))).await?;
-    c.ok("PATCH", &format!("/admin/v1/users/{}", id(&bob)?), Some(&json!({"status": "suspended", "reason": "offboarding"}))).await?;
+    c.ok("PATCH", &format!("/admin/v1/users/{}", id(&bob)?), Some(&json!({"status": "suspended", "reason": "offboarding"})))
+        .await?;
     let partner_key = c.ok("POST", &new_key(&partner), Some(&json!({}))).await?;
 
     let good_key = secret(&good)?;

@@ -21,11 +21,8 @@ pub async fn start(addr: SocketAddr) -> std::io::Result<SocketAddr> {
                 let svc = service_fn(|req: hyper::Request<hyper::body::Incoming>| async move {
                     let (parts, body) = req.into_parts();
                     let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-                    let headers: serde_json::Map<String, serde_json::Value> = parts
-                        .headers
-                        .iter()
-                        .map(|(k, v)| (k.to_string(), json!(v.to_str().unwrap_or("<binary>"))))
-                        .collect();
+                    let headers: serde_json::Map<String, serde_json::Value> =
+                        parts.headers.iter().map(|(k, v)| (k.to_string(), json!(v.to_str().unwrap_or("<binary>")))).collect();
                     let echo = json!({
                         "echo": "hello from the demo upstream",
                         "method": parts.method.as_str(),

@@ -9,7 +9,11 @@ use keyway::{app, demo, seed, telemetry};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "keyway", version, about = "An API and AI gateway that knows whose key it is and says exactly why it refused a call.")]
+#[command(
+    name = "keyway",
+    version,
+    about = "An API and AI gateway that knows whose key it is and says exactly why it refused a call."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -5,13 +5,13 @@
 use crate::app;
 use crate::config::Config;
 use keyway_core::change::{Change, Record};
-use keyway_store::Store;
 use keyway_core::ids::{ApiId, AppId, KeyId, TenantId, UserId};
 use keyway_core::key_format::{self, KeyEnv};
 use keyway_core::model::{
-    Api, ApiKey, ApiStatus, App, AuthMethod, KeyLocation, PrincipalStatus, Protocol, Role, StatusChange, Target, Tenant, TenantStatus,
-    Upstream, User, Visibility,
+    Api, ApiKey, ApiStatus, App, AuthMethod, KeyLocation, PrincipalStatus, Protocol, Role, StatusChange, Target, Tenant,
+    TenantStatus, Upstream, User, Visibility,
 };
+use keyway_store::Store;
 
 /// Seeds the store; returns one usable key.
 pub async fn seed_bench(config: &Config, keys: usize, upstream: &str, base_path: &str) -> anyhow::Result<String> {

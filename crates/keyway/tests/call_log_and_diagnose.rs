@@ -1,6 +1,8 @@
 //! The call log records every request with its trace; diagnose replays it
 //! and walks hypothetical calls; no secret reaches any stored byte.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test harness code")]
+
 mod common;
 
 use common::*;

@@ -1,6 +1,8 @@
 //! The demo seeds a world whose printed curl lines give the promised
 //! answers, and whose diagnose lines explain them.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test harness code")]
+
 mod common;
 
 use common::*;
@@ -59,7 +61,12 @@ async fn demo_lines_show_one_acceptance_and_each_named_refusal() {
     // The owner-suspended story names who and why, for the operator.
     let d = diagnose_cli::fetch(
         &admin,
-        &Subject::Hypothetical { key: w.suspended_owner_key.clone(), method: "GET".into(), path: w.path.clone(), client_ip: None },
+        &Subject::Hypothetical {
+            key: w.suspended_owner_key.clone(),
+            method: "GET".into(),
+            path: w.path.clone(),
+            client_ip: None,
+        },
     )
     .await
     .unwrap();

@@ -1,5 +1,7 @@
 //! Each lifecycle event is seen by the very next request.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test harness code")]
+
 mod common;
 
 use common::*;
@@ -46,7 +48,8 @@ async fn rotated_key_works_during_grace_and_fails_after() {
     assert_eq!(node.get_bearer(P, &new_key_text).await.status(), 200, "new key works");
 
     // Rotating the new key with no grace: it fails at once, naming its successor.
-    let newer = node.ok("POST", &format!("/admin/v1/keys/{}/rotate", new["id"].as_str().unwrap()), json!({"grace_seconds": 0})).await;
+    let newer =
+        node.ok("POST", &format!("/admin/v1/keys/{}/rotate", new["id"].as_str().unwrap()), json!({"grace_seconds": 0})).await;
     let body = expect_refusal(node.get_bearer(P, &new_key_text).await, 401, "key_rotated").await;
     let newer_prefix = newer["prefix"].as_str().unwrap();
     assert!(body["hint"].as_str().unwrap().contains(newer_prefix), "{body}");

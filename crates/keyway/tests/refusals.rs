@@ -1,6 +1,8 @@
 //! Every code of stages 1 to 4 through a real listener and a real
 //! upstream: status, code, envelope, headers, and no secret in sight.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test harness code")]
+
 mod common;
 
 use common::*;
@@ -155,12 +157,7 @@ async fn credential_stage_codes() {
 async fn query_keys_work_when_the_api_opts_in_and_are_stripped() {
     let node = Node::start().await;
     let w = world(&node, "acme", "/orders/v1").await;
-    node.ok(
-        "PATCH",
-        &format!("/admin/v1/apis/{}", w.api),
-        json!({"key_locations": ["authorization_bearer", "query"]}),
-    )
-    .await;
+    node.ok("PATCH", &format!("/admin/v1/apis/{}", w.api), json!({"key_locations": ["authorization_bearer", "query"]})).await;
     let (_, key) = new_key(&node, &w.app, json!({})).await;
     let resp = node.get(&format!("/orders/v1/items?a=1&api_key={key}&b=2"), &[]).await;
     assert_eq!(resp.status(), 200);

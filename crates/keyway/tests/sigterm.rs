@@ -2,6 +2,8 @@
 //! loaded by concurrent clients, sent SIGTERM mid-load, and afterwards the
 //! store holds exactly one row per response the clients received.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test harness code")]
+
 mod common;
 
 use common::*;

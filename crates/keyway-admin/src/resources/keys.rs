@@ -194,7 +194,16 @@ pub async fn list_of_app(State(state): State<AdminState>, PathId(app_id): PathId
 /// `GET /admin/v1/keys/{id}`.
 pub async fn get(State(state): State<AdminState>, PathId(id): PathId) -> Result<Json<KeyView>, AdminError> {
     let k = super::key(&state, &id).await?;
-    Ok(Json(KeyView::of(&k, now())))
+    let mut view = KeyView::of(&k, now());
+    // This node may have seen a use not yet flushed to storage.
+    let seen = state
+        .snapshot
+        .load()
+        .key_by_id(&k.id)
+        .and_then(|e| e.usage.last_used_ms())
+        .and_then(chrono::DateTime::from_timestamp_millis);
+    view.last_used_at = view.last_used_at.max(seen);
+    Ok(Json(view))
 }
 
 /// `POST /admin/v1/keys/{id}/rotate`: a new key with the same settings;

@@ -149,10 +149,9 @@ fn missing_or_misplaced(headers: &HeaderMap, query: Option<&str>, accepted: &[Ke
             continue;
         }
         let v = match loc {
-            KeyLocation::AuthorizationBearer => headers
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.split_once(' ').map_or(v, |(_, r)| r)),
+            KeyLocation::AuthorizationBearer => {
+                headers.get("authorization").and_then(|v| v.to_str().ok()).map(|v| v.split_once(' ').map_or(v, |(_, r)| r))
+            }
             KeyLocation::XApiKey => headers.get("x-api-key").and_then(|v| v.to_str().ok()),
             KeyLocation::Query => query_param(query, QUERY_PARAM),
         };
@@ -198,10 +197,9 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>,
     if values.next().is_some() {
         return Err(malformed(&format!("The {name} header appears more than once."), "Send it once.", "repeated header"));
     }
-    first
-        .to_str()
-        .map(Some)
-        .map_err(|_| malformed(&format!("The {name} header holds non-ASCII bytes."), "Send the key as plain ASCII.", "non-ASCII header"))
+    first.to_str().map(Some).map_err(|_| {
+        malformed(&format!("The {name} header holds non-ASCII bytes."), "Send the key as plain ASCII.", "non-ASCII header")
+    })
 }
 
 /// The first value of `name` in a query string (no percent-decoding:

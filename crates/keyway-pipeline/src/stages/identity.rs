@@ -75,7 +75,10 @@ pub fn check(snapshot: &Snapshot, key: &KeyEntry, api: &ApiEntry) -> Result<Iden
                     ),
                 )
                 .hint("Ask your team's admin to move the app to an active owner.")
-                .fix(format!("move app {app_name} to an active owner (PATCH /admin/v1/apps/{} {{\"owner_user_id\":...}})", app.id)));
+                .fix(format!(
+                    "move app {app_name} to an active owner (PATCH /admin/v1/apps/{} {{\"owner_user_id\":...}})",
+                    app.id
+                )));
             }
             PrincipalStatus::Suspended => {
                 return Err(Refusal::new(

@@ -10,17 +10,23 @@ use keyway_core::model::KeyState;
 use keyway_core::{fmt_time, ErrorCode, Refusal, Timestamp};
 use std::sync::Arc;
 
-/// Verifies the presented key against the snapshot.
-pub fn check(snapshot: &Snapshot, hasher: &KeyHasher, key: &ParsedKey<'_>, now: Timestamp) -> Result<Arc<KeyEntry>, Refusal> {
+/// Finds the stored key the presented one digests to. Past this point
+/// the caller has proven it holds a real key.
+pub fn lookup(snapshot: &Snapshot, hasher: &KeyHasher, key: &ParsedKey<'_>) -> Result<Arc<KeyEntry>, Refusal> {
     let digest = hasher.digest(key.text);
-    let entry = match snapshot.keys.get(&digest) {
-        Some(e) if digests_equal(&e.key.digest, &digest) => e.clone(),
-        _ => return Err(Refusal::key_unknown()),
-    };
+    match snapshot.keys.get(&digest) {
+        Some(e) if digests_equal(&e.key.digest, &digest) => Ok(e.clone()),
+        _ => Err(Refusal::key_unknown()),
+    }
+}
+
+/// Checks that a found key is live: not revoked, rotated past its grace
+/// period, or expired.
+pub fn check_live(snapshot: &Snapshot, entry: &KeyEntry, now: Timestamp) -> Result<(), Refusal> {
     let k = &entry.key;
     let prefix = &k.prefix;
     match k.state_at(now) {
-        KeyState::Active | KeyState::Rotating => Ok(entry),
+        KeyState::Active | KeyState::Rotating => Ok(()),
         KeyState::Revoked => {
             let at = k.revoked_at.map(|t| fmt_time(&t)).unwrap_or_default();
             let reason = k.revoked_reason.as_deref().unwrap_or("no reason given");

@@ -20,11 +20,8 @@ pub fn check(snapshot: &Snapshot, host: Option<&str>, method: &str, path: &str) 
     };
     let api = &entry.api;
     if api.status == ApiStatus::Retired {
-        let successor = api
-            .successor_api_id
-            .as_ref()
-            .and_then(|id| snapshot.apis.get(id))
-            .filter(|s| s.api.status != ApiStatus::Retired);
+        let successor =
+            api.successor_api_id.as_ref().and_then(|id| snapshot.apis.get(id)).filter(|s| s.api.status != ApiStatus::Retired);
         let when = api.retired_at.map(|t| format!(" on {}", fmt_time(&t))).unwrap_or_default();
         let mut r = Refusal::new(
             ErrorCode::ApiRetired,
@@ -54,7 +51,9 @@ pub fn check(snapshot: &Snapshot, host: Option<&str>, method: &str, path: &str) 
 
 fn longest_match(snapshot: &Snapshot, host: Option<&str>, path: &str) -> Option<Arc<ApiEntry>> {
     let path = if path.is_empty() { "/" } else { path };
-    let host = host.map(|h| h.split(':').next().unwrap_or(h));
+    // Hosts are stored lowercased; compare without the port, case-insensitively.
+    let host = host.map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase());
+    let host = host.as_deref();
     // Candidate prefixes at segment boundaries, longest first.
     let mut end = path.len();
     loop {

@@ -1,7 +1,14 @@
 //! Shared harness: a real Keyway node on loopback port 0 with a temp data
 //! directory, a real echo upstream, and an admin client.
 
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::field_reassign_with_default,
+    reason = "test harness shared by several test files"
+)]
 
 use keyway::app::{self, Running};
 use keyway::config::Config;
@@ -120,7 +127,9 @@ pub async fn world(node: &Node, slug: &str, base_path: &str) -> World {
         .ok("POST", &format!("/admin/v1/tenants/{tenant}/users"), json!({"email": format!("owner@{slug}.test"), "role": "owner"}))
         .await;
     let user = u["id"].as_str().unwrap().to_owned();
-    let a = node.ok("POST", &format!("/admin/v1/tenants/{tenant}/apps"), json!({"name": format!("{slug}-app"), "owner_user_id": user})).await;
+    let a = node
+        .ok("POST", &format!("/admin/v1/tenants/{tenant}/apps"), json!({"name": format!("{slug}-app"), "owner_user_id": user}))
+        .await;
     let app = a["id"].as_str().unwrap().to_owned();
     let api = node
         .ok(
