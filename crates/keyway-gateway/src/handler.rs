@@ -142,7 +142,7 @@ impl Gateway {
         let fwd = Forwarding {
             target: &target,
             admitted: &admitted,
-            client_ip,
+            peer_ip: peer.ip(),
             request_id: request_id.as_str(),
             proto: self.settings.proto,
         };

@@ -91,8 +91,10 @@ pub struct Forwarding<'a> {
     pub target: &'a str,
     /// The admitted call.
     pub admitted: &'a Admitted,
-    /// The caller's IP.
-    pub client_ip: IpAddr,
+    /// The address that connected to the gateway (appended to
+    /// `x-forwarded-for`; the resolved client IP is already in the chain
+    /// when the peer is a trusted proxy).
+    pub peer_ip: IpAddr,
     /// The request id.
     pub request_id: &'a str,
     /// `http` or `https` as the caller used.
@@ -141,8 +143,8 @@ pub fn build_request(parts: http::request::Parts, body: Body, fwd: &Forwarding<'
     insert(&mut headers, "x-keyway-key-id", a.key.key.id.as_str());
     insert(&mut headers, "x-request-id", fwd.request_id);
     let xff = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(prev) => format!("{prev}, {}", fwd.client_ip),
-        None => fwd.client_ip.to_string(),
+        Some(prev) => format!("{prev}, {}", fwd.peer_ip),
+        None => fwd.peer_ip.to_string(),
     };
     insert(&mut headers, "x-forwarded-for", &xff);
     insert(&mut headers, "x-forwarded-proto", fwd.proto);
