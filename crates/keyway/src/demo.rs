@@ -150,6 +150,9 @@ pub fn instructions(w: &DemoWorld) -> String {
     let _ = writeln!(s, "  admin API  {}", w.admin);
     let _ = writeln!(s, "\nIn another terminal, set the admin token for `keyway diagnose`:");
     let _ = writeln!(s, "  export KEYWAY_ADMIN_TOKEN={} KEYWAY_ADMIN_URL={}", w.admin_token, w.admin);
+    if let Ok(exe) = std::env::current_exe() {
+        let _ = writeln!(s, "  alias keyway={}", exe.display());
+    }
     let cases: [(&str, &str, &str); 6] = [
         ("accepted: the echo upstream answers and shows who called (the key itself is stripped)", &w.good_key, "200"),
         ("key_unknown: a well-formed key that matches nothing", &w.unknown_key, "401"),

@@ -62,7 +62,8 @@ pub fn render_text(d: &Value) -> String {
         };
         let evidence = step["evidence"].as_str().unwrap_or("");
         let stage = step["stage"].as_str().unwrap_or("?");
-        let _ = writeln!(out, "{:>2} {stage:<14} {result:<5} {evidence}", i + 1);
+        let line = format!("{:>2} {stage:<14} {result:<5} {evidence}", i + 1);
+        let _ = writeln!(out, "{}", line.trim_end());
         if let Some(fix) = step["fix"].as_str() {
             let _ = writeln!(out, "   {:<14} fix   {fix}", "");
         }
