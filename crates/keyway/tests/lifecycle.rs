@@ -115,3 +115,13 @@ async fn last_used_at_is_recorded_without_a_write_per_request() {
     }
     assert!(seen, "last_used_at never flushed");
 }
+
+#[tokio::test]
+async fn app_delete() {
+    let node = Node::start().await;
+    let w = world(&node, "acme", "/orders/v1").await;
+    let (_, key) = new_key(&node, &w.app, json!({})).await;
+    node.ok("DELETE", &format!("/admin/v1/apps/{}", w.app), serde_json::Value::Null).await;
+    let body = expect_refusal(node.get_bearer(P, &key).await, 403, "key_owner_deleted").await;
+    assert!(body["detail"].as_str().unwrap().contains("acme-app"), "{body}");
+}

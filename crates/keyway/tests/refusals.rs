@@ -209,3 +209,34 @@ async fn tenant_mismatch_on_another_tenants_private_api() {
     let text = body.to_string();
     assert!(!text.contains("acme") && !text.contains(&acme.tenant), "must not name the other tenant: {body}");
 }
+
+#[tokio::test]
+async fn openai_and_anthropic_routes_get_their_own_envelopes() {
+    let node = Node::start().await;
+    let w = world(&node, "acme", "/orders/v1").await;
+    for (base, protocol) in [("/oai", "openai"), ("/anth", "anthropic")] {
+        node.ok(
+            "POST",
+            &format!("/admin/v1/tenants/{}/apis", w.tenant),
+            json!({"name": protocol, "version": "v1", "base_path": base, "protocol": protocol,
+                   "upstream": {"targets": [{"url": node.upstream_url()}]},
+                   "auth": ["api_key"], "requires_approval": false, "visibility": "private"}),
+        )
+        .await;
+    }
+    let resp = node.get("/oai/v1/chat/completions", &[]).await;
+    assert_eq!(resp.status(), 401);
+    assert_eq!(resp.headers()["x-keyway-error-code"], "credential_missing");
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "credential_missing");
+    assert_eq!(v["error"]["type"], "authentication_error");
+    assert!(v["error"]["param"].is_null() && v["error"]["message"].is_string());
+
+    let resp = node.get("/anth/v1/messages", &[]).await;
+    assert_eq!(resp.status(), 401);
+    assert_eq!(resp.headers()["x-keyway-error-code"], "credential_missing");
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["type"], "error");
+    assert_eq!(v["error"]["type"], "authentication_error");
+    assert!(v["error"]["message"].as_str().unwrap().starts_with("credential_missing: "));
+}
