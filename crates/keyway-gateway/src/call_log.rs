@@ -1,7 +1,7 @@
 //! The call log's write path: the request path hands rows to a bounded
-//! channel and never waits; one writer task inserts them in batches (one
-//! transaction per batch, flushed every `batch_size` rows or
-//! `flush_interval`). When the channel is full the row is dropped and
+//! channel and never waits; one writer task wakes every `flush_interval`
+//! (sooner when the queue is half full) and inserts what is queued in
+//! batches of at most `batch_size` rows, one transaction per batch. When the channel is full the row is dropped and
 //! counted (`keyway_call_log_dropped_total`), never silently. Shutdown
 //! closes the channel and the writer drains everything buffered.
 
@@ -10,7 +10,7 @@ use keyway_store::Store;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
 
 /// Tuning of the call-log writer.
@@ -26,7 +26,7 @@ pub struct CallLogSettings {
 
 impl Default for CallLogSettings {
     fn default() -> Self {
-        Self { queue_capacity: 65_536, batch_size: 512, flush_interval: Duration::from_millis(200) }
+        Self { queue_capacity: 65_536, batch_size: 4096, flush_interval: Duration::from_millis(200) }
     }
 }
 
@@ -48,6 +48,7 @@ pub struct CallLogStats {
 pub struct CallLogSender {
     tx: mpsc::Sender<CallLogRow>,
     stats: Arc<CallLogStats>,
+    backlog: Arc<Notify>,
 }
 
 impl CallLogSender {
@@ -56,6 +57,10 @@ impl CallLogSender {
         match self.tx.try_send(row) {
             Ok(()) => {
                 self.stats.queued.fetch_add(1, Ordering::Relaxed);
+                // Past half full, do not wait for the interval.
+                if self.tx.capacity() < self.tx.max_capacity() / 2 {
+                    self.backlog.notify_one();
+                }
             }
             Err(_) => {
                 self.stats.dropped.fetch_add(1, Ordering::Relaxed);
@@ -83,8 +88,9 @@ impl CallLogWriter {
         let (tx, rx) = mpsc::channel(settings.queue_capacity.max(1));
         let stats = Arc::new(CallLogStats::default());
         let (stop_tx, stop_rx) = oneshot::channel();
-        let task = tokio::spawn(run(store, settings, rx, stop_rx, stats.clone()));
-        (CallLogSender { tx, stats }, CallLogWriter { stop: Some(stop_tx), task })
+        let backlog = Arc::new(Notify::new());
+        let task = tokio::spawn(run(store, settings, rx, stop_rx, backlog.clone(), stats.clone()));
+        (CallLogSender { tx, stats, backlog }, CallLogWriter { stop: Some(stop_tx), task })
     }
 
     /// Stops accepting rows, writes every buffered one, and returns.
@@ -103,53 +109,41 @@ async fn run(
     settings: CallLogSettings,
     mut rx: mpsc::Receiver<CallLogRow>,
     mut stop: oneshot::Receiver<()>,
+    backlog: Arc<Notify>,
     stats: Arc<CallLogStats>,
 ) {
     let batch_size = settings.batch_size.max(1);
     let mut batch: Vec<CallLogRow> = Vec::with_capacity(batch_size);
     let mut stopping = false;
-    loop {
-        // Wait for a first row (or the stop signal).
-        if !stopping && batch.is_empty() {
-            tokio::select! {
-                row = rx.recv() => match row {
-                    Some(r) => batch.push(r),
-                    None => break,
-                },
-                _ = &mut stop => {
-                    stopping = true;
-                    rx.close();
-                }
+    while !stopping {
+        // Sleep through the interval rather than waking per row: the
+        // request path's `try_send` then never has a task to wake. A large
+        // backlog, or the stop signal, cuts the sleep short.
+        tokio::select! {
+            () = tokio::time::sleep(settings.flush_interval) => {}
+            () = backlog.notified() => {}
+            _ = &mut stop => {
+                stopping = true;
+                rx.close();
             }
         }
-        // Gather more until the batch is full or the interval passes.
-        let deadline = tokio::time::Instant::now() + settings.flush_interval;
-        while batch.len() < batch_size {
-            if stopping {
+        // Write everything queued, one transaction per batch.
+        loop {
+            while batch.len() < batch_size {
                 match rx.try_recv() {
                     Ok(r) => batch.push(r),
                     Err(_) => break,
                 }
-                continue;
             }
-            tokio::select! {
-                row = rx.recv() => match row {
-                    Some(r) => batch.push(r),
-                    None => { stopping = true; break; }
-                },
-                _ = tokio::time::sleep_until(deadline) => break,
-                _ = &mut stop => { stopping = true; rx.close(); }
+            if batch.is_empty() {
+                break;
             }
-        }
-        if !batch.is_empty() {
+            let full = batch.len() == batch_size;
             write_batch(store.as_ref(), &mut batch, &stats).await;
+            if !full {
+                break;
+            }
         }
-        if stopping && rx.is_empty() {
-            break;
-        }
-    }
-    if !batch.is_empty() {
-        write_batch(store.as_ref(), &mut batch, &stats).await;
     }
 }
 
@@ -175,4 +169,90 @@ async fn write_batch(store: &dyn Store, batch: &mut Vec<CallLogRow>, stats: &Cal
     stats.failed.fetch_add(n, Ordering::Relaxed);
     metrics::counter!("keyway_call_log_failed_total").increment(n);
     batch.clear();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyway_core::ids::RequestId;
+    use keyway_core::records::LogQuery;
+    use keyway_core::Trace;
+    use keyway_store::sqlite::SqliteStore;
+
+    fn row() -> CallLogRow {
+        CallLogRow {
+            request_id: RequestId::generate(),
+            time: chrono::Utc::now(),
+            tenant_id: None,
+            api_id: None,
+            app_id: None,
+            key_id: None,
+            key_prefix: None,
+            method: "GET".into(),
+            path: "/x".into(),
+            status: 404,
+            code: Some(keyway_core::ErrorCode::RouteNotFound),
+            client_ip: "127.0.0.1".into(),
+            latency_ms: 0.1,
+            upstream_latency_ms: None,
+            model: None,
+            prompt_tokens: None,
+            completion_tokens: None,
+            cost_usd: None,
+            trace: Trace::default(),
+        }
+    }
+
+    async fn count(store: &SqliteStore) -> usize {
+        store.calls(&LogQuery { limit: 1000, ..Default::default() }).await.unwrap().len()
+    }
+
+    #[tokio::test]
+    async fn shutdown_writes_every_queued_row_in_batches() {
+        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+        let settings = CallLogSettings { queue_capacity: 1000, batch_size: 7, flush_interval: Duration::from_secs(3600) };
+        let (tx, writer) = CallLogWriter::start(store.clone(), settings);
+        for _ in 0..100 {
+            tx.record(row());
+        }
+        // The interval is an hour: nothing is written before shutdown.
+        tokio::task::yield_now().await;
+        writer.shutdown().await;
+        assert_eq!(count(&store).await, 100);
+        assert_eq!(tx.stats().written.load(Ordering::Relaxed), 100);
+        assert_eq!(tx.stats().dropped.load(Ordering::Relaxed), 0);
+    }
+
+    #[tokio::test]
+    async fn rows_are_written_within_the_interval() {
+        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+        let settings = CallLogSettings { queue_capacity: 100, batch_size: 10, flush_interval: Duration::from_millis(10) };
+        let (tx, writer) = CallLogWriter::start(store.clone(), settings);
+        for _ in 0..25 {
+            tx.record(row());
+        }
+        let mut n = 0;
+        for _ in 0..200 {
+            n = count(&store).await;
+            if n == 25 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(n, 25);
+        writer.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_drops_and_counts_instead_of_blocking() {
+        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+        let settings = CallLogSettings { queue_capacity: 4, batch_size: 10, flush_interval: Duration::from_secs(3600) };
+        let (tx, writer) = CallLogWriter::start(store.clone(), settings);
+        for _ in 0..10 {
+            tx.record(row());
+        }
+        assert_eq!(tx.stats().dropped.load(Ordering::Relaxed), 6);
+        writer.shutdown().await;
+        assert_eq!(count(&store).await, 4, "what was queued is written; nothing else");
+    }
 }

@@ -84,6 +84,8 @@ pub struct GatewayConfig {
     pub shutdown_drain_ms: u64,
     /// `x-forwarded-proto` sent upstream: `http`, or `https` behind a TLS terminator.
     pub forwarded_proto: String,
+    /// Threads serving requests; 0 means one per CPU core.
+    pub worker_threads: usize,
 }
 
 impl Default for GatewayConfig {
@@ -97,6 +99,7 @@ impl Default for GatewayConfig {
             pool_max_idle_per_host: 256,
             shutdown_drain_ms: 30_000,
             forwarded_proto: "http".to_owned(),
+            worker_threads: 0,
         }
     }
 }
@@ -117,7 +120,7 @@ pub struct CallLogConfig {
 
 impl Default for CallLogConfig {
     fn default() -> Self {
-        Self { queue_capacity: 65_536, batch_size: 512, flush_interval_ms: 200, retention_days: 30 }
+        Self { queue_capacity: 65_536, batch_size: 4096, flush_interval_ms: 200, retention_days: 30 }
     }
 }
 
@@ -188,6 +191,7 @@ const FIELDS: &[(&str, Kind)] = &[
     ("gateway.pool_max_idle_per_host", Kind::Int),
     ("gateway.shutdown_drain_ms", Kind::Int),
     ("gateway.forwarded_proto", Kind::Str),
+    ("gateway.worker_threads", Kind::Int),
     ("call_log.queue_capacity", Kind::Int),
     ("call_log.batch_size", Kind::Int),
     ("call_log.flush_interval_ms", Kind::Int),

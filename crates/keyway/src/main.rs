@@ -95,22 +95,32 @@ enum Tools {
     },
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
-        Command::Serve(args) => serve(args).await,
-        Command::Diagnose(args) => diagnose(args).await,
+        Command::Serve(args) => {
+            let config = Config::from_env(args.config.as_deref())?;
+            runtime(config.gateway.worker_threads)?.block_on(serve(args, config))
+        }
+        Command::Diagnose(args) => runtime(1)?.block_on(diagnose(args)),
         Command::Tools(Tools::SeedBench { data_dir, keys, upstream, base_path }) => {
             let config = Config { data_dir, ..Config::from_env(None)? };
-            let key = seed::seed_bench(&config, keys, &upstream, &base_path).await?;
+            let key = runtime(1)?.block_on(seed::seed_bench(&config, keys, &upstream, &base_path))?;
             println!("{key}");
             Ok(())
         }
     }
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let mut config = Config::from_env(args.config.as_deref())?;
+/// A multi-threaded runtime with `threads` workers (0: one per core).
+fn runtime(threads: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut b = tokio::runtime::Builder::new_multi_thread();
+    if threads > 0 {
+        b.worker_threads(threads);
+    }
+    Ok(b.enable_all().build()?)
+}
+
+async fn serve(args: ServeArgs, mut config: Config) -> anyhow::Result<()> {
     let explicit_data_dir = args.data_dir.is_some();
     if let Some(d) = args.data_dir {
         config.data_dir = d;

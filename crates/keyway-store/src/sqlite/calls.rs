@@ -1,7 +1,7 @@
 //! The call log: batched inserts from the gateway, filtered reads for the
 //! admin API and diagnose, and retention.
 
-use super::codec::{clamp_count, encode_time, Json, Time};
+use super::codec::{clamp_count, encode_time, Time};
 use super::enums::Enum;
 use super::errors::sqlite_error;
 use super::query::{effective_limit, Filter};
@@ -47,7 +47,7 @@ pub(crate) fn insert(conn: &mut Connection, rows: &[CallLogRow]) -> Result<(), S
                 r.prompt_tokens.map(clamp_count),
                 r.completion_tokens.map(clamp_count),
                 r.cost_usd,
-                Json(&r.trace),
+                super::trace_codec::encode(&r.trace),
             ])
             .map_err(|e| match e {
                 rusqlite::Error::ToSqlConversionFailure(cause) => {
@@ -81,7 +81,11 @@ fn row(r: &Row<'_>) -> rusqlite::Result<CallLogRow> {
         prompt_tokens: r.get(15)?,
         completion_tokens: r.get(16)?,
         cost_usd: r.get(17)?,
-        trace: r.get::<_, Json<_>>(18)?.0,
+        trace: {
+            let text: String = r.get(18)?;
+            super::trace_codec::decode(&text)
+                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(18, rusqlite::types::Type::Text, Box::new(e)))?
+        },
     })
 }
 

@@ -30,6 +30,7 @@ mod migrations;
 mod query;
 mod rows;
 mod store;
+mod trace_codec;
 mod usage;
 
 use crate::StoreError;
@@ -60,6 +61,7 @@ impl SqliteStore {
         let mut main = connect::open_file(path)?;
         migrations::migrate(&mut main, migrations::MIGRATIONS)?;
         let log = connect::open_file(path)?;
+        connect::tune_for_log_writes(&log)?;
         Ok(SqliteStore { main: Arc::new(Mutex::new(main)), log: Arc::new(Mutex::new(log)) })
     }
 
