@@ -240,3 +240,21 @@ async fn openai_and_anthropic_routes_get_their_own_envelopes() {
     assert_eq!(v["error"]["type"], "authentication_error");
     assert!(v["error"]["message"].as_str().unwrap().starts_with("credential_missing: "));
 }
+
+#[tokio::test]
+async fn dot_segments_never_climb_out_of_an_api() {
+    let node = Node::start().await;
+    let w = world(&node, "acme", "/orders/v1").await;
+    let (_, key) = new_key(&node, &w.app, json!({})).await;
+    // reqwest normalizes paths, so speak HTTP/1.1 by hand.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    for path in ["/orders/v1/../../admin", "/orders/v1/%2e%2e/secret"] {
+        let mut s = tokio::net::TcpStream::connect(node.gateway.trim_start_matches("http://")).await.unwrap();
+        let req = format!("GET {path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {key}\r\nconnection: close\r\n\r\n");
+        s.write_all(req.as_bytes()).await.unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).await.unwrap();
+        assert!(out.starts_with("HTTP/1.1 404"), "{path}: {out}");
+        assert!(out.contains("route_not_found"), "{out}");
+    }
+}

@@ -9,6 +9,16 @@ use std::sync::Arc;
 /// prefix of `path`, preferring one bound to `host`, then checks its
 /// lifecycle status and method.
 pub fn check(snapshot: &Snapshot, host: Option<&str>, method: &str, path: &str) -> Result<Arc<ApiEntry>, Refusal> {
+    if has_dot_segment(path) {
+        // `/orders/v1/../admin` must not climb out of an API's base path
+        // once the base path is stripped; such paths are never routed.
+        return Err(Refusal::new(
+            ErrorCode::RouteNotFound,
+            "Paths with . or .. segments are not routed.",
+            format!("path {path} has a dot segment"),
+        )
+        .hint("Send the normalized path."));
+    }
     let Some(entry) = longest_match(snapshot, host, path) else {
         return Err(Refusal::new(
             ErrorCode::RouteNotFound,
@@ -49,6 +59,15 @@ pub fn check(snapshot: &Snapshot, host: Option<&str>, method: &str, path: &str) 
     Ok(entry)
 }
 
+/// True when a segment is `.` or `..`, also percent-encoded (`%2e`).
+fn has_dot_segment(path: &str) -> bool {
+    path.split('/').any(|seg| {
+        let lower = seg.to_ascii_lowercase();
+        let decoded = lower.replace("%2e", ".");
+        decoded == "." || decoded == ".."
+    })
+}
+
 fn longest_match(snapshot: &Snapshot, host: Option<&str>, path: &str) -> Option<Arc<ApiEntry>> {
     let path = if path.is_empty() { "/" } else { path };
     // Hosts are stored lowercased; compare without the port, case-insensitively.
@@ -70,5 +89,20 @@ fn longest_match(snapshot: &Snapshot, host: Option<&str>, path: &str) -> Option<
             return None;
         }
         end = path[..end].rfind('/')?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_dot_segment;
+
+    #[test]
+    fn dot_segments_are_spotted_plain_and_encoded() {
+        for p in ["/a/../b", "/a/./b", "/a/..", "/a/%2e%2E/b", "/a/%2e/b"] {
+            assert!(has_dot_segment(p), "{p}");
+        }
+        for p in ["/a/b", "/a/..b/c", "/a/.well-known/x", "/"] {
+            assert!(!has_dot_segment(p), "{p}");
+        }
     }
 }
