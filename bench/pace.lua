@@ -3,7 +3,7 @@
 -- (about connections / (DELAY_MS + latency) requests per second) instead of
 -- "as fast as the server answers".
 --
--- Usage: wrk -t2 -c16 -d10s -s bench/pace.lua URL -- DELAY_MS
+-- Usage: wrk -t2 -c16 -d5s -s bench/pace.lua URL -- DELAY_MS
 --
 -- wrk starts a request's latency clock when the request is written, i.e.
 -- after the delay, so the delay itself is not counted as latency.
@@ -12,7 +12,7 @@
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 dofile(here .. "report.lua")
 
-local delay_ms = 2
+local delay_ms = 4
 
 function init(args)
    if args[1] ~= nil then

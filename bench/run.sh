@@ -6,13 +6,14 @@
 #   keyway       wrk -> Keyway (API key auth + call logging, KEYS keys) -> upstream
 #
 # For each: saturating throughput (closed-loop wrk), p50/p99 latency at a fixed
-# moderate paced rate, and for the two proxies the proxy's CPU time per request
+# moderate paced rate (interleaved rounds), and for the two proxies the proxy's CPU time per request
 # (from /proc) and its RSS. Prints a table on stdout (progress goes to stderr)
 # and writes bench/out/summary.json. See bench/README.md.
 #
 # Usage: bash bench/run.sh
-# Knobs (env): DURATION CONNECTIONS KEYS RATE_CONNS RATE_DELAY_MS WARMUP THREADS
-#              NGINX_WORKERS SKIP_KEYWAY SKIP_BUILD KEYWAY_BIN KEEP_TMP OUT_DIR
+# Knobs (env): DURATION CONNECTIONS KEYS RATE_CONNS RATE_DELAY_MS RATE_DURATION
+#              ROUNDS WARMUP THREADS NGINX_WORKERS SKIP_KEYWAY SKIP_BUILD
+#              KEYWAY_BIN KEEP_TMP OUT_DIR
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -27,7 +28,10 @@ CONNECTIONS="${CONNECTIONS:-64}"      # wrk connections of the saturating run
 THREADS="${THREADS:-2}"               # wrk threads (both runs)
 KEYS="${KEYS:-100000}"                # API keys seeded into Keyway's store
 RATE_CONNS="${RATE_CONNS:-16}"        # connections of the paced latency run
-RATE_DELAY_MS="${RATE_DELAY_MS:-2}"   # pause after each response, per connection
+RATE_DELAY_MS="${RATE_DELAY_MS:-4}"   # pause after each response, per connection (~3,500 req/s)
+RATE_DURATION="${RATE_DURATION:-5}"   # seconds of each paced run (one per target and round)
+RATE_DURATION="${RATE_DURATION%s}"
+ROUNDS="${ROUNDS:-3}"                 # rounds of paced runs; p50/p99 are the median of rounds
 NGINX_WORKERS="${NGINX_WORKERS:-1}"   # worker_processes of both nginx instances
 SKIP_KEYWAY="${SKIP_KEYWAY:-0}"       # 1: only direct and nginx-proxy
 SKIP_BUILD="${SKIP_BUILD:-0}"         # 1: use the existing Keyway binary as is
@@ -42,6 +46,8 @@ TMP=""                                # temp dir, set in main
 STARTED_PIDS=()                       # processes we started in the background
 WORKER_PIDS=()                        # their nginx workers (killed only if left over)
 NGINX=""                              # path of the nginx binary
+HDR=()                                # the Authorization header, as wrk/curl arguments
+LOAD_PID=""                           # the wrk running right now, if any
 
 # ----------------------------------------------------------------- helpers --
 log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -59,6 +65,7 @@ cleanup() {
     local rc=$?
     trap - EXIT
     local pid i
+    [[ -z "$LOAD_PID" ]] || kill -TERM "$LOAD_PID" 2>/dev/null || true
     for pid in "${STARTED_PIDS[@]}"; do
         kill -TERM "$pid" 2>/dev/null || true
     done
@@ -75,7 +82,8 @@ cleanup() {
     done
     wait 2>/dev/null || true
     if [[ -n "$TMP" && -d "$TMP" ]]; then
-        if [[ "$KEEP_TMP" == 1 || $rc -ne 0 ]]; then
+        # Kept on failure for its logs, not when interrupted.
+        if [[ "$KEEP_TMP" == 1 || ($rc -ne 0 && $rc -ne 130) ]]; then
             log "temp dir kept: $TMP"
         else
             rm -rf "$TMP"
@@ -300,25 +308,57 @@ status_kb() {
     echo "$total"
 }
 
+# Percent of all CPUs busy during the next SECONDS (from /proc/stat). Taken
+# while no load runs, it is what other processes on the machine use.
+cpu_busy_pct() {
+    local secs=$1 a b
+    read -ra a < <(head -n 1 /proc/stat)
+    sleep "$secs"
+    read -ra b < <(head -n 1 /proc/stat)
+    # cpu user nice system idle iowait irq softirq steal ...
+    local total=0 idle i
+    for ((i = 1; i <= 8; i++)); do total=$((total + b[i] - a[i])); done
+    idle=$((b[4] - a[4] + b[5] - a[5]))
+    ((total > 0)) || total=1
+    echo $(((total - idle) * 100 / total))
+}
+
+# Run wrk as a background job and wait for it: bash runs a trap only between
+# commands, and `wait` (unlike a foreground command) is cut short by a
+# signal, so Ctrl-C or SIGTERM stops the bench at once.
+wrk_bg() {
+    wrk "$@" &
+    LOAD_PID=$!
+    local rc=0
+    wait "$LOAD_PID" || rc=$?
+    LOAD_PID=""
+    return "$rc"
+}
+
 # Run wrk; keep its full output in OUT_DIR/NAME.txt and its WRK_JSON line in
 # OUT_DIR/NAME.json.
 run_wrk() {
     local name=$1
     shift
-    wrk "$@" >"$OUT_DIR/$name.txt" 2>&1 || { cat "$OUT_DIR/$name.txt" >&2; die "wrk failed ($name)"; }
+    wrk_bg "$@" >"$OUT_DIR/$name.txt" 2>&1 || { cat "$OUT_DIR/$name.txt" >&2; die "wrk failed ($name)"; }
     sed -n 's/^WRK_JSON //p' "$OUT_DIR/$name.txt" >"$OUT_DIR/$name.json"
     [[ -s "$OUT_DIR/$name.json" ]] || die "no WRK_JSON line in $OUT_DIR/$name.txt"
 }
 
-# Benchmark one target: warmup, saturating run (with the proxy's CPU time
-# around it), RSS, then the paced latency run.
-#   bench_target NAME URL [PID]   (PID: the proxy's (master) pid, if any)
-bench_target() {
-    local name=$1 url=$2 root_pid=${3:-} pids=() t0=0 t1=0
-    local hdr=(-H "Authorization: Bearer $API_KEY")
+# Throughput of one target: warmup, then the saturating run, with the proxy's
+# CPU time read around it and its RSS after it.
+#   bench_throughput NAME URL [PID]   (PID: the proxy's (master) pid, if any)
+bench_throughput() {
+    local name=$1 url=$2 root_pid=${3:-} pids=() t0=0 t1=0 rss_kb=0 hwm_kb=0 busy
+
+    # Other processes eating CPU make every number here noisy: say so.
+    busy=$(cpu_busy_pct 1)
+    if ((busy > 10)); then
+        log "WARNING: $busy% of the CPUs are busy before any load: results will be noisy"
+    fi
 
     log "$name: warmup ${WARMUP}s"
-    wrk -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" "${hdr[@]}" "$url" >/dev/null 2>&1
+    wrk_bg -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" "${HDR[@]}" "$url" >/dev/null 2>&1
 
     if [[ -n "$root_pid" ]]; then
         mapfile -t pids < <(pid_tree "$root_pid")
@@ -326,29 +366,46 @@ bench_target() {
     fi
     log "$name: saturating run, wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s"
     run_wrk "$name-saturating" -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
-        -s "$BENCH_DIR/report.lua" "${hdr[@]}" "$url"
-    local rss_kb=0 hwm_kb=0
+        -s "$BENCH_DIR/report.lua" "${HDR[@]}" "$url"
     if [[ -n "$root_pid" ]]; then
         t1=$(cpu_ticks "${pids[@]}")
         rss_kb=$(status_kb VmRSS "${pids[@]}")
         hwm_kb=$(status_kb VmHWM "${pids[@]}")
     fi
 
-    log "$name: paced run, $RATE_CONNS connections x ${RATE_DELAY_MS} ms pause, ${DURATION}s"
-    run_wrk "$name-paced" -t"$THREADS" -c"$RATE_CONNS" -d"${DURATION}s" --latency \
-        -s "$BENCH_DIR/pace.lua" "${hdr[@]}" "$url" -- "$RATE_DELAY_MS"
-
     cat >"$OUT_DIR/$name-proc.json" <<EOF
-{"pids": [$(IFS=,; echo "${pids[*]}")], "cpu_ticks": $((t1 - t0)), "rss_kb": $rss_kb, "hwm_kb": $hwm_kb}
+{"pids": [$(IFS=,; echo "${pids[*]}")], "cpu_ticks": $((t1 - t0)), "rss_kb": $rss_kb, "hwm_kb": $hwm_kb,
+ "idle_busy_pct": $busy}
 EOF
-    log "$name: $(sed 's/.*"rps":\([0-9]*\).*/\1/' "$OUT_DIR/$name-saturating.json") req/s saturating," \
-        "$(sed 's/.*"rps":\([0-9]*\).*/\1/' "$OUT_DIR/$name-paced.json") req/s paced"
+    log "$name: $(sed 's/.*"rps":\([0-9]*\).*/\1/' "$OUT_DIR/$name-saturating.json") req/s"
+}
+
+# Latency of all targets at the paced rate, in ROUNDS rounds that take the
+# targets in turn, so that a burst of noise on the machine hits them alike.
+#   bench_latency NAME=URL...
+bench_latency() {
+    local round pair name url busy
+    busy=$(cpu_busy_pct 1)
+    if ((busy > 10)); then
+        log "WARNING: $busy% of the CPUs are busy before any load: results will be noisy"
+    fi
+    echo "{\"idle_busy_pct\": $busy}" >"$OUT_DIR/latency-proc.json"
+    for ((round = 1; round <= ROUNDS; round++)); do
+        log "latency round $round/$ROUNDS: $RATE_CONNS connections x ${RATE_DELAY_MS} ms pause," \
+            "${RATE_DURATION}s per target"
+        for pair in "$@"; do
+            name=${pair%%=*}
+            url=${pair#*=}
+            run_wrk "$name-paced-$round" -t"$THREADS" -c"$RATE_CONNS" -d"${RATE_DURATION}s" --latency \
+                -s "$BENCH_DIR/pace.lua" "${HDR[@]}" "$url" -- "$RATE_DELAY_MS"
+        done
+    done
 }
 
 # Check a target answers like the upstream does before measuring it.
 check_target() {
     local name=$1 url=$2 body
-    body="$(curl -sf --max-time 5 -H "Authorization: Bearer $API_KEY" "$url")" \
+    body="$(curl -sf --max-time 5 "${HDR[@]}" "$url")" \
         || die "$name: GET $url did not answer 2xx"
     [[ "$body" == "$(upstream_body)" ]] || die "$name: unexpected body from $url: $body"
 }
@@ -358,7 +415,7 @@ main() {
     local targets="direct nginx-proxy"
     [[ "$SKIP_KEYWAY" == 1 ]] || targets+=" keyway"
     local v
-    for v in DURATION WARMUP CONNECTIONS THREADS KEYS RATE_CONNS RATE_DELAY_MS NGINX_WORKERS; do
+    for v in DURATION WARMUP CONNECTIONS THREADS KEYS RATE_CONNS RATE_DELAY_MS RATE_DURATION ROUNDS NGINX_WORKERS; do
         require_int "$v" "${!v}"
     done
 
@@ -368,7 +425,7 @@ main() {
     TMP="$(mktemp -d "${TMPDIR:-/tmp}/keyway-bench.XXXXXX")"
     chmod 755 "$TMP"   # nginx workers may run as another user when we are root
     trap cleanup EXIT
-    trap 'exit 130' INT TERM
+    trap 'exit 130' INT TERM HUP
     mkdir -p "$OUT_DIR"
     rm -f "$OUT_DIR"/*.json "$OUT_DIR"/*.txt
 
@@ -380,15 +437,17 @@ main() {
     log "ports: upstream $up_port, nginx-proxy $px_port, keyway $kw_port (admin $kw_admin_port)"
 
     # The key is sent to every target so that all requests are the same bytes.
-    API_KEY="kw_live_not_used_by_nginx"
+    local api_key="kw_live_not_used_by_nginx"
     local seed_secs=null
     if [[ "$SKIP_KEYWAY" != 1 ]]; then
         log "seeding Keyway with $KEYS keys"
         local s0=$SECONDS
-        API_KEY="$(seed_keyway "$TMP/keyway-data" "$up_port")"
+        api_key="$(seed_keyway "$TMP/keyway-data" "$up_port")"
         seed_secs=$((SECONDS - s0))
         log "seeded in ${seed_secs}s"
     fi
+
+    HDR=(-H "Authorization: Bearer $api_key")
 
     write_upstream_conf "$TMP/upstream" "$up_port"
     write_proxy_conf "$TMP/nginx-proxy" "$px_port" "$up_port"
@@ -416,13 +475,18 @@ main() {
     check_target nginx-proxy "$proxy_url"
     [[ "$SKIP_KEYWAY" == 1 ]] || check_target keyway "$keyway_url"
 
-    bench_target direct "$direct_url"
-    bench_target nginx-proxy "$proxy_url" "$px_pid"
-    [[ "$SKIP_KEYWAY" == 1 ]] || bench_target keyway "$keyway_url" "$kw_pid"
+    bench_throughput direct "$direct_url"
+    bench_throughput nginx-proxy "$proxy_url" "$px_pid"
+    [[ "$SKIP_KEYWAY" == 1 ]] || bench_throughput keyway "$keyway_url" "$kw_pid"
+
+    local lat_targets=("direct=$direct_url" "nginx-proxy=$proxy_url")
+    [[ "$SKIP_KEYWAY" == 1 ]] || lat_targets+=("keyway=$keyway_url")
+    bench_latency "${lat_targets[@]}"
 
     # Everything summarize.py needs besides the files in OUT_DIR.
     BENCH_TARGETS="$targets" BENCH_DURATION="$DURATION" BENCH_CONNECTIONS="$CONNECTIONS" \
     BENCH_THREADS="$THREADS" BENCH_KEYS="$KEYS" BENCH_RATE_CONNS="$RATE_CONNS" \
+    BENCH_ROUNDS="$ROUNDS" BENCH_RATE_DURATION="$RATE_DURATION" \
     BENCH_RATE_DELAY_MS="$RATE_DELAY_MS" BENCH_NGINX_WORKERS="$NGINX_WORKERS" \
     BENCH_SEED_SECS="$seed_secs" BENCH_CLK_TCK="$(getconf CLK_TCK)" \
     BENCH_NGINX_VERSION="$("$NGINX" -v 2>&1 | sed 's/^.*: //')" \

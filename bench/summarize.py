@@ -4,7 +4,7 @@ OUT_DIR/summary.json and a human table on stdout.
 
 Inputs, per target NAME (direct, nginx-proxy, keyway):
   NAME-saturating.json  wrk report (report.lua) of the closed-loop run
-  NAME-paced.json       wrk report of the paced (fixed-rate) run
+  NAME-paced-R.json     wrk report of the paced (fixed-rate) run of round R
   NAME-proc.json        proxy pids, CPU ticks during the saturating run, RSS
 and BENCH_* environment variables set by run.sh (settings and versions).
 """
@@ -13,6 +13,7 @@ import os
 import platform
 import sys
 from datetime import datetime, timezone
+from statistics import median
 
 PROXIES = ("nginx-proxy", "keyway")
 
@@ -33,20 +34,23 @@ def errors_total(run):
     return sum(run["errors"].values())
 
 
-def target_result(out_dir, name, clk_tck):
+def target_result(out_dir, name, clk_tck, rounds):
     sat = load(out_dir, f"{name}-saturating.json")
-    paced = load(out_dir, f"{name}-paced.json")
+    paced = [load(out_dir, f"{name}-paced-{r}.json") for r in range(1, rounds + 1)]
     result = {
         "saturating": sat,
-        "paced": paced,
+        "paced_rounds": paced,
         "rps": sat["rps"],
-        "paced_rps": paced["rps"],
-        "p50_us": paced["latency_us"]["p50"],
-        "p99_us": paced["latency_us"]["p99"],
-        "errors": errors_total(sat) + errors_total(paced),
+        "paced_rps": sum(p["requests"] for p in paced) / (sum(p["duration_us"] for p in paced) / 1e6),
+        # Median over the rounds of each round's percentile.
+        "p50_us": median(p["latency_us"]["p50"] for p in paced),
+        "p99_us": median(p["latency_us"]["p99"] for p in paced),
+        "errors": errors_total(sat) + sum(errors_total(p) for p in paced),
     }
+    proc = load(out_dir, f"{name}-proc.json")
+    # CPU use of other processes on the machine, just before this target's runs.
+    result["background_cpu_busy_pct"] = proc["idle_busy_pct"]
     if name in PROXIES:
-        proc = load(out_dir, f"{name}-proc.json")
         ticks = proc["cpu_ticks"]
         result.update(
             pids=proc["pids"],
@@ -76,8 +80,9 @@ def main():
     out_dir = sys.argv[1]
     targets = env("TARGETS").split()
     clk_tck = env("CLK_TCK", int)
+    rounds = env("ROUNDS", int)
 
-    results = {name: target_result(out_dir, name, clk_tck) for name in targets}
+    results = {name: target_result(out_dir, name, clk_tck, rounds) for name in targets}
 
     # Added latency: proxy latency minus direct latency at the same paced rate.
     direct = results["direct"]
@@ -115,12 +120,15 @@ def main():
             "connections": env("CONNECTIONS", int),
             "rate_connections": env("RATE_CONNS", int),
             "rate_delay_ms": env("RATE_DELAY_MS", int),
+            "rate_duration_s": env("RATE_DURATION", int),
+            "rounds": rounds,
             "keys": env("KEYS", int) if "keyway" in results else None,
             "nginx_workers": env("NGINX_WORKERS", int),
             "keyway_seed_seconds": env("SEED_SECS", int),
         },
+        "background_cpu_busy_pct_before_latency_rounds": load(out_dir, "latency-proc.json")["idle_busy_pct"],
         "units": {
-            "latency": "microseconds, from the paced run",
+            "latency": "microseconds, paced runs, median over rounds of each round's percentile",
             "rps": "requests per second",
             "cpu_us_per_request": "proxy CPU microseconds (utime+stime) per request, saturating run",
             "rss_mb": "MiB, VmRSS after the saturating run",
@@ -140,10 +148,11 @@ def print_table(s):
     st = s["settings"]
     print()
     print(f"Keyway benchmark, loopback, {s['machine']['cpus']} CPUs "
-          f"(nginx {s['versions']['nginx']}, keyway {s['versions']['keyway_git']})")
+          f"({s['versions']['nginx']}, keyway {s['versions']['keyway_git']})")
     print(f"  throughput: wrk -t{st['threads']} -c{st['connections']} -d{st['duration_s']}s (closed loop)")
     print(f"  latency:    {st['rate_connections']} connections, each pausing "
-          f"{st['rate_delay_ms']} ms after a response, {st['duration_s']}s")
+          f"{st['rate_delay_ms']} ms after a response; {st['rounds']} rounds of "
+          f"{st['rate_duration_s']}s per target, median of rounds")
     if st["keys"]:
         print(f"  keyway:     {st['keys']} keys in the store, auth and call logging on")
     print()
@@ -152,12 +161,12 @@ def print_table(s):
     print(header)
     print("-" * len(header))
     for name, r in s["targets"].items():
-        print(f"{name:<12} {r['rps']:>9.0f} {r['paced_rps']:>11.0f} {r['p50_us']:>7d} {r['p99_us']:>7d} "
-              f"{fmt(r.get('added_p50_us'), 'd'):>8} {fmt(r.get('added_p99_us'), 'd'):>8} "
+        print(f"{name:<12} {r['rps']:>9.0f} {r['paced_rps']:>11.0f} {r['p50_us']:>7.0f} {r['p99_us']:>7.0f} "
+              f"{fmt(r.get('added_p50_us'), '.0f'):>8} {fmt(r.get('added_p99_us'), '.0f'):>8} "
               f"{fmt(r.get('cpu_us_per_request'), '.1f'):>10} {fmt(r.get('rss_mb'), '.1f'):>7} "
               f"{r['errors']:>6d}")
     print()
-    print("  +p50/+p99: latency added by the proxy = proxy latency - direct latency (paced run)")
+    print("  +p50/+p99: latency added by the proxy = proxy latency - direct latency (paced runs)")
     print("  CPU us/req: proxy process utime+stime during the saturating run / requests"
           " (nginx: master + workers)")
 
@@ -173,6 +182,16 @@ def print_table(s):
         print(f"  throughput          {rx(ratios['rps'])}")
         print(f"  Keyway RSS          {s['keyway_rss_mb']:.1f} MB after the saturating run "
               f"(peak {s['targets']['keyway']['peak_rss_mb']:.1f} MB)")
+
+    busy = {name: r["background_cpu_busy_pct"] for name, r in s["targets"].items()
+            if r["background_cpu_busy_pct"] > 10}
+    if s["background_cpu_busy_pct_before_latency_rounds"] > 10:
+        busy["latency rounds"] = s["background_cpu_busy_pct_before_latency_rounds"]
+    if busy:
+        print()
+        print("WARNING: the machine was busy with other work before some runs ("
+              + ", ".join(f"{n}: {pct}% CPU" for n, pct in busy.items())
+              + "); numbers are noisy, run again on a quiet machine")
 
     bad = [name for name, r in s["targets"].items() if r["errors"]]
     if bad:
