@@ -136,3 +136,212 @@ fn key_evidence(entry: &KeyEntry, now: Timestamp) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::Snapshot;
+    use chrono::Utc;
+    use keyway_core::change::{Change, Record};
+    use keyway_core::ids::{ApiId, AppId, KeyId, TenantId, UserId};
+    use keyway_core::key_format::{self, KeyEnv};
+    use keyway_core::model::*;
+    use keyway_core::{ErrorCode, StepResult};
+
+    struct Fixture {
+        snapshot: Snapshot,
+        settings: Settings,
+        key: String,
+        tenant: Tenant,
+        user: User,
+        app: App,
+        api: Api,
+        stored: ApiKey,
+    }
+
+    fn fixture() -> Fixture {
+        let now = Utc::now();
+        let settings = Settings { environment: KeyEnv::Live, hasher: KeyHasher::new(b"test secret for the pipeline") };
+        let tenant = Tenant {
+            id: TenantId::generate(),
+            slug: "acme".into(),
+            name: "Acme".into(),
+            status: TenantStatus::Active,
+            status_change: StatusChange::default(),
+            created_at: now,
+        };
+        let user = User {
+            id: UserId::generate(),
+            tenant_id: tenant.id.clone(),
+            email: "ops@acme.test".into(),
+            role: Role::Owner,
+            status: PrincipalStatus::Active,
+            status_change: StatusChange::default(),
+            password_hash: None,
+            created_at: now,
+        };
+        let app = App {
+            id: AppId::generate(),
+            tenant_id: tenant.id.clone(),
+            name: "billing-sync".into(),
+            owner_user_id: user.id.clone(),
+            status: PrincipalStatus::Active,
+            status_change: StatusChange::default(),
+            created_at: now,
+        };
+        let api = Api {
+            id: ApiId::generate(),
+            tenant_id: tenant.id.clone(),
+            name: "orders".into(),
+            version: "v1".into(),
+            base_path: "/orders/v1".into(),
+            host: None,
+            methods: vec![],
+            upstream: Upstream {
+                targets: vec![Target { url: "http://127.0.0.1:1".into(), weight: 1 }],
+                strip_base_path: true,
+                timeout_ms: None,
+            },
+            auth: vec![AuthMethod::ApiKey],
+            key_locations: KeyLocation::DEFAULT.to_vec(),
+            requires_approval: false,
+            visibility: Visibility::Private,
+            required_scopes: vec![],
+            protocol: Protocol::Rest,
+            status: ApiStatus::Published,
+            deprecated_at: None,
+            sunset_at: None,
+            retired_at: None,
+            successor_api_id: None,
+            created_at: now,
+        };
+        let key = key_format::generate(KeyEnv::Live);
+        let stored = ApiKey {
+            id: KeyId::generate(),
+            app_id: app.id.clone(),
+            tenant_id: tenant.id.clone(),
+            name: None,
+            prefix: key[..12].to_owned(),
+            env: KeyEnv::Live,
+            digest: settings.hasher.digest(&key),
+            scopes: vec![],
+            allowed_ips: vec![],
+            expires_at: None,
+            revoked_at: None,
+            revoked_reason: None,
+            revoked_by: None,
+            rotated_to: None,
+            grace_until: None,
+            rate_limit: None,
+            last_used_at: None,
+            created_at: now,
+        };
+        let snapshot =
+            Snapshot::build(vec![tenant.clone()], vec![user.clone()], vec![app.clone()], vec![stored.clone()], vec![api.clone()]);
+        Fixture { snapshot, settings, key, tenant, user, app, api, stored }
+    }
+
+    fn run(f: &Fixture, path: &str, authorization: Option<&str>) -> Decision {
+        let mut headers = HeaderMap::new();
+        if let Some(a) = authorization {
+            headers.insert("authorization", a.parse().unwrap());
+        }
+        let input = CallInput {
+            method: "GET",
+            host: None,
+            path,
+            query: None,
+            headers: &headers,
+            client_ip: "127.0.0.1".parse().unwrap(),
+            now: Utc::now(),
+        };
+        decide(&f.snapshot, &f.settings, &input)
+    }
+
+    fn code(d: &Decision) -> Option<ErrorCode> {
+        d.outcome.as_ref().err().map(|r| r.code)
+    }
+
+    #[test]
+    fn a_good_key_passes_every_stage_in_order() {
+        let f = fixture();
+        let d = run(&f, "/orders/v1/items", Some(&format!("Bearer {}", f.key)));
+        let a = d.outcome.as_ref().unwrap();
+        assert_eq!(a.app.id, f.app.id);
+        assert_eq!(a.location, KeyLocation::AuthorizationBearer);
+        let stages: Vec<_> = d.trace.entries.iter().map(|e| (e.stage, e.result)).collect();
+        assert_eq!(
+            stages,
+            [
+                (Stage::Route, StepResult::Pass),
+                (Stage::Credential, StepResult::Pass),
+                (Stage::Key, StepResult::Pass),
+                (Stage::Identity, StepResult::Pass)
+            ]
+        );
+        assert!(!format!("{:?}", d.trace).contains(&f.key), "the trace never holds the key");
+    }
+
+    #[test]
+    fn the_earliest_failing_stage_decides() {
+        let mut f = fixture();
+        // Break everything at once: revoked key, suspended owner, suspended tenant, retired API.
+        let mut k = f.stored.clone();
+        k.revoked_at = Some(Utc::now());
+        let mut u = f.user.clone();
+        u.status = PrincipalStatus::Suspended;
+        let mut t = f.tenant.clone();
+        t.status = TenantStatus::Suspended;
+        for r in [Record::Key(k), Record::User(u), Record::Tenant(t)] {
+            f.snapshot.apply(&Change::Update(r));
+        }
+        let bearer = format!("Bearer {}", f.key);
+        assert_eq!(code(&run(&f, "/orders/v1/x", Some(&bearer))), Some(ErrorCode::KeyRevoked));
+        assert_eq!(code(&run(&f, "/orders/v1/x", None)), Some(ErrorCode::CredentialMissing));
+        let mut api = f.api.clone();
+        api.status = ApiStatus::Retired;
+        f.snapshot.apply(&Change::Update(Record::Api(api)));
+        let d = run(&f, "/orders/v1/x", Some(&bearer));
+        assert_eq!(code(&d), Some(ErrorCode::ApiRetired));
+        let results: Vec<_> = d.trace.entries.iter().map(|e| e.result).collect();
+        assert_eq!(results[0], StepResult::Fail);
+        assert!(results[1..].iter().all(|r| *r == StepResult::NotReached));
+        assert_eq!(d.trace.entries.len(), Stage::ALL.len());
+    }
+
+    #[test]
+    fn identity_checks_app_then_owner_then_tenant() {
+        let mut f = fixture();
+        let bearer = format!("Bearer {}", f.key);
+        let mut t = f.tenant.clone();
+        t.status = TenantStatus::Suspended;
+        f.snapshot.apply(&Change::Update(Record::Tenant(t)));
+        assert_eq!(code(&run(&f, "/orders/v1/x", Some(&bearer))), Some(ErrorCode::TenantSuspended));
+        let mut u = f.user.clone();
+        u.status = PrincipalStatus::Deleted;
+        f.snapshot.apply(&Change::Update(Record::User(u)));
+        assert_eq!(code(&run(&f, "/orders/v1/x", Some(&bearer))), Some(ErrorCode::KeyOwnerDeleted));
+        let mut a = f.app.clone();
+        a.status = PrincipalStatus::Suspended;
+        f.snapshot.apply(&Change::Update(Record::App(a)));
+        let d = run(&f, "/orders/v1/x", Some(&bearer));
+        assert_eq!(code(&d), Some(ErrorCode::KeyOwnerSuspended));
+        assert!(d.key.is_some(), "a refused but proven key is still known, for the call log");
+    }
+
+    #[test]
+    fn longest_base_path_wins_on_segment_boundaries() {
+        let mut f = fixture();
+        let mut inner = f.api.clone();
+        inner.id = ApiId::generate();
+        inner.name = "inner".into();
+        inner.base_path = "/orders/v1/admin".into();
+        f.snapshot.apply(&Change::Insert(Record::Api(inner)));
+        let bearer = format!("Bearer {}", f.key);
+        let d = run(&f, "/orders/v1/admin/users", Some(&bearer));
+        assert_eq!(d.api.as_ref().unwrap().api.name, "inner");
+        let d = run(&f, "/orders/v1/administrator", Some(&bearer));
+        assert_eq!(d.api.as_ref().unwrap().api.name, "orders");
+        assert_eq!(code(&run(&f, "/orders", Some(&bearer))), Some(ErrorCode::RouteNotFound));
+    }
+}
