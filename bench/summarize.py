@@ -124,6 +124,7 @@ def main():
             "rounds": rounds,
             "keys": env("KEYS", int) if "keyway" in results else None,
             "nginx_workers": env("NGINX_WORKERS", int),
+            "keyway_worker_threads": env("KEYWAY_WORKERS") if "keyway" in results else None,
             "keyway_seed_seconds": env("SEED_SECS", int),
         },
         "background_cpu_busy_pct_before_latency_rounds": load(out_dir, "latency-proc.json")["idle_busy_pct"],
