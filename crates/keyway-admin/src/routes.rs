@@ -2,7 +2,7 @@
 //! handler. [`router`](crate::router) is built from it, and the OpenAPI
 //! test walks it, so the document cannot drift from what is served.
 
-use crate::resources::{apis, apps, audit, keys, logs, tenants, users};
+use crate::resources::{apis, apps, audit, keys, logs, subscriptions, tenants, users};
 use crate::state::AdminState;
 use crate::{diagnose, health, openapi};
 use axum::http::Method;
@@ -60,6 +60,14 @@ pub(crate) fn table() -> Vec<RouteDef> {
         GET "/admin/v1/tenants/{id}/apis" => apis::list_of_tenant,
         GET "/admin/v1/apis/{id}" => apis::get,
         PATCH "/admin/v1/apis/{id}" => apis::patch,
+
+        POST "/admin/v1/apis/{id}/subscriptions" => subscriptions::create,
+        GET "/admin/v1/apis/{id}/subscriptions" => subscriptions::list_of_api,
+        GET "/admin/v1/apps/{id}/subscriptions" => subscriptions::list_of_app,
+        GET "/admin/v1/subscriptions/{id}" => subscriptions::get,
+        POST "/admin/v1/subscriptions/{id}/approve" => subscriptions::approve,
+        POST "/admin/v1/subscriptions/{id}/reject" => subscriptions::reject,
+        POST "/admin/v1/subscriptions/{id}/revoke" => subscriptions::revoke,
 
         GET "/admin/v1/logs" => logs::list_calls,
         GET "/admin/v1/audit" => audit::list_entries,

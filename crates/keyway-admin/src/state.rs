@@ -127,6 +127,7 @@ fn identify(r: &Record) -> (String, Option<TenantId>) {
         Record::App(a) => (a.id.to_string(), Some(a.tenant_id.clone())),
         Record::Key(k) => (k.id.to_string(), Some(k.tenant_id.clone())),
         Record::Api(a) => (a.id.to_string(), Some(a.tenant_id.clone())),
+        Record::Subscription(s) => (s.id.to_string(), Some(s.tenant_id.clone())),
     }
 }
 
@@ -139,6 +140,7 @@ fn record_json(r: &Record) -> Result<Value, AdminError> {
         Record::App(a) => serde_json::to_value(a),
         Record::Key(k) => serde_json::to_value(k),
         Record::Api(a) => serde_json::to_value(a),
+        Record::Subscription(s) => serde_json::to_value(s),
     };
     v.map_err(|e| AdminError::Internal(format!("serializing an audit record: {e}")))
 }

@@ -6,8 +6,8 @@ mod common;
 use async_trait::async_trait;
 use common::Harness;
 use keyway_core::change::Change;
-use keyway_core::ids::{ApiId, AppId, KeyId, TenantId, UserId};
-use keyway_core::model::{Api, ApiKey, App, Tenant, User};
+use keyway_core::ids::{ApiId, AppId, KeyId, SubscriptionId, TenantId, UserId};
+use keyway_core::model::{Api, ApiKey, App, Subscription, Tenant, User};
 use keyway_core::records::{AuditEntry, AuditQuery, CallLogRow, LogQuery};
 use keyway_core::Timestamp;
 use keyway_store::sqlite::SqliteStore;
@@ -75,6 +75,15 @@ impl Store for Flaky {
     }
     async fn apis_of_tenant(&self, tenant: &TenantId) -> Result<Vec<Api>, StoreError> {
         self.inner.apis_of_tenant(tenant).await
+    }
+    async fn subscription(&self, id: &SubscriptionId) -> Result<Option<Subscription>, StoreError> {
+        self.inner.subscription(id).await
+    }
+    async fn subscriptions_of_api(&self, api: &ApiId) -> Result<Vec<Subscription>, StoreError> {
+        self.inner.subscriptions_of_api(api).await
+    }
+    async fn subscriptions_of_app(&self, app: &AppId) -> Result<Vec<Subscription>, StoreError> {
+        self.inner.subscriptions_of_app(app).await
     }
     async fn touch_keys(&self, used: &[(KeyId, Timestamp)]) -> Result<(), StoreError> {
         self.inner.touch_keys(used).await

@@ -2,7 +2,7 @@
 //! applied to storage in one transaction and then to the in-memory
 //! snapshot. In a cluster the same changes travel between nodes.
 
-use crate::model::{Api, ApiKey, App, Tenant, User};
+use crate::model::{Api, ApiKey, App, Subscription, Tenant, User};
 
 /// One stored entity, whole.
 #[derive(Clone, Debug, PartialEq)]
@@ -17,6 +17,8 @@ pub enum Record {
     Key(ApiKey),
     /// An API.
     Api(Api),
+    /// A subscription of an app to an API.
+    Subscription(Subscription),
 }
 
 impl Record {
@@ -28,6 +30,7 @@ impl Record {
             Record::App(_) => "app",
             Record::Key(_) => "key",
             Record::Api(_) => "api",
+            Record::Subscription(_) => "subscription",
         }
     }
 }

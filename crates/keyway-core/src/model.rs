@@ -1,6 +1,6 @@
 //! Tenants, users, apps, keys and APIs as Keyway stores them.
 
-use crate::ids::{ApiId, AppId, KeyId, TenantId, UserId};
+use crate::ids::{ApiId, AppId, KeyId, SubscriptionId, TenantId, UserId};
 use crate::key_format::{KeyDigest, KeyEnv};
 use crate::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -322,6 +322,23 @@ fn default_true() -> bool {
     true
 }
 
+/// Scopes a route of an API needs, on top of the API's own.
+///
+/// `path` is relative to the API's base path. `*` matches within one
+/// segment, `**` matches any rest of the path (segments included);
+/// `method` absent means any method.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeRule {
+    /// HTTP method, upper case; any when absent.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// Path pattern relative to the base path, e.g. `/items/*`.
+    pub path: String,
+    /// Scopes required when the rule matches.
+    pub scopes: Vec<String>,
+}
+
 /// A published API version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Api {
@@ -351,6 +368,9 @@ pub struct Api {
     pub visibility: Visibility,
     /// Scopes every call needs.
     pub required_scopes: Vec<String>,
+    /// Scopes particular routes need, on top of `required_scopes`.
+    #[serde(default)]
+    pub scope_rules: Vec<ScopeRule>,
     /// Refusal envelope protocol.
     pub protocol: Protocol,
     /// Lifecycle status.
@@ -363,6 +383,57 @@ pub struct Api {
     pub retired_at: Option<Timestamp>,
     /// The version that replaces it.
     pub successor_api_id: Option<ApiId>,
+    /// Creation time.
+    pub created_at: Timestamp,
+}
+
+/// Where a subscription stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SubscriptionStatus {
+    /// Waiting for an admin of the API's tenant.
+    Pending,
+    /// The app may call the API.
+    Approved,
+    /// Refused by an admin.
+    Rejected,
+    /// Approved once, withdrawn since.
+    Revoked,
+}
+
+impl SubscriptionStatus {
+    /// `pending`, `approved`, `rejected` or `revoked`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SubscriptionStatus::Pending => "pending",
+            SubscriptionStatus::Approved => "approved",
+            SubscriptionStatus::Rejected => "rejected",
+            SubscriptionStatus::Revoked => "revoked",
+        }
+    }
+}
+
+/// An app's subscription to an API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    /// Id, `sub_…`.
+    pub id: SubscriptionId,
+    /// The API subscribed to.
+    pub api_id: ApiId,
+    /// The subscribing app.
+    pub app_id: AppId,
+    /// The app's tenant.
+    pub tenant_id: TenantId,
+    /// Where it stands.
+    pub status: SubscriptionStatus,
+    /// When it was (last) asked for.
+    pub requested_at: Timestamp,
+    /// When it was approved, rejected or revoked.
+    pub decided_at: Option<Timestamp>,
+    /// Who decided (admin token or user id).
+    pub decided_by: Option<String>,
+    /// The reason given for a rejection or revocation.
+    pub reason: Option<String>,
     /// Creation time.
     pub created_at: Timestamp,
 }

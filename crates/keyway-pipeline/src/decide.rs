@@ -1,7 +1,7 @@
 //! Runs the stages in order over one request and records the trace.
 
 use crate::snapshot::{ApiEntry, KeyEntry, Snapshot};
-use crate::stages::{credential, identity, key, route};
+use crate::stages::{authorization, credential, identity, key, route};
 use http::HeaderMap;
 use keyway_core::key_format::{KeyEnv, KeyHasher};
 use keyway_core::model::{App, AuthMethod, KeyLocation, KeyState, Tenant};
@@ -67,7 +67,7 @@ pub struct Decision {
     pub key: Option<Arc<KeyEntry>>,
 }
 
-/// Walks route, credential, key and identity for `input`. On a refusal
+/// Walks route, credential, key, identity and authorization for `input`. On a refusal
 /// the trace is closed with `not_reached` entries up to the upstream
 /// stage; on admission the gateway adds the upstream entry itself.
 pub fn decide(snapshot: &Snapshot, settings: &Settings, input: &CallInput<'_>) -> Decision {
@@ -109,6 +109,11 @@ fn run(snapshot: &Snapshot, settings: &Settings, input: &CallInput<'_>, d: &mut 
         format!("app {} ({}), tenant {}, owner {} active", who.app.name, who.app.id, who.tenant.slug, who.app.owner_user_id),
     );
 
+    // 5. authorization
+    let call = authorization::Call { method: input.method, path: input.path, client_ip: input.client_ip };
+    let evidence = authorization::check(snapshot, &entry, &who.app, &api, call)?;
+    d.trace.pass(Stage::Authorization, evidence);
+
     Ok(Admitted { api, key: entry, app: who.app, tenant: who.tenant, location: presented.location })
 }
 
@@ -143,7 +148,7 @@ mod tests {
     use crate::snapshot::Snapshot;
     use chrono::Utc;
     use keyway_core::change::{Change, Record};
-    use keyway_core::ids::{ApiId, AppId, KeyId, TenantId, UserId};
+    use keyway_core::ids::{ApiId, AppId, KeyId, SubscriptionId, TenantId, UserId};
     use keyway_core::key_format::{self, KeyEnv};
     use keyway_core::model::*;
     use keyway_core::{ErrorCode, StepResult};
@@ -207,6 +212,7 @@ mod tests {
             requires_approval: false,
             visibility: Visibility::Private,
             required_scopes: vec![],
+            scope_rules: vec![],
             protocol: Protocol::Rest,
             status: ApiStatus::Published,
             deprecated_at: None,
@@ -236,8 +242,26 @@ mod tests {
             last_used_at: None,
             created_at: now,
         };
-        let snapshot =
-            Snapshot::build(vec![tenant.clone()], vec![user.clone()], vec![app.clone()], vec![stored.clone()], vec![api.clone()]);
+        let subscription = Subscription {
+            id: SubscriptionId::generate(),
+            api_id: api.id.clone(),
+            app_id: app.id.clone(),
+            tenant_id: tenant.id.clone(),
+            status: SubscriptionStatus::Approved,
+            requested_at: now,
+            decided_at: Some(now),
+            decided_by: Some("adm_test".into()),
+            reason: None,
+            created_at: now,
+        };
+        let snapshot = Snapshot::build(
+            vec![tenant.clone()],
+            vec![user.clone()],
+            vec![app.clone()],
+            vec![stored.clone()],
+            vec![api.clone()],
+            vec![subscription],
+        );
         Fixture { snapshot, settings, key, tenant, user, app, api, stored }
     }
 
@@ -276,7 +300,8 @@ mod tests {
                 (Stage::Route, StepResult::Pass),
                 (Stage::Credential, StepResult::Pass),
                 (Stage::Key, StepResult::Pass),
-                (Stage::Identity, StepResult::Pass)
+                (Stage::Identity, StepResult::Pass),
+                (Stage::Authorization, StepResult::Pass)
             ]
         );
         assert!(!format!("{:?}", d.trace).contains(&f.key), "the trace never holds the key");

@@ -6,7 +6,7 @@ use arc_swap::ArcSwap;
 use keyway_core::change::{Change, Record};
 use keyway_core::ids::{ApiId, AppId, KeyId, TenantId, UserId};
 use keyway_core::key_format::KeyDigest;
-use keyway_core::model::{Api, ApiKey, ApiStatus, App, Tenant, User};
+use keyway_core::model::{Api, ApiKey, ApiStatus, App, Subscription, Tenant, User};
 use keyway_core::Timestamp;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
@@ -98,14 +98,26 @@ pub struct Snapshot {
     pub apis: Arc<HashMap<ApiId, Arc<ApiEntry>>>,
     /// APIs by base path, live ones before retired ones.
     pub routes: Arc<HashMap<String, Vec<Arc<ApiEntry>>>>,
+    /// Subscriptions by (app, API).
+    pub subscriptions: Arc<HashMap<(AppId, ApiId), Arc<Subscription>>>,
     /// Increases with every change applied.
     pub revision: u64,
 }
 
 impl Snapshot {
     /// Builds a snapshot from whole tables.
-    pub fn build(tenants: Vec<Tenant>, users: Vec<User>, apps: Vec<App>, keys: Vec<ApiKey>, apis: Vec<Api>) -> Self {
+    pub fn build(
+        tenants: Vec<Tenant>,
+        users: Vec<User>,
+        apps: Vec<App>,
+        keys: Vec<ApiKey>,
+        apis: Vec<Api>,
+        subscriptions: Vec<Subscription>,
+    ) -> Self {
         let mut s = Snapshot {
+            subscriptions: Arc::new(
+                subscriptions.into_iter().map(|x| ((x.app_id.clone(), x.api_id.clone()), Arc::new(x))).collect(),
+            ),
             tenants: Arc::new(tenants.into_iter().map(|t| (t.id.clone(), Arc::new(t))).collect()),
             users: Arc::new(users.into_iter().map(|u| (u.id.clone(), Arc::new(u))).collect()),
             apps: Arc::new(apps.into_iter().map(|a| (a.id.clone(), Arc::new(a))).collect()),
@@ -155,6 +167,9 @@ impl Snapshot {
             Record::Api(a) => {
                 Arc::make_mut(&mut self.apis).insert(a.id.clone(), Arc::new(ApiEntry::new(a.clone())));
                 self.rebuild_routes();
+            }
+            Record::Subscription(x) => {
+                Arc::make_mut(&mut self.subscriptions).insert((x.app_id.clone(), x.api_id.clone()), Arc::new(x.clone()));
             }
         }
         self.revision += 1;

@@ -9,8 +9,8 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 use keyway_core::change::Change;
-use keyway_core::ids::{AdminTokenId, ApiId, AppId, KeyId, TenantId, UserId};
-use keyway_core::model::{Api, ApiKey, App, Tenant, User};
+use keyway_core::ids::{AdminTokenId, ApiId, AppId, KeyId, SubscriptionId, TenantId, UserId};
+use keyway_core::model::{Api, ApiKey, App, Subscription, Tenant, User};
 use keyway_core::records::{AuditEntry, AuditQuery, CallLogRow, LogQuery};
 use keyway_core::Timestamp;
 
@@ -41,6 +41,8 @@ pub struct StateDump {
     pub keys: Vec<ApiKey>,
     /// All APIs (retired ones included: they answer 410).
     pub apis: Vec<Api>,
+    /// All subscriptions, whatever their status.
+    pub subscriptions: Vec<Subscription>,
 }
 
 /// An admin token as stored: its digest, never the token.
@@ -89,6 +91,13 @@ pub trait Store: Send + Sync + 'static {
     async fn api(&self, id: &ApiId) -> Result<Option<Api>, StoreError>;
     /// APIs of a tenant, oldest first.
     async fn apis_of_tenant(&self, tenant: &TenantId) -> Result<Vec<Api>, StoreError>;
+
+    /// A subscription by id.
+    async fn subscription(&self, id: &SubscriptionId) -> Result<Option<Subscription>, StoreError>;
+    /// Subscriptions to an API, oldest first.
+    async fn subscriptions_of_api(&self, api: &ApiId) -> Result<Vec<Subscription>, StoreError>;
+    /// Subscriptions of an app, oldest first.
+    async fn subscriptions_of_app(&self, app: &AppId) -> Result<Vec<Subscription>, StoreError>;
 
     /// Records when keys were last used (batched by the gateway). Unknown
     /// ids are ignored; an older time never overwrites a newer one.

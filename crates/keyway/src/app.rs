@@ -64,7 +64,14 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
 
     let dump = store.load_all().await.context("loading state")?;
     let keys = dump.keys.len();
-    let snapshot = Arc::new(SnapshotHandle::new(Snapshot::build(dump.tenants, dump.users, dump.apps, dump.keys, dump.apis)));
+    let snapshot = Arc::new(SnapshotHandle::new(Snapshot::build(
+        dump.tenants,
+        dump.users,
+        dump.apps,
+        dump.keys,
+        dump.apis,
+        dump.subscriptions,
+    )));
     tracing::info!(keys, "snapshot loaded");
 
     let (call_log_tx, call_log) = CallLogWriter::start(

@@ -95,16 +95,21 @@ async fn seed(c: &AdminClient, gateway: &str, admin: &str, token: &str, echo: So
             Some(&json!({"name": "partner-portal", "owner_user_id": id(&gina)?})),
         )
         .await?;
-    c.ok(
-        "POST",
-        &format!("/admin/v1/tenants/{acme_id}/apis"),
-        Some(&json!({
-            "name": "echo", "version": "v1", "base_path": "/echo/v1",
-            "upstream": {"targets": [{"url": format!("http://{echo}")}]},
-            "auth": ["api_key"], "requires_approval": false, "visibility": "private"
-        })),
-    )
-    .await?;
+    let echo_api = c
+        .ok(
+            "POST",
+            &format!("/admin/v1/tenants/{acme_id}/apis"),
+            Some(&json!({
+                "name": "echo", "version": "v1", "base_path": "/echo/v1",
+                "upstream": {"targets": [{"url": format!("http://{echo}")}]},
+                "auth": ["api_key"], "requires_approval": false, "visibility": "private"
+            })),
+        )
+        .await?;
+    let api_id = id(&echo_api)?;
+    for app in [&storefront, &billing] {
+        c.ok("POST", &format!("/admin/v1/apis/{api_id}/subscriptions"), Some(&json!({"app_id": id(app)?}))).await?;
+    }
     let new_key = |app: &Value| format!("/admin/v1/apps/{}/keys", app["id"].as_str().unwrap_or(""));
     let good = c.ok("POST", &new_key(&storefront), Some(&json!({"name": "storefront prod"}))).await?;
     let revoked = c.ok("POST", &new_key(&storefront), Some(&json!({"name": "old ci key"}))).await?;

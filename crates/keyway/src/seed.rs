@@ -59,6 +59,7 @@ pub async fn seed_bench(config: &Config, keys: usize, upstream: &str, base_path:
         requires_approval: false,
         visibility: Visibility::Private,
         required_scopes: vec![],
+        scope_rules: vec![],
         protocol: Protocol::Rest,
         status: ApiStatus::Published,
         deprecated_at: None,

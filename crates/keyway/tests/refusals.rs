@@ -124,7 +124,7 @@ async fn credential_stage_codes() {
         ("authorization".into(), format!("Bearer  {key}"), "whitespace"),
         ("authorization".into(), format!("Bearer \"{key}\""), "quotes"),
         ("authorization".into(), format!("Bearer {}", &key[..40]), "44 characters"),
-        ("x-api-key".into(), format!("{}0{}", &key[..30], &key[31..]).replace("00", "01"), ""),
+        ("x-api-key".into(), format!("{}{}{}", &key[..30], if &key[30..31] == "0" { "1" } else { "0" }, &key[31..]), "checksum"),
         ("authorization".into(), "Bearer sk-not-a-keyway-key".into(), "kw_live_"),
     ];
     for (name, value, says) in malformed {

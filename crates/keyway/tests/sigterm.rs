@@ -57,7 +57,7 @@ async fn sigterm_under_load_loses_no_call_log_row() {
     post(
         format!("/admin/v1/tenants/{tid}/apis"),
         json!({"name": "l", "version": "v1", "base_path": "/l", "upstream": {"targets": [{"url": format!("http://{upstream}")}]},
-               "auth": ["api_key"], "requires_approval": false, "visibility": "private"}),
+               "auth": ["api_key"], "requires_approval": false, "visibility": "tenant"}),
     )
     .await;
     let k = post(format!("/admin/v1/apps/{}/keys", a["id"].as_str().unwrap()), json!({})).await;

@@ -14,7 +14,7 @@ async fn api(node: &Node, tenant: &str, base: &str, upstream: Value) {
         "POST",
         &format!("/admin/v1/tenants/{tenant}/apis"),
         json!({"name": base.trim_start_matches('/'), "version": "v1", "base_path": base, "upstream": upstream,
-               "auth": ["api_key"], "requires_approval": false, "visibility": "private"}),
+               "auth": ["api_key"], "requires_approval": false, "visibility": "tenant"}),
     )
     .await;
 }

@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::Json;
 use keyway_core::change::Record;
 use keyway_core::ids::ApiId;
-use keyway_core::model::{Api, ApiStatus, AuthMethod, KeyLocation, Protocol, Upstream, Visibility};
+use keyway_core::model::{Api, ApiStatus, AuthMethod, KeyLocation, Protocol, ScopeRule, Upstream, Visibility};
 use keyway_core::Timestamp;
 use serde::Deserialize;
 
@@ -47,6 +47,8 @@ pub struct CreateApi {
     pub visibility: Visibility,
     /// Scopes every call needs.
     pub required_scopes: Option<Vec<String>>,
+    /// Scopes particular routes need (method + path pattern).
+    pub scope_rules: Option<Vec<ScopeRule>>,
 }
 
 /// Body of `PATCH /admin/v1/apis/{id}`. `sunset_at` and
@@ -72,6 +74,8 @@ pub struct PatchApi {
     pub visibility: Option<Visibility>,
     /// New required scopes.
     pub required_scopes: Option<Vec<String>>,
+    /// New route scope rules.
+    pub scope_rules: Option<Vec<ScopeRule>>,
     /// New approval rule.
     pub requires_approval: Option<bool>,
 }
@@ -86,6 +90,7 @@ impl PatchApi {
             && self.key_locations.is_none()
             && self.visibility.is_none()
             && self.required_scopes.is_none()
+            && self.scope_rules.is_none()
             && self.requires_approval.is_none()
     }
 }
@@ -106,6 +111,7 @@ pub async fn create(
     let upstream = upstream(req.upstream)?;
     let key_locations = key_locations(req.key_locations.unwrap_or_else(|| KeyLocation::DEFAULT.to_vec()), &auth)?;
     let required_scopes = validate::scopes("required_scopes", req.required_scopes.unwrap_or_default())?;
+    let scope_rules = scope_rules(req.scope_rules.unwrap_or_default())?;
 
     let _write = state.begin_write().await;
     let tenant = super::tenant(&state, &tenant_id).await?;
@@ -123,6 +129,7 @@ pub async fn create(
         requires_approval: req.requires_approval.unwrap_or(false),
         visibility: req.visibility,
         required_scopes,
+        scope_rules,
         protocol: req.protocol.unwrap_or_default(),
         status: ApiStatus::Published,
         deprecated_at: None,
@@ -165,6 +172,7 @@ pub async fn patch(
     let upstream_new = req.upstream.map(upstream).transpose()?;
     let methods_new = req.methods.map(methods).transpose()?;
     let scopes_new = req.required_scopes.map(|s| validate::scopes("required_scopes", s)).transpose()?;
+    let rules_new = req.scope_rules.map(scope_rules).transpose()?;
 
     let t = now();
     let _write = state.begin_write().await;
@@ -218,6 +226,9 @@ pub async fn patch(
     }
     if let Some(s) = scopes_new {
         after.required_scopes = s;
+    }
+    if let Some(r) = rules_new {
+        after.scope_rules = r;
     }
     if let Some(r) = req.requires_approval {
         after.requires_approval = r;
@@ -339,6 +350,45 @@ fn host(h: &str) -> Result<String, AdminError> {
 }
 
 /// Uppercase HTTP method tokens, duplicates dropped.
+/// Most scope rules per API.
+pub const MAX_SCOPE_RULES: usize = 200;
+
+/// Validates route scope rules: method (if any) a valid HTTP method, path
+/// starting with `/` whose `**` (if any) is the last segment, scopes valid.
+fn scope_rules(rules: Vec<ScopeRule>) -> Result<Vec<ScopeRule>, AdminError> {
+    if rules.len() > MAX_SCOPE_RULES {
+        return Err(AdminError::invalid("scope_rules", format!("at most {MAX_SCOPE_RULES} scope rules")));
+    }
+    rules
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let method = match r.method {
+                Some(m) => Some(
+                    methods(vec![m])
+                        .map_err(|_| AdminError::invalid(format!("scope_rules[{i}].method"), "not an HTTP method"))?
+                        .remove(0),
+                ),
+                None => None,
+            };
+            let path = r.path.trim().to_owned();
+            let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+            let double_star_inside = segments.iter().rev().skip(1).any(|s| *s == "**");
+            if !path.starts_with('/') || path.contains(['?', '#']) || double_star_inside {
+                return Err(AdminError::invalid(
+                    format!("scope_rules[{i}].path"),
+                    "a path pattern starts with /, has no ? or #, and uses ** only as its last segment",
+                ));
+            }
+            let scopes = validate::scopes(&format!("scope_rules[{i}].scopes"), r.scopes)?;
+            if scopes.is_empty() {
+                return Err(AdminError::invalid(format!("scope_rules[{i}].scopes"), "a scope rule names at least one scope"));
+            }
+            Ok(ScopeRule { method, path, scopes })
+        })
+        .collect()
+}
+
 fn methods(list: Vec<String>) -> Result<Vec<String>, AdminError> {
     let mut out: Vec<String> = Vec::with_capacity(list.len());
     for (i, m) in list.into_iter().enumerate() {

@@ -7,6 +7,7 @@ pub mod apps;
 pub mod audit;
 pub mod keys;
 pub mod logs;
+pub mod subscriptions;
 pub mod tenants;
 pub mod users;
 

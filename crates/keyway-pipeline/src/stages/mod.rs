@@ -2,6 +2,7 @@
 //! the request, what earlier stages learned and the snapshot, and either
 //! passes (with evidence for the trace) or returns a `Refusal`.
 
+pub mod authorization;
 pub mod credential;
 pub mod identity;
 pub mod key;

@@ -30,6 +30,7 @@ fn table(record: &Record) -> &'static Table {
         Record::App(_) => &rows::APPS,
         Record::Key(_) => &rows::KEYS,
         Record::Api(_) => &rows::APIS,
+        Record::Subscription(_) => &rows::SUBSCRIPTIONS,
     }
 }
 
@@ -40,6 +41,7 @@ fn id(record: &Record) -> &str {
         Record::App(a) => a.id.as_str(),
         Record::Key(k) => k.id.as_str(),
         Record::Api(a) => a.id.as_str(),
+        Record::Subscription(s) => s.id.as_str(),
     }
 }
 
@@ -57,6 +59,7 @@ fn write(tx: &Transaction<'_>, change: &Change) -> Result<(), StoreError> {
             Record::App(a) => rows::write_app(&mut stmt, a),
             Record::Key(k) => rows::write_key(&mut stmt, k),
             Record::Api(a) => rows::write_api(&mut stmt, a),
+            Record::Subscription(s) => rows::write_subscription(&mut stmt, s),
         }
     };
     match written {
@@ -105,6 +108,9 @@ fn unique_message(record: &Record, message: &str) -> String {
             Some(host) => format!("API base path '{}' on host '{host}' is taken by an API that is not retired", a.base_path),
             None => format!("API base path '{}' (any host) is taken by an API that is not retired", a.base_path),
         },
+        Record::Subscription(s) if on("subscriptions.app_id") => {
+            format!("app '{}' already has a subscription to API '{}'", s.app_id, s.api_id)
+        }
         _ if on(".id") || on("_id_tenant_uq") => format!("{} id '{}' already exists", record.kind(), id(record)),
         _ => format!("{} '{}' clashes with an existing row ({message})", record.kind(), id(record)),
     }
@@ -124,6 +130,15 @@ fn missing_reference(tx: &Transaction<'_>, record: &Record) -> Result<Option<Sto
         Record::Tenant(_) => Ok(None),
         Record::User(u) => Ok((!tenant_exists(u.tenant_id.as_str())?).then(|| no_tenant(u.tenant_id.as_str()))),
         Record::Api(a) => Ok((!tenant_exists(a.tenant_id.as_str())?).then(|| no_tenant(a.tenant_id.as_str()))),
+        Record::Subscription(s) => {
+            if !exists(tx, "SELECT 1 FROM apis WHERE id = ?1", [s.api_id.as_str()])? {
+                return Ok(Some(StoreError::NotFound(format!("API '{}' does not exist (subscription '{}')", s.api_id, s.id))));
+            }
+            if !exists(tx, "SELECT 1 FROM apps WHERE id = ?1", [s.app_id.as_str()])? {
+                return Ok(Some(StoreError::NotFound(format!("app '{}' does not exist (subscription '{}')", s.app_id, s.id))));
+            }
+            Ok((!tenant_exists(s.tenant_id.as_str())?).then(|| no_tenant(s.tenant_id.as_str())))
+        }
         Record::App(a) => {
             if !tenant_exists(a.tenant_id.as_str())? {
                 return Ok(Some(no_tenant(a.tenant_id.as_str())));

@@ -45,7 +45,7 @@ fn many<T>(
     rows.collect::<Result<_, _>>().map_err(sqlite_error)
 }
 
-/// Every row of the five entity tables, from one consistent read
+/// Every row of the entity tables, from one consistent read
 /// snapshot, in storage (rowid) order.
 pub(crate) fn load_all(conn: &mut Connection) -> Result<StateDump, StoreError> {
     let tx = conn.transaction().map_err(sqlite_error)?;
@@ -56,6 +56,7 @@ pub(crate) fn load_all(conn: &mut Connection) -> Result<StateDump, StoreError> {
         apps: many(&tx, &scan(&rows::APPS), [], rows::app)?,
         keys: many(&tx, &scan(&rows::KEYS), [], rows::key)?,
         apis: many(&tx, &scan(&rows::APIS), [], rows::api)?,
+        subscriptions: many(&tx, &scan(&rows::SUBSCRIPTIONS), [], rows::subscription)?,
     };
     tx.commit().map_err(sqlite_error)?;
     Ok(dump)

@@ -161,6 +161,26 @@ CREATE TABLE admin_tokens (
 );
 CREATE UNIQUE INDEX admin_tokens_digest_uq ON admin_tokens (digest);
 "#,
+    // 2: subscriptions, and scope rules per route of an API.
+    r#"
+ALTER TABLE apis ADD COLUMN scope_rules TEXT NOT NULL DEFAULT '[]';
+
+CREATE TABLE subscriptions (
+    id           TEXT PRIMARY KEY NOT NULL,
+    api_id       TEXT NOT NULL REFERENCES apis (id),
+    app_id       TEXT NOT NULL REFERENCES apps (id),
+    tenant_id    TEXT NOT NULL REFERENCES tenants (id),
+    status       TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    decided_at   TEXT,
+    decided_by   TEXT,
+    reason       TEXT,
+    created_at   TEXT NOT NULL
+);
+-- One subscription per (app, API); asking again reopens it.
+CREATE UNIQUE INDEX subscriptions_app_api_uq ON subscriptions (app_id, api_id);
+CREATE INDEX subscriptions_api ON subscriptions (api_id, created_at);
+"#,
 ];
 
 /// Brings `conn` up to date with `migrations`; returns how many were

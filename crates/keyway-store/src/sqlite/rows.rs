@@ -6,8 +6,8 @@
 use super::codec::{Json, Time};
 use super::enums::Enum;
 use crate::AdminToken;
-use keyway_core::ids::{AdminTokenId, ApiId, AppId, KeyId, TenantId, UserId};
-use keyway_core::model::{Api, ApiKey, App, Tenant, User};
+use keyway_core::ids::{AdminTokenId, ApiId, AppId, KeyId, SubscriptionId, TenantId, UserId};
+use keyway_core::model::{Api, ApiKey, App, Subscription, Tenant, User};
 use rusqlite::{params, Row, Statement};
 
 /// A table and its columns; the first column is the id.
@@ -220,6 +220,7 @@ pub(crate) const APIS: Table = Table {
         "retired_at",
         "successor_api_id",
         "created_at",
+        "scope_rules",
     ],
 };
 
@@ -246,6 +247,7 @@ pub(crate) fn api(r: &Row<'_>) -> rusqlite::Result<Api> {
         retired_at: r.get::<_, Option<Time>>(17)?.map(|t| t.0),
         successor_api_id: r.get::<_, Option<String>>(18)?.map(ApiId),
         created_at: r.get::<_, Time>(19)?.0,
+        scope_rules: r.get::<_, Json<_>>(20)?.0,
     })
 }
 
@@ -272,6 +274,45 @@ pub(crate) fn write_api(stmt: &mut Statement<'_>, a: &Api) -> rusqlite::Result<u
         a.retired_at.map(Time),
         a.successor_api_id.as_ref().map(ApiId::as_str),
         Time(a.created_at),
+        Json(&a.scope_rules),
+    ])
+}
+
+/// The `subscriptions` table.
+pub(crate) const SUBSCRIPTIONS: Table = Table {
+    name: "subscriptions",
+    cols: &["id", "api_id", "app_id", "tenant_id", "status", "requested_at", "decided_at", "decided_by", "reason", "created_at"],
+};
+
+/// Reads a subscription from a row of [`SUBSCRIPTIONS`] columns.
+pub(crate) fn subscription(r: &Row<'_>) -> rusqlite::Result<Subscription> {
+    Ok(Subscription {
+        id: SubscriptionId(r.get(0)?),
+        api_id: ApiId(r.get(1)?),
+        app_id: AppId(r.get(2)?),
+        tenant_id: TenantId(r.get(3)?),
+        status: r.get::<_, Enum<_>>(4)?.0,
+        requested_at: r.get::<_, Time>(5)?.0,
+        decided_at: r.get::<_, Option<Time>>(6)?.map(|t| t.0),
+        decided_by: r.get(7)?,
+        reason: r.get(8)?,
+        created_at: r.get::<_, Time>(9)?.0,
+    })
+}
+
+/// Binds a subscription to a [`SUBSCRIPTIONS`] insert or update and runs it.
+pub(crate) fn write_subscription(stmt: &mut Statement<'_>, s: &Subscription) -> rusqlite::Result<usize> {
+    stmt.execute(params![
+        s.id.as_str(),
+        s.api_id.as_str(),
+        s.app_id.as_str(),
+        s.tenant_id.as_str(),
+        Enum(s.status),
+        Time(s.requested_at),
+        s.decided_at.map(Time),
+        s.decided_by,
+        s.reason,
+        Time(s.created_at),
     ])
 }
 

@@ -5,8 +5,8 @@ use super::{admin_tokens, apply, audit, calls, entities, rows, run, usage, Sqlit
 use crate::{AdminToken, StateDump, Store, StoreError};
 use async_trait::async_trait;
 use keyway_core::change::Change;
-use keyway_core::ids::{ApiId, AppId, KeyId, TenantId, UserId};
-use keyway_core::model::{Api, ApiKey, App, Tenant, User};
+use keyway_core::ids::{ApiId, AppId, KeyId, SubscriptionId, TenantId, UserId};
+use keyway_core::model::{Api, ApiKey, App, Subscription, Tenant, User};
 use keyway_core::records::{AuditEntry, AuditQuery, CallLogRow, LogQuery};
 use keyway_core::Timestamp;
 
@@ -72,6 +72,21 @@ impl Store for SqliteStore {
     async fn apis_of_tenant(&self, tenant: &TenantId) -> Result<Vec<Api>, StoreError> {
         let tenant = tenant.clone();
         run(&self.main, move |c| entities::by_parent(c, &rows::APIS, "tenant_id", tenant.as_str(), rows::api)).await
+    }
+
+    async fn subscription(&self, id: &SubscriptionId) -> Result<Option<Subscription>, StoreError> {
+        let id = id.clone();
+        run(&self.main, move |c| entities::by_id(c, &rows::SUBSCRIPTIONS, id.as_str(), rows::subscription)).await
+    }
+
+    async fn subscriptions_of_api(&self, api: &ApiId) -> Result<Vec<Subscription>, StoreError> {
+        let api = api.clone();
+        run(&self.main, move |c| entities::by_parent(c, &rows::SUBSCRIPTIONS, "api_id", api.as_str(), rows::subscription)).await
+    }
+
+    async fn subscriptions_of_app(&self, app: &AppId) -> Result<Vec<Subscription>, StoreError> {
+        let app = app.clone();
+        run(&self.main, move |c| entities::by_parent(c, &rows::SUBSCRIPTIONS, "app_id", app.as_str(), rows::subscription)).await
     }
 
     async fn touch_keys(&self, used: &[(KeyId, Timestamp)]) -> Result<(), StoreError> {

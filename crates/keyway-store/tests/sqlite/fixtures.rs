@@ -141,6 +141,11 @@ pub fn api(tenant: &Tenant, base_path: &str) -> Api {
         requires_approval: true,
         visibility: Visibility::Public,
         required_scopes: vec!["orders:read".into()],
+        scope_rules: vec![keyway_core::model::ScopeRule {
+            method: Some("POST".into()),
+            path: "/items".into(),
+            scopes: vec!["orders:write".into()],
+        }],
         protocol: Protocol::Anthropic,
         status: ApiStatus::Deprecated,
         deprecated_at: Some(at(10)),

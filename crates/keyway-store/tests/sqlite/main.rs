@@ -10,4 +10,5 @@ mod entities;
 mod fixtures;
 mod load;
 mod reopen;
+mod subscriptions;
 mod touch;

@@ -142,7 +142,11 @@ pub async fn world(node: &Node, slug: &str, base_path: &str) -> World {
             }),
         )
         .await;
-    World { tenant, user, app, api: api["id"].as_str().unwrap().to_owned() }
+    let api = api["id"].as_str().unwrap().to_owned();
+    // A private API needs a subscription; it needs no approval here.
+    let s = node.ok("POST", &format!("/admin/v1/apis/{api}/subscriptions"), json!({"app_id": app})).await;
+    assert_eq!(s["status"], "approved");
+    World { tenant, user, app, api }
 }
 
 /// Creates a key for `app`; returns (id, key text).

@@ -1,0 +1,173 @@
+//! Stage 5, authorization: may this app make this call now? Its
+//! subscription to the API (unless the API is open to its whole tenant),
+//! the scopes the API and the matched route need, and the key's client IP
+//! allow list — in the catalog's order.
+
+use crate::snapshot::{ApiEntry, KeyEntry, Snapshot};
+use keyway_core::model::{App, ScopeRule, SubscriptionStatus, Visibility};
+use keyway_core::{fmt_time, ErrorCode, Refusal};
+use std::net::IpAddr;
+
+/// What the authorization stage needs about the call.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    /// HTTP method.
+    pub method: &'a str,
+    /// Request path (with the API's base path).
+    pub path: &'a str,
+    /// Client IP as the gateway sees it.
+    pub client_ip: IpAddr,
+}
+
+/// Checks subscription, scopes and IP; on success returns the evidence.
+pub fn check(snapshot: &Snapshot, key: &KeyEntry, app: &App, api: &ApiEntry, call: Call<'_>) -> Result<String, Refusal> {
+    let a = &api.api;
+    let mut evidence = Vec::with_capacity(3);
+
+    // Subscription: every API but a `tenant` one needs an approved one.
+    if a.visibility == Visibility::Tenant {
+        evidence.push("open to its tenant's apps, no subscription needed".to_owned());
+    } else {
+        let approver = snapshot.tenants.get(&a.tenant_id).map_or("?", |t| t.slug.as_str());
+        match snapshot.subscriptions.get(&(app.id.clone(), a.id.clone())) {
+            None => {
+                return Err(Refusal::new(
+                    ErrorCode::SubscriptionRequired,
+                    format!("App {} is not subscribed to API {} {}.", app.name, a.name, a.version),
+                    format!("no subscription of app {} ({}) to api {} {} ({})", app.name, app.id, a.name, a.version, a.id),
+                )
+                .hint("Subscribe the app to this API in the developer portal, then retry.")
+                .fix(format!("POST /admin/v1/apis/{}/subscriptions {{\"app_id\":\"{}\"}}", a.id, app.id)));
+            }
+            Some(s) => match s.status {
+                SubscriptionStatus::Approved => evidence.push(format!("subscription {} approved", s.id)),
+                SubscriptionStatus::Pending => {
+                    let since = fmt_time(&s.requested_at);
+                    return Err(Refusal::new(
+                        ErrorCode::SubscriptionPending,
+                        format!(
+                            "The subscription of app {} to API {} {} awaits approval since {since}.",
+                            app.name, a.name, a.version
+                        ),
+                        format!("subscription {} pending since {since}, approver: any admin of tenant {approver}", s.id),
+                    )
+                    .hint("Wait for the API's owners to approve the subscription.")
+                    .fix(format!("an admin of tenant {approver} approves it: POST /admin/v1/subscriptions/{}/approve", s.id)));
+                }
+                SubscriptionStatus::Rejected | SubscriptionStatus::Revoked => {
+                    let what = s.status.as_str();
+                    let reason = s.reason.as_deref().unwrap_or("no reason given");
+                    let when = s.decided_at.map(|t| format!(" at {}", fmt_time(&t))).unwrap_or_default();
+                    let by = s.decided_by.as_deref().unwrap_or("?");
+                    return Err(Refusal::new(
+                        ErrorCode::SubscriptionRejected,
+                        format!(
+                            "The subscription of app {} to API {} {} was {what}{when}: {reason}.",
+                            app.name, a.name, a.version
+                        ),
+                        format!("subscription {} {what}{when} by {by}: {reason:?}", s.id),
+                    )
+                    .hint("Contact the API's owners, or ask for the subscription again.")
+                    .fix(format!("an admin of tenant {approver} approves subscription {} again", s.id)));
+                }
+            },
+        }
+    }
+
+    // Scopes: the API's own, plus those of every matching route rule.
+    let relative = relative_path(call.path, &a.base_path);
+    let mut needed: Vec<&str> = a.required_scopes.iter().map(String::as_str).collect();
+    for rule in a.scope_rules.iter().filter(|r| rule_matches(r, call.method, relative)) {
+        needed.extend(rule.scopes.iter().map(String::as_str));
+    }
+    needed.sort_unstable();
+    needed.dedup();
+    let has = &key.key.scopes;
+    let missing: Vec<&str> = needed.iter().copied().filter(|n| !has.iter().any(|h| h == n)).collect();
+    if !missing.is_empty() {
+        let has_text = if has.is_empty() { "none".to_owned() } else { has.join(", ") };
+        return Err(Refusal::new(
+            ErrorCode::ScopeInsufficient,
+            format!("{} {relative} needs scopes {}; key {}... has {has_text}.", call.method, needed.join(", "), key.key.prefix),
+            format!("missing {}; needed {}; key {} has {has_text}", missing.join(", "), needed.join(", "), key.key.id),
+        )
+        .hint(format!("Use a key with the scopes {}.", missing.join(", ")))
+        .fix(format!("issue a key with scopes {} for app {}", needed.join(", "), app.name)));
+    }
+    if !needed.is_empty() {
+        evidence.push(format!("scopes {} held", needed.join(", ")));
+    }
+
+    // Client IP allow list.
+    let allowed = &key.key.allowed_ips;
+    if !allowed.is_empty() {
+        if !allowed.iter().any(|net| net.contains(&call.client_ip)) {
+            let list: Vec<String> = allowed.iter().map(ToString::to_string).collect();
+            return Err(Refusal::new(
+                ErrorCode::IpNotAllowed,
+                format!("Key {}... may not be used from {} (the client IP as the gateway saw it).", key.key.prefix, call.client_ip),
+                format!("client ip {} not in key {} allow list [{}]", call.client_ip, key.key.id, list.join(", ")),
+            )
+            .hint("Call from an allowed network, or ask for the key's allow list to include this IP. Behind a proxy, the gateway must trust it to see your address.")
+            .fix(format!("add {} to key {} allowed_ips, or list the caller's proxy in gateway.trusted_proxies", call.client_ip, key.key.id)));
+        }
+        evidence.push(format!("client ip {} allowed", call.client_ip));
+    }
+    Ok(evidence.join("; "))
+}
+
+/// The path below the API's base path (`/` at the base itself).
+fn relative_path<'a>(path: &'a str, base: &str) -> &'a str {
+    match path.strip_prefix(base.trim_end_matches('/')) {
+        Some("") | None => "/",
+        Some(rest) => rest,
+    }
+}
+
+/// Whether a scope rule applies: method (if set) and path pattern, where
+/// a `*` segment matches one segment and a `**` segment the whole rest.
+pub fn rule_matches(rule: &ScopeRule, method: &str, path: &str) -> bool {
+    if rule.method.as_deref().is_some_and(|m| !m.eq_ignore_ascii_case(method)) {
+        return false;
+    }
+    let mut pattern = rule.path.trim_matches('/').split('/').filter(|s| !s.is_empty());
+    let mut segments = path.trim_matches('/').split('/').filter(|s| !s.is_empty());
+    loop {
+        match (pattern.next(), segments.next()) {
+            (None, None) => return true,
+            (Some("**"), _) => return true,
+            (Some("*"), Some(_)) => {}
+            (Some(p), Some(s)) if p == s => {}
+            _ => return false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(method: Option<&str>, path: &str) -> ScopeRule {
+        ScopeRule { method: method.map(str::to_owned), path: path.into(), scopes: vec!["s".into()] }
+    }
+
+    #[test]
+    fn patterns_match_by_segment() {
+        assert!(rule_matches(&rule(Some("GET"), "/items/*"), "GET", "/items/42"));
+        assert!(rule_matches(&rule(Some("GET"), "/items/*"), "get", "/items/42/"));
+        assert!(!rule_matches(&rule(Some("GET"), "/items/*"), "GET", "/items/42/notes"));
+        assert!(!rule_matches(&rule(Some("GET"), "/items/*"), "GET", "/items"));
+        assert!(!rule_matches(&rule(Some("GET"), "/items/*"), "POST", "/items/42"));
+        assert!(rule_matches(&rule(None, "/items/**"), "DELETE", "/items/42/notes/7"));
+        assert!(rule_matches(&rule(Some("POST"), "/items"), "POST", "/items"));
+        assert!(!rule_matches(&rule(Some("POST"), "/items"), "POST", "/itemsx"));
+        assert!(rule_matches(&rule(None, "/**"), "GET", "/"));
+    }
+
+    #[test]
+    fn relative_paths() {
+        assert_eq!(relative_path("/orders/v1/items/3", "/orders/v1"), "/items/3");
+        assert_eq!(relative_path("/orders/v1", "/orders/v1/"), "/");
+        assert_eq!(relative_path("/x", "/"), "/x");
+    }
+}
