@@ -78,6 +78,46 @@ pub fn email(value: &str) -> Result<String, AdminError> {
     }
 }
 
+/// Longest rate-limit period: one year.
+pub const MAX_RATE_PERIOD_SECONDS: u64 = 366 * 24 * 3600;
+
+/// A request rate: at least one request, per 1 s to one year.
+pub fn rate_limit(param: &str, rl: &keyway_core::model::RateLimit) -> Result<(), AdminError> {
+    if rl.requests == 0 {
+        return Err(AdminError::invalid(format!("{param}.requests"), format!("{param}.requests must be at least 1")));
+    }
+    if rl.per_seconds == 0 || rl.per_seconds > MAX_RATE_PERIOD_SECONDS {
+        return Err(AdminError::invalid(
+            format!("{param}.per_seconds"),
+            format!("{param}.per_seconds must be 1 to {MAX_RATE_PERIOD_SECONDS}"),
+        ));
+    }
+    Ok(())
+}
+
+/// A period quota: at least one request.
+pub fn quota(param: &str, q: &keyway_core::model::Quota) -> Result<(), AdminError> {
+    if q.requests == 0 {
+        return Err(AdminError::invalid(format!("{param}.requests"), format!("{param}.requests must be at least 1")));
+    }
+    Ok(())
+}
+
+/// Limits of a tenant, app or API; `key_rate_limit` only where `keys` is true (apps).
+pub fn limits(param: &str, l: &keyway_core::model::Limits, keys: bool) -> Result<(), AdminError> {
+    if let Some(rl) = &l.rate_limit {
+        rate_limit(&format!("{param}.rate_limit"), rl)?;
+    }
+    if let Some(q) = &l.quota {
+        quota(&format!("{param}.quota"), q)?;
+    }
+    match &l.key_rate_limit {
+        Some(_) if !keys => Err(AdminError::invalid(format!("{param}.key_rate_limit"), "key_rate_limit is set on apps only")),
+        Some(rl) => rate_limit(&format!("{param}.key_rate_limit"), rl),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

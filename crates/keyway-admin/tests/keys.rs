@@ -72,6 +72,7 @@ async fn create_returns_the_key_once_and_never_again() {
         "name",
         "revoked_reason",
         "rate_limit",
+        "quota",
         "tenant_id",
     ];
     expected.sort_unstable();

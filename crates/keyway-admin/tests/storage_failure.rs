@@ -11,7 +11,7 @@ use keyway_core::model::{Api, ApiKey, App, Subscription, Tenant, User};
 use keyway_core::records::{AuditEntry, AuditQuery, CallLogRow, LogQuery};
 use keyway_core::Timestamp;
 use keyway_store::sqlite::SqliteStore;
-use keyway_store::{AdminToken, StateDump, Store, StoreError};
+use keyway_store::{AdminToken, QuotaUsageRow, StateDump, Store, StoreError};
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -84,6 +84,12 @@ impl Store for Flaky {
     }
     async fn subscriptions_of_app(&self, app: &AppId) -> Result<Vec<Subscription>, StoreError> {
         self.inner.subscriptions_of_app(app).await
+    }
+    async fn quota_usage(&self, since: Timestamp) -> Result<Vec<QuotaUsageRow>, StoreError> {
+        self.inner.quota_usage(since).await
+    }
+    async fn save_quota_usage(&self, rows: &[QuotaUsageRow]) -> Result<(), StoreError> {
+        self.inner.save_quota_usage(rows).await
     }
     async fn touch_keys(&self, used: &[(KeyId, Timestamp)]) -> Result<(), StoreError> {
         self.inner.touch_keys(used).await

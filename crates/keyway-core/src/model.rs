@@ -63,6 +63,40 @@ pub struct StatusChange {
     pub reason: Option<String>,
 }
 
+/// A period quota: at most `requests` per UTC calendar day or month.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quota {
+    /// Requests allowed per period.
+    pub requests: u64,
+    /// `day` or `month` (UTC calendar).
+    pub period: QuotaPeriod,
+}
+
+/// The period of a quota.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum QuotaPeriod {
+    /// A UTC calendar day.
+    Day,
+    /// A UTC calendar month.
+    Month,
+}
+
+/// Limits set on a tenant, an app or an API: a request rate for the whole
+/// of it, a period quota, and (apps only) a default rate for each of its
+/// keys that has none of its own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Requests per period across the whole tenant, app or API.
+    pub rate_limit: Option<RateLimit>,
+    /// Requests per day or month across the whole tenant, app or API.
+    pub quota: Option<Quota>,
+    /// Apps only: the rate limit of each key that sets none itself.
+    pub key_rate_limit: Option<RateLimit>,
+}
+
 /// A tenant (team).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tenant {
@@ -77,6 +111,9 @@ pub struct Tenant {
     /// Last status change.
     #[serde(default)]
     pub status_change: StatusChange,
+    /// Rate limit and quota of the whole tenant.
+    #[serde(default)]
+    pub limits: Limits,
     /// Creation time.
     pub created_at: Timestamp,
 }
@@ -120,6 +157,9 @@ pub struct App {
     /// Last status change.
     #[serde(default)]
     pub status_change: StatusChange,
+    /// Rate limit and quota of the whole app, and its keys' default rate.
+    #[serde(default)]
+    pub limits: Limits,
     /// Creation time.
     pub created_at: Timestamp,
 }
@@ -168,8 +208,11 @@ pub struct ApiKey {
     pub rotated_to: Option<KeyId>,
     /// End of the rotation grace period.
     pub grace_until: Option<Timestamp>,
-    /// Optional per-key rate limit.
+    /// Optional per-key rate limit (else the app's `key_rate_limit`).
     pub rate_limit: Option<RateLimit>,
+    /// Optional per-key period quota.
+    #[serde(default)]
+    pub quota: Option<Quota>,
     /// Last time a request used it (flushed periodically).
     pub last_used_at: Option<Timestamp>,
     /// Creation time.
@@ -371,6 +414,9 @@ pub struct Api {
     /// Scopes particular routes need, on top of `required_scopes`.
     #[serde(default)]
     pub scope_rules: Vec<ScopeRule>,
+    /// Rate limit and quota across all callers of the API.
+    #[serde(default)]
+    pub limits: Limits,
     /// Refusal envelope protocol.
     pub protocol: Protocol,
     /// Lifecycle status.
@@ -461,6 +507,7 @@ mod tests {
             rotated_to: None,
             grace_until: None,
             rate_limit: None,
+            quota: None,
             last_used_at: None,
             created_at: Utc::now(),
         }

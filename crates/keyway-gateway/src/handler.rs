@@ -4,6 +4,7 @@
 use crate::body::{Body, BodyError};
 use crate::call_log::CallLogSender;
 use crate::client_ip::ClientIpResolver;
+use crate::limits::Limiters;
 use crate::proxy::{self, Forwarding, UpstreamClient, UpstreamError};
 use crate::respond;
 use http::{Request, Response};
@@ -41,6 +42,7 @@ pub struct Gateway {
     upstream: UpstreamClient,
     call_log: CallLogSender,
     store: Arc<dyn Store>,
+    limiters: Arc<Limiters>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -57,8 +59,9 @@ impl Gateway {
         upstream: UpstreamClient,
         call_log: CallLogSender,
         store: Arc<dyn Store>,
+        limiters: Arc<Limiters>,
     ) -> Self {
-        Self { snapshot, settings, upstream, call_log, store }
+        Self { snapshot, settings, upstream, call_log, store, limiters }
     }
 
     /// Handles one request from `peer`.
@@ -120,6 +123,19 @@ impl Gateway {
         };
         admitted.key.usage.touch(now.timestamp_millis());
 
+        // 6. limits
+        let limit_headers = match self.limiters.check(&admitted, now) {
+            Ok(passed) => {
+                trace.pass(Stage::Limits, passed.evidence);
+                passed.headers
+            }
+            Err(refusal) => {
+                trace.fail(Stage::Limits, refusal.evidence.clone(), refusal.fix.clone());
+                trace.close(Stage::Upstream);
+                return self.finish_refusal(&refusal, protocol, row, trace, started);
+            }
+        };
+
         // 7. upstream
         let declared =
             req.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
@@ -163,6 +179,11 @@ impl Gateway {
         let successor_path =
             admitted.api.api.successor_api_id.as_ref().and_then(|id| snapshot.apis.get(id)).map(|s| s.api.base_path.clone());
         respond::lifecycle_headers(out.headers_mut(), &admitted.api.api, successor_path.as_deref());
+        for (name, value) in limit_headers {
+            if let Ok(v) = http::HeaderValue::from_str(&value) {
+                out.headers_mut().insert(name, v);
+            }
+        }
         row.status = out.status().as_u16();
         row.upstream_latency_ms = Some(upstream_ms);
         row.latency_ms = ms(started.elapsed());

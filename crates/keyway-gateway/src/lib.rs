@@ -4,6 +4,7 @@
 //! - [`server`]: accept loop and graceful shutdown.
 //! - [`handler`]: one request, top to bottom.
 //! - [`proxy`]: the upstream hop.
+//! - [`limits`]: stage 6, rate limits and quotas.
 //! - [`call_log`]: batched, non-blocking call-log writes.
 //! - [`usage`]: periodic flush of keys' `last_used_at`.
 //! - [`client_ip`]: the client IP behind trusted proxies.
@@ -12,6 +13,7 @@ pub mod body;
 pub mod call_log;
 pub mod client_ip;
 pub mod handler;
+pub mod limits;
 pub mod proxy;
 pub mod respond;
 pub mod server;

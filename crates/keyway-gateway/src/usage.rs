@@ -1,7 +1,8 @@
-//! Keys' `last_used_at`: the request path does one atomic store per
-//! request; this task writes the latest uses to storage periodically and
-//! once more at shutdown.
+//! Keys' `last_used_at` and quota counters: the request path only touches
+//! memory; this task writes the latest to storage periodically and once
+//! more at shutdown.
 
+use crate::limits::Limiters;
 use keyway_pipeline::SnapshotHandle;
 use keyway_store::Store;
 use std::sync::Arc;
@@ -19,15 +20,26 @@ pub async fn flush(snapshot: &SnapshotHandle, store: &dyn Store) {
     }
 }
 
-/// Flushes every `every` until `stop` changes, then flushes once more.
-pub async fn run(snapshot: Arc<SnapshotHandle>, store: Arc<dyn Store>, every: Duration, mut stop: watch::Receiver<bool>) {
+/// Flushes keys' last use and quota counters every `every` until `stop`
+/// changes, then once more.
+pub async fn run(
+    snapshot: Arc<SnapshotHandle>,
+    limiters: Arc<Limiters>,
+    store: Arc<dyn Store>,
+    every: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
-            _ = tick.tick() => flush(&snapshot, store.as_ref()).await,
+            _ = tick.tick() => {
+                flush(&snapshot, store.as_ref()).await;
+                limiters.flush_quotas(store.as_ref()).await;
+            }
             _ = stop.changed() => break,
         }
     }
     flush(&snapshot, store.as_ref()).await;
+    limiters.flush_quotas(store.as_ref()).await;
 }

@@ -173,6 +173,7 @@ mod tests {
             name: "Acme".into(),
             status: TenantStatus::Active,
             status_change: StatusChange::default(),
+            limits: keyway_core::model::Limits::default(),
             created_at: now,
         };
         let user = User {
@@ -192,6 +193,7 @@ mod tests {
             owner_user_id: user.id.clone(),
             status: PrincipalStatus::Active,
             status_change: StatusChange::default(),
+            limits: keyway_core::model::Limits::default(),
             created_at: now,
         };
         let api = Api {
@@ -213,6 +215,7 @@ mod tests {
             visibility: Visibility::Private,
             required_scopes: vec![],
             scope_rules: vec![],
+            limits: keyway_core::model::Limits::default(),
             protocol: Protocol::Rest,
             status: ApiStatus::Published,
             deprecated_at: None,
@@ -239,6 +242,7 @@ mod tests {
             rotated_to: None,
             grace_until: None,
             rate_limit: None,
+            quota: None,
             last_used_at: None,
             created_at: now,
         };

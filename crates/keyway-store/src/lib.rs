@@ -58,6 +58,21 @@ pub struct AdminToken {
     pub created_at: Timestamp,
 }
 
+/// Requests counted against one quota in one period.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct QuotaUsageRow {
+    /// Level of the subject: `key`, `app`, `tenant` or `api`.
+    pub level: String,
+    /// The subject's id.
+    pub subject: String,
+    /// `day` or `month`.
+    pub period: String,
+    /// Start of the period (UTC).
+    pub period_start: Timestamp,
+    /// Requests counted.
+    pub used: u64,
+}
+
 /// Storage backend. All methods are safe to call concurrently.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -102,6 +117,12 @@ pub trait Store: Send + Sync + 'static {
     /// Records when keys were last used (batched by the gateway). Unknown
     /// ids are ignored; an older time never overwrites a newer one.
     async fn touch_keys(&self, used: &[(KeyId, Timestamp)]) -> Result<(), StoreError>;
+
+    /// Quota counters of periods that started at or after `since`.
+    async fn quota_usage(&self, since: Timestamp) -> Result<Vec<QuotaUsageRow>, StoreError>;
+    /// Upserts quota counters in one transaction; a stored count is never
+    /// lowered.
+    async fn save_quota_usage(&self, rows: &[QuotaUsageRow]) -> Result<(), StoreError>;
 
     /// Appends call-log rows in one transaction.
     async fn insert_calls(&self, rows: &[CallLogRow]) -> Result<(), StoreError>;

@@ -9,8 +9,10 @@ use keyway_admin::{bootstrap_admin_token, AdminState};
 use keyway_core::key_format::KeyHasher;
 use keyway_gateway::call_log::{CallLogSettings, CallLogWriter};
 use keyway_gateway::client_ip::ClientIpResolver;
+use keyway_gateway::limits::Limiters;
 use keyway_gateway::proxy::UpstreamClient;
 use keyway_gateway::{Gateway, GatewaySettings};
+use keyway_limits::{InMemoryRateLimiter, QuotaCounter, SystemClock};
 use keyway_pipeline::{Settings, Snapshot, SnapshotHandle};
 use keyway_store::sqlite::SqliteStore;
 use keyway_store::Store;
@@ -37,6 +39,8 @@ pub struct Running {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     call_log: CallLogWriter,
+    snapshot: Arc<SnapshotHandle>,
+    limiters: Arc<Limiters>,
 }
 
 /// Opens the embedded store under `config.data_dir`.
@@ -82,6 +86,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             flush_interval: Duration::from_millis(config.call_log.flush_interval_ms),
         },
     );
+    let limiters =
+        Arc::new(Limiters { rates: Arc::new(InMemoryRateLimiter::new(SystemClock)), quotas: Arc::new(QuotaCounter::new()) });
+    let loaded = limiters.load_quotas(store.as_ref(), chrono::Utc::now()).await.context("loading quota counters")?;
+    tracing::debug!(rows = loaded, "quota counters loaded");
     let stages = Settings { environment: config.environment, hasher };
     let g = &config.gateway;
     let upstream = UpstreamClient::new(
@@ -102,6 +110,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         upstream,
         call_log_tx,
         store.clone(),
+        limiters.clone(),
     ));
 
     let gateway_listener =
@@ -132,6 +141,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     }));
     tasks.push(tokio::spawn(keyway_gateway::usage::run(
         snapshot.clone(),
+        limiters.clone(),
         store.clone(),
         Duration::from_millis(config.keys.usage_flush_interval_ms.max(100)),
         stop_rx.clone(),
@@ -140,12 +150,13 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         tasks.push(tokio::spawn(retention(store.clone(), config.call_log.retention_days, stop_rx)));
     }
     tracing::info!(%gateway_addr, %admin_addr, environment = %config.environment, "keyway is serving");
-    Ok(Running { gateway_addr, admin_addr, minted_admin_token, store, stop, tasks, call_log })
+    Ok(Running { gateway_addr, admin_addr, minted_admin_token, store, stop, tasks, call_log, snapshot, limiters })
 }
 
 impl Running {
     /// Graceful stop: stop accepting, finish in-flight requests, flush
-    /// keys' usage, then drain and write the whole call-log queue.
+    /// keys' usage and quota counters, then drain and write the whole
+    /// call-log queue.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         for t in self.tasks {
@@ -153,6 +164,10 @@ impl Running {
                 tracing::error!(error = %e, "task failed during shutdown");
             }
         }
+        // Requests that finished while draining counted after the
+        // background flusher's last round: write their counters too.
+        keyway_gateway::usage::flush(&self.snapshot, self.store.as_ref()).await;
+        self.limiters.flush_quotas(self.store.as_ref()).await;
         self.call_log.shutdown().await;
         tracing::info!("keyway stopped");
     }

@@ -24,6 +24,7 @@ pub async fn seed_bench(config: &Config, keys: usize, upstream: &str, base_path:
         name: "Bench".into(),
         status: TenantStatus::Active,
         status_change: StatusChange::default(),
+        limits: keyway_core::model::Limits::default(),
         created_at: now,
     };
     let user = User {
@@ -43,6 +44,7 @@ pub async fn seed_bench(config: &Config, keys: usize, upstream: &str, base_path:
         owner_user_id: user.id.clone(),
         status: PrincipalStatus::Active,
         status_change: StatusChange::default(),
+        limits: keyway_core::model::Limits::default(),
         created_at: now,
     };
     let api = Api {
@@ -60,6 +62,7 @@ pub async fn seed_bench(config: &Config, keys: usize, upstream: &str, base_path:
         visibility: Visibility::Private,
         required_scopes: vec![],
         scope_rules: vec![],
+        limits: keyway_core::model::Limits::default(),
         protocol: Protocol::Rest,
         status: ApiStatus::Published,
         deprecated_at: None,
@@ -101,6 +104,7 @@ pub async fn seed_bench(config: &Config, keys: usize, upstream: &str, base_path:
             rotated_to: None,
             grace_until: None,
             rate_limit: None,
+            quota: None,
             last_used_at: None,
             created_at: now,
         })));

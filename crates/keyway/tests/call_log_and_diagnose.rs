@@ -42,7 +42,7 @@ async fn accepted_and_refused_calls_are_logged_with_their_trace() {
     assert!(row["latency_ms"].as_f64().unwrap() > 0.0);
     assert!(row["upstream_latency_ms"].as_f64().unwrap() > 0.0);
     let stages: Vec<&str> = row["trace"].as_array().unwrap().iter().map(|s| s["stage"].as_str().unwrap()).collect();
-    assert_eq!(stages, ["route", "credential", "key", "identity", "authorization", "upstream"]);
+    assert_eq!(stages, ["route", "credential", "key", "identity", "authorization", "limits", "upstream"]);
 
     let bad = node.get("/orders/v1/items", &[]).await;
     let bad_id = bad.headers()["x-request-id"].to_str().unwrap().to_owned();

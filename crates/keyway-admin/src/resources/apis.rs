@@ -49,6 +49,9 @@ pub struct CreateApi {
     pub required_scopes: Option<Vec<String>>,
     /// Scopes particular routes need (method + path pattern).
     pub scope_rules: Option<Vec<ScopeRule>>,
+    /// Rate limit and quota across all callers.
+    #[serde(default)]
+    pub limits: keyway_core::model::Limits,
 }
 
 /// Body of `PATCH /admin/v1/apis/{id}`. `sunset_at` and
@@ -76,6 +79,8 @@ pub struct PatchApi {
     pub required_scopes: Option<Vec<String>>,
     /// New route scope rules.
     pub scope_rules: Option<Vec<ScopeRule>>,
+    /// New limits (replacing the old ones whole).
+    pub limits: Option<keyway_core::model::Limits>,
     /// New approval rule.
     pub requires_approval: Option<bool>,
 }
@@ -91,6 +96,7 @@ impl PatchApi {
             && self.visibility.is_none()
             && self.required_scopes.is_none()
             && self.scope_rules.is_none()
+            && self.limits.is_none()
             && self.requires_approval.is_none()
     }
 }
@@ -112,6 +118,7 @@ pub async fn create(
     let key_locations = key_locations(req.key_locations.unwrap_or_else(|| KeyLocation::DEFAULT.to_vec()), &auth)?;
     let required_scopes = validate::scopes("required_scopes", req.required_scopes.unwrap_or_default())?;
     let scope_rules = scope_rules(req.scope_rules.unwrap_or_default())?;
+    validate::limits("limits", &req.limits, false)?;
 
     let _write = state.begin_write().await;
     let tenant = super::tenant(&state, &tenant_id).await?;
@@ -130,6 +137,7 @@ pub async fn create(
         visibility: req.visibility,
         required_scopes,
         scope_rules,
+        limits: req.limits,
         protocol: req.protocol.unwrap_or_default(),
         status: ApiStatus::Published,
         deprecated_at: None,
@@ -173,6 +181,9 @@ pub async fn patch(
     let methods_new = req.methods.map(methods).transpose()?;
     let scopes_new = req.required_scopes.map(|s| validate::scopes("required_scopes", s)).transpose()?;
     let rules_new = req.scope_rules.map(scope_rules).transpose()?;
+    if let Some(l) = &req.limits {
+        validate::limits("limits", l, false)?;
+    }
 
     let t = now();
     let _write = state.begin_write().await;
@@ -229,6 +240,9 @@ pub async fn patch(
     }
     if let Some(r) = rules_new {
         after.scope_rules = r;
+    }
+    if let Some(l) = req.limits {
+        after.limits = l;
     }
     if let Some(r) = req.requires_approval {
         after.requires_approval = r;

@@ -22,6 +22,9 @@ pub struct CreateApp {
     pub name: String,
     /// The user answerable for it: a non-deleted user of the same tenant.
     pub owner_user_id: String,
+    /// Rate limit and quota of the whole app, and its keys' default rate.
+    #[serde(default)]
+    pub limits: keyway_core::model::Limits,
 }
 
 /// Body of `PATCH /admin/v1/apps/{id}`.
@@ -36,6 +39,8 @@ pub struct PatchApp {
     pub name: Option<String>,
     /// Why the status changes.
     pub reason: Option<String>,
+    /// New limits (replacing the old ones whole).
+    pub limits: Option<keyway_core::model::Limits>,
 }
 
 /// `POST /admin/v1/tenants/{id}/apps`.
@@ -46,6 +51,7 @@ pub async fn create(
     JsonBody(req): JsonBody<CreateApp>,
 ) -> Result<Created<App>, AdminError> {
     let name = validate::text("name", &req.name, MAX_NAME)?;
+    validate::limits("limits", &req.limits, true)?;
     let _write = state.begin_write().await;
     let tenant = super::tenant(&state, &tenant_id).await?;
     let owner = owner(&state, &tenant.id, &req.owner_user_id).await?;
@@ -56,6 +62,7 @@ pub async fn create(
         owner_user_id: owner,
         status: PrincipalStatus::Active,
         status_change: StatusChange::default(),
+        limits: req.limits,
         created_at: now(),
     };
     state.commit(&actor, vec![Write::insert("app.create", Record::App(app.clone()))]).await?;
@@ -83,11 +90,14 @@ pub async fn patch(
     if req.reason.is_some() && req.status.is_none() {
         return Err(AdminError::invalid("reason", "reason goes with a status change"));
     }
-    if req.status.is_none() && req.owner_user_id.is_none() && req.name.is_none() {
+    if req.status.is_none() && req.owner_user_id.is_none() && req.name.is_none() && req.limits.is_none() {
         return Err(AdminError::RequestInvalid {
-            detail: "nothing to change: give status, owner_user_id or name".into(),
+            detail: "nothing to change: give status, owner_user_id, name or limits".into(),
             param: None,
         });
+    }
+    if let Some(l) = &req.limits {
+        validate::limits("limits", l, true)?;
     }
     let name = validate::opt_text("name", req.name.as_deref(), MAX_NAME)?;
     let reason = validate::opt_text("reason", req.reason.as_deref(), MAX_REASON)?;
@@ -109,6 +119,9 @@ pub async fn patch(
     }
     if let Some(name) = name {
         after.name = name;
+    }
+    if let Some(l) = req.limits {
+        after.limits = l;
     }
     if after == before {
         return Ok(Json(before));

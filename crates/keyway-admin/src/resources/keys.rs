@@ -17,7 +17,7 @@ use ipnet::IpNet;
 use keyway_core::change::Record;
 use keyway_core::ids::{AppId, KeyId, TenantId};
 use keyway_core::key_format::{self, KeyEnv};
-use keyway_core::model::{ApiKey, App, KeyState, PrincipalStatus, RateLimit};
+use keyway_core::model::{ApiKey, App, KeyState, PrincipalStatus, Quota, RateLimit};
 use keyway_core::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -26,8 +26,6 @@ use std::net::IpAddr;
 pub const MAX_GRACE_SECONDS: u64 = 30 * 24 * 3600;
 /// Most entries in a key's IP allow list.
 pub const MAX_ALLOWED_IPS: usize = 100;
-/// Longest rate-limit period: one year.
-pub const MAX_RATE_PERIOD_SECONDS: u64 = 366 * 24 * 3600;
 
 /// Body of `POST /admin/v1/apps/{id}/keys`.
 #[derive(Debug, Deserialize)]
@@ -43,6 +41,8 @@ pub struct CreateKey {
     pub expires_at: Option<Timestamp>,
     /// Per-key request rate limit.
     pub rate_limit: Option<RateLimit>,
+    /// Period quota.
+    pub quota: Option<Quota>,
     /// Label.
     pub name: Option<String>,
 }
@@ -97,6 +97,8 @@ pub struct KeyView {
     pub grace_until: Option<Timestamp>,
     /// Per-key rate limit.
     pub rate_limit: Option<RateLimit>,
+    /// Period quota.
+    pub quota: Option<Quota>,
     /// Last use as last flushed by the gateway.
     pub last_used_at: Option<Timestamp>,
     /// Creation time.
@@ -122,6 +124,7 @@ impl KeyView {
             rotated_to: k.rotated_to.clone(),
             grace_until: k.grace_until,
             rate_limit: k.rate_limit,
+            quota: k.quota,
             last_used_at: k.last_used_at,
             created_at: k.created_at,
         }
@@ -152,8 +155,11 @@ pub async fn create(
     if let Some(e) = req.expires_at.filter(|e| *e <= t) {
         return Err(AdminError::invalid("expires_at", format!("expires_at ({e}) is not in the future")));
     }
+    if let Some(q) = &req.quota {
+        crate::validate::quota("quota", q)?;
+    }
     if let Some(rl) = &req.rate_limit {
-        rate_limit(rl)?;
+        crate::validate::rate_limit("rate_limit", rl)?;
     }
 
     let _write = state.begin_write().await;
@@ -175,6 +181,7 @@ pub async fn create(
         rotated_to: None,
         grace_until: None,
         rate_limit: req.rate_limit,
+        quota: req.quota,
         last_used_at: None,
         created_at: t,
     };
@@ -319,19 +326,6 @@ fn allowed_ips(entries: Vec<String>) -> Result<Vec<IpNet>, AdminError> {
         }
     }
     Ok(out)
-}
-
-fn rate_limit(rl: &RateLimit) -> Result<(), AdminError> {
-    if rl.requests == 0 {
-        return Err(AdminError::invalid("rate_limit.requests", "rate_limit.requests must be at least 1"));
-    }
-    if rl.per_seconds == 0 || rl.per_seconds > MAX_RATE_PERIOD_SECONDS {
-        return Err(AdminError::invalid(
-            "rate_limit.per_seconds",
-            format!("rate_limit.per_seconds must be 1 to {MAX_RATE_PERIOD_SECONDS}"),
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

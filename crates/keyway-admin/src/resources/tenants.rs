@@ -20,6 +20,9 @@ pub struct CreateTenant {
     pub slug: String,
     /// Display name.
     pub name: String,
+    /// Rate limit and quota of the whole tenant.
+    #[serde(default)]
+    pub limits: keyway_core::model::Limits,
 }
 
 /// Body of `PATCH /admin/v1/tenants/{id}`.
@@ -32,6 +35,8 @@ pub struct PatchTenant {
     pub name: Option<String>,
     /// Why the status changes (recorded in `status_change`).
     pub reason: Option<String>,
+    /// New limits (replacing the old ones whole).
+    pub limits: Option<keyway_core::model::Limits>,
 }
 
 /// `POST /admin/v1/tenants`.
@@ -42,6 +47,7 @@ pub async fn create(
 ) -> Result<Created<Tenant>, AdminError> {
     let slug = validate::slug(&req.slug)?;
     let name = validate::text("name", &req.name, MAX_NAME)?;
+    validate::limits("limits", &req.limits, false)?;
     let _write = state.begin_write().await;
     let taken = format!("a tenant with slug {slug} already exists");
     if state.store.tenants().await?.iter().any(|t| t.slug == slug) {
@@ -53,6 +59,7 @@ pub async fn create(
         name,
         status: TenantStatus::Active,
         status_change: StatusChange::default(),
+        limits: req.limits,
         created_at: now(),
     };
     state
@@ -82,8 +89,11 @@ pub async fn patch(
     if req.reason.is_some() && req.status.is_none() {
         return Err(AdminError::invalid("reason", "reason goes with a status change"));
     }
-    if req.status.is_none() && req.name.is_none() {
-        return Err(AdminError::RequestInvalid { detail: "nothing to change: give status or name".into(), param: None });
+    if req.status.is_none() && req.name.is_none() && req.limits.is_none() {
+        return Err(AdminError::RequestInvalid { detail: "nothing to change: give status, name or limits".into(), param: None });
+    }
+    if let Some(l) = &req.limits {
+        validate::limits("limits", l, false)?;
     }
     let name = validate::opt_text("name", req.name.as_deref(), MAX_NAME)?;
     let reason = validate::opt_text("reason", req.reason.as_deref(), MAX_REASON)?;
@@ -102,6 +112,9 @@ pub async fn patch(
     }
     if let Some(name) = name {
         after.name = name;
+    }
+    if let Some(l) = req.limits {
+        after.limits = l;
     }
     if after == before {
         return Ok(Json(before));

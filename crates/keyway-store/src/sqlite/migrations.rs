@@ -181,6 +181,24 @@ CREATE TABLE subscriptions (
 CREATE UNIQUE INDEX subscriptions_app_api_uq ON subscriptions (app_id, api_id);
 CREATE INDEX subscriptions_api ON subscriptions (api_id, created_at);
 "#,
+    // 3: limits on tenants, apps and APIs, quotas on keys, and quota usage.
+    r#"
+ALTER TABLE tenants ADD COLUMN limits TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE apps ADD COLUMN limits TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE apis ADD COLUMN limits TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE api_keys ADD COLUMN quota TEXT;
+
+-- Requests counted against a quota, per subject and period; the gateway
+-- flushes its in-memory counters here so a restart does not reset them.
+CREATE TABLE quota_usage (
+    level        TEXT NOT NULL,
+    subject      TEXT NOT NULL,
+    period       TEXT NOT NULL,
+    period_start TEXT NOT NULL,
+    used         INTEGER NOT NULL,
+    PRIMARY KEY (level, subject, period, period_start)
+);
+"#,
 ];
 
 /// Brings `conn` up to date with `migrations`; returns how many were

@@ -28,6 +28,7 @@ mod enums;
 mod errors;
 mod migrations;
 mod query;
+mod quota;
 mod rows;
 mod store;
 mod trace_codec;

@@ -40,7 +40,7 @@ impl Table {
 
 /// The `tenants` table.
 pub(crate) const TENANTS: Table =
-    Table { name: "tenants", cols: &["id", "slug", "name", "status", "status_change", "created_at"] };
+    Table { name: "tenants", cols: &["id", "slug", "name", "status", "status_change", "created_at", "limits"] };
 
 /// Reads a tenant from a row of [`TENANTS`] columns.
 pub(crate) fn tenant(r: &Row<'_>) -> rusqlite::Result<Tenant> {
@@ -51,12 +51,21 @@ pub(crate) fn tenant(r: &Row<'_>) -> rusqlite::Result<Tenant> {
         status: r.get::<_, Enum<_>>(3)?.0,
         status_change: r.get::<_, Json<_>>(4)?.0,
         created_at: r.get::<_, Time>(5)?.0,
+        limits: r.get::<_, Json<_>>(6)?.0,
     })
 }
 
 /// Binds a tenant to a [`TENANTS`] insert or update and runs it.
 pub(crate) fn write_tenant(stmt: &mut Statement<'_>, t: &Tenant) -> rusqlite::Result<usize> {
-    stmt.execute(params![t.id.as_str(), t.slug, t.name, Enum(t.status), Json(&t.status_change), Time(t.created_at)])
+    stmt.execute(params![
+        t.id.as_str(),
+        t.slug,
+        t.name,
+        Enum(t.status),
+        Json(&t.status_change),
+        Time(t.created_at),
+        Json(&t.limits)
+    ])
 }
 
 /// The `users` table.
@@ -94,8 +103,10 @@ pub(crate) fn write_user(stmt: &mut Statement<'_>, u: &User) -> rusqlite::Result
 }
 
 /// The `apps` table.
-pub(crate) const APPS: Table =
-    Table { name: "apps", cols: &["id", "tenant_id", "name", "owner_user_id", "status", "status_change", "created_at"] };
+pub(crate) const APPS: Table = Table {
+    name: "apps",
+    cols: &["id", "tenant_id", "name", "owner_user_id", "status", "status_change", "created_at", "limits"],
+};
 
 /// Reads an app from a row of [`APPS`] columns.
 pub(crate) fn app(r: &Row<'_>) -> rusqlite::Result<App> {
@@ -107,6 +118,7 @@ pub(crate) fn app(r: &Row<'_>) -> rusqlite::Result<App> {
         status: r.get::<_, Enum<_>>(4)?.0,
         status_change: r.get::<_, Json<_>>(5)?.0,
         created_at: r.get::<_, Time>(6)?.0,
+        limits: r.get::<_, Json<_>>(7)?.0,
     })
 }
 
@@ -120,6 +132,7 @@ pub(crate) fn write_app(stmt: &mut Statement<'_>, a: &App) -> rusqlite::Result<u
         Enum(a.status),
         Json(&a.status_change),
         Time(a.created_at),
+        Json(&a.limits),
     ])
 }
 
@@ -145,6 +158,7 @@ pub(crate) const KEYS: Table = Table {
         "rate_limit",
         "last_used_at",
         "created_at",
+        "quota",
     ],
 };
 
@@ -169,6 +183,7 @@ pub(crate) fn key(r: &Row<'_>) -> rusqlite::Result<ApiKey> {
         rate_limit: r.get::<_, Option<Json<_>>>(15)?.map(|j| j.0),
         last_used_at: r.get::<_, Option<Time>>(16)?.map(|t| t.0),
         created_at: r.get::<_, Time>(17)?.0,
+        quota: r.get::<_, Option<Json<_>>>(18)?.map(|j| j.0),
     })
 }
 
@@ -193,6 +208,7 @@ pub(crate) fn write_key(stmt: &mut Statement<'_>, k: &ApiKey) -> rusqlite::Resul
         k.rate_limit.as_ref().map(Json),
         k.last_used_at.map(Time),
         Time(k.created_at),
+        k.quota.as_ref().map(Json),
     ])
 }
 
@@ -221,6 +237,7 @@ pub(crate) const APIS: Table = Table {
         "successor_api_id",
         "created_at",
         "scope_rules",
+        "limits",
     ],
 };
 
@@ -248,6 +265,7 @@ pub(crate) fn api(r: &Row<'_>) -> rusqlite::Result<Api> {
         successor_api_id: r.get::<_, Option<String>>(18)?.map(ApiId),
         created_at: r.get::<_, Time>(19)?.0,
         scope_rules: r.get::<_, Json<_>>(20)?.0,
+        limits: r.get::<_, Json<_>>(21)?.0,
     })
 }
 
@@ -275,6 +293,7 @@ pub(crate) fn write_api(stmt: &mut Statement<'_>, a: &Api) -> rusqlite::Result<u
         a.successor_api_id.as_ref().map(ApiId::as_str),
         Time(a.created_at),
         Json(&a.scope_rules),
+        Json(&a.limits),
     ])
 }
 

@@ -1,8 +1,8 @@
 //! [`Store`] for [`SqliteStore`]: each method moves its arguments onto the
 //! blocking pool and calls the module that does the work.
 
-use super::{admin_tokens, apply, audit, calls, entities, rows, run, usage, SqliteStore};
-use crate::{AdminToken, StateDump, Store, StoreError};
+use super::{admin_tokens, apply, audit, calls, entities, quota, rows, run, usage, SqliteStore};
+use crate::{AdminToken, QuotaUsageRow, StateDump, Store, StoreError};
 use async_trait::async_trait;
 use keyway_core::change::Change;
 use keyway_core::ids::{ApiId, AppId, KeyId, SubscriptionId, TenantId, UserId};
@@ -87,6 +87,15 @@ impl Store for SqliteStore {
     async fn subscriptions_of_app(&self, app: &AppId) -> Result<Vec<Subscription>, StoreError> {
         let app = app.clone();
         run(&self.main, move |c| entities::by_parent(c, &rows::SUBSCRIPTIONS, "app_id", app.as_str(), rows::subscription)).await
+    }
+
+    async fn quota_usage(&self, since: Timestamp) -> Result<Vec<QuotaUsageRow>, StoreError> {
+        run(&self.log, move |c| quota::since(c, since)).await
+    }
+
+    async fn save_quota_usage(&self, rows: &[QuotaUsageRow]) -> Result<(), StoreError> {
+        let rows = rows.to_vec();
+        run(&self.log, move |c| quota::save(c, &rows)).await
     }
 
     async fn touch_keys(&self, used: &[(KeyId, Timestamp)]) -> Result<(), StoreError> {

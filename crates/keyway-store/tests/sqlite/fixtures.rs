@@ -36,6 +36,7 @@ pub fn tenant(slug: &str) -> Tenant {
         name: format!("Tenant {slug}"),
         status: TenantStatus::Suspended,
         status_change: changed(1),
+        limits: keyway_core::model::Limits::default(),
         created_at: at(0),
     }
 }
@@ -61,6 +62,7 @@ pub fn app(tenant: &Tenant, owner: &User) -> App {
         owner_user_id: owner.id.clone(),
         status: PrincipalStatus::Deleted,
         status_change: changed(3),
+        limits: keyway_core::model::Limits::default(),
         created_at: at(2),
     }
 }
@@ -93,6 +95,7 @@ pub fn key(app: &App) -> ApiKey {
         rotated_to: Some(KeyId::generate()),
         grace_until: Some(at(102)),
         rate_limit: Some(RateLimit { requests: u64::MAX, per_seconds: 60 }),
+        quota: Some(keyway_core::model::Quota { requests: 1000, period: keyway_core::model::QuotaPeriod::Month }),
         last_used_at: Some(at(103)),
         created_at: at(3),
     }
@@ -113,6 +116,7 @@ pub fn bare_key(app: &App) -> ApiKey {
         rotated_to: None,
         grace_until: None,
         rate_limit: None,
+        quota: None,
         last_used_at: None,
         ..key(app)
     }
@@ -146,6 +150,11 @@ pub fn api(tenant: &Tenant, base_path: &str) -> Api {
             path: "/items".into(),
             scopes: vec!["orders:write".into()],
         }],
+        limits: keyway_core::model::Limits {
+            rate_limit: Some(RateLimit { requests: 100, per_seconds: 1 }),
+            quota: Some(keyway_core::model::Quota { requests: 5, period: keyway_core::model::QuotaPeriod::Day }),
+            key_rate_limit: None,
+        },
         protocol: Protocol::Anthropic,
         status: ApiStatus::Deprecated,
         deprecated_at: Some(at(10)),

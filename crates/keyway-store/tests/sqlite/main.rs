@@ -9,6 +9,7 @@ mod conflicts;
 mod entities;
 mod fixtures;
 mod load;
+mod quota;
 mod reopen;
 mod subscriptions;
 mod touch;

@@ -64,6 +64,16 @@ impl Node {
         }
     }
 
+    /// Stops the node gracefully and starts a new one on the same data
+    /// directory (new ports).
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        let running = app::start(config(self.data_dir.clone())).await.unwrap();
+        self.gateway = format!("http://{}", running.gateway_addr);
+        self.admin = format!("http://{}", running.admin_addr);
+        self.running = Some(running);
+    }
+
     pub async fn stop(&mut self) {
         if let Some(r) = self.running.take() {
             r.shutdown().await;

@@ -1,0 +1,221 @@
+//! Stage 6, limits: request rates at four levels (key, app, tenant, API)
+//! and period quotas at the same levels, checked after authorization and
+//! before the upstream.
+//!
+//! A key's own rate limit overrides its app's default for keys
+//! (`key_rate_limit`). Rates are checked first, then quotas; a request
+//! refused anywhere is counted nowhere. Counters live in memory
+//! ([`keyway_limits`]); quota counters are flushed to storage so a restart
+//! does not reset them.
+
+use chrono::{DateTime, Utc};
+use keyway_core::model::{self, QuotaPeriod};
+use keyway_core::{fmt_time, ErrorCode, Refusal};
+use keyway_limits::{headers, Level, LimitKey, Period, Quota, QuotaCounter, QuotaKey, QuotaUsage, RateLimit, RateLimiter};
+use keyway_pipeline::Admitted;
+use keyway_store::{QuotaUsageRow, Store};
+use std::sync::Arc;
+
+/// The limiters the gateway checks against.
+pub struct Limiters {
+    /// Request rates.
+    pub rates: Arc<dyn RateLimiter>,
+    /// Period quotas.
+    pub quotas: Arc<QuotaCounter>,
+}
+
+impl std::fmt::Debug for Limiters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Limiters")
+    }
+}
+
+/// What a request that passed the limits stage carries on.
+#[derive(Debug, Default)]
+pub struct Passed {
+    /// `RateLimit-Policy` / `RateLimit` of the most restrictive level.
+    pub headers: Vec<(&'static str, String)>,
+    /// Trace evidence.
+    pub evidence: String,
+}
+
+fn rate(r: &model::RateLimit) -> RateLimit {
+    RateLimit::new(r.requests, r.per_seconds)
+}
+
+fn quota(q: &model::Quota) -> Quota {
+    Quota {
+        requests: q.requests,
+        period: match q.period {
+            QuotaPeriod::Day => Period::Day,
+            QuotaPeriod::Month => Period::Month,
+        },
+    }
+}
+
+impl Limiters {
+    /// Checks and counts one admitted request.
+    pub fn check(&self, a: &Admitted, now: DateTime<Utc>) -> Result<Passed, Refusal> {
+        let key = &a.key.key;
+        let mut rates: Vec<(LimitKey, RateLimit)> = Vec::with_capacity(4);
+        if let Some(r) = key.rate_limit.as_ref().or(a.app.limits.key_rate_limit.as_ref()) {
+            rates.push((LimitKey::new(Level::Key, key.id.as_str()), rate(r)));
+        }
+        if let Some(r) = &a.app.limits.rate_limit {
+            rates.push((LimitKey::new(Level::App, a.app.id.as_str()), rate(r)));
+        }
+        if let Some(r) = &a.tenant.limits.rate_limit {
+            rates.push((LimitKey::new(Level::Tenant, a.tenant.id.as_str()), rate(r)));
+        }
+        if let Some(r) = &a.api.api.limits.rate_limit {
+            rates.push((LimitKey::new(Level::Api, a.api.api.id.as_str()), rate(r)));
+        }
+        let mut quotas: Vec<(QuotaKey, Quota)> = Vec::new();
+        if let Some(q) = &key.quota {
+            quotas.push((LimitKey::new(Level::Key, key.id.as_str()), quota(q)));
+        }
+        if let Some(q) = &a.app.limits.quota {
+            quotas.push((LimitKey::new(Level::App, a.app.id.as_str()), quota(q)));
+        }
+        if let Some(q) = &a.tenant.limits.quota {
+            quotas.push((LimitKey::new(Level::Tenant, a.tenant.id.as_str()), quota(q)));
+        }
+        if let Some(q) = &a.api.api.limits.quota {
+            quotas.push((LimitKey::new(Level::Api, a.api.api.id.as_str()), quota(q)));
+        }
+        if rates.is_empty() && quotas.is_empty() {
+            return Ok(Passed { headers: Vec::new(), evidence: "no limits set".to_owned() });
+        }
+
+        let decisions = match self.rates.check_all(&rates) {
+            Ok(d) => d,
+            Err(refused) => {
+                let level = refused.key.level;
+                let d = &refused.decision;
+                let retry = d.retry_after_ms.div_ceil(1000);
+                let mut r = Refusal::new(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "The {} rate limit of {} requests per {} s is used up; retry in {retry} s.",
+                        who(level),
+                        d.limit.requests,
+                        d.limit.per_seconds
+                    ),
+                    format!("{} {} at {} per {} s", level.as_str(), refused.key.subject, d.limit.requests, d.limit.per_seconds),
+                )
+                .hint(format!("Slow down: wait {retry} s (Retry-After) before the next request."))
+                .fix(format!("raise the {} rate limit, or spread the caller's traffic", level.as_str()));
+                for (name, value) in headers::rate_limit_headers(&[(level, *d)]) {
+                    r = r.header(name_static(name), value);
+                }
+                return Err(r);
+            }
+        };
+        if let Err(refused) = self.quotas.try_consume_all(&quotas, now) {
+            // Give back the rate capacity this refused request took.
+            for (k, l) in &rates {
+                self.rates.refund(k, *l);
+            }
+            let level = refused.key.level;
+            let d = &refused.decision;
+            let resets = fmt_time(&d.resets_at);
+            let retry = (d.resets_at - now).num_seconds().max(1);
+            return Err(Refusal::new(
+                ErrorCode::QuotaExceeded,
+                format!(
+                    "The {} quota of {} requests per {} is used up ({} used); it resets at {resets}.",
+                    who(level),
+                    d.limit.requests,
+                    d.limit.period.as_str(),
+                    d.used
+                ),
+                format!(
+                    "{} {} used {} of {} per {}",
+                    level.as_str(),
+                    refused.key.subject,
+                    d.used,
+                    d.limit.requests,
+                    d.limit.period.as_str()
+                ),
+            )
+            .hint(format!("Wait until {resets}, or ask for a larger quota."))
+            .fix(format!("raise the {} quota", level.as_str()))
+            .header("retry-after", retry.to_string()));
+        }
+        let levels: Vec<(Level, keyway_limits::RateDecision)> = rates.iter().map(|(k, _)| k.level).zip(decisions).collect();
+        let headers = headers::rate_limit_headers(&levels).into_iter().map(|(n, v)| (name_static(n), v)).collect();
+        let mut evidence: Vec<String> = levels
+            .iter()
+            .map(|(l, d)| format!("{} rate {}/{}s, {} left", l.as_str(), d.limit.requests, d.limit.per_seconds, d.remaining))
+            .collect();
+        evidence.extend(quotas.iter().map(|(k, q)| format!("{} quota {}/{}", k.level.as_str(), q.requests, q.period.as_str())));
+        Ok(Passed { headers, evidence: evidence.join("; ") })
+    }
+
+    /// Writes changed quota counters to storage (and keeps them for a
+    /// retry if that fails).
+    pub async fn flush_quotas(&self, store: &dyn Store) {
+        let dirty = self.quotas.snapshot_dirty();
+        if dirty.is_empty() {
+            return;
+        }
+        let rows: Vec<QuotaUsageRow> = dirty
+            .iter()
+            .map(|u| QuotaUsageRow {
+                level: u.level.as_str().to_owned(),
+                subject: u.subject.clone(),
+                period: u.period.as_str().to_owned(),
+                period_start: u.period_start,
+                used: u.used,
+            })
+            .collect();
+        if let Err(e) = store.save_quota_usage(&rows).await {
+            tracing::warn!(error = %e, rows = rows.len(), "could not save quota counters; will retry");
+            self.quotas.load(dirty);
+        }
+    }
+
+    /// Loads the current periods' quota counters from storage.
+    pub async fn load_quotas(&self, store: &dyn Store, now: DateTime<Utc>) -> Result<usize, keyway_store::StoreError> {
+        let since = Period::Month.start(now);
+        let rows = store.quota_usage(since).await?;
+        let usage: Vec<QuotaUsage> = rows
+            .into_iter()
+            .filter_map(|r| {
+                Some(QuotaUsage {
+                    level: r.level.parse().ok()?,
+                    subject: r.subject,
+                    period: match r.period.as_str() {
+                        "day" => Period::Day,
+                        "month" => Period::Month,
+                        _ => return None,
+                    },
+                    period_start: r.period_start,
+                    used: r.used,
+                })
+            })
+            .collect();
+        let n = usage.len();
+        self.quotas.load(usage);
+        Ok(n)
+    }
+}
+
+/// Caller-facing owner of a level's limit.
+fn who(level: Level) -> &'static str {
+    match level {
+        Level::Key => "key's",
+        Level::App => "app's",
+        Level::Tenant => "team's",
+        Level::Api => "API's",
+    }
+}
+
+/// Header names as the lowercase statics `Refusal` carries.
+fn name_static(name: &str) -> &'static str {
+    match name {
+        "RateLimit-Policy" => "ratelimit-policy",
+        "RateLimit" => "ratelimit",
+        _ => "retry-after",
+    }
+}
