@@ -13,7 +13,7 @@
 # Usage: bash bench/run.sh
 # Knobs (env): DURATION CONNECTIONS KEYS RATE_CONNS RATE_DELAY_MS RATE_DURATION
 #              ROUNDS WARMUP THREADS NGINX_WORKERS KEYWAY_WORKERS SKIP_KEYWAY SKIP_BUILD
-#              KEYWAY_BIN KEEP_TMP OUT_DIR
+#              KEYWAY_BIN KEEP_TMP OUT_DIR POLICIES
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -36,6 +36,7 @@ NGINX_WORKERS="${NGINX_WORKERS:-1}"   # worker_processes of both nginx instances
 KEYWAY_WORKERS="${KEYWAY_WORKERS:-}"  # Keyway's gateway.worker_threads; empty: its default (1 per core)
 SKIP_KEYWAY="${SKIP_KEYWAY:-0}"       # 1: only direct and nginx-proxy
 SKIP_BUILD="${SKIP_BUILD:-0}"         # 1: use the existing Keyway binary as is
+POLICIES="${POLICIES:-0}"             # 1: subscription, scope, IP rule and rate limit on every key
 KEYWAY_BIN="${KEYWAY_BIN:-$REPO_DIR/target/release/keyway}"
 KEEP_TMP="${KEEP_TMP:-0}"             # 1: keep the temp dir (configs, logs, store)
 OUT_DIR="${OUT_DIR:-$BENCH_DIR/out}"
@@ -256,9 +257,10 @@ build_keyway() {
 
 # Seed KEYS keys into a fresh store; prints the one usable key.
 seed_keyway() {
-    local data_dir=$1 upstream_port=$2 key
+    local data_dir=$1 upstream_port=$2 key extra=()
+    [[ "$POLICIES" == 1 ]] && extra+=(--policies)
     "$KEYWAY_BIN" tools seed-bench --data-dir "$data_dir" --keys "$KEYS" \
-        --upstream "http://127.0.0.1:$upstream_port" --base-path "$BASE_PATH" \
+        --upstream "http://127.0.0.1:$upstream_port" --base-path "$BASE_PATH" "${extra[@]}" \
         >"$TMP/seed.out" 2>"$TMP/seed.err" \
         || { cat "$TMP/seed.err" >&2; die "keyway tools seed-bench failed"; }
     key="$(grep -v '^[[:space:]]*$' "$TMP/seed.out" | tail -n 1 | tr -d '[:space:]')"

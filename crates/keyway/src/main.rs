@@ -92,6 +92,10 @@ enum Tools {
         /// Base path of the API.
         #[arg(long, default_value = "/bench")]
         base_path: String,
+        /// Also set a subscription, a scope, an IP allow list and a rate
+        /// limit, so authorization and limits have work to do.
+        #[arg(long)]
+        policies: bool,
     },
 }
 
@@ -102,9 +106,9 @@ fn main() -> anyhow::Result<()> {
             runtime(config.gateway.worker_threads)?.block_on(serve(args, config))
         }
         Command::Diagnose(args) => runtime(1)?.block_on(diagnose(args)),
-        Command::Tools(Tools::SeedBench { data_dir, keys, upstream, base_path }) => {
+        Command::Tools(Tools::SeedBench { data_dir, keys, upstream, base_path, policies }) => {
             let config = Config { data_dir, ..Config::from_env(None)? };
-            let key = runtime(1)?.block_on(seed::seed_bench(&config, keys, &upstream, &base_path))?;
+            let key = runtime(1)?.block_on(seed::seed_bench(&config, keys, &upstream, &base_path, policies))?;
             println!("{key}");
             Ok(())
         }

@@ -5,16 +5,20 @@
 use crate::app;
 use crate::config::Config;
 use keyway_core::change::{Change, Record};
-use keyway_core::ids::{ApiId, AppId, KeyId, TenantId, UserId};
+use keyway_core::ids::{ApiId, AppId, KeyId, SubscriptionId, TenantId, UserId};
 use keyway_core::key_format::{self, KeyEnv};
 use keyway_core::model::{
-    Api, ApiKey, ApiStatus, App, AuthMethod, KeyLocation, PrincipalStatus, Protocol, Role, StatusChange, Target, Tenant,
-    TenantStatus, Upstream, User, Visibility,
+    Api, ApiKey, ApiStatus, App, AuthMethod, KeyLocation, PrincipalStatus, Protocol, RateLimit, Role, StatusChange, Subscription,
+    SubscriptionStatus, Target, Tenant, TenantStatus, Upstream, User, Visibility,
 };
 use keyway_store::Store;
 
-/// Seeds the store; returns one usable key.
-pub async fn seed_bench(config: &Config, keys: usize, upstream: &str, base_path: &str) -> anyhow::Result<String> {
+/// Seeds the store; returns one usable key. With `policies`, every
+/// authorization and limits check has work to do: the API is private and
+/// needs scope `bench`, the app holds an approved subscription, and each
+/// key has that scope, a loopback IP allow list and a (generous) rate
+/// limit — so a bench can compare the cost of stages 5 and 6.
+pub async fn seed_bench(config: &Config, keys: usize, upstream: &str, base_path: &str, policies: bool) -> anyhow::Result<String> {
     let store = app::open_store(config)?;
     let hasher = app::key_hasher(config)?;
     let now = chrono::Utc::now();
@@ -59,8 +63,8 @@ pub async fn seed_bench(config: &Config, keys: usize, upstream: &str, base_path:
         auth: vec![AuthMethod::ApiKey],
         key_locations: KeyLocation::DEFAULT.to_vec(),
         requires_approval: false,
-        visibility: Visibility::Private,
-        required_scopes: vec![],
+        visibility: if policies { Visibility::Private } else { Visibility::Tenant },
+        required_scopes: if policies { vec!["bench".into()] } else { vec![] },
         scope_rules: vec![],
         limits: keyway_core::model::Limits::default(),
         protocol: Protocol::Rest,
@@ -77,11 +81,29 @@ pub async fn seed_bench(config: &Config, keys: usize, upstream: &str, base_path:
                 Change::Insert(Record::Tenant(tenant.clone())),
                 Change::Insert(Record::User(user)),
                 Change::Insert(Record::App(app.clone())),
-                Change::Insert(Record::Api(api)),
+                Change::Insert(Record::Api(api.clone())),
             ],
             &[],
         )
         .await?;
+    if policies {
+        let sub = Subscription {
+            id: SubscriptionId::generate(),
+            api_id: api.id.clone(),
+            app_id: app.id.clone(),
+            tenant_id: tenant.id.clone(),
+            status: SubscriptionStatus::Approved,
+            requested_at: now,
+            decided_at: Some(now),
+            decided_by: Some("seed-bench".into()),
+            reason: None,
+            created_at: now,
+        };
+        store.apply(&[Change::Insert(Record::Subscription(sub))], &[]).await?;
+    }
+    let scopes: Vec<String> = if policies { vec!["bench".into()] } else { vec![] };
+    let allowed_ips: Vec<ipnet::IpNet> = if policies { vec!["127.0.0.0/8".parse()?] } else { vec![] };
+    let rate_limit = policies.then_some(RateLimit { requests: 1_000_000_000, per_seconds: 1 });
     let mut last = String::new();
     let mut batch = Vec::with_capacity(10_000);
     for i in 0..keys.max(1) {
@@ -95,15 +117,15 @@ pub async fn seed_bench(config: &Config, keys: usize, upstream: &str, base_path:
             prefix,
             env: KeyEnv::Live,
             digest: hasher.digest(&text),
-            scopes: vec![],
-            allowed_ips: vec![],
+            scopes: scopes.clone(),
+            allowed_ips: allowed_ips.clone(),
             expires_at: None,
             revoked_at: None,
             revoked_reason: None,
             revoked_by: None,
             rotated_to: None,
             grace_until: None,
-            rate_limit: None,
+            rate_limit,
             quota: None,
             last_used_at: None,
             created_at: now,
