@@ -57,32 +57,19 @@ impl Limiters {
     /// Checks and counts one admitted request.
     pub fn check(&self, a: &Admitted, now: DateTime<Utc>) -> Result<Passed, Refusal> {
         let key = &a.key.key;
-        let mut rates: Vec<(LimitKey, RateLimit)> = Vec::with_capacity(4);
-        if let Some(r) = key.rate_limit.as_ref().or(a.app.limits.key_rate_limit.as_ref()) {
-            rates.push((LimitKey::new(Level::Key, key.id.as_str()), rate(r)));
-        }
-        if let Some(r) = &a.app.limits.rate_limit {
-            rates.push((LimitKey::new(Level::App, a.app.id.as_str()), rate(r)));
-        }
-        if let Some(r) = &a.tenant.limits.rate_limit {
-            rates.push((LimitKey::new(Level::Tenant, a.tenant.id.as_str()), rate(r)));
-        }
-        if let Some(r) = &a.api.api.limits.rate_limit {
-            rates.push((LimitKey::new(Level::Api, a.api.api.id.as_str()), rate(r)));
-        }
-        let mut quotas: Vec<(QuotaKey, Quota)> = Vec::new();
-        if let Some(q) = &key.quota {
-            quotas.push((LimitKey::new(Level::Key, key.id.as_str()), quota(q)));
-        }
-        if let Some(q) = &a.app.limits.quota {
-            quotas.push((LimitKey::new(Level::App, a.app.id.as_str()), quota(q)));
-        }
-        if let Some(q) = &a.tenant.limits.quota {
-            quotas.push((LimitKey::new(Level::Tenant, a.tenant.id.as_str()), quota(q)));
-        }
-        if let Some(q) = &a.api.api.limits.quota {
-            quotas.push((LimitKey::new(Level::Api, a.api.api.id.as_str()), quota(q)));
-        }
+        let (app, tenant, api) = (&a.app.limits, &a.tenant.limits, &a.api.api.limits);
+        // Each level: its subject, its rate (a key's own, else its app's
+        // default for keys) and its quota.
+        let levels: [(Level, &str, Option<&model::RateLimit>, Option<&model::Quota>); 4] = [
+            (Level::Key, key.id.as_str(), key.rate_limit.as_ref().or(app.key_rate_limit.as_ref()), key.quota.as_ref()),
+            (Level::App, a.app.id.as_str(), app.rate_limit.as_ref(), app.quota.as_ref()),
+            (Level::Tenant, a.tenant.id.as_str(), tenant.rate_limit.as_ref(), tenant.quota.as_ref()),
+            (Level::Api, a.api.api.id.as_str(), api.rate_limit.as_ref(), api.quota.as_ref()),
+        ];
+        let rates: Vec<(LimitKey, RateLimit)> =
+            levels.iter().filter_map(|(l, id, r, _)| r.map(|r| (LimitKey::new(*l, *id), rate(r)))).collect();
+        let quotas: Vec<(QuotaKey, Quota)> =
+            levels.iter().filter_map(|(l, id, _, q)| q.map(|q| (LimitKey::new(*l, *id), quota(q)))).collect();
         if rates.is_empty() && quotas.is_empty() {
             return Ok(Passed { headers: Vec::new(), evidence: "no limits set".to_owned() });
         }
