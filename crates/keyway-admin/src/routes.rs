@@ -58,6 +58,7 @@ pub(crate) fn table() -> Vec<RouteDef> {
 
         POST "/admin/v1/tenants/{id}/apis" => apis::create,
         GET "/admin/v1/tenants/{id}/apis" => apis::list_of_tenant,
+        GET "/admin/v1/tenants/{id}/catalog" => apis::catalog,
         GET "/admin/v1/apis/{id}" => apis::get,
         PATCH "/admin/v1/apis/{id}" => apis::patch,
 

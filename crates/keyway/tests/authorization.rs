@@ -146,3 +146,19 @@ async fn the_earliest_failing_stage_is_reported() {
     // And a missing credential comes before the key stage.
     expect_refusal(node.get("/gated/x", &[]).await, 401, "credential_missing").await;
 }
+
+#[tokio::test]
+async fn public_apis_are_listed_for_every_tenant() {
+    let node = Node::start().await;
+    let acme = world(&node, "acme", "/orders/v1").await;
+    let globex = world(&node, "globex", "/globex/v1").await;
+    api(&node, &acme.tenant, "/partners", json!({"visibility": "public"})).await;
+    api(&node, &acme.tenant, "/internal", json!({"visibility": "tenant"})).await;
+    let names = |v: Value| -> Vec<String> {
+        v["data"].as_array().unwrap().iter().map(|a| a["base_path"].as_str().unwrap().to_owned()).collect()
+    };
+    let globex_sees = names(node.ok("GET", &format!("/admin/v1/tenants/{}/catalog", globex.tenant), Value::Null).await);
+    assert_eq!(globex_sees, ["/globex/v1", "/partners"]);
+    let acme_sees = names(node.ok("GET", &format!("/admin/v1/tenants/{}/catalog", acme.tenant), Value::Null).await);
+    assert_eq!(acme_sees, ["/orders/v1", "/partners", "/internal"]);
+}

@@ -155,6 +155,23 @@ pub async fn create(
     Ok(created(api))
 }
 
+/// `GET /admin/v1/tenants/{id}/catalog`: the APIs apps of this tenant can
+/// use or subscribe to: the tenant's own (any visibility) and every other
+/// tenant's `public` ones; retired versions left out. Oldest first.
+pub async fn catalog(State(state): State<AdminState>, PathId(tenant_id): PathId) -> Result<Json<List<Api>>, AdminError> {
+    let tenant = super::tenant(&state, &tenant_id).await?;
+    let snapshot = state.snapshot.load();
+    let mut apis: Vec<Api> = snapshot
+        .apis
+        .values()
+        .map(|e| &e.api)
+        .filter(|a| a.status != ApiStatus::Retired && (a.tenant_id == tenant.id || a.visibility == Visibility::Public))
+        .cloned()
+        .collect();
+    apis.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    Ok(list(apis))
+}
+
 /// `GET /admin/v1/tenants/{id}/apis`.
 pub async fn list_of_tenant(State(state): State<AdminState>, PathId(tenant_id): PathId) -> Result<Json<List<Api>>, AdminError> {
     let tenant = super::tenant(&state, &tenant_id).await?;
