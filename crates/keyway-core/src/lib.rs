@@ -10,6 +10,7 @@
 
 pub mod change;
 pub mod codes;
+pub mod fresh;
 pub mod ids;
 pub mod key_format;
 pub mod model;

@@ -490,27 +490,7 @@ mod tests {
     use chrono::{Duration, Utc};
 
     fn key() -> ApiKey {
-        ApiKey {
-            id: KeyId::generate(),
-            app_id: AppId::generate(),
-            tenant_id: TenantId::generate(),
-            name: None,
-            prefix: "kw_live_abcd".into(),
-            env: KeyEnv::Live,
-            digest: [0; 32],
-            scopes: vec![],
-            allowed_ips: vec![],
-            expires_at: None,
-            revoked_at: None,
-            revoked_reason: None,
-            revoked_by: None,
-            rotated_to: None,
-            grace_until: None,
-            rate_limit: None,
-            quota: None,
-            last_used_at: None,
-            created_at: Utc::now(),
-        }
+        ApiKey::new(&AppId::generate(), &TenantId::generate(), KeyEnv::Live, "kw_live_abcd", [0; 32], Utc::now())
     }
 
     #[test]

@@ -148,7 +148,7 @@ mod tests {
     use crate::snapshot::Snapshot;
     use chrono::Utc;
     use keyway_core::change::{Change, Record};
-    use keyway_core::ids::{ApiId, AppId, KeyId, SubscriptionId, TenantId, UserId};
+    use keyway_core::ids::{ApiId, SubscriptionId};
     use keyway_core::key_format::{self, KeyEnv};
     use keyway_core::model::*;
     use keyway_core::{ErrorCode, StepResult};
@@ -167,85 +167,20 @@ mod tests {
     fn fixture() -> Fixture {
         let now = Utc::now();
         let settings = Settings { environment: KeyEnv::Live, hasher: KeyHasher::new(b"test secret for the pipeline") };
-        let tenant = Tenant {
-            id: TenantId::generate(),
-            slug: "acme".into(),
-            name: "Acme".into(),
-            status: TenantStatus::Active,
-            status_change: StatusChange::default(),
-            limits: keyway_core::model::Limits::default(),
-            created_at: now,
-        };
-        let user = User {
-            id: UserId::generate(),
-            tenant_id: tenant.id.clone(),
-            email: "ops@acme.test".into(),
-            role: Role::Owner,
-            status: PrincipalStatus::Active,
-            status_change: StatusChange::default(),
-            password_hash: None,
-            created_at: now,
-        };
-        let app = App {
-            id: AppId::generate(),
-            tenant_id: tenant.id.clone(),
-            name: "billing-sync".into(),
-            owner_user_id: user.id.clone(),
-            status: PrincipalStatus::Active,
-            status_change: StatusChange::default(),
-            limits: keyway_core::model::Limits::default(),
-            created_at: now,
-        };
-        let api = Api {
-            id: ApiId::generate(),
-            tenant_id: tenant.id.clone(),
-            name: "orders".into(),
-            version: "v1".into(),
-            base_path: "/orders/v1".into(),
-            host: None,
-            methods: vec![],
-            upstream: Upstream {
-                targets: vec![Target { url: "http://127.0.0.1:1".into(), weight: 1 }],
-                strip_base_path: true,
-                timeout_ms: None,
-            },
-            auth: vec![AuthMethod::ApiKey],
-            key_locations: KeyLocation::DEFAULT.to_vec(),
-            requires_approval: false,
-            visibility: Visibility::Private,
-            required_scopes: vec![],
-            scope_rules: vec![],
-            limits: keyway_core::model::Limits::default(),
-            protocol: Protocol::Rest,
-            status: ApiStatus::Published,
-            deprecated_at: None,
-            sunset_at: None,
-            retired_at: None,
-            successor_api_id: None,
-            created_at: now,
-        };
+        let tenant = Tenant::new("acme", "Acme", now);
+        let user = User::new(&tenant.id, "ops@acme.test", Role::Owner, now);
+        let app = App::new(&tenant.id, "billing-sync", &user.id, now);
+        let targets = vec![Target { url: "http://127.0.0.1:1".into(), weight: 1 }];
+        let api = Api::new(
+            &tenant.id,
+            "orders",
+            "v1",
+            "/orders/v1",
+            Upstream { targets, strip_base_path: true, timeout_ms: None },
+            now,
+        );
         let key = key_format::generate(KeyEnv::Live);
-        let stored = ApiKey {
-            id: KeyId::generate(),
-            app_id: app.id.clone(),
-            tenant_id: tenant.id.clone(),
-            name: None,
-            prefix: key[..12].to_owned(),
-            env: KeyEnv::Live,
-            digest: settings.hasher.digest(&key),
-            scopes: vec![],
-            allowed_ips: vec![],
-            expires_at: None,
-            revoked_at: None,
-            revoked_reason: None,
-            revoked_by: None,
-            rotated_to: None,
-            grace_until: None,
-            rate_limit: None,
-            quota: None,
-            last_used_at: None,
-            created_at: now,
-        };
+        let stored = ApiKey::new(&app.id, &tenant.id, KeyEnv::Live, &key[..12], settings.hasher.digest(&key), now);
         let subscription = Subscription {
             id: SubscriptionId::generate(),
             api_id: api.id.clone(),

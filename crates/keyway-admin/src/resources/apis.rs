@@ -123,14 +123,8 @@ pub async fn create(
     let _write = state.begin_write().await;
     let tenant = super::tenant(&state, &tenant_id).await?;
     let api = Api {
-        id: ApiId::generate(),
-        tenant_id: tenant.id,
-        name,
-        version,
-        base_path,
         host,
         methods,
-        upstream,
         auth,
         key_locations,
         requires_approval: req.requires_approval.unwrap_or(false),
@@ -139,12 +133,7 @@ pub async fn create(
         scope_rules,
         limits: req.limits,
         protocol: req.protocol.unwrap_or_default(),
-        status: ApiStatus::Published,
-        deprecated_at: None,
-        sunset_at: None,
-        retired_at: None,
-        successor_api_id: None,
-        created_at: now(),
+        ..Api::new(&tenant.id, name, version, base_path, upstream, now())
     };
     let taken = route_taken(&api);
     ensure_route_free(&state, &api).await?;

@@ -10,7 +10,7 @@ use crate::validate::{self, MAX_NAME, MAX_REASON};
 use axum::extract::State;
 use axum::Json;
 use keyway_core::change::Record;
-use keyway_core::ids::{AppId, TenantId, UserId};
+use keyway_core::ids::{TenantId, UserId};
 use keyway_core::model::{App, PrincipalStatus, StatusChange};
 use serde::Deserialize;
 
@@ -55,16 +55,7 @@ pub async fn create(
     let _write = state.begin_write().await;
     let tenant = super::tenant(&state, &tenant_id).await?;
     let owner = owner(&state, &tenant.id, &req.owner_user_id).await?;
-    let app = App {
-        id: AppId::generate(),
-        tenant_id: tenant.id,
-        name,
-        owner_user_id: owner,
-        status: PrincipalStatus::Active,
-        status_change: StatusChange::default(),
-        limits: req.limits,
-        created_at: now(),
-    };
+    let app = App { limits: req.limits, ..App::new(&tenant.id, name, &owner, now()) };
     state.commit(&actor, vec![Write::insert("app.create", Record::App(app.clone()))]).await?;
     Ok(created(app))
 }

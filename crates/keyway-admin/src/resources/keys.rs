@@ -164,26 +164,16 @@ pub async fn create(
 
     let _write = state.begin_write().await;
     let app = usable_app(&state, &app_id).await?;
+    let env = req.env.unwrap_or(state.settings.environment);
     let template = ApiKey {
-        id: KeyId::generate(),
-        app_id: app.id,
-        tenant_id: app.tenant_id,
         name,
-        prefix: String::new(),
-        env: req.env.unwrap_or(state.settings.environment),
-        digest: [0; 32],
         scopes,
         allowed_ips,
         expires_at: req.expires_at,
-        revoked_at: None,
-        revoked_reason: None,
-        revoked_by: None,
-        rotated_to: None,
-        grace_until: None,
         rate_limit: req.rate_limit,
         quota: req.quota,
-        last_used_at: None,
-        created_at: t,
+        // Prefix and digest are set by `mint`.
+        ..ApiKey::new(&app.id, &app.tenant_id, env, "", [0; 32], t)
     };
     let (record, key) = mint(&state, template)?;
     state.commit(&actor, vec![Write::insert("key.create", Record::Key(record.clone()))]).await?;

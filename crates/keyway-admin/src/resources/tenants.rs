@@ -8,7 +8,6 @@ use crate::validate::{self, MAX_NAME, MAX_REASON};
 use axum::extract::State;
 use axum::Json;
 use keyway_core::change::Record;
-use keyway_core::ids::TenantId;
 use keyway_core::model::{StatusChange, Tenant, TenantStatus};
 use serde::Deserialize;
 
@@ -53,15 +52,7 @@ pub async fn create(
     if state.store.tenants().await?.iter().any(|t| t.slug == slug) {
         return Err(AdminError::exists("slug", taken));
     }
-    let tenant = Tenant {
-        id: TenantId::generate(),
-        slug,
-        name,
-        status: TenantStatus::Active,
-        status_change: StatusChange::default(),
-        limits: req.limits,
-        created_at: now(),
-    };
+    let tenant = Tenant { limits: req.limits, ..Tenant::new(slug, name, now()) };
     state
         .commit(&actor, vec![Write::insert("tenant.create", Record::Tenant(tenant.clone()))])
         .await

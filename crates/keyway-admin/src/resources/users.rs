@@ -12,7 +12,6 @@ use argon2::Argon2;
 use axum::extract::State;
 use axum::Json;
 use keyway_core::change::Record;
-use keyway_core::ids::UserId;
 use keyway_core::model::{PrincipalStatus, Role, StatusChange, User};
 use rand::RngCore;
 use serde::Deserialize;
@@ -85,16 +84,7 @@ pub async fn create(
     if state.store.users_of_tenant(&tenant.id).await?.iter().any(|u| u.email.eq_ignore_ascii_case(&email)) {
         return Err(AdminError::exists("email", taken));
     }
-    let user = User {
-        id: UserId::generate(),
-        tenant_id: tenant.id,
-        email,
-        role: req.role,
-        status: PrincipalStatus::Active,
-        status_change: StatusChange::default(),
-        password_hash,
-        created_at: now(),
-    };
+    let user = User { password_hash, ..User::new(&tenant.id, email, req.role, now()) };
     state
         .commit(&actor, vec![Write::insert("user.create", Record::User(user.clone()))])
         .await
