@@ -12,8 +12,12 @@ pub enum Subject {
     Request(String),
     /// A call that could happen now.
     Hypothetical {
-        /// The key to try (sent only to the admin API, never printed).
-        key: String,
+        /// The key to try as `Authorization: Bearer` (sent only to the
+        /// admin API, never printed), if any.
+        key: Option<String>,
+        /// Headers to send as the caller would (`name: value`), e.g. to
+        /// reproduce a key sent in the wrong header.
+        headers: Vec<(String, String)>,
         /// HTTP method.
         method: String,
         /// Path, e.g. `/orders/v1/items`.
@@ -27,8 +31,15 @@ pub enum Subject {
 pub async fn fetch(client: &AdminClient, subject: &Subject) -> anyhow::Result<Value> {
     let body = match subject {
         Subject::Request(id) => json!({ "request_id": id }),
-        Subject::Hypothetical { key, method, path, client_ip } => {
-            let mut b = json!({ "key": key, "method": method, "path": path });
+        Subject::Hypothetical { key, headers, method, path, client_ip } => {
+            let mut b = json!({ "method": method, "path": path });
+            if let Some(k) = key {
+                b["key"] = json!(k);
+            }
+            if !headers.is_empty() {
+                let map: serde_json::Map<String, Value> = headers.iter().map(|(n, v)| (n.clone(), json!(v))).collect();
+                b["headers"] = Value::Object(map);
+            }
             if let Some(ip) = client_ip {
                 b["client_ip"] = json!(ip);
             }

@@ -53,9 +53,12 @@ struct ServeArgs {
 struct DiagnoseArgs {
     /// A request id (`x-request-id`) to replay.
     request_id: Option<String>,
-    /// Or: a key to try now...
+    /// Or: a key to try now (as `Authorization: Bearer`)...
     #[arg(long, conflicts_with = "request_id", requires = "path")]
     key: Option<String>,
+    /// ...and/or headers as the caller sends them (`name: value`, repeatable)...
+    #[arg(long = "header", short = 'H', conflicts_with = "request_id", requires = "path")]
+    headers: Vec<String>,
     /// ...with this method...
     #[arg(long, default_value = "GET")]
     method: String,
@@ -181,10 +184,19 @@ async fn shutdown_signal() {
 }
 
 async fn diagnose(args: DiagnoseArgs) -> anyhow::Result<()> {
-    let subject = match (args.request_id, args.key, args.path) {
-        (Some(id), _, _) => Subject::Request(id),
-        (None, Some(key), Some(path)) => Subject::Hypothetical { key, method: args.method, path, client_ip: args.client_ip },
-        _ => anyhow::bail!("give a request id, or --key and --path"),
+    let mut headers = Vec::with_capacity(args.headers.len());
+    for h in &args.headers {
+        let Some((name, value)) = h.split_once(':') else {
+            anyhow::bail!("--header takes `name: value`, got {h:?}");
+        };
+        headers.push((name.trim().to_owned(), value.trim_start().to_owned()));
+    }
+    let subject = match (args.request_id, args.path) {
+        (Some(id), _) => Subject::Request(id),
+        (None, Some(path)) => {
+            Subject::Hypothetical { key: args.key, headers, method: args.method, path, client_ip: args.client_ip }
+        }
+        (None, None) => anyhow::bail!("give a request id, or --path with --key and/or --header"),
     };
     let client = AdminClient::new(&args.admin_url, &args.token);
     let answer = diagnose_cli::fetch(&client, &subject).await.context("diagnose failed")?;

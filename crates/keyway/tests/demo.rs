@@ -37,7 +37,13 @@ async fn demo_lines_show_one_acceptance_and_each_named_refusal() {
             // The printed diagnose line, as the CLI would run it.
             let d = diagnose_cli::fetch(
                 &admin,
-                &Subject::Hypothetical { key: key.clone(), method: "GET".into(), path: w.path.clone(), client_ip: None },
+                &Subject::Hypothetical {
+                    key: Some(key.clone()),
+                    headers: vec![],
+                    method: "GET".into(),
+                    path: w.path.clone(),
+                    client_ip: None,
+                },
             )
             .await
             .unwrap();
@@ -62,7 +68,8 @@ async fn demo_lines_show_one_acceptance_and_each_named_refusal() {
     let d = diagnose_cli::fetch(
         &admin,
         &Subject::Hypothetical {
-            key: w.suspended_owner_key.clone(),
+            key: Some(w.suspended_owner_key.clone()),
+            headers: vec![],
             method: "GET".into(),
             path: w.path.clone(),
             client_ip: None,
@@ -72,5 +79,20 @@ async fn demo_lines_show_one_acceptance_and_each_named_refusal() {
     .unwrap();
     let out = diagnose_cli::render_text(&d);
     assert!(out.contains("ops@acme.test") && out.contains("offboarding"), "{out}");
+    // A key in a header the API does not read: diagnose reproduces it.
+    let d = diagnose_cli::fetch(
+        &admin,
+        &Subject::Hypothetical {
+            key: None,
+            headers: vec![("api-key".into(), w.good_key.clone())],
+            method: "GET".into(),
+            path: w.path.clone(),
+            client_ip: None,
+        },
+    )
+    .await
+    .unwrap();
+    let out = diagnose_cli::render_text(&d);
+    assert!(out.contains("-> 401 credential_in_wrong_place") && out.contains("header api-key"), "{out}");
     running.shutdown().await;
 }
