@@ -98,6 +98,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         g.pool_max_idle_per_host,
     );
     let proto = if g.forwarded_proto == "https" { "https" } else { "http" };
+    // The recorder must exist before the gateway registers its counters.
+    let metrics = telemetry::metrics_handle();
     let gateway = Arc::new(Gateway::new(
         snapshot.clone(),
         GatewaySettings {
@@ -120,7 +122,6 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let gateway_addr = gateway_listener.local_addr()?;
     let admin_addr = admin_listener.local_addr()?;
 
-    let metrics = telemetry::metrics_handle();
     let admin_state = AdminState {
         store: store.clone(),
         snapshot: snapshot.clone(),

@@ -116,8 +116,11 @@ async fn client_ip_comes_from_trusted_proxies_only() {
 #[tokio::test]
 async fn metrics_count_refusals_by_code() {
     let node = Node::start().await;
-    world(&node, "acme", "/orders/v1").await;
+    let w = world(&node, "acme", "/orders/v1").await;
+    let (_, key) = new_key(&node, &w.app, json!({})).await;
     node.get("/orders/v1/x", &[]).await;
+    assert_eq!(node.get_bearer("/orders/v1/x", &key).await.status(), 200);
     let text = node.http.get(format!("{}/metrics", node.admin)).send().await.unwrap().text().await.unwrap();
     assert!(text.contains("keyway_gateway_requests_total{code=\"credential_missing\"}"), "{text}");
+    assert!(text.contains("keyway_gateway_requests_total{code=\"ok\"}"), "{text}");
 }
