@@ -26,7 +26,7 @@ pub struct CallLogSettings {
 
 impl Default for CallLogSettings {
     fn default() -> Self {
-        Self { queue_capacity: 65_536, batch_size: 4096, flush_interval: Duration::from_millis(200) }
+        Self { queue_capacity: 65_536, batch_size: 256, flush_interval: Duration::from_millis(200) }
     }
 }
 

@@ -120,7 +120,7 @@ pub struct CallLogConfig {
 
 impl Default for CallLogConfig {
     fn default() -> Self {
-        Self { queue_capacity: 65_536, batch_size: 4096, flush_interval_ms: 200, retention_days: 30 }
+        Self { queue_capacity: 65_536, batch_size: 256, flush_interval_ms: 200, retention_days: 30 }
     }
 }
 
