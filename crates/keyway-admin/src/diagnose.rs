@@ -179,6 +179,12 @@ fn hypothetical(state: &AdminState, req: &DiagnoseRequest) -> Result<Value, Admi
     let outcome = match &d.outcome {
         Ok(_) => {
             steps.push(TraceEntry {
+                stage: Stage::Limits,
+                result: StepResult::NotReached,
+                evidence: "not replayed: rate and quota counters change with every request (a request id shows them)".into(),
+                fix: None,
+            });
+            steps.push(TraceEntry {
                 stage: Stage::Upstream,
                 result: StepResult::NotReached,
                 evidence: "diagnose does not call the upstream".into(),

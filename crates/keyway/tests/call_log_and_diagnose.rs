@@ -89,6 +89,20 @@ async fn diagnose_walks_a_hypothetical_call_against_current_state() {
     let (_, key) = new_key(&node, &w.app, json!({})).await;
     let d = node.ok("POST", "/admin/v1/diagnose", json!({"key": key, "method": "GET", "path": "/orders/v1/items"})).await;
     assert_eq!(d["outcome"]["status"], 200);
+    let stages: Vec<(&str, &str)> =
+        d["steps"].as_array().unwrap().iter().map(|s| (s["stage"].as_str().unwrap(), s["result"].as_str().unwrap())).collect();
+    assert_eq!(
+        stages,
+        [
+            ("route", "pass"),
+            ("credential", "pass"),
+            ("key", "pass"),
+            ("identity", "pass"),
+            ("authorization", "pass"),
+            ("limits", "not_reached"),
+            ("upstream", "not_reached")
+        ]
+    );
     node.ok("PATCH", &format!("/admin/v1/users/{}", w.user), json!({"status": "suspended", "reason": "offboarding"})).await;
     let d = node.ok("POST", "/admin/v1/diagnose", json!({"key": key, "method": "GET", "path": "/orders/v1/items"})).await;
     assert_eq!(d["outcome"]["code"], "key_owner_suspended");
