@@ -180,9 +180,7 @@ impl Gateway {
         trace.pass(Stage::Upstream, format!("{target} answered {} in {upstream_ms:.1} ms", resp.status().as_u16()));
         let mut out = proxy::relay_response(resp);
         respond::set_request_id(out.headers_mut(), request_id.as_str());
-        let successor_path =
-            admitted.api.api.successor_api_id.as_ref().and_then(|id| snapshot.apis.get(id)).map(|s| s.api.base_path.clone());
-        respond::lifecycle_headers(out.headers_mut(), &admitted.api.api, successor_path.as_deref());
+        respond::lifecycle_headers(out.headers_mut(), &admitted.api.api, &snapshot);
         for (name, value) in limit_headers {
             if let Ok(v) = http::HeaderValue::from_str(&value) {
                 out.headers_mut().insert(name, v);

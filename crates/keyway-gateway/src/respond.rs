@@ -6,6 +6,7 @@ use http::header::{HeaderValue, CONTENT_TYPE};
 use http::{HeaderMap, Response, StatusCode};
 use keyway_core::model::{Api, ApiStatus, Protocol};
 use keyway_core::Refusal;
+use keyway_pipeline::Snapshot;
 
 /// Renders `refusal` as a response carrying `x-request-id`.
 pub fn refusal(refusal: &Refusal, protocol: Protocol, request_id: &str) -> Response<Body> {
@@ -32,7 +33,7 @@ pub fn set_request_id(headers: &mut HeaderMap, request_id: &str) {
 
 /// Adds `Deprecation` (RFC 9745), `Sunset` (RFC 8594) and a successor
 /// `Link` to responses of a deprecated API.
-pub fn lifecycle_headers(headers: &mut HeaderMap, api: &Api, successor_path: Option<&str>) {
+pub fn lifecycle_headers(headers: &mut HeaderMap, api: &Api, snapshot: &Snapshot) {
     if api.status != ApiStatus::Deprecated {
         return;
     }
@@ -48,8 +49,8 @@ pub fn lifecycle_headers(headers: &mut HeaderMap, api: &Api, successor_path: Opt
             headers.insert("sunset", v);
         }
     }
-    if let Some(p) = successor_path {
-        if let Ok(v) = HeaderValue::from_str(&format!("<{p}>; rel=\"successor-version\"")) {
+    if let Some(s) = snapshot.successor(api) {
+        if let Ok(v) = HeaderValue::from_str(&format!("<{}>; rel=\"successor-version\"", s.api.base_path)) {
             headers.append("link", v);
         }
     }

@@ -136,6 +136,11 @@ impl Snapshot {
         s
     }
 
+    /// The live (not retired) version named as `api`'s successor, if any.
+    pub fn successor(&self, api: &Api) -> Option<&Arc<ApiEntry>> {
+        api.successor_api_id.as_ref().and_then(|id| self.apis.get(id)).filter(|s| s.api.status != ApiStatus::Retired)
+    }
+
     /// A key by id.
     pub fn key_by_id(&self, id: &KeyId) -> Option<&Arc<KeyEntry>> {
         self.key_ids.get(id).and_then(|d| self.keys.get(d))

@@ -1,6 +1,6 @@
 //! Stage 1, route: which published API serves this host and path.
 
-use crate::snapshot::{normalize_base_path, ApiEntry, Snapshot};
+use crate::snapshot::{ApiEntry, Snapshot};
 use keyway_core::model::ApiStatus;
 use keyway_core::{fmt_time, ErrorCode, Refusal};
 use std::sync::Arc;
@@ -30,8 +30,7 @@ pub fn check(snapshot: &Snapshot, host: Option<&str>, method: &str, path: &str) 
     };
     let api = &entry.api;
     if api.status == ApiStatus::Retired {
-        let successor =
-            api.successor_api_id.as_ref().and_then(|id| snapshot.apis.get(id)).filter(|s| s.api.status != ApiStatus::Retired);
+        let successor = snapshot.successor(api);
         let when = api.retired_at.map(|t| format!(" on {}", fmt_time(&t))).unwrap_or_default();
         let mut r = Refusal::new(
             ErrorCode::ApiRetired,
@@ -61,25 +60,38 @@ pub fn check(snapshot: &Snapshot, host: Option<&str>, method: &str, path: &str) 
 
 /// True when a segment is `.` or `..`, also percent-encoded (`%2e`).
 fn has_dot_segment(path: &str) -> bool {
-    path.split('/').any(|seg| {
-        let lower = seg.to_ascii_lowercase();
-        let decoded = lower.replace("%2e", ".");
-        decoded == "." || decoded == ".."
-    })
+    path.split('/').any(is_dot_segment)
+}
+
+/// `.` or `..`, each dot plain or as `%2e` / `%2E`; checked without
+/// allocating, as this runs on every request.
+fn is_dot_segment(seg: &str) -> bool {
+    let mut rest = seg.as_bytes();
+    let mut dots = 0;
+    while !rest.is_empty() {
+        rest = match rest {
+            [b'.', tail @ ..] => tail,
+            [b'%', b'2', b'e' | b'E', tail @ ..] => tail,
+            _ => return false,
+        };
+        dots += 1;
+    }
+    dots == 1 || dots == 2
 }
 
 fn longest_match(snapshot: &Snapshot, host: Option<&str>, path: &str) -> Option<Arc<ApiEntry>> {
     let path = if path.is_empty() { "/" } else { path };
     // Hosts are stored lowercased; compare without the port, case-insensitively.
-    let host = host.map(|h| h.split(':').next().unwrap_or(h).to_ascii_lowercase());
-    let host = host.as_deref();
-    // Candidate prefixes at segment boundaries, longest first.
+    let host = host.map(|h| h.split(':').next().unwrap_or(h));
+    // Candidate prefixes at segment boundaries, longest first, in the
+    // normalized form routes are keyed by (no trailing slash; `/` itself).
     let mut end = path.len();
     loop {
-        let prefix = &path[..end];
-        let key = normalize_base_path(prefix);
-        if let Some(list) = snapshot.routes.get(&key) {
-            let bound = list.iter().find(|e| e.api.host.as_deref().is_some_and(|h| Some(h) == host));
+        let trimmed = path[..end].trim_end_matches('/');
+        let key = if trimmed.is_empty() { "/" } else { trimmed };
+        if let Some(list) = snapshot.routes.get(key) {
+            let bound =
+                list.iter().find(|e| e.api.host.as_deref().is_some_and(|h| host.is_some_and(|x| x.eq_ignore_ascii_case(h))));
             let any = list.iter().find(|e| e.api.host.is_none());
             if let Some(e) = bound.or(any) {
                 return Some(e.clone());
@@ -98,10 +110,10 @@ mod tests {
 
     #[test]
     fn dot_segments_are_spotted_plain_and_encoded() {
-        for p in ["/a/../b", "/a/./b", "/a/..", "/a/%2e%2E/b", "/a/%2e/b"] {
+        for p in ["/a/../b", "/a/./b", "/a/..", "/a/%2e%2E/b", "/a/%2e/b", "/a/.%2e/b", "/a/%2E./b"] {
             assert!(has_dot_segment(p), "{p}");
         }
-        for p in ["/a/b", "/a/..b/c", "/a/.well-known/x", "/"] {
+        for p in ["/a/b", "/a/..b/c", "/a/.well-known/x", "/", "/a/.../b", "/a/%2/b", "/a/%2f/b", "/a/%2e%2e%2e/b"] {
             assert!(!has_dot_segment(p), "{p}");
         }
     }
