@@ -9,6 +9,11 @@ use common::*;
 use keyway::admin_client::AdminClient;
 use keyway::diagnose_cli::{self, Subject};
 
+/// A hypothetical `GET path` with this key and these headers.
+fn get(path: &str, key: Option<&String>, headers: Vec<(String, String)>) -> Subject {
+    Subject::Hypothetical { key: key.cloned(), headers, method: "GET".into(), path: path.to_owned(), client_ip: None }
+}
+
 #[tokio::test]
 async fn demo_lines_show_one_acceptance_and_each_named_refusal() {
     let mut c = config(temp_dir("demo"));
@@ -35,18 +40,7 @@ async fn demo_lines_show_one_acceptance_and_each_named_refusal() {
         if let Some(code) = code {
             assert!(text.contains(&format!("keyway diagnose --key {key} --method GET --path {}", w.path)));
             // The printed diagnose line, as the CLI would run it.
-            let d = diagnose_cli::fetch(
-                &admin,
-                &Subject::Hypothetical {
-                    key: Some(key.clone()),
-                    headers: vec![],
-                    method: "GET".into(),
-                    path: w.path.clone(),
-                    client_ip: None,
-                },
-            )
-            .await
-            .unwrap();
+            let d = diagnose_cli::fetch(&admin, &get(&w.path, Some(key), vec![])).await.unwrap();
             let out = diagnose_cli::render_text(&d);
             assert!(out.contains(&format!("-> {status} {code}")), "{out}");
             assert!(out.contains("FAIL"), "{out}");
@@ -65,33 +59,11 @@ async fn demo_lines_show_one_acceptance_and_each_named_refusal() {
         }
     }
     // The owner-suspended story names who and why, for the operator.
-    let d = diagnose_cli::fetch(
-        &admin,
-        &Subject::Hypothetical {
-            key: Some(w.suspended_owner_key.clone()),
-            headers: vec![],
-            method: "GET".into(),
-            path: w.path.clone(),
-            client_ip: None,
-        },
-    )
-    .await
-    .unwrap();
+    let d = diagnose_cli::fetch(&admin, &get(&w.path, Some(&w.suspended_owner_key), vec![])).await.unwrap();
     let out = diagnose_cli::render_text(&d);
     assert!(out.contains("ops@acme.test") && out.contains("offboarding"), "{out}");
     // A key in a header the API does not read: diagnose reproduces it.
-    let d = diagnose_cli::fetch(
-        &admin,
-        &Subject::Hypothetical {
-            key: None,
-            headers: vec![("api-key".into(), w.good_key.clone())],
-            method: "GET".into(),
-            path: w.path.clone(),
-            client_ip: None,
-        },
-    )
-    .await
-    .unwrap();
+    let d = diagnose_cli::fetch(&admin, &get(&w.path, None, vec![("api-key".into(), w.good_key.clone())])).await.unwrap();
     let out = diagnose_cli::render_text(&d);
     assert!(out.contains("-> 401 credential_in_wrong_place") && out.contains("header api-key"), "{out}");
     running.shutdown().await;
