@@ -147,6 +147,8 @@ catalog! {
     CredentialInWrongPlace = "credential_in_wrong_place", Credential, 401, false, "Credential in the wrong place";
     /// A test key on a live gateway or the reverse.
     KeyEnvironmentMismatch = "key_environment_mismatch", Credential, 401, false, "Key environment mismatch";
+    /// Two different credentials in one request.
+    CredentialAmbiguous = "credential_ambiguous", Credential, 401, false, "Ambiguous credentials";
     /// Well-formed key that matches no stored key.
     KeyUnknown = "key_unknown", Key, 401, false, "Invalid API key";
     /// The key was revoked.
@@ -215,6 +217,13 @@ catalog! {
     QuotaExceeded = "quota_exceeded", Limits, 429, true, "Quota exceeded";
     /// AI spend budget used up.
     BudgetExceeded = "budget_exceeded", Limits, 429, true, "Budget exceeded";
+    /// The HTTP request itself is broken (no `Host`, bad chunked
+    /// encoding, invalid percent-encoding or NUL in the path).
+    RequestMalformed = "request_malformed", Upstream, 400, false, "Malformed request";
+    /// The client did not send its headers or body in time.
+    RequestTimeout = "request_timeout", Upstream, 408, false, "Request timeout";
+    /// The listener is at its connection limit (a Keyway extension of the catalog).
+    GatewayOverloaded = "gateway_overloaded", Upstream, 503, false, "Gateway overloaded";
     /// Body fails validation.
     RequestInvalid = "request_invalid", Upstream, 400, true, "Invalid request";
     /// No such model or alias in this tenant.
@@ -238,7 +247,7 @@ impl ErrorCode {
             401 => OpenAiErrorType::Authentication,
             403 => OpenAiErrorType::Permission,
             429 => OpenAiErrorType::RateLimit,
-            400 | 404 | 405 | 410 | 413 => OpenAiErrorType::InvalidRequest,
+            400 | 404 | 405 | 408 | 410 | 413 => OpenAiErrorType::InvalidRequest,
             _ => OpenAiErrorType::Api,
         }
     }
@@ -251,7 +260,7 @@ impl ErrorCode {
             404 | 410 => "not_found_error",
             413 => "request_too_large",
             429 => "rate_limit_error",
-            400 | 405 => "invalid_request_error",
+            400 | 405 | 408 => "invalid_request_error",
             504 | 503 => "overloaded_error",
             _ => "api_error",
         }
@@ -277,7 +286,7 @@ mod tests {
             let json = serde_json::to_string(c).unwrap();
             assert_eq!(json, format!("\"{}\"", c.as_str()));
         }
-        assert_eq!(ErrorCode::ALL.len(), 48);
+        assert_eq!(ErrorCode::ALL.len(), 52);
     }
 
     #[test]

@@ -22,6 +22,12 @@ impl ClientIpResolver {
         self.trusted.iter().any(|n| n.contains(&ip))
     }
 
+    /// Whether `peer` is a trusted proxy, whose forwarding headers are
+    /// extended rather than replaced.
+    pub fn trusts(&self, peer: IpAddr) -> bool {
+        !self.trusted.is_empty() && self.is_trusted(canonical(peer))
+    }
+
     /// The client IP for a connection from `peer` with these headers.
     pub fn resolve(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let peer = canonical(peer);

@@ -8,12 +8,13 @@ use crate::limits::Limiters;
 use crate::proxy::{self, Forwarding, UpstreamClient, UpstreamError};
 use crate::respond;
 use http::{Request, Response};
-use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
+use http_body_util::BodyExt;
 use keyway_core::ids::RequestId;
 use keyway_core::model::Protocol;
 use keyway_core::records::CallLogRow;
 use keyway_core::{ErrorCode, Refusal, Stage, Trace};
+use keyway_listener::serve::Handler;
+use keyway_listener::{BodyFault, GuardedBody};
 use keyway_pipeline::{decide, CallInput, Decision, Settings, SnapshotHandle};
 use keyway_store::Store;
 use std::net::SocketAddr;
@@ -27,7 +28,8 @@ pub struct GatewaySettings {
     pub stages: Settings,
     /// Who is trusted to report the client IP.
     pub client_ip: ClientIpResolver,
-    /// Largest request body forwarded.
+    /// Largest request body forwarded (a declared larger one is refused
+    /// at once; a streamed one is cut off by the listener's body rules).
     pub max_body_bytes: u64,
     /// Upstream timeout when the API sets none.
     pub upstream_timeout: Duration,
@@ -69,7 +71,7 @@ impl Gateway {
     }
 
     /// Handles one request from `peer`.
-    pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Body> {
+    pub async fn handle(&self, req: Request<GuardedBody>, peer: SocketAddr) -> Response<Body> {
         match req.uri().path() {
             "/healthz" => return health(200, "ok"),
             "/readyz" => {
@@ -85,7 +87,10 @@ impl Gateway {
         let request_id = RequestId::generate();
         let client_ip = self.settings.client_ip.resolve(peer.ip(), req.headers());
         let snapshot = self.snapshot.load();
-        let host = req.headers().get(http::header::HOST).and_then(|h| h.to_str().ok());
+        let host = match req.headers().get(http::header::HOST) {
+            Some(h) => h.to_str().ok(),
+            None => req.uri().authority().map(|a| a.as_str()),
+        };
         let input = CallInput {
             method: req.method().as_str(),
             host,
@@ -95,7 +100,10 @@ impl Gateway {
             client_ip,
             now,
         };
-        let Decision { mut trace, outcome, api, key_prefix, key } = decide(&snapshot, &self.settings.stages, &input);
+        let Decision { mut trace, outcome, api, key_prefix, key } = match missing_host(&req) {
+            Some(refusal) => Decision::refused_before_routing(refusal),
+            None => decide(&snapshot, &self.settings.stages, &input),
+        };
         let mut row = CallLogRow {
             request_id: request_id.clone(),
             time: now,
@@ -157,12 +165,15 @@ impl Gateway {
         let Some(target) = admitted.api.next_target().cloned() else {
             return self.upstream_failed(UpstreamError::NoTarget, "", protocol, row, trace, started);
         };
+        let version = req.version();
         let (parts, body) = req.into_parts();
-        let body: Body = Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX)).map_err(|e| -> BodyError { e }).boxed();
+        let progress = body.progress();
+        let body: Body = body.map_err(|e| -> BodyError { Box::new(e) }).boxed();
         let fwd = Forwarding {
             target: &target,
             admitted: &admitted,
             peer_ip: peer.ip(),
+            peer_trusted: self.settings.client_ip.trusts(peer.ip()),
             request_id: request_id.as_str(),
             proto: self.settings.proto,
         };
@@ -172,13 +183,24 @@ impl Gateway {
         };
         let timeout = admitted.api.api.upstream.timeout_ms.map_or(self.settings.upstream_timeout, Duration::from_millis);
         let sent = Instant::now();
-        let resp = match self.upstream.send(upstream_req, timeout).await {
+        let resp = match self.upstream.send(upstream_req, timeout, progress.as_deref()).await {
             Ok(r) => r,
-            Err(e) => return self.upstream_failed(e, &target, protocol, row, trace, started),
+            Err(e) => {
+                // A body the client broke fails the upstream exchange too:
+                // name the client's fault, not the upstream's.
+                if let Some(fault) = progress.as_deref().and_then(|p| p.fault()) {
+                    let r = client_fault(fault);
+                    trace.fail(Stage::Upstream, format!("{}; upstream request to {target} aborted", r.evidence), None);
+                    let mut resp = self.finish_refusal(&r, protocol, row, trace, started);
+                    resp.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
+                    return resp;
+                }
+                return self.upstream_failed(e, &target, protocol, row, trace, started);
+            }
         };
         let upstream_ms = ms(sent.elapsed());
         trace.pass(Stage::Upstream, format!("{target} answered {} in {upstream_ms:.1} ms", resp.status().as_u16()));
-        let mut out = proxy::relay_response(resp);
+        let mut out = proxy::relay_response(resp, version);
         respond::set_request_id(out.headers_mut(), request_id.as_str());
         respond::lifecycle_headers(out.headers_mut(), &admitted.api.api, &snapshot);
         for (name, value) in limit_headers {
@@ -240,6 +262,59 @@ impl Gateway {
         tracing::debug!(request_id = %row.request_id, code = refusal.code.as_str(), "refused");
         self.call_log.record(row);
         resp
+    }
+}
+
+impl Handler for Gateway {
+    type Body = Body;
+    type Error = BodyError;
+
+    async fn handle(&self, req: Request<GuardedBody>, peer: SocketAddr) -> Response<Body> {
+        Gateway::handle(self, req, peer).await
+    }
+}
+
+/// HTTP/1.1 requires `Host` (RFC 9112 §3.2); HTTP/2 carries `:authority`.
+fn missing_host<B>(req: &Request<B>) -> Option<Refusal> {
+    (req.version() == http::Version::HTTP_11 && !req.headers().contains_key(http::header::HOST)).then(|| {
+        Refusal::new(
+            ErrorCode::RequestMalformed,
+            "An HTTP/1.1 request must carry a Host header.",
+            "HTTP/1.1 request without Host",
+        )
+        .hint("Send the Host header (every HTTP/1.1 client library does; check hand-written requests).")
+    })
+}
+
+/// The refusal for a request body the client broke.
+fn client_fault(fault: &BodyFault) -> Refusal {
+    match fault {
+        BodyFault::TooLarge { limit } => Refusal::new(
+            ErrorCode::PayloadTooLarge,
+            format!("The request body is larger than this gateway accepts ({limit} bytes)."),
+            fault.to_string(),
+        )
+        .hint("Send a smaller body."),
+        BodyFault::Malformed(_) => {
+            Refusal::new(ErrorCode::RequestMalformed, "The request body's framing is broken.", fault.to_string())
+                .hint("Check the client's chunked encoding or Content-Length.")
+        }
+        BodyFault::ClientGone { .. } => {
+            Refusal::new(ErrorCode::RequestMalformed, "The request body ended before it was complete.", fault.to_string())
+                .hint("Send the whole body the request declares.")
+        }
+        BodyFault::Stalled { timeout, .. } => Refusal::new(
+            ErrorCode::RequestTimeout,
+            format!("The request body paused for more than {} ms.", timeout.as_millis()),
+            fault.to_string(),
+        )
+        .hint("Send the body without long pauses."),
+        BodyFault::TooSlow { timeout, .. } => Refusal::new(
+            ErrorCode::RequestTimeout,
+            format!("The request body did not arrive within {} ms.", timeout.as_millis()),
+            fault.to_string(),
+        )
+        .hint("Send the body faster, or a smaller one."),
     }
 }
 

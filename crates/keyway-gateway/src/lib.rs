@@ -1,8 +1,7 @@
 //! The gateway: listener, per-request handling, upstream proxying and the
 //! asynchronous call-log writer.
 //!
-//! - [`server`]: accept loop and graceful shutdown.
-//! - [`handler`]: one request, top to bottom.
+//! - [`handler`]: one request, top to bottom (served by `keyway-listener`).
 //! - [`proxy`]: the upstream hop.
 //! - [`limits`]: stage 6, rate limits and quotas.
 //! - [`call_log`]: batched, non-blocking call-log writes.
@@ -16,7 +15,6 @@ pub mod handler;
 pub mod limits;
 pub mod proxy;
 pub mod respond;
-pub mod server;
 pub mod usage;
 
 pub use handler::{Gateway, GatewaySettings};

@@ -9,9 +9,8 @@ use http_body_util::BodyExt;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use keyway_core::model::KeyLocation;
-use keyway_pipeline::stages::credential::QUERY_PARAM;
-use keyway_pipeline::Admitted;
+use keyway_listener::BodyProgress;
+use keyway_pipeline::{places, Admitted};
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -62,12 +61,33 @@ impl UpstreamClient {
         Self { client }
     }
 
-    /// Sends `req` and waits for the response head, at most `timeout`.
-    pub async fn send(&self, req: Request<Body>, timeout: Duration) -> Result<Response<hyper::body::Incoming>, UpstreamError> {
-        match tokio::time::timeout(timeout, self.client.request(req)).await {
-            Err(_) => Err(UpstreamError::Timeout(timeout)),
-            Ok(Err(e)) => Err(UpstreamError::Unavailable(describe(&e))),
-            Ok(Ok(resp)) => Ok(resp),
+    /// Sends `req` and waits for the response head, at most `timeout`
+    /// counted from when the request body has been sent: while a client
+    /// is still sending (`body` not ended), the listener's body deadlines
+    /// apply instead, and a slow client is not the upstream's fault.
+    pub async fn send(
+        &self,
+        req: Request<Body>,
+        timeout: Duration,
+        body: Option<&BodyProgress>,
+    ) -> Result<Response<hyper::body::Incoming>, UpstreamError> {
+        let answer = self.client.request(req);
+        let Some(body) = body else {
+            return match tokio::time::timeout(timeout, answer).await {
+                Err(_) => Err(UpstreamError::Timeout(timeout)),
+                Ok(r) => r.map_err(|e| UpstreamError::Unavailable(describe(&e))),
+            };
+        };
+        tokio::pin!(answer);
+        loop {
+            let wait = match body.ended_ago() {
+                Some(ago) if ago >= timeout => return Err(UpstreamError::Timeout(timeout)),
+                Some(ago) => timeout - ago,
+                None => timeout,
+            };
+            if let Ok(r) = tokio::time::timeout(wait, &mut answer).await {
+                return r.map_err(|e| UpstreamError::Unavailable(describe(&e)));
+            }
         }
     }
 }
@@ -91,10 +111,11 @@ pub struct Forwarding<'a> {
     pub target: &'a str,
     /// The admitted call.
     pub admitted: &'a Admitted,
-    /// The address that connected to the gateway (appended to
-    /// `x-forwarded-for`; the resolved client IP is already in the chain
-    /// when the peer is a trusted proxy).
+    /// The address that connected to the gateway.
     pub peer_ip: IpAddr,
+    /// Whether that peer is a trusted proxy: its forwarding headers are
+    /// extended; anyone else's are replaced.
+    pub peer_trusted: bool,
     /// The request id.
     pub request_id: &'a str,
     /// `http` or `https` as the caller used.
@@ -113,7 +134,7 @@ pub fn build_request(parts: http::request::Parts, body: Body, fwd: &Forwarding<'
     }
     uri.push_str(rest);
     if let Some(q) = parts.uri.query() {
-        let q = if fwd.admitted.location == KeyLocation::Query { strip_query_param(q, QUERY_PARAM) } else { q.to_owned() };
+        let q = places::strip_query(q);
         if !q.is_empty() {
             uri.push('?');
             uri.push_str(&q);
@@ -122,17 +143,11 @@ pub fn build_request(parts: http::request::Parts, body: Body, fwd: &Forwarding<'
     let uri: Uri = uri.parse().map_err(|e| UpstreamError::BadUrl(format!("{e}")))?;
 
     let mut headers = parts.headers;
-    let original_host = headers.remove(HOST);
+    let original_host =
+        headers.remove(HOST).or_else(|| parts.uri.authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok()));
     strip_hop_by_hop(&mut headers);
-    match fwd.admitted.location {
-        KeyLocation::AuthorizationBearer => {
-            headers.remove(http::header::AUTHORIZATION);
-        }
-        KeyLocation::XApiKey => {
-            headers.remove("x-api-key");
-        }
-        KeyLocation::Query => {}
-    }
+    // No credential reaches an upstream, wherever the caller put it.
+    places::strip_headers(&mut headers);
     // Never let callers spoof identity headers.
     for name in ["x-keyway-tenant-id", "x-keyway-app-id", "x-keyway-key-id"] {
         headers.remove(name);
@@ -142,15 +157,7 @@ pub fn build_request(parts: http::request::Parts, body: Body, fwd: &Forwarding<'
     insert(&mut headers, "x-keyway-app-id", a.app.id.as_str());
     insert(&mut headers, "x-keyway-key-id", a.key.key.id.as_str());
     insert(&mut headers, "x-request-id", fwd.request_id);
-    let xff = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
-        Some(prev) => format!("{prev}, {}", fwd.peer_ip),
-        None => fwd.peer_ip.to_string(),
-    };
-    insert(&mut headers, "x-forwarded-for", &xff);
-    insert(&mut headers, "x-forwarded-proto", fwd.proto);
-    if let Some(h) = original_host {
-        headers.insert("x-forwarded-host", h);
-    }
+    forwarding_headers(&mut headers, fwd, original_host);
 
     let mut req = Request::builder().method(parts.method).uri(uri).version(http::Version::HTTP_11);
     if let Some(h) = req.headers_mut() {
@@ -159,9 +166,48 @@ pub fn build_request(parts: http::request::Parts, body: Body, fwd: &Forwarding<'
     req.body(body).map_err(|e| UpstreamError::BadUrl(e.to_string()))
 }
 
-/// Turns the upstream response into the caller's, streaming the body.
-pub fn relay_response(resp: Response<hyper::body::Incoming>) -> Response<Body> {
+/// `X-Forwarded-For`, `-Proto`, `-Host` and `Forwarded`: a trusted
+/// proxy's are extended with this hop; anyone else's are replaced, so a
+/// client cannot make an upstream believe another address or scheme.
+fn forwarding_headers(headers: &mut HeaderMap, fwd: &Forwarding<'_>, host: Option<HeaderValue>) {
+    let peer = fwd.peer_ip;
+    let xff = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).filter(|_| fwd.peer_trusted) {
+        Some(prev) => format!("{prev}, {peer}"),
+        None => peer.to_string(),
+    };
+    headers.remove("x-forwarded-for");
+    insert(headers, "x-forwarded-for", &xff);
+    if !(fwd.peer_trusted && headers.contains_key("x-forwarded-proto")) {
+        insert(headers, "x-forwarded-proto", fwd.proto);
+    }
+    if !(fwd.peer_trusted && headers.contains_key("x-forwarded-host")) {
+        headers.remove("x-forwarded-host");
+        if let Some(h) = host {
+            headers.insert("x-forwarded-host", h);
+        }
+    }
+    if fwd.peer_trusted {
+        if let Some(prev) = headers.get(http::header::FORWARDED).and_then(|v| v.to_str().ok()) {
+            let node = match peer {
+                IpAddr::V4(v4) => v4.to_string(),
+                IpAddr::V6(v6) => format!("\"[{v6}]\""),
+            };
+            let extended = format!("{prev}, for={node};proto={}", fwd.proto);
+            headers.remove(http::header::FORWARDED);
+            insert(headers, "forwarded", &extended);
+        }
+    } else {
+        headers.remove(http::header::FORWARDED);
+    }
+}
+
+/// Turns the upstream response into the caller's, streaming the body. The
+/// response speaks the caller's HTTP version, whatever the upstream's (an
+/// HTTP/1.0 upstream must not turn a kept-alive HTTP/1.1 exchange into
+/// HTTP/1.0).
+pub fn relay_response(resp: Response<hyper::body::Incoming>, version: http::Version) -> Response<Body> {
     let (mut parts, body) = resp.into_parts();
+    parts.version = version;
     strip_hop_by_hop(&mut parts.headers);
     Response::from_parts(parts, body.map_err(|e| -> BodyError { Box::new(e) }).boxed())
 }
@@ -198,10 +244,6 @@ fn strip_prefix<'a>(path: &'a str, base: &str) -> &'a str {
     }
 }
 
-fn strip_query_param(query: &str, name: &str) -> String {
-    query.split('&').filter(|pair| pair.split_once('=').map_or(*pair, |(k, _)| k) != name).collect::<Vec<_>>().join("&")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,11 +253,5 @@ mod tests {
         assert_eq!(strip_prefix("/orders/v1/items", "/orders/v1"), "/items");
         assert_eq!(strip_prefix("/orders/v1", "/orders/v1"), "/");
         assert_eq!(strip_prefix("/anything", "/"), "/anything");
-    }
-
-    #[test]
-    fn only_the_key_parameter_leaves_the_query() {
-        assert_eq!(strip_query_param("a=1&api_key=kw_x&b=2", "api_key"), "a=1&b=2");
-        assert_eq!(strip_query_param("api_key=kw_x", "api_key"), "");
     }
 }

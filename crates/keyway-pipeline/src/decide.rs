@@ -1,7 +1,7 @@
 //! Runs the stages in order over one request and records the trace.
 
 use crate::snapshot::{ApiEntry, KeyEntry, Snapshot};
-use crate::stages::{authorization, credential, identity, key, route};
+use crate::stages::{authorization, credential, identity, key, request, route};
 use http::HeaderMap;
 use keyway_core::key_format::{KeyEnv, KeyHasher};
 use keyway_core::model::{App, AuthMethod, KeyLocation, KeyState, Tenant};
@@ -81,7 +81,20 @@ pub fn decide(snapshot: &Snapshot, settings: &Settings, input: &CallInput<'_>) -
     d
 }
 
+impl Decision {
+    /// The decision for a request refused before routing (by a check of
+    /// the request itself), with its trace closed.
+    pub fn refused_before_routing(refusal: Refusal) -> Self {
+        let mut trace = Trace::new();
+        trace.fail(refusal.code.stage(), refusal.evidence.clone(), refusal.fix.clone());
+        Decision { trace, outcome: Err(refusal), api: None, key_prefix: None, key: None }
+    }
+}
+
 fn run(snapshot: &Snapshot, settings: &Settings, input: &CallInput<'_>, d: &mut Decision) -> Result<Admitted, Refusal> {
+    // the request itself
+    request::check_path(input.path)?;
+
     // 1. route
     let api = route::check(snapshot, input.host, input.method, input.path)?;
     d.api = Some(api.clone());

@@ -5,6 +5,7 @@
 use crate::config::Config;
 use crate::telemetry;
 use anyhow::Context;
+use http::{Request, Response};
 use keyway_admin::{bootstrap_admin_token, AdminState};
 use keyway_core::key_format::KeyHasher;
 use keyway_gateway::call_log::{CallLogSettings, CallLogWriter};
@@ -13,6 +14,8 @@ use keyway_gateway::limits::Limiters;
 use keyway_gateway::proxy::UpstreamClient;
 use keyway_gateway::{Gateway, GatewaySettings};
 use keyway_limits::{InMemoryRateLimiter, QuotaCounter, SystemClock};
+use keyway_listener::serve::Handler;
+use keyway_listener::{fd_budget, GuardedBody, ListenerSettings};
 use keyway_pipeline::{Settings, Snapshot, SnapshotHandle};
 use keyway_store::sqlite::SqliteStore;
 use keyway_store::Store;
@@ -22,6 +25,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tower::ServiceExt;
 
 /// File name of the embedded store inside the data directory.
 pub const DB_FILE: &str = "keyway.db";
@@ -133,13 +137,15 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
     let drain = Duration::from_millis(g.shutdown_drain_ms);
-    tasks.push(tokio::spawn(keyway_gateway::server::serve(gateway_listener, gateway, stopped(stop_rx.clone()), drain)));
-    let admin_stop = stopped(stop_rx.clone());
-    tasks.push(tokio::spawn(async move {
-        if let Err(e) = axum::serve(admin_listener, router).with_graceful_shutdown(admin_stop).await {
-            tracing::error!(error = %e, "admin listener failed");
-        }
-    }));
+    let (gateway_limits, admin_limits) = listener_settings(&config);
+    tasks.push(tokio::spawn(keyway_listener::serve(gateway_listener, gateway_limits, gateway, stopped(stop_rx.clone()), drain)));
+    tasks.push(tokio::spawn(keyway_listener::serve(
+        admin_listener,
+        admin_limits,
+        Arc::new(AdminHandler(router)),
+        stopped(stop_rx.clone()),
+        drain,
+    )));
     tasks.push(tokio::spawn(keyway_gateway::usage::run(
         snapshot.clone(),
         limiters.clone(),
@@ -180,6 +186,47 @@ impl std::fmt::Debug for Running {
             .field("gateway_addr", &self.gateway_addr)
             .field("admin_addr", &self.admin_addr)
             .finish_non_exhaustive()
+    }
+}
+
+/// Both listeners' settings, the gateway's connection limit fitted inside
+/// the open-files limit so that the admin listener keeps answering when
+/// the gateway is saturated.
+fn listener_settings(config: &Config) -> (ListenerSettings, ListenerSettings) {
+    let g = &config.gateway;
+    let a = &config.admin;
+    let mut gateway_max = g.max_connections.max(1);
+    if let Some(open_files) = fd_budget::raise_open_files_limit() {
+        let fit = fd_budget::gateway_connections_that_fit(open_files, a.max_connections);
+        if gateway_max > fit {
+            tracing::warn!(
+                configured = gateway_max,
+                open_files,
+                using = fit,
+                "gateway.max_connections lowered to fit the open-files limit (raise `ulimit -n` for more)"
+            );
+            gateway_max = fit;
+        }
+    }
+    (
+        g.timeouts.listener("gateway", gateway_max, Some(g.max_body_bytes)),
+        a.timeouts.listener("admin", a.max_connections.max(1), None),
+    )
+}
+
+/// The admin API's router served by a Keyway listener.
+struct AdminHandler(axum::Router);
+
+impl Handler for AdminHandler {
+    type Body = axum::body::Body;
+    type Error = axum::Error;
+
+    async fn handle(&self, req: Request<GuardedBody>, _peer: SocketAddr) -> Response<axum::body::Body> {
+        let req = req.map(axum::body::Body::new);
+        match self.0.clone().oneshot(req).await {
+            Ok(resp) => resp,
+            Err(never) => match never {},
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 
 use ipnet::IpNet;
 use keyway_core::key_format::KeyEnv;
+use keyway_listener::ListenerSettings;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -56,11 +57,43 @@ pub struct AdminConfig {
     /// An admin token to accept (for automation and tests). When unset,
     /// `keyway serve` on an empty store mints one and prints it once.
     pub token: Option<String>,
+    /// Most open admin connections; one more is answered 503.
+    pub max_connections: usize,
+    /// The admin listener's client timeouts.
+    pub timeouts: TimeoutsConfig,
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 9081)), token: None }
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 9081)),
+            token: None,
+            max_connections: 256,
+            timeouts: TimeoutsConfig::default(),
+        }
+    }
+}
+
+/// How long a listener's clients may take over each part of a request.
+/// Each is a deadline for the whole part, so trickling bytes gains nothing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TimeoutsConfig {
+    /// From a new connection, or the first byte of a request on a kept-alive one, to the end of the request head.
+    pub header_read_ms: u64,
+    /// How long a kept-alive connection may wait for its next request.
+    pub idle_ms: u64,
+    /// Longest pause between two pieces of a request body.
+    pub body_read_ms: u64,
+    /// From the request head until the whole request body has arrived.
+    pub request_ms: u64,
+    /// How long writing a response may stay blocked on a client that does not read.
+    pub send_ms: u64,
+}
+
+impl Default for TimeoutsConfig {
+    fn default() -> Self {
+        Self { header_read_ms: 10_000, idle_ms: 60_000, body_read_ms: 30_000, request_ms: 60_000, send_ms: 60_000 }
     }
 }
 
@@ -86,6 +119,11 @@ pub struct GatewayConfig {
     pub forwarded_proto: String,
     /// Threads serving requests; 0 means one per CPU core.
     pub worker_threads: usize,
+    /// Most open gateway connections; one more is answered 503
+    /// `gateway_overloaded`. Lowered at start to what the open-files limit allows.
+    pub max_connections: usize,
+    /// The gateway listener's client timeouts.
+    pub timeouts: TimeoutsConfig,
 }
 
 impl Default for GatewayConfig {
@@ -100,6 +138,8 @@ impl Default for GatewayConfig {
             shutdown_drain_ms: 30_000,
             forwarded_proto: "http".to_owned(),
             worker_threads: 0,
+            max_connections: 10_000,
+            timeouts: TimeoutsConfig::default(),
         }
     }
 }
@@ -183,6 +223,12 @@ const FIELDS: &[(&str, Kind)] = &[
     ("environment", Kind::Str),
     ("admin.listen", Kind::Str),
     ("admin.token", Kind::Str),
+    ("admin.max_connections", Kind::Int),
+    ("admin.timeouts.header_read_ms", Kind::Int),
+    ("admin.timeouts.idle_ms", Kind::Int),
+    ("admin.timeouts.body_read_ms", Kind::Int),
+    ("admin.timeouts.request_ms", Kind::Int),
+    ("admin.timeouts.send_ms", Kind::Int),
     ("gateway.trusted_proxies", Kind::List),
     ("gateway.max_body_bytes", Kind::Int),
     ("gateway.upstream_timeout_ms", Kind::Int),
@@ -192,6 +238,12 @@ const FIELDS: &[(&str, Kind)] = &[
     ("gateway.shutdown_drain_ms", Kind::Int),
     ("gateway.forwarded_proto", Kind::Str),
     ("gateway.worker_threads", Kind::Int),
+    ("gateway.max_connections", Kind::Int),
+    ("gateway.timeouts.header_read_ms", Kind::Int),
+    ("gateway.timeouts.idle_ms", Kind::Int),
+    ("gateway.timeouts.body_read_ms", Kind::Int),
+    ("gateway.timeouts.request_ms", Kind::Int),
+    ("gateway.timeouts.send_ms", Kind::Int),
     ("call_log.queue_capacity", Kind::Int),
     ("call_log.batch_size", Kind::Int),
     ("call_log.flush_interval_ms", Kind::Int),
@@ -226,6 +278,23 @@ pub enum ConfigError {
         /// What serde or TOML said.
         message: String,
     },
+}
+
+impl TimeoutsConfig {
+    /// The listener settings these timeouts make, for the listener `name`.
+    pub fn listener(&self, name: &'static str, max_connections: usize, max_body_bytes: Option<u64>) -> ListenerSettings {
+        let ms = std::time::Duration::from_millis;
+        ListenerSettings {
+            name,
+            max_connections,
+            header_read_timeout: ms(self.header_read_ms.max(1)),
+            idle_timeout: ms(self.idle_ms.max(1)),
+            body_read_timeout: ms(self.body_read_ms.max(1)),
+            request_timeout: ms(self.request_ms.max(1)),
+            send_timeout: ms(self.send_ms.max(1)),
+            max_body_bytes,
+        }
+    }
 }
 
 impl Config {

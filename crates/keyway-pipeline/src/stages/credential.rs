@@ -9,13 +9,8 @@ use keyway_core::key_format::{self, KeyEnv, ParsedKey};
 use keyway_core::model::KeyLocation;
 use keyway_core::{ErrorCode, Refusal};
 
-/// Query parameter that carries a key when the API opts in.
-pub const QUERY_PARAM: &str = "api_key";
-
-/// Headers where callers often put keys by mistake.
-const STRAY_HEADERS: [&str; 6] = ["api-key", "apikey", "x-api-token", "x-auth-token", "x-access-token", "x-key"];
-/// Query parameters where callers often put keys by mistake.
-const STRAY_PARAMS: [&str; 5] = ["key", "apikey", "api-key", "access_token", "token"];
+pub use crate::places::QUERY_PARAM;
+use crate::places::{query_param, query_values, STRAY_HEADERS, STRAY_PARAMS};
 
 /// A well-formed key and where it was found.
 #[derive(Debug, Clone)]
@@ -38,13 +33,7 @@ pub fn check<'a>(
         let Some(raw) = raw_value(headers, query, location)? else { continue };
         let text = clean(raw, location)?;
         match found {
-            Some((other, _)) if other != text => {
-                return Err(malformed(
-                    "Two different keys were presented in one request.",
-                    "Send exactly one key.",
-                    "different keys in two accepted places",
-                ));
-            }
+            Some((other, first)) if other != text => return Err(ambiguous(first.describe(), location.describe())),
             Some(_) => {}
             None => found = Some((text, location)),
         }
@@ -52,6 +41,9 @@ pub fn check<'a>(
     let Some((text, location)) = found else {
         return Err(missing_or_misplaced(headers, query, accepted));
     };
+    if let Some(other) = second_key_elsewhere(headers, query, accepted, text) {
+        return Err(ambiguous(location.describe(), &other));
+    }
     let key = key_format::parse(text).map_err(|problem| {
         let prefix = safe_prefix(text);
         Refusal::new(
@@ -191,24 +183,66 @@ fn malformed(detail: &str, hint: &str, evidence: &str) -> Refusal {
     Refusal::new(ErrorCode::CredentialMalformed, detail, evidence).hint(hint)
 }
 
+/// The one value of header `name`: repeated with the same value is one
+/// credential; with different values, two.
 fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, Refusal> {
     let mut values = headers.get_all(name).iter();
     let Some(first) = values.next() else { return Ok(None) };
-    if values.next().is_some() {
-        return Err(malformed(&format!("The {name} header appears more than once."), "Send it once.", "repeated header"));
+    let text = |v: &'a http::HeaderValue| {
+        v.to_str().map_err(|_| {
+            malformed(&format!("The {name} header holds non-ASCII bytes."), "Send the key as plain ASCII.", "non-ASCII header")
+        })
+    };
+    let first = text(first)?;
+    for other in values {
+        if text(other)? != first {
+            let place = format!("the first {name} header");
+            return Err(ambiguous(&place, &format!("a second {name} header")));
+        }
     }
-    first.to_str().map(Some).map_err(|_| {
-        malformed(&format!("The {name} header holds non-ASCII bytes."), "Send the key as plain ASCII.", "non-ASCII header")
-    })
+    Ok(Some(first))
 }
 
-/// The first value of `name` in a query string (no percent-decoding:
-/// keys are base62 and never need it).
-pub fn query_param<'a>(query: Option<&'a str>, name: &str) -> Option<&'a str> {
-    query?.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (k == name).then_some(v)
-    })
+/// A key-like value in a standard or stray place other than the accepted
+/// ones, different from `key`: a second credential.
+fn second_key_elsewhere(headers: &HeaderMap, query: Option<&str>, accepted: &[KeyLocation], key: &str) -> Option<String> {
+    let differs = |v: &str| {
+        let v = v.trim();
+        key_format::looks_like_key(v) && v != key
+    };
+    for v in headers.get_all("authorization").iter().filter_map(|v| v.to_str().ok()) {
+        let bare = v.split_once(' ').map_or(v, |(_, rest)| rest);
+        if differs(bare) || (!accepted.contains(&KeyLocation::AuthorizationBearer) && differs(v)) {
+            return Some(KeyLocation::AuthorizationBearer.describe().to_owned());
+        }
+    }
+    if headers.get_all("x-api-key").iter().filter_map(|v| v.to_str().ok()).any(differs) {
+        return Some(KeyLocation::XApiKey.describe().to_owned());
+    }
+    if query_values(query, QUERY_PARAM).any(differs) {
+        return Some(KeyLocation::Query.describe().to_owned());
+    }
+    for h in STRAY_HEADERS {
+        if headers.get_all(h).iter().filter_map(|v| v.to_str().ok()).any(differs) {
+            return Some(format!("header {h}"));
+        }
+    }
+    for p in STRAY_PARAMS {
+        if query_values(query, p).any(differs) {
+            return Some(format!("query parameter {p}"));
+        }
+    }
+    None
+}
+
+fn ambiguous(first: &str, second: &str) -> Refusal {
+    Refusal::new(
+        ErrorCode::CredentialAmbiguous,
+        format!("Two different credentials were presented: in {first} and in {second}."),
+        format!("different credentials in {first} and {second}"),
+    )
+    .hint("Send exactly one credential, in one place; the same key repeated is accepted.")
+    .fix("the caller must send one credential")
 }
 
 /// At most the first 12 characters of presented text, for evidence:

@@ -58,9 +58,33 @@ pub fn check(snapshot: &Snapshot, host: Option<&str>, method: &str, path: &str) 
     Ok(entry)
 }
 
-/// True when a segment is `.` or `..`, also percent-encoded (`%2e`).
+/// True when a segment is `.` or `..`, also percent-encoded (`%2e`), or
+/// would become one if an upstream decoded an encoded slash or backslash
+/// in it (`..%2f`, `%2e%2e%5c`): such a path could climb out of the
+/// upstream's base once decoded.
 fn has_dot_segment(path: &str) -> bool {
-    path.split('/').any(is_dot_segment)
+    path.split('/').any(|seg| pieces(seg).any(is_dot_segment))
+}
+
+/// A segment split at `%2F` / `%5C` (either case), without allocating.
+fn pieces(seg: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(seg);
+    std::iter::from_fn(move || {
+        let s = rest?;
+        let b = s.as_bytes();
+        let cut = (0..b.len().saturating_sub(2))
+            .find(|&i| b[i] == b'%' && matches!((b[i + 1], b[i + 2]), (b'2', b'f' | b'F') | (b'5', b'c' | b'C')));
+        match cut {
+            Some(i) => {
+                rest = Some(&s[i + 3..]);
+                Some(&s[..i])
+            }
+            None => {
+                rest = None;
+                Some(s)
+            }
+        }
+    })
 }
 
 /// `.` or `..`, each dot plain or as `%2e` / `%2E`; checked without
@@ -113,7 +137,10 @@ mod tests {
         for p in ["/a/../b", "/a/./b", "/a/..", "/a/%2e%2E/b", "/a/%2e/b", "/a/.%2e/b", "/a/%2E./b"] {
             assert!(has_dot_segment(p), "{p}");
         }
-        for p in ["/a/b", "/a/..b/c", "/a/.well-known/x", "/", "/a/.../b", "/a/%2/b", "/a/%2f/b", "/a/%2e%2e%2e/b"] {
+        for p in ["/a/..%2fb", "/a/%2e%2e%5Cb", "/a/x%2F..%2Fy", "/a/..%5c"] {
+            assert!(has_dot_segment(p), "{p}");
+        }
+        for p in ["/a/b", "/a/..b/c", "/a/.well-known/x", "/", "/a/.../b", "/a/%2/b", "/a/%2f/b", "/a/%2e%2e%2e/b", "/a/b%2fc"] {
             assert!(!has_dot_segment(p), "{p}");
         }
     }

@@ -1,0 +1,29 @@
+//! Keyway's client-facing listeners, shared by the gateway and the admin
+//! API: everything that protects a listener from its clients before a
+//! request reaches a handler.
+//!
+//! - [`settings`]: the limits, one set per listener.
+//! - [`serve`]: the accept loop, connection limit, per-connection
+//!   watchdog and graceful drain.
+//! - [`activity`]: what a connection is doing (idle, reading a head,
+//!   serving, blocked on a slow reader), and the deadlines that follow.
+//! - [`request_body`]: request bodies under a size limit, an idle timeout
+//!   and a whole-request deadline, with the fault named when they break.
+//! - [`accept`]: accept errors backed off, counted and logged at a
+//!   bounded rate.
+//! - [`overload`]: the answer at the connection limit.
+//! - [`fd_budget`]: the file-descriptor budget the limits must fit in.
+
+pub mod accept;
+pub mod activity;
+pub mod fd_budget;
+pub mod overload;
+pub mod request_body;
+pub mod serve;
+pub mod settings;
+mod tracked_body;
+mod watched_io;
+
+pub use request_body::{BodyFault, BodyProgress, GuardedBody};
+pub use serve::serve;
+pub use settings::ListenerSettings;

@@ -1,0 +1,58 @@
+//! The answer a client gets when its listener is at the connection limit:
+//! `503 gateway_overloaded` in problem+json with `Retry-After`, written
+//! straight to the socket (no request is parsed), then the connection is
+//! closed.
+
+use keyway_core::ids::RequestId;
+use keyway_core::model::Protocol;
+use keyway_core::{ErrorCode, Refusal};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// How long the refusal may take to write before the socket is dropped.
+const WRITE_BUDGET: Duration = Duration::from_secs(1);
+
+/// The whole HTTP/1.1 response, head and body.
+pub fn response(listener: &str, max_connections: usize) -> Vec<u8> {
+    let request_id = RequestId::generate();
+    let refusal = Refusal::new(
+        ErrorCode::GatewayOverloaded,
+        "The gateway is at its connection limit.",
+        format!("{listener} listener at max_connections = {max_connections}"),
+    )
+    .hint("Retry in a moment; reuse connections (keep-alive) instead of opening new ones.")
+    .header("retry-after", "1");
+    let rendered = refusal.render(Protocol::Rest, request_id.as_str());
+    let mut head = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\nx-request-id: {}\r\n",
+        rendered.content_type,
+        rendered.body.len(),
+        request_id.as_str(),
+    );
+    for (name, value) in &rendered.headers {
+        head.push_str(name);
+        head.push_str(": ");
+        head.push_str(value);
+        head.push_str("\r\n");
+    }
+    head.push_str("\r\n");
+    let mut out = head.into_bytes();
+    out.extend_from_slice(&rendered.body);
+    out
+}
+
+/// Writes the refusal to `stream` and closes it. What the client sent is
+/// read and discarded until it closes too (briefly), so that unread
+/// bytes do not turn the close into a reset that loses the answer.
+pub async fn refuse(mut stream: TcpStream, listener: &'static str, max_connections: usize) {
+    let bytes = response(listener, max_connections);
+    let _ = tokio::time::timeout(WRITE_BUDGET, async {
+        stream.write_all(&bytes).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 1024];
+        while stream.read(&mut sink).await? > 0 {}
+        Ok::<_, std::io::Error>(())
+    })
+    .await;
+}

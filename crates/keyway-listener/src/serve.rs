@@ -1,0 +1,156 @@
+//! The accept loop of one listener: a connection limit (one more gets
+//! `503 gateway_overloaded`), accept errors backed off, HTTP/1.1 and h2c
+//! with keep-alive, a watchdog per connection for the header-read, idle
+//! and send timeouts, request bodies under [`GuardedBody`], and a
+//! graceful drain at shutdown.
+
+use crate::accept::AcceptErrors;
+use crate::activity::{watchdog, Activity, Expired};
+use crate::request_body::{BodyRules, GuardedBody};
+use crate::settings::ListenerSettings;
+use crate::tracked_body::{InFlight, TrackedBody};
+use crate::watched_io::WatchedIo;
+use bytes::Bytes;
+use http::{Request, Response};
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+/// What a listener serves: one request at a time, with its peer address.
+pub trait Handler: Send + Sync + 'static {
+    /// The response body.
+    type Body: http_body::Body<Data = Bytes, Error = Self::Error> + Send + Unpin + 'static;
+    /// The response body's error.
+    type Error: Into<Box<dyn std::error::Error + Send + Sync>>;
+
+    /// Answers `req` from `peer`.
+    fn handle(&self, req: Request<GuardedBody>, peer: SocketAddr) -> impl Future<Output = Response<Self::Body>> + Send;
+}
+
+/// The metrics of one listener, registered at zero when it starts.
+struct ListenerMetrics {
+    open: metrics::Gauge,
+    refused: metrics::Counter,
+    header_read: metrics::Counter,
+    idle: metrics::Counter,
+    send: metrics::Counter,
+}
+
+impl ListenerMetrics {
+    fn new(name: &'static str) -> Self {
+        let open = metrics::gauge!("keyway_listener_connections", "listener" => name);
+        open.set(0.0);
+        let refused = metrics::counter!("keyway_listener_connections_refused_total", "listener" => name);
+        refused.increment(0);
+        let timeout = |kind: Expired| {
+            let c = metrics::counter!("keyway_listener_timeouts_total", "listener" => name, "timeout" => kind.as_str());
+            c.increment(0);
+            c
+        };
+        Self {
+            open,
+            refused,
+            header_read: timeout(Expired::HeaderRead),
+            idle: timeout(Expired::Idle),
+            send: timeout(Expired::Send),
+        }
+    }
+
+    fn timed_out(&self, why: Expired) {
+        match why {
+            Expired::HeaderRead => &self.header_read,
+            Expired::Idle => &self.idle,
+            Expired::Send => &self.send,
+        }
+        .increment(1);
+    }
+}
+
+/// Serves `handler` on `listener` until `shutdown` resolves, then waits up
+/// to `drain` for in-flight requests to finish.
+pub async fn serve<H: Handler>(
+    listener: TcpListener,
+    settings: ListenerSettings,
+    handler: Arc<H>,
+    shutdown: impl Future<Output = ()>,
+    drain: Duration,
+) {
+    let name = settings.name;
+    let max = settings.max_connections.max(1);
+    let settings = Arc::new(settings);
+    let rules = BodyRules { limit: settings.max_body_bytes, idle: settings.body_read_timeout, total: settings.request_timeout };
+    let builder = Builder::new(TokioExecutor::new());
+    let graceful = GracefulShutdown::new();
+    let slots = Arc::new(Semaphore::new(max));
+    let metrics = Arc::new(ListenerMetrics::new(name));
+    let mut errors = AcceptErrors::new(name);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(a) => {
+                        errors.succeeded();
+                        a
+                    }
+                    Err(e) => {
+                        tokio::time::sleep(errors.failed(&e)).await;
+                        continue;
+                    }
+                };
+                let Ok(slot) = slots.clone().try_acquire_owned() else {
+                    metrics.refused.increment(1);
+                    tokio::spawn(crate::overload::refuse(stream, name, max));
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let activity = Arc::new(Activity::new());
+                let io = TokioIo::new(WatchedIo::new(stream, activity.clone()));
+                let handler = handler.clone();
+                let on_request = activity.clone();
+                let service = service_fn(move |req: Request<Incoming>| {
+                    let in_flight = InFlight::begin(on_request.clone());
+                    let req = req.map(|body| GuardedBody::new(body, rules));
+                    let handler = handler.clone();
+                    async move {
+                        let resp = handler.handle(req, peer).await;
+                        Ok::<_, std::convert::Infallible>(resp.map(|body| TrackedBody::new(body, in_flight)))
+                    }
+                });
+                let conn = graceful.watch(builder.serve_connection_with_upgrades(io, service).into_owned());
+                let settings = settings.clone();
+                let metrics = metrics.clone();
+                tokio::spawn(async move {
+                    metrics.open.increment(1.0);
+                    tokio::select! {
+                        ended = conn => {
+                            if let Err(e) = ended {
+                                tracing::debug!(error = %e, %peer, "connection ended with error");
+                            }
+                        }
+                        why = watchdog(&activity, &settings) => {
+                            metrics.timed_out(why);
+                            tracing::debug!(%peer, timeout = why.as_str(), "connection closed by timeout");
+                        }
+                    }
+                    metrics.open.decrement(1.0);
+                    drop(slot);
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!(listener = name, "connections drained"),
+        () = tokio::time::sleep(drain) => tracing::warn!(listener = name, ?drain, "drain deadline passed; closing remaining connections"),
+    }
+}

@@ -1,0 +1,139 @@
+//! Every place in a request where a credential may be: the ones an API
+//! can accept (`Authorization: Bearer`, `x-api-key`, the `api_key` query
+//! parameter) and the ones callers use by mistake. Stage 2 reads them to
+//! find the credential and to spot a second, different one; the gateway
+//! strips them all before a request goes upstream, whichever the API
+//! accepts, so no credential ever reaches an upstream.
+
+use http::HeaderMap;
+use keyway_core::key_format;
+use std::borrow::Cow;
+
+/// Query parameter that carries a key when the API opts in.
+pub const QUERY_PARAM: &str = "api_key";
+
+/// Headers where callers often put keys by mistake.
+pub const STRAY_HEADERS: [&str; 6] = ["api-key", "apikey", "x-api-token", "x-auth-token", "x-access-token", "x-key"];
+/// Query parameters where callers often put keys by mistake.
+pub const STRAY_PARAMS: [&str; 5] = ["key", "apikey", "api-key", "access_token", "token"];
+
+/// Headers that are always removed before forwarding, whatever they hold.
+pub const ALWAYS_STRIPPED_HEADERS: [&str; 2] = ["authorization", "x-api-key"];
+
+/// Every `name=value` pair of a query string, names percent-decoded
+/// (values as sent: keys are base62 and never need encoding).
+pub fn query_pairs(query: Option<&str>) -> impl Iterator<Item = (Cow<'_, str>, &str)> {
+    query.into_iter().flat_map(|q| q.split('&')).filter(|p| !p.is_empty()).map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (decode_name(k), v)
+    })
+}
+
+/// Every value of the query parameter `name`.
+pub fn query_values<'a>(query: Option<&'a str>, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+    query_pairs(query).filter(move |(k, _)| k == name).map(|(_, v)| v)
+}
+
+/// The first value of the query parameter `name`.
+pub fn query_param<'a>(query: Option<&'a str>, name: &'a str) -> Option<&'a str> {
+    query_values(query, name).next()
+}
+
+fn decode_name(name: &str) -> Cow<'_, str> {
+    if !name.contains(['%', '+']) {
+        return Cow::Borrowed(name);
+    }
+    let bytes = name.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 3;
+                    continue;
+                }
+                _ => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
+}
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Whether a query pair must not reach the upstream: the `api_key`
+/// parameter always, a stray parameter when it holds a key.
+fn is_credential_pair(name: &str, value: &str) -> bool {
+    name == QUERY_PARAM || (STRAY_PARAMS.contains(&name) && key_format::looks_like_key(value))
+}
+
+/// `query` without any credential parameter; borrowed when there is none.
+pub fn strip_query(query: &str) -> Cow<'_, str> {
+    let mut pairs = query.split('&').filter(|p| !p.is_empty()).map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (pair, is_credential_pair(&decode_name(k), v))
+    });
+    if !pairs.clone().any(|(_, strip)| strip) {
+        return Cow::Borrowed(query);
+    }
+    let kept: Vec<&str> = pairs.by_ref().filter(|(_, strip)| !strip).map(|(p, _)| p).collect();
+    Cow::Owned(kept.join("&"))
+}
+
+/// Removes every credential header: `Authorization` and `x-api-key`
+/// always, a stray header when it holds a key.
+pub fn strip_headers(headers: &mut HeaderMap) {
+    for name in ALWAYS_STRIPPED_HEADERS {
+        headers.remove(name);
+    }
+    for name in STRAY_HEADERS {
+        if headers.get_all(name).iter().any(|v| v.to_str().is_ok_and(|v| key_format::looks_like_key(v.trim()))) {
+            headers.remove(name);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_credential_parameters_leave_the_query() {
+        assert_eq!(strip_query("a=1&api_key=kw_x&b=2"), "a=1&b=2");
+        assert_eq!(strip_query("api_key=kw_x"), "");
+        assert_eq!(strip_query("api%5Fkey=kw_x&z"), "z");
+        assert_eq!(strip_query("token=kw_live_abc&token=other"), "token=other");
+        assert!(matches!(strip_query("a=1&b=2"), Cow::Borrowed("a=1&b=2")));
+    }
+
+    #[test]
+    fn query_names_are_decoded() {
+        assert_eq!(query_param(Some("x=1&api%5fkey=k"), "api_key"), Some("k"));
+        assert_eq!(query_values(Some("api_key=a&api_key=b"), "api_key").collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(query_param(Some("%=1&%4=2&api_key=k"), "api_key"), Some("k"));
+    }
+
+    #[test]
+    fn credential_headers_are_removed() {
+        let mut h = HeaderMap::new();
+        h.insert("authorization", "Basic abc".parse().unwrap());
+        h.insert("x-api-key", "whatever".parse().unwrap());
+        h.insert("apikey", "kw_live_xyz".parse().unwrap());
+        h.insert("x-key", "not-a-key".parse().unwrap());
+        strip_headers(&mut h);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("x-key"));
+    }
+}
