@@ -11,6 +11,7 @@
 
 use crate::error::AdminError;
 use crate::extract::JsonBody;
+use crate::input::some;
 use crate::state::AdminState;
 use axum::extract::State;
 use axum::Json;
@@ -23,23 +24,44 @@ use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-/// The request body: a request id, or a hypothetical call.
+/// The request body: a request id alone, or a hypothetical call (`path`
+/// with any of the other fields). No field may be `null`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DiagnoseRequest {
     /// A request id to replay.
+    #[serde(default, deserialize_with = "some")]
     pub request_id: Option<String>,
     /// A key to try (sent as `Authorization: Bearer`).
+    #[serde(default, deserialize_with = "some")]
     pub key: Option<String>,
     /// Headers to send instead of, or besides, the key.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    /// HTTP method (default GET).
+    #[serde(default, deserialize_with = "some")]
+    pub headers: Option<BTreeMap<String, String>>,
+    /// HTTP method (default GET), letters only, any case.
+    #[serde(default, deserialize_with = "some")]
     pub method: Option<String>,
     /// Path, e.g. `/orders/v1/items?x=1`.
+    #[serde(default, deserialize_with = "some")]
     pub path: Option<String>,
     /// Client IP to assume (default 127.0.0.1).
+    #[serde(default, deserialize_with = "some")]
     pub client_ip: Option<String>,
+}
+
+impl DiagnoseRequest {
+    /// The fields of a hypothetical call that are set.
+    fn call_fields(&self) -> impl Iterator<Item = &'static str> + '_ {
+        [
+            ("key", self.key.is_some()),
+            ("headers", self.headers.is_some()),
+            ("method", self.method.is_some()),
+            ("path", self.path.is_some()),
+            ("client_ip", self.client_ip.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+    }
 }
 
 /// Handles `POST /admin/v1/diagnose`.
@@ -47,14 +69,36 @@ pub async fn diagnose(
     State(state): State<AdminState>,
     JsonBody(req): JsonBody<DiagnoseRequest>,
 ) -> Result<Json<Value>, AdminError> {
-    match (&req.request_id, &req.path) {
-        (Some(id), None) if req.key.is_none() && req.headers.is_empty() => replay(&state, id).await.map(Json),
-        (None, Some(_)) => hypothetical(&state, &req).map(Json),
-        _ => Err(AdminError::RequestInvalid {
-            detail: "send either {\"request_id\"} or {\"key\", \"method\", \"path\"}".to_owned(),
-            param: None,
-        }),
+    if let Some(id) = &req.request_id {
+        if let Some(field) = req.call_fields().next() {
+            return Err(AdminError::invalid(
+                field,
+                format!("{field} describes a hypothetical call; send request_id alone to replay a request"),
+            ));
+        }
+        return replay(&state, id).await.map(Json);
     }
+    if req.path.is_none() {
+        return Err(AdminError::invalid(
+            "path",
+            "send either {\"request_id\"} or a hypothetical call {\"path\", \"key\"?, \"method\"?, ...}",
+        ));
+    }
+    hypothetical(&state, &req).map(Json)
+}
+
+/// A header name the diagnosed call may carry: an RFC 9110 token, at most
+/// 65535 characters (what `http` accepts).
+pub fn header_name(name: &str) -> Result<HeaderName, AdminError> {
+    HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| AdminError::invalid(format!("headers.{name}"), format!("{name:?} is not a header name")))
+}
+
+/// A header value: any text without control characters other than tab.
+pub fn header_value(param: &str, value: &str) -> Result<HeaderValue, AdminError> {
+    HeaderValue::from_str(value).map_err(|_| {
+        AdminError::invalid(param, format!("the value of {param} holds control characters, which no header can carry"))
+    })
 }
 
 async fn replay(state: &AdminState, request_id: &str) -> Result<Value, AdminError> {
@@ -122,45 +166,31 @@ fn request_json(row: &CallLogRow) -> Value {
 }
 
 fn hypothetical(state: &AdminState, req: &DiagnoseRequest) -> Result<Value, AdminError> {
-    let method = req.method.clone().unwrap_or_else(|| "GET".to_owned()).to_ascii_uppercase();
+    let method = req.method.clone().unwrap_or_else(|| "GET".to_owned());
     if method.is_empty() || !method.bytes().all(|b| b.is_ascii_alphabetic()) {
-        return Err(AdminError::RequestInvalid {
-            detail: format!("{method:?} is not an HTTP method"),
-            param: Some("method".into()),
-        });
+        return Err(AdminError::invalid("method", format!("{method:?} is not an HTTP method (letters only)")));
     }
+    let method = method.to_ascii_uppercase();
     let full_path = req.path.clone().unwrap_or_default();
     if !full_path.starts_with('/') {
-        return Err(AdminError::RequestInvalid { detail: "path must start with /".into(), param: Some("path".into()) });
+        return Err(AdminError::invalid("path", "path must start with /"));
     }
     let (path, query) = match full_path.split_once('?') {
         Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
         None => (full_path.clone(), None),
     };
     let client_ip: IpAddr = match &req.client_ip {
-        Some(s) => s.parse().map_err(|_| AdminError::RequestInvalid {
-            detail: format!("{s:?} is not an IP address"),
-            param: Some("client_ip".into()),
-        })?,
+        Some(s) => s.parse().map_err(|_| AdminError::invalid("client_ip", format!("{s:?} is not an IP address")))?,
         None => IpAddr::from([127, 0, 0, 1]),
     };
     let mut headers = HeaderMap::new();
-    for (name, value) in &req.headers {
-        let n = HeaderName::from_bytes(name.as_bytes()).map_err(|_| AdminError::RequestInvalid {
-            detail: format!("{name:?} is not a header name"),
-            param: Some(format!("headers.{name}")),
-        })?;
-        let v = HeaderValue::from_str(value).map_err(|_| AdminError::RequestInvalid {
-            detail: format!("the value of header {name} is not valid"),
-            param: Some(format!("headers.{name}")),
-        })?;
+    for (name, value) in req.headers.iter().flatten() {
+        let n = header_name(name)?;
+        let v = header_value(&format!("headers.{name}"), value)?;
         headers.append(n, v);
     }
     if let Some(key) = &req.key {
-        let v = HeaderValue::from_str(&format!("Bearer {key}")).map_err(|_| AdminError::RequestInvalid {
-            detail: "the key holds characters no header can carry".into(),
-            param: Some("key".into()),
-        })?;
+        let v = header_value("key", &format!("Bearer {key}"))?;
         headers.insert(http::header::AUTHORIZATION, v);
     }
     let host = headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);

@@ -9,6 +9,7 @@
 //! - [`Actor`]: who is calling, set by the authentication layer.
 
 use crate::error::AdminError;
+use crate::json::{Node, Strict};
 use crate::BODY_LIMIT;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
@@ -60,10 +61,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AdminError> {
     if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err(AdminError::RequestInvalid { detail: "the request body must be a JSON object".to_owned(), param: None });
     }
+    // Parse first (syntax errors, duplicate members), then read strictly.
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
+    let node: Node = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
     de.end().map_err(|e| AdminError::RequestInvalid { detail: format!("malformed JSON: {e}"), param: None })?;
-    Ok(value)
+    serde_path_to_error::deserialize(Strict(&node)).map_err(json_error)
 }
 
 fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> AdminError {
@@ -86,9 +88,10 @@ fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> AdminError {
     AdminError::RequestInvalid { detail: format!("{param}: {detail}"), param: Some(param) }
 }
 
-/// The field named by serde's "missing field `x`" / "unknown field `x`".
+/// The field named by serde's "missing field `x`" / "unknown field `x`" /
+/// "duplicate field `x`".
 fn named_field(message: &str) -> Option<&str> {
-    if !(message.starts_with("missing field `") || message.starts_with("unknown field `")) {
+    if !["missing field `", "unknown field `", "duplicate field `"].iter().any(|lead| message.starts_with(lead)) {
         return None;
     }
     message.split('`').nth(1)

@@ -13,6 +13,8 @@ pub mod diagnose;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod input;
+pub mod json;
 pub mod openapi;
 pub mod resources;
 mod routes;

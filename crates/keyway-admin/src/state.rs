@@ -12,6 +12,7 @@ use keyway_core::Timestamp;
 use keyway_pipeline::{Settings, SnapshotHandle};
 use keyway_store::Store;
 use serde_json::Value;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -27,11 +28,18 @@ pub struct AdminState {
     /// Renders Prometheus text for `GET /metrics` (the binary wires the
     /// real exporter in).
     pub metrics: Arc<dyn Fn() -> String + Send + Sync>,
+    /// The address the admin listener is bound to, once known: the
+    /// OpenAPI document names it as its server. `None` (e.g. in tests):
+    /// the document names the server relative to itself (`/`).
+    pub admin_addr: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for AdminState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AdminState").field("settings", &self.settings).finish_non_exhaustive()
+        f.debug_struct("AdminState")
+            .field("settings", &self.settings)
+            .field("admin_addr", &self.admin_addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -66,7 +74,13 @@ impl Write {
 impl AdminState {
     /// State with a metrics renderer that renders nothing.
     pub fn new(store: Arc<dyn Store>, snapshot: Arc<SnapshotHandle>, settings: Settings) -> Self {
-        AdminState { store, snapshot, settings, metrics: Arc::new(String::new) }
+        AdminState { store, snapshot, settings, metrics: Arc::new(String::new), admin_addr: None }
+    }
+
+    /// Records the address the admin listener is bound to.
+    pub fn with_admin_addr(mut self, addr: SocketAddr) -> Self {
+        self.admin_addr = Some(addr);
+        self
     }
 
     /// Replaces the metrics renderer.

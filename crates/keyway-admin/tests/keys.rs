@@ -61,6 +61,8 @@ async fn create_returns_the_key_once_and_never_again() {
         "prefix",
         "env",
         "status",
+        "effective_status",
+        "refusal_code",
         "scopes",
         "allowed_ips",
         "expires_at",
@@ -253,7 +255,14 @@ async fn key_input_is_validated() {
         (json!({"scopes": ["has space"]}), "scopes[0]"),
         (json!({"scopes": [1]}), "scopes[0]"),
         (json!({"expires_at": "yesterday"}), "expires_at"),
-        (json!({"expires_at": "2001-01-01T00:00:00Z"}), "expires_at"),
+        (json!({"expires_at": "2025-02-29T00:00:00Z"}), "expires_at"),
+        (json!({"expires_at": "9999-01-01T00:00:00Z"}), "expires_at"),
+        (json!({"env": null}), "env"),
+        (json!({"scopes": null}), "scopes"),
+        (json!({"rate_limit": [1, 1]}), "rate_limit"),
+        (json!({"rate_limit": {"requests": 1.5, "per_seconds": 1}}), "rate_limit.requests"),
+        (json!({"rate_limit": {"requests": 9_007_199_254_740_992_u64, "per_seconds": 1}}), "rate_limit.requests"),
+        (json!({"quota": {"requests": 1, "period": {"day": null}}}), "quota.period"),
         (json!({"rate_limit": {"requests": 0, "per_seconds": 1}}), "rate_limit.requests"),
         (json!({"rate_limit": {"requests": 1}}), "rate_limit.per_seconds"),
         (json!({"rate_limit": {"requests": 1, "per_seconds": 1, "burst": 2}}), "rate_limit.burst"),
@@ -268,6 +277,9 @@ async fn key_input_is_validated() {
     for (body, param) in [
         (json!({"grace_seconds": 2_592_001}), "grace_seconds"),
         (json!({"grace_seconds": -1}), "grace_seconds"),
+        (json!({"grace_seconds": 351.5}), "grace_seconds"),
+        (json!({"grace_seconds": "351"}), "grace_seconds"),
+        (json!({"grace_seconds": null}), "grace_seconds"),
         (json!({}), "grace_seconds"),
         (json!({"grace_seconds": 1, "extra": true}), "extra"),
     ] {
@@ -308,4 +320,146 @@ async fn expired_keys_read_as_expired_and_cannot_be_rotated() {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test]
+async fn integers_may_be_written_as_integral_numbers() {
+    let h = Harness::new().await;
+    let w = h.world("acme", "/orders/v1").await;
+    let k = h
+        .ok(
+            "POST",
+            &format!("/admin/v1/apps/{}/keys", w.app),
+            json!({"rate_limit": {"requests": 5.0, "per_seconds": 6e1}, "quota": {"requests": 1e3, "period": "day"}}),
+        )
+        .await;
+    assert_eq!(k["rate_limit"], json!({"requests": 5, "per_seconds": 60}));
+    assert_eq!(k["quota"], json!({"requests": 1000, "period": "day"}));
+    let r = h.call("POST", &format!("/admin/v1/keys/{}/rotate", id(&k)), Some(json!({"grace_seconds": 351.0}))).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let old = h.ok("GET", &format!("/admin/v1/keys/{}", id(&k)), Value::Null).await;
+    let grace = chrono::DateTime::parse_from_rfc3339(old["grace_until"].as_str().unwrap()).unwrap();
+    assert!((340..=351).contains(&grace.signed_duration_since(Utc::now()).num_seconds()), "{grace}");
+}
+
+#[tokio::test]
+async fn null_means_none_where_the_document_says_so() {
+    let h = Harness::new().await;
+    let w = h.world("acme", "/orders/v1").await;
+    let k = h
+        .ok(
+            "POST",
+            &format!("/admin/v1/apps/{}/keys", w.app),
+            json!({"expires_at": null, "rate_limit": null, "quota": null, "name": null}),
+        )
+        .await;
+    for field in ["expires_at", "rate_limit", "quota", "name"] {
+        assert!(k[field].is_null(), "{field}: {k}");
+    }
+}
+
+#[tokio::test]
+async fn a_past_expiry_makes_a_key_that_is_already_expired() {
+    let h = Harness::new().await;
+    let w = h.world("acme", "/orders/v1").await;
+    let k = h.ok("POST", &format!("/admin/v1/apps/{}/keys", w.app), json!({"expires_at": "2001-01-01T00:00:00+01:00"})).await;
+    assert_eq!(k["expires_at"], "2000-12-31T23:00:00Z");
+    assert_eq!((k["status"].as_str(), k["effective_status"].as_str()), (Some("expired"), Some("expired")));
+    assert_eq!(k["refusal_code"], "key_expired");
+}
+
+/// The gateway's answer to a call with `key` to the world's API, through
+/// `POST /admin/v1/diagnose` (which runs the gateway's stages).
+async fn gateway_code(h: &Harness, key: &str) -> Value {
+    let d = h.ok("POST", "/admin/v1/diagnose", json!({"key": key, "method": "GET", "path": "/orders/v1/items"})).await;
+    d["outcome"]["code"].clone()
+}
+
+/// Codes of stages 3 and 4: the ones `refusal_code` predicts.
+const KEY_AND_IDENTITY_CODES: [&str; 6] =
+    ["key_revoked", "key_rotated", "key_expired", "key_owner_deleted", "key_owner_suspended", "tenant_suspended"];
+
+/// Asserts what the key listing, the key itself and the gateway say.
+#[track_caller]
+fn assert_effective(listed: &Value, got: &Value, gateway: &Value, status: &str, effective: &str, refusal: Option<&str>) {
+    for view in [listed, got] {
+        assert_eq!(view["status"], status, "{view}");
+        assert_eq!(view["effective_status"], effective, "{view}");
+        assert_eq!(view["refusal_code"].as_str(), refusal, "{view}");
+    }
+    match refusal {
+        Some(code) => assert_eq!(gateway.as_str(), Some(code), "the gateway refuses with the predicted code"),
+        None => assert!(
+            !KEY_AND_IDENTITY_CODES.contains(&gateway.as_str().unwrap_or("")),
+            "the gateway passes stages 3 and 4, got {gateway}"
+        ),
+    }
+}
+
+#[tokio::test]
+async fn key_listings_show_what_the_gateway_does_with_each_key() {
+    let h = Harness::new().await;
+    let w = h.world("acme", "/orders/v1").await;
+    let (kid, text) = h.new_key(&w.app, json!({})).await;
+    let check = |status: &'static str, effective: &'static str, refusal: Option<&'static str>| {
+        let (h, w, kid, text) = (&h, &w, kid.clone(), text.clone());
+        async move {
+            let list = h.ok("GET", &format!("/admin/v1/apps/{}/keys", w.app), Value::Null).await;
+            let listed = list["data"].as_array().unwrap().iter().find(|k| k["id"] == kid.as_str()).unwrap().clone();
+            let got = h.ok("GET", &format!("/admin/v1/keys/{kid}"), Value::Null).await;
+            assert_effective(&listed, &got, &gateway_code(h, &text).await, status, effective, refusal);
+        }
+    };
+    let patch = |path: String, body: Value| {
+        let h = &h;
+        async move {
+            h.ok("PATCH", &path, body).await;
+        }
+    };
+    let (user, app, tenant) =
+        (format!("/admin/v1/users/{}", w.user), format!("/admin/v1/apps/{}", w.app), format!("/admin/v1/tenants/{}", w.tenant));
+
+    check("active", "active", None).await;
+    patch(user.clone(), json!({"status": "suspended"})).await;
+    check("active", "owner_suspended", Some("key_owner_suspended")).await;
+    patch(tenant.clone(), json!({"status": "suspended"})).await;
+    check("active", "owner_suspended", Some("key_owner_suspended")).await;
+    patch(user.clone(), json!({"status": "active"})).await;
+    check("active", "tenant_suspended", Some("tenant_suspended")).await;
+    patch(app.clone(), json!({"status": "suspended"})).await;
+    check("active", "app_suspended", Some("key_owner_suspended")).await;
+    patch(tenant.clone(), json!({"status": "active"})).await;
+    patch(app.clone(), json!({"status": "active"})).await;
+    check("active", "active", None).await;
+
+    // A deleted owner, then a deleted app: the key's own status stays active.
+    let other = id(&h
+        .ok("POST", &format!("/admin/v1/tenants/{}/users", w.tenant), json!({"email": "next@acme.test", "role": "admin"}))
+        .await);
+    h.ok("DELETE", &user, Value::Null).await;
+    check("active", "owner_deleted", Some("key_owner_deleted")).await;
+    patch(app.clone(), json!({"owner_user_id": other})).await;
+    check("active", "active", None).await;
+    h.ok("DELETE", &app, Value::Null).await;
+    check("active", "app_deleted", Some("key_owner_deleted")).await;
+
+    // The key's own state comes first, as in the gateway.
+    h.ok("POST", &format!("/admin/v1/keys/{kid}/revoke"), json!({"reason": "done"})).await;
+    check("revoked", "revoked", Some("key_revoked")).await;
+}
+
+#[tokio::test]
+async fn rotated_keys_are_rotating_then_rotated() {
+    let h = Harness::new().await;
+    let w = h.world("acme", "/orders/v1").await;
+    let (kid, text) = h.new_key(&w.app, json!({})).await;
+    let (soon, soon_text) = h.new_key(&w.app, json!({})).await;
+    h.ok("POST", &format!("/admin/v1/keys/{kid}/rotate"), json!({"grace_seconds": 3600})).await;
+    h.ok("POST", &format!("/admin/v1/keys/{soon}/rotate"), json!({"grace_seconds": 0})).await;
+    let list = h.ok("GET", &format!("/admin/v1/apps/{}/keys", w.app), Value::Null).await;
+    let find = |id: &str| list["data"].as_array().unwrap().iter().find(|k| k["id"] == id).unwrap().clone();
+    let got = h.ok("GET", &format!("/admin/v1/keys/{kid}"), Value::Null).await;
+    assert_effective(&find(&kid), &got, &gateway_code(&h, &text).await, "rotating", "rotating", None);
+    let got = h.ok("GET", &format!("/admin/v1/keys/{soon}"), Value::Null).await;
+    assert_effective(&find(&soon), &got, &gateway_code(&h, &soon_text).await, "rotated", "rotated", Some("key_rotated"));
 }

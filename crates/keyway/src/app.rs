@@ -131,6 +131,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         snapshot: snapshot.clone(),
         settings: stages,
         metrics: Arc::new(move || metrics.as_ref().map(|h| h.render()).unwrap_or_default()),
+        admin_addr: Some(admin_addr),
     };
     let router = keyway_admin::router(admin_state);
 

@@ -1,23 +1,19 @@
 //! APIs: `POST/GET /admin/v1/tenants/{id}/apis`, `GET/PATCH /admin/v1/apis/{id}`.
 //! (Subscriptions come later, in their own module.)
 
-use super::{conflict_as, created, list, nullable, Created, List};
+use super::{conflict_as, created, list, Created, List};
 use crate::error::AdminError;
 use crate::extract::{Actor, JsonBody, PathId};
+use crate::input::{clearable_time, some, LimitsIn, ScopeRuleIn, UpstreamIn};
 use crate::state::{now, AdminState, Write};
 use crate::validate::{self, MAX_NAME};
 use axum::extract::State;
 use axum::Json;
 use keyway_core::change::Record;
 use keyway_core::ids::ApiId;
-use keyway_core::model::{Api, ApiStatus, AuthMethod, KeyLocation, Protocol, ScopeRule, Upstream, Visibility};
+use keyway_core::model::{Api, ApiStatus, AuthMethod, KeyLocation, Protocol, Visibility};
 use keyway_core::Timestamp;
 use serde::Deserialize;
-
-/// Most upstream targets of one API.
-pub const MAX_TARGETS: usize = 64;
-/// Longest upstream timeout accepted: one hour.
-pub const MAX_TIMEOUT_MS: u64 = 3_600_000;
 
 /// Body of `POST /admin/v1/tenants/{id}/apis`.
 #[derive(Debug, Deserialize)]
@@ -29,59 +25,76 @@ pub struct CreateApi {
     pub version: String,
     /// Path prefix, e.g. `/orders/v1`.
     pub base_path: String,
-    /// Host it is served for (any host when absent).
+    /// Host it is served for (any host when absent or `null`).
+    #[serde(default)]
     pub host: Option<String>,
-    /// Allowed methods, uppercase (all when absent or empty).
+    /// Allowed methods, of [`validate::HTTP_METHODS`] (all when absent or empty).
+    #[serde(default, deserialize_with = "some")]
     pub methods: Option<Vec<String>>,
     /// Where traffic goes.
-    pub upstream: Upstream,
+    pub upstream: UpstreamIn,
     /// Accepted authentication methods.
     pub auth: Vec<AuthMethod>,
     /// Places a key is accepted (default: bearer header and `x-api-key`).
+    #[serde(default, deserialize_with = "some")]
     pub key_locations: Option<Vec<KeyLocation>>,
     /// Refusal envelope protocol (default `rest`).
+    #[serde(default, deserialize_with = "some")]
     pub protocol: Option<Protocol>,
     /// Whether subscriptions need approval (default false).
+    #[serde(default, deserialize_with = "some")]
     pub requires_approval: Option<bool>,
     /// Who may call it.
     pub visibility: Visibility,
     /// Scopes every call needs.
+    #[serde(default, deserialize_with = "some")]
     pub required_scopes: Option<Vec<String>>,
     /// Scopes particular routes need (method + path pattern).
-    pub scope_rules: Option<Vec<ScopeRule>>,
+    #[serde(default, deserialize_with = "some")]
+    pub scope_rules: Option<Vec<ScopeRuleIn>>,
     /// Rate limit and quota across all callers.
     #[serde(default)]
-    pub limits: keyway_core::model::Limits,
+    pub limits: LimitsIn,
 }
 
 /// Body of `PATCH /admin/v1/apis/{id}`. `sunset_at` and
-/// `successor_api_id` may be `null` to clear them.
+/// `successor_api_id` may be `null` to clear them; no other field may be
+/// `null`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PatchApi {
     /// New lifecycle status.
+    #[serde(default, deserialize_with = "some")]
     pub status: Option<ApiStatus>,
     /// When it stops (announced in `Sunset` while deprecated).
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "clearable_time")]
     pub sunset_at: Option<Option<Timestamp>>,
     /// The API that replaces it (same tenant, not itself).
-    #[serde(default, deserialize_with = "nullable")]
+    #[serde(default, deserialize_with = "super::nullable")]
     pub successor_api_id: Option<Option<String>>,
     /// New upstream.
-    pub upstream: Option<Upstream>,
+    #[serde(default, deserialize_with = "some")]
+    pub upstream: Option<UpstreamIn>,
     /// New allowed methods.
+    #[serde(default, deserialize_with = "some")]
     pub methods: Option<Vec<String>>,
     /// New key locations.
+    #[serde(default, deserialize_with = "some")]
     pub key_locations: Option<Vec<KeyLocation>>,
     /// New visibility.
+    #[serde(default, deserialize_with = "some")]
     pub visibility: Option<Visibility>,
     /// New required scopes.
+    #[serde(default, deserialize_with = "some")]
     pub required_scopes: Option<Vec<String>>,
     /// New route scope rules.
-    pub scope_rules: Option<Vec<ScopeRule>>,
+    #[serde(default, deserialize_with = "some")]
+    pub scope_rules: Option<Vec<ScopeRuleIn>>,
     /// New limits (replacing the old ones whole).
-    pub limits: Option<keyway_core::model::Limits>,
+    #[serde(default, deserialize_with = "some")]
+    pub limits: Option<LimitsIn>,
     /// New approval rule.
+    #[serde(default, deserialize_with = "some")]
     pub requires_approval: Option<bool>,
 }
 
@@ -111,14 +124,14 @@ pub async fn create(
     let auth = auth_methods(req.auth)?;
     let name = validate::text("name", &req.name, MAX_NAME)?;
     let version = validate::text("version", &req.version, MAX_NAME)?;
-    let base_path = base_path(&req.base_path)?;
-    let host = req.host.as_deref().map(host).transpose()?;
-    let methods = methods(req.methods.unwrap_or_default())?;
-    let upstream = upstream(req.upstream)?;
+    let base_path = validate::base_path(&req.base_path)?;
+    let host = req.host.as_deref().map(validate::host).transpose()?;
+    let methods = validate::methods("methods", req.methods.unwrap_or_default())?;
+    let upstream = validate::upstream(req.upstream)?;
     let key_locations = key_locations(req.key_locations.unwrap_or_else(|| KeyLocation::DEFAULT.to_vec()), &auth)?;
     let required_scopes = validate::scopes("required_scopes", req.required_scopes.unwrap_or_default())?;
-    let scope_rules = scope_rules(req.scope_rules.unwrap_or_default())?;
-    validate::limits("limits", &req.limits, false)?;
+    let scope_rules = validate::scope_rules(req.scope_rules.unwrap_or_default())?;
+    let limits = validate::limits("limits", req.limits, false)?;
 
     let _write = state.begin_write().await;
     let tenant = super::tenant(&state, &tenant_id).await?;
@@ -131,7 +144,7 @@ pub async fn create(
         visibility: req.visibility,
         required_scopes,
         scope_rules,
-        limits: req.limits,
+        limits,
         protocol: req.protocol.unwrap_or_default(),
         ..Api::new(&tenant.id, name, version, base_path, upstream, now())
     };
@@ -183,13 +196,12 @@ pub async fn patch(
     if req.is_empty() {
         return Err(AdminError::RequestInvalid { detail: "nothing to change".into(), param: None });
     }
-    let upstream_new = req.upstream.map(upstream).transpose()?;
-    let methods_new = req.methods.map(methods).transpose()?;
+    let upstream_new = req.upstream.map(validate::upstream).transpose()?;
+    let methods_new = req.methods.map(|m| validate::methods("methods", m)).transpose()?;
     let scopes_new = req.required_scopes.map(|s| validate::scopes("required_scopes", s)).transpose()?;
-    let rules_new = req.scope_rules.map(scope_rules).transpose()?;
-    if let Some(l) = &req.limits {
-        validate::limits("limits", l, false)?;
-    }
+    let rules_new = req.scope_rules.map(validate::scope_rules).transpose()?;
+    let limits_new = req.limits.map(|l| validate::limits("limits", l, false)).transpose()?;
+    let locations_new = req.key_locations.map(|l| key_locations(l, &[AuthMethod::ApiKey])).transpose()?;
 
     let t = now();
     let _write = state.begin_write().await;
@@ -235,8 +247,8 @@ pub async fn patch(
     if let Some(m) = methods_new {
         after.methods = m;
     }
-    if let Some(locations) = req.key_locations {
-        after.key_locations = key_locations(locations, &after.auth)?;
+    if let Some(locations) = locations_new {
+        after.key_locations = locations;
     }
     if let Some(v) = req.visibility {
         after.visibility = v;
@@ -247,7 +259,7 @@ pub async fn patch(
     if let Some(r) = rules_new {
         after.scope_rules = r;
     }
-    if let Some(l) = req.limits {
+    if let Some(l) = limits_new {
         after.limits = l;
     }
     if let Some(r) = req.requires_approval {
@@ -326,105 +338,6 @@ fn auth_methods(methods: Vec<AuthMethod>) -> Result<Vec<AuthMethod>, AdminError>
     Ok(out)
 }
 
-/// `/orders/v1/` becomes `/orders/v1`; `/` stays `/`.
-fn base_path(p: &str) -> Result<String, AdminError> {
-    let bad = |why: &str| AdminError::invalid("base_path", format!("base_path {why}, e.g. /orders/v1"));
-    if !p.starts_with('/') {
-        return Err(bad("must start with /"));
-    }
-    if p.len() > 512 {
-        return Err(bad("is longer than 512 characters"));
-    }
-    if p.contains(['?', '#']) {
-        return Err(bad("must not hold a query (?) or fragment (#)"));
-    }
-    if p.contains("//") {
-        return Err(bad("must not hold an empty segment (//)"));
-    }
-    if p.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(bad("must not hold spaces or control characters"));
-    }
-    if p.split('/').any(|seg| seg == "." || seg == "..") {
-        return Err(bad("must not hold . or .. segments"));
-    }
-    Ok(keyway_pipeline::snapshot::normalize_base_path(p))
-}
-
-/// A host name, lowercased; no port, no scheme.
-fn host(h: &str) -> Result<String, AdminError> {
-    let h = h.trim().to_ascii_lowercase();
-    let ok = !h.is_empty()
-        && h.len() <= 253
-        && h.split('.').all(|label| {
-            !label.is_empty()
-                && label.len() <= 63
-                && !label.starts_with('-')
-                && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-        });
-    if ok {
-        Ok(h)
-    } else {
-        Err(AdminError::invalid("host", "host must be a host name without scheme or port, e.g. api.example.com"))
-    }
-}
-
-/// Uppercase HTTP method tokens, duplicates dropped.
-/// Most scope rules per API.
-pub const MAX_SCOPE_RULES: usize = 200;
-
-/// Validates route scope rules: method (if any) a valid HTTP method, path
-/// starting with `/` whose `**` (if any) is the last segment, scopes valid.
-fn scope_rules(rules: Vec<ScopeRule>) -> Result<Vec<ScopeRule>, AdminError> {
-    if rules.len() > MAX_SCOPE_RULES {
-        return Err(AdminError::invalid("scope_rules", format!("at most {MAX_SCOPE_RULES} scope rules")));
-    }
-    rules
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let method = match r.method {
-                Some(m) => Some(
-                    methods(vec![m])
-                        .map_err(|_| AdminError::invalid(format!("scope_rules[{i}].method"), "not an HTTP method"))?
-                        .remove(0),
-                ),
-                None => None,
-            };
-            let path = r.path.trim().to_owned();
-            let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
-            let double_star_inside = segments.iter().rev().skip(1).any(|s| *s == "**");
-            if !path.starts_with('/') || path.contains(['?', '#']) || double_star_inside {
-                return Err(AdminError::invalid(
-                    format!("scope_rules[{i}].path"),
-                    "a path pattern starts with /, has no ? or #, and uses ** only as its last segment",
-                ));
-            }
-            let scopes = validate::scopes(&format!("scope_rules[{i}].scopes"), r.scopes)?;
-            if scopes.is_empty() {
-                return Err(AdminError::invalid(format!("scope_rules[{i}].scopes"), "a scope rule names at least one scope"));
-            }
-            Ok(ScopeRule { method, path, scopes })
-        })
-        .collect()
-}
-
-fn methods(list: Vec<String>) -> Result<Vec<String>, AdminError> {
-    let mut out: Vec<String> = Vec::with_capacity(list.len());
-    for (i, m) in list.into_iter().enumerate() {
-        if m.is_empty() || m.len() > 20 || !m.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(AdminError::invalid(
-                format!("methods[{i}]"),
-                format!("{m:?} is not an uppercase HTTP method such as GET or POST"),
-            ));
-        }
-        if !out.contains(&m) {
-            out.push(m);
-        }
-    }
-    Ok(out)
-}
-
 /// Where keys are accepted; must not be empty when `api_key` is accepted.
 fn key_locations(list: Vec<KeyLocation>, auth: &[AuthMethod]) -> Result<Vec<KeyLocation>, AdminError> {
     if list.is_empty() && auth.contains(&AuthMethod::ApiKey) {
@@ -439,86 +352,9 @@ fn key_locations(list: Vec<KeyLocation>, auth: &[AuthMethod]) -> Result<Vec<KeyL
     Ok(out)
 }
 
-/// Targets: at least one, each an `http://` or `https://` URL with a host,
-/// no credentials, query or fragment; weights 1 to 1000.
-fn upstream(u: Upstream) -> Result<Upstream, AdminError> {
-    if u.targets.is_empty() {
-        return Err(AdminError::invalid("upstream.targets", "upstream.targets must hold at least one target"));
-    }
-    if u.targets.len() > MAX_TARGETS {
-        return Err(AdminError::invalid("upstream.targets", format!("at most {MAX_TARGETS} targets")));
-    }
-    for (i, t) in u.targets.iter().enumerate() {
-        target_url(&t.url).map_err(|why| {
-            AdminError::invalid(
-                format!("upstream.targets[{i}].url"),
-                format!("{:?} {why}, e.g. http://orders.internal:8080", t.url),
-            )
-        })?;
-        if !(1..=1000).contains(&t.weight) {
-            return Err(AdminError::invalid(format!("upstream.targets[{i}].weight"), "weight must be 1 to 1000"));
-        }
-    }
-    if let Some(ms) = u.timeout_ms {
-        if ms == 0 || ms > MAX_TIMEOUT_MS {
-            return Err(AdminError::invalid("upstream.timeout_ms", format!("upstream.timeout_ms must be 1 to {MAX_TIMEOUT_MS}")));
-        }
-    }
-    Ok(u)
-}
-
-fn target_url(url: &str) -> Result<(), &'static str> {
-    let uri: http::Uri = url.parse().map_err(|_| "is not a valid URL")?;
-    match uri.scheme_str() {
-        Some("http" | "https") => {}
-        _ => return Err("must start with http:// or https://"),
-    }
-    let Some(authority) = uri.authority() else {
-        return Err("has no host");
-    };
-    if authority.host().is_empty() {
-        return Err("has no host");
-    }
-    if authority.as_str().contains('@') {
-        return Err("must not hold credentials");
-    }
-    if uri.query().is_some() || url.contains('#') {
-        return Err("must not hold a query or fragment");
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base_paths_are_checked_and_normalized() {
-        assert_eq!(base_path("/orders/v1/").ok().as_deref(), Some("/orders/v1"));
-        assert_eq!(base_path("/").ok().as_deref(), Some("/"));
-        for bad in ["orders", "/a//b", "/a?x=1", "/a#f", "/a b", "/a/../b", ""] {
-            assert!(base_path(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn target_urls() {
-        assert!(target_url("http://orders.internal:8080").is_ok());
-        assert!(target_url("https://10.0.0.1/prefix").is_ok());
-        for bad in ["ftp://x", "orders.internal", "http://", "http://u:p@x", "http://x/?q=1", "http://x/#f", "/x"] {
-            assert!(target_url(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn hosts_and_methods() {
-        assert_eq!(host("API.Example.com").ok().as_deref(), Some("api.example.com"));
-        for bad in ["", "a..b", "a:80", "http://a", "-a.b", "a b"] {
-            assert!(host(bad).is_err(), "{bad}");
-        }
-        assert!(methods(vec!["GET".into(), "POST".into()]).is_ok());
-        assert!(methods(vec!["get".into()]).is_err());
-    }
 
     #[test]
     fn only_api_keys_are_supported_for_now() {

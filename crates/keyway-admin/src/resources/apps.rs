@@ -5,6 +5,7 @@ use super::users::SettableStatus;
 use super::{created, list, Created, List};
 use crate::error::AdminError;
 use crate::extract::{Actor, JsonBody, PathId};
+use crate::input::{some, LimitsIn};
 use crate::state::{now, AdminState, Write};
 use crate::validate::{self, MAX_NAME, MAX_REASON};
 use axum::extract::State;
@@ -24,7 +25,7 @@ pub struct CreateApp {
     pub owner_user_id: String,
     /// Rate limit and quota of the whole app, and its keys' default rate.
     #[serde(default)]
-    pub limits: keyway_core::model::Limits,
+    pub limits: LimitsIn,
 }
 
 /// Body of `PATCH /admin/v1/apps/{id}`.
@@ -32,15 +33,20 @@ pub struct CreateApp {
 #[serde(deny_unknown_fields)]
 pub struct PatchApp {
     /// New standing.
+    #[serde(default, deserialize_with = "some")]
     pub status: Option<SettableStatus>,
     /// New owner.
+    #[serde(default, deserialize_with = "some")]
     pub owner_user_id: Option<String>,
     /// New display name.
+    #[serde(default, deserialize_with = "some")]
     pub name: Option<String>,
     /// Why the status changes.
+    #[serde(default, deserialize_with = "some")]
     pub reason: Option<String>,
     /// New limits (replacing the old ones whole).
-    pub limits: Option<keyway_core::model::Limits>,
+    #[serde(default, deserialize_with = "some")]
+    pub limits: Option<LimitsIn>,
 }
 
 /// `POST /admin/v1/tenants/{id}/apps`.
@@ -51,11 +57,11 @@ pub async fn create(
     JsonBody(req): JsonBody<CreateApp>,
 ) -> Result<Created<App>, AdminError> {
     let name = validate::text("name", &req.name, MAX_NAME)?;
-    validate::limits("limits", &req.limits, true)?;
+    let limits = validate::limits("limits", req.limits, true)?;
     let _write = state.begin_write().await;
     let tenant = super::tenant(&state, &tenant_id).await?;
     let owner = owner(&state, &tenant.id, &req.owner_user_id).await?;
-    let app = App { limits: req.limits, ..App::new(&tenant.id, name, &owner, now()) };
+    let app = App { limits, ..App::new(&tenant.id, name, &owner, now()) };
     state.commit(&actor, vec![Write::insert("app.create", Record::App(app.clone()))]).await?;
     Ok(created(app))
 }
@@ -87,9 +93,7 @@ pub async fn patch(
             param: None,
         });
     }
-    if let Some(l) = &req.limits {
-        validate::limits("limits", l, true)?;
-    }
+    let limits = req.limits.map(|l| validate::limits("limits", l, true)).transpose()?;
     let name = validate::opt_text("name", req.name.as_deref(), MAX_NAME)?;
     let reason = validate::opt_text("reason", req.reason.as_deref(), MAX_REASON)?;
 
@@ -111,7 +115,7 @@ pub async fn patch(
     if let Some(name) = name {
         after.name = name;
     }
-    if let Some(l) = req.limits {
+    if let Some(l) = limits {
         after.limits = l;
     }
     if after == before {

@@ -10,6 +10,9 @@ use keyway_core::records::{AuditEntry, AuditQuery};
 
 const PARAMS: &[&str] = &["resource_id", "resource_type", "tenant_id", "actor", "since", "until", "limit"];
 
+/// The values of `resource_type`: the kinds of record the audit log holds.
+pub const RESOURCE_TYPES: &[&str] = &["tenant", "user", "app", "key", "api", "subscription"];
+
 /// `GET /admin/v1/audit?resource_id=&resource_type=&tenant_id=&actor=&since=&until=&limit=`.
 pub async fn list_entries(
     State(state): State<AdminState>,
@@ -19,7 +22,7 @@ pub async fn list_entries(
     let query = AuditQuery {
         resource_id: f.text("resource_id"),
         resource_ids: Vec::new(),
-        resource_type: f.text("resource_type"),
+        resource_type: f.one_of("resource_type", RESOURCE_TYPES)?,
         tenant_id: f.text("tenant_id"),
         actor: f.text("actor"),
         since: f.time("since")?,

@@ -8,6 +8,7 @@
 use super::{created, list, Created, List};
 use crate::error::AdminError;
 use crate::extract::{Actor, JsonBody, PathId};
+use crate::input::{nullable_time, some, whole, QuotaIn, RateLimitIn};
 use crate::state::{now, AdminState, Write};
 use crate::validate::{self, MAX_NAME, MAX_REASON};
 use axum::extract::State;
@@ -17,33 +18,40 @@ use ipnet::IpNet;
 use keyway_core::change::Record;
 use keyway_core::ids::{AppId, KeyId, TenantId};
 use keyway_core::key_format::{self, KeyEnv};
-use keyway_core::model::{ApiKey, App, KeyState, PrincipalStatus, Quota, RateLimit};
-use keyway_core::Timestamp;
+use keyway_core::model::{ApiKey, App, KeyState, PrincipalStatus, Quota, RateLimit, Tenant, TenantStatus, User};
+use keyway_core::{ErrorCode, Timestamp};
 use serde::{Deserialize, Serialize};
-use std::net::IpAddr;
 
 /// Longest rotation grace period: 30 days.
 pub const MAX_GRACE_SECONDS: u64 = 30 * 24 * 3600;
-/// Most entries in a key's IP allow list.
-pub const MAX_ALLOWED_IPS: usize = 100;
 
-/// Body of `POST /admin/v1/apps/{id}/keys`.
+/// Body of `POST /admin/v1/apps/{id}/keys`. `expires_at`, `rate_limit`,
+/// `quota` and `name` may be `null` (none); the other fields may be left
+/// out but not be `null`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateKey {
     /// `live` or `test`; the gateway's environment when absent.
+    #[serde(default, deserialize_with = "some")]
     pub env: Option<KeyEnv>,
     /// Scopes granted.
+    #[serde(default, deserialize_with = "some")]
     pub scopes: Option<Vec<String>>,
     /// Client IP allow list: CIDRs, or bare IPs meaning one address.
+    #[serde(default, deserialize_with = "some")]
     pub allowed_ips: Option<Vec<String>>,
-    /// When the key stops working.
+    /// When the key stops working; a past time makes a key that is
+    /// already expired.
+    #[serde(default, deserialize_with = "nullable_time")]
     pub expires_at: Option<Timestamp>,
     /// Per-key request rate limit.
-    pub rate_limit: Option<RateLimit>,
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitIn>,
     /// Period quota.
-    pub quota: Option<Quota>,
+    #[serde(default)]
+    pub quota: Option<QuotaIn>,
     /// Label.
+    #[serde(default)]
     pub name: Option<String>,
 }
 
@@ -52,6 +60,7 @@ pub struct CreateKey {
 #[serde(deny_unknown_fields)]
 pub struct RotateKey {
     /// How long the old key keeps working (0 to 30 days).
+    #[serde(deserialize_with = "whole")]
     pub grace_seconds: u64,
 }
 
@@ -61,6 +70,114 @@ pub struct RotateKey {
 pub struct RevokeKey {
     /// Why (shown to callers who present the key, and in diagnose).
     pub reason: String,
+}
+
+/// Whether the gateway accepts a key, all things considered: the key's
+/// own state (stage 3 of `errors.md`) and the standing of its app, the
+/// app's owner and its tenant (stage 4), in the gateway's check order.
+/// Checks that depend on the API called (subscription, scopes, IP allow
+/// list, limits, `tenant_mismatch`) are not part of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EffectiveStatus {
+    /// Accepted.
+    Active,
+    /// Replaced by rotation, accepted until `grace_until`.
+    Rotating,
+    /// Refused with `key_revoked`.
+    Revoked,
+    /// Refused with `key_rotated`: replaced, and the grace period is over.
+    Rotated,
+    /// Refused with `key_expired`.
+    Expired,
+    /// Refused with `key_owner_deleted`: the key's app is deleted.
+    AppDeleted,
+    /// Refused with `key_owner_suspended`: the key's app is suspended.
+    AppSuspended,
+    /// Refused with `key_owner_deleted`: the user who owns the app is deleted.
+    OwnerDeleted,
+    /// Refused with `key_owner_suspended`: the user who owns the app is suspended.
+    OwnerSuspended,
+    /// Refused with `tenant_suspended`: the key's tenant is suspended.
+    TenantSuspended,
+}
+
+impl EffectiveStatus {
+    /// Every effective status, in the gateway's check order.
+    pub const ALL: [EffectiveStatus; 10] = [
+        EffectiveStatus::Active,
+        EffectiveStatus::Rotating,
+        EffectiveStatus::Revoked,
+        EffectiveStatus::Rotated,
+        EffectiveStatus::Expired,
+        EffectiveStatus::AppDeleted,
+        EffectiveStatus::AppSuspended,
+        EffectiveStatus::OwnerDeleted,
+        EffectiveStatus::OwnerSuspended,
+        EffectiveStatus::TenantSuspended,
+    ];
+
+    /// The code the gateway refuses the key with, on every API; `None`
+    /// when it accepts it.
+    pub fn refusal_code(self) -> Option<ErrorCode> {
+        match self {
+            EffectiveStatus::Active | EffectiveStatus::Rotating => None,
+            EffectiveStatus::Revoked => Some(ErrorCode::KeyRevoked),
+            EffectiveStatus::Rotated => Some(ErrorCode::KeyRotated),
+            EffectiveStatus::Expired => Some(ErrorCode::KeyExpired),
+            EffectiveStatus::AppDeleted | EffectiveStatus::OwnerDeleted => Some(ErrorCode::KeyOwnerDeleted),
+            EffectiveStatus::AppSuspended | EffectiveStatus::OwnerSuspended => Some(ErrorCode::KeyOwnerSuspended),
+            EffectiveStatus::TenantSuspended => Some(ErrorCode::TenantSuspended),
+        }
+    }
+}
+
+/// What stands behind an app's keys: the app, its owner and its tenant,
+/// read once for all of them. A missing owner counts as deleted, as the
+/// gateway counts it.
+#[derive(Clone, Debug)]
+pub struct Standing {
+    app: PrincipalStatus,
+    owner: PrincipalStatus,
+    tenant: Option<TenantStatus>,
+}
+
+impl Standing {
+    /// From the records themselves.
+    pub fn of(app: &App, owner: Option<&User>, tenant: Option<&Tenant>) -> Self {
+        Standing {
+            app: app.status,
+            owner: owner.map_or(PrincipalStatus::Deleted, |u| u.status),
+            tenant: tenant.map(|t| t.status),
+        }
+    }
+
+    /// Reads the owner and tenant of `app`: two point reads, whatever the
+    /// number of keys.
+    pub async fn load(state: &AdminState, app: &App) -> Result<Self, AdminError> {
+        let owner = state.store.user(&app.owner_user_id).await?;
+        let tenant = state.store.tenant(&app.tenant_id).await?;
+        Ok(Standing::of(app, owner.as_ref(), tenant.as_ref()))
+    }
+
+    /// The effective status of a key in `own` state behind this standing.
+    pub fn effective(&self, own: KeyState) -> EffectiveStatus {
+        let identity = match (self.app, self.owner, self.tenant) {
+            (PrincipalStatus::Deleted, _, _) => Some(EffectiveStatus::AppDeleted),
+            (PrincipalStatus::Suspended, _, _) => Some(EffectiveStatus::AppSuspended),
+            (_, PrincipalStatus::Deleted, _) => Some(EffectiveStatus::OwnerDeleted),
+            (_, PrincipalStatus::Suspended, _) => Some(EffectiveStatus::OwnerSuspended),
+            (_, _, Some(TenantStatus::Suspended)) => Some(EffectiveStatus::TenantSuspended),
+            _ => None,
+        };
+        match own {
+            KeyState::Revoked => EffectiveStatus::Revoked,
+            KeyState::Rotated => EffectiveStatus::Rotated,
+            KeyState::Expired => EffectiveStatus::Expired,
+            KeyState::Active => identity.unwrap_or(EffectiveStatus::Active),
+            KeyState::Rotating => identity.unwrap_or(EffectiveStatus::Rotating),
+        }
+    }
 }
 
 /// A key's metadata as the admin API shows it: never the secret, never
@@ -79,8 +196,13 @@ pub struct KeyView {
     pub prefix: String,
     /// Environment.
     pub env: KeyEnv,
-    /// State now: active, rotating, rotated, revoked or expired.
+    /// The key's own state now: active, rotating, rotated, revoked or expired.
     pub status: KeyState,
+    /// Whether the gateway accepts it now, its app, owner and tenant
+    /// considered (see [`EffectiveStatus`]).
+    pub effective_status: EffectiveStatus,
+    /// The code the gateway refuses it with, when it does.
+    pub refusal_code: Option<ErrorCode>,
     /// Scopes granted.
     pub scopes: Vec<String>,
     /// Client IP allow list.
@@ -106,8 +228,10 @@ pub struct KeyView {
 }
 
 impl KeyView {
-    /// The view of `k` at `now`.
-    pub fn of(k: &ApiKey, now: Timestamp) -> Self {
+    /// The view of `k` at `now`, behind `standing`.
+    pub fn of(k: &ApiKey, now: Timestamp, standing: &Standing) -> Self {
+        let status = k.state_at(now);
+        let effective_status = standing.effective(status);
         KeyView {
             id: k.id.clone(),
             app_id: k.app_id.clone(),
@@ -115,7 +239,9 @@ impl KeyView {
             name: k.name.clone(),
             prefix: k.prefix.clone(),
             env: k.env,
-            status: k.state_at(now),
+            status,
+            effective_status,
+            refusal_code: effective_status.refusal_code(),
             scopes: k.scopes.clone(),
             allowed_ips: k.allowed_ips.clone(),
             expires_at: k.expires_at,
@@ -150,48 +276,44 @@ pub async fn create(
 ) -> Result<Created<NewKey>, AdminError> {
     let t = now();
     let scopes = validate::scopes("scopes", req.scopes.unwrap_or_default())?;
-    let allowed_ips = allowed_ips(req.allowed_ips.unwrap_or_default())?;
+    let allowed_ips = validate::allowed_ips(req.allowed_ips.unwrap_or_default())?;
     let name = validate::opt_text("name", req.name.as_deref(), MAX_NAME)?;
-    if let Some(e) = req.expires_at.filter(|e| *e <= t) {
-        return Err(AdminError::invalid("expires_at", format!("expires_at ({e}) is not in the future")));
-    }
-    if let Some(q) = &req.quota {
-        crate::validate::quota("quota", q)?;
-    }
-    if let Some(rl) = &req.rate_limit {
-        crate::validate::rate_limit("rate_limit", rl)?;
-    }
+    let quota = req.quota.map(|q| validate::quota("quota", q)).transpose()?;
+    let rate_limit = req.rate_limit.map(|rl| validate::rate_limit("rate_limit", rl)).transpose()?;
 
     let _write = state.begin_write().await;
     let app = usable_app(&state, &app_id).await?;
+    let standing = Standing::load(&state, &app).await?;
     let env = req.env.unwrap_or(state.settings.environment);
     let template = ApiKey {
         name,
         scopes,
         allowed_ips,
         expires_at: req.expires_at,
-        rate_limit: req.rate_limit,
-        quota: req.quota,
+        rate_limit,
+        quota,
         // Prefix and digest are set by `mint`.
         ..ApiKey::new(&app.id, &app.tenant_id, env, "", [0; 32], t)
     };
     let (record, key) = mint(&state, template)?;
     state.commit(&actor, vec![Write::insert("key.create", Record::Key(record.clone()))]).await?;
-    Ok(created(NewKey { meta: KeyView::of(&record, t), key }))
+    Ok(created(NewKey { meta: KeyView::of(&record, t, &standing), key }))
 }
 
 /// `GET /admin/v1/apps/{id}/keys`.
 pub async fn list_of_app(State(state): State<AdminState>, PathId(app_id): PathId) -> Result<Json<List<KeyView>>, AdminError> {
     let app = super::app(&state, &app_id).await?;
+    let standing = Standing::load(&state, &app).await?;
     let t = now();
     let keys = state.store.keys_of_app(&app.id).await?;
-    Ok(list(keys.iter().map(|k| KeyView::of(k, t)).collect()))
+    Ok(list(keys.iter().map(|k| KeyView::of(k, t, &standing)).collect()))
 }
 
 /// `GET /admin/v1/keys/{id}`.
 pub async fn get(State(state): State<AdminState>, PathId(id): PathId) -> Result<Json<KeyView>, AdminError> {
     let k = super::key(&state, &id).await?;
-    let mut view = KeyView::of(&k, now());
+    let standing = standing_of_key(&state, &k).await?;
+    let mut view = KeyView::of(&k, now(), &standing);
     // This node may have seen a use not yet flushed to storage.
     let seen = state
         .snapshot
@@ -227,7 +349,8 @@ pub async fn rotate(
         }
         KeyState::Expired => return Err(AdminError::InvalidState(format!("key {id} has expired; create a new key"))),
     }
-    usable_app(&state, old.app_id.as_str()).await?;
+    let app = usable_app(&state, old.app_id.as_str()).await?;
+    let standing = Standing::load(&state, &app).await?;
 
     let template = ApiKey {
         id: KeyId::generate(),
@@ -254,7 +377,7 @@ pub async fn rotate(
             ],
         )
         .await?;
-    Ok(created(NewKey { meta: KeyView::of(&record, t), key }))
+    Ok(created(NewKey { meta: KeyView::of(&record, t, &standing), key }))
 }
 
 /// `POST /admin/v1/keys/{id}/revoke`: refused at once from then on.
@@ -268,6 +391,7 @@ pub async fn revoke(
     let t = now();
     let _write = state.begin_write().await;
     let before = super::key(&state, &id).await?;
+    let standing = standing_of_key(&state, &before).await?;
     if let Some(at) = before.revoked_at {
         return Err(AdminError::InvalidState(format!("key {id} was already revoked at {}", keyway_core::fmt_time(&at))));
     }
@@ -276,7 +400,7 @@ pub async fn revoke(
     after.revoked_reason = Some(reason);
     after.revoked_by = Some(actor.0.clone());
     state.commit(&actor, vec![Write::update("key.revoke", Record::Key(before), Record::Key(after.clone()))]).await?;
-    Ok(Json(KeyView::of(&after, t)))
+    Ok(Json(KeyView::of(&after, t, &standing)))
 }
 
 /// Gives `template` fresh key text: digest and display prefix set,
@@ -289,6 +413,18 @@ fn mint(state: &AdminState, mut template: ApiKey) -> Result<(ApiKey, String), Ad
     Ok((template, text))
 }
 
+/// The standing behind key `k`: its app (missing: deleted, as the gateway
+/// counts it), the app's owner and tenant.
+async fn standing_of_key(state: &AdminState, k: &ApiKey) -> Result<Standing, AdminError> {
+    match state.store.app(&k.app_id).await? {
+        Some(app) => Standing::load(state, &app).await,
+        None => {
+            let tenant = state.store.tenant(&k.tenant_id).await?;
+            Ok(Standing { app: PrincipalStatus::Deleted, owner: PrincipalStatus::Deleted, tenant: tenant.map(|t| t.status) })
+        }
+    }
+}
+
 /// The app a key is made for: it must exist (404) and not be deleted (409).
 async fn usable_app(state: &AdminState, id: &str) -> Result<App, AdminError> {
     let app = super::app(state, id).await?;
@@ -298,39 +434,35 @@ async fn usable_app(state: &AdminState, id: &str) -> Result<App, AdminError> {
     Ok(app)
 }
 
-/// Parses an allow list: each entry a CIDR, or a bare IP meaning /32 or /128.
-fn allowed_ips(entries: Vec<String>) -> Result<Vec<IpNet>, AdminError> {
-    if entries.len() > MAX_ALLOWED_IPS {
-        return Err(AdminError::invalid("allowed_ips", format!("at most {MAX_ALLOWED_IPS} entries")));
-    }
-    let mut out: Vec<IpNet> = Vec::with_capacity(entries.len());
-    for (i, s) in entries.iter().enumerate() {
-        let net = s.parse::<IpNet>().or_else(|_| s.parse::<IpAddr>().map(IpNet::from)).map_err(|_| {
-            AdminError::invalid(
-                format!("allowed_ips[{i}]"),
-                format!("{s:?} is not an IP address or CIDR, e.g. 203.0.113.0/24 or 2001:db8::1"),
-            )
-        })?;
-        if !out.contains(&net) {
-            out.push(net);
-        }
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use KeyState as K;
+    use PrincipalStatus as P;
+
+    fn standing(app: P, owner: P, tenant: TenantStatus) -> Standing {
+        Standing { app, owner, tenant: Some(tenant) }
+    }
 
     #[test]
-    fn allow_lists_take_cidrs_and_bare_ips() {
-        let nets = allowed_ips(vec!["10.0.0.0/8".into(), "203.0.113.7".into(), "2001:db8::1".into()]).unwrap();
-        assert_eq!(nets[1].to_string(), "203.0.113.7/32");
-        assert_eq!(nets[2].to_string(), "2001:db8::1/128");
-        let Err(AdminError::RequestInvalid { param, .. }) = allowed_ips(vec!["10.0.0.0/8".into(), "10.0.0.0/33".into()]) else {
-            panic!("expected a 400");
-        };
-        assert_eq!(param.as_deref(), Some("allowed_ips[1]"));
-        assert!(allowed_ips(vec!["example.com".into()]).is_err());
+    fn effective_status_follows_the_gateway_check_order() {
+        use EffectiveStatus as E;
+        let ok = standing(P::Active, P::Active, TenantStatus::Active);
+        assert_eq!(ok.effective(K::Active), E::Active);
+        assert_eq!(ok.effective(K::Rotating), E::Rotating);
+        // Stage 3 (the key itself) before stage 4 (who stands behind it).
+        let all_bad = standing(P::Deleted, P::Suspended, TenantStatus::Suspended);
+        assert_eq!(all_bad.effective(K::Revoked), E::Revoked);
+        assert_eq!(all_bad.effective(K::Rotated), E::Rotated);
+        assert_eq!(all_bad.effective(K::Expired), E::Expired);
+        // Within stage 4: app, then owner, then tenant.
+        assert_eq!(all_bad.effective(K::Active), E::AppDeleted);
+        assert_eq!(standing(P::Suspended, P::Deleted, TenantStatus::Suspended).effective(K::Rotating), E::AppSuspended);
+        assert_eq!(standing(P::Active, P::Deleted, TenantStatus::Suspended).effective(K::Active), E::OwnerDeleted);
+        assert_eq!(standing(P::Active, P::Suspended, TenantStatus::Suspended).effective(K::Active), E::OwnerSuspended);
+        assert_eq!(standing(P::Active, P::Active, TenantStatus::Suspended).effective(K::Active), E::TenantSuspended);
+        assert_eq!(E::AppDeleted.refusal_code(), Some(ErrorCode::KeyOwnerDeleted));
+        assert_eq!(E::OwnerSuspended.refusal_code(), Some(ErrorCode::KeyOwnerSuspended));
+        assert_eq!(E::Rotating.refusal_code(), None);
     }
 }

@@ -89,8 +89,8 @@ pub const DEFAULT_LIMIT: usize = 100;
 /// Most rows a list-of-records query returns.
 pub const MAX_LIMIT: usize = 1000;
 
-/// Query-string filters, checked by name: unknown or repeated parameters
-/// are refused, empty values count as absent.
+/// Query-string filters, checked by name: unknown, repeated or empty
+/// parameters are refused.
 #[derive(Debug, Default)]
 pub struct Filters(std::collections::HashMap<String, String>);
 
@@ -106,7 +106,10 @@ impl Filters {
                 ));
             }
             if value.is_empty() {
-                continue;
+                return Err(AdminError::invalid(
+                    name.clone(),
+                    format!("query parameter {name} is empty: give it a value or leave it out"),
+                ));
             }
             if map.insert(name.clone(), value).is_some() {
                 return Err(AdminError::invalid(name.clone(), format!("query parameter {name} is given twice")));
@@ -120,28 +123,34 @@ impl Filters {
         self.0.get(name).cloned()
     }
 
-    /// An RFC 3339 time filter.
+    /// A text filter that must be one of `allowed`.
+    pub fn one_of(&self, name: &str, allowed: &[&str]) -> Result<Option<String>, AdminError> {
+        match self.0.get(name) {
+            Some(v) if !allowed.contains(&v.as_str()) => {
+                Err(AdminError::invalid(name, format!("{name} must be one of {}", allowed.join(", "))))
+            }
+            v => Ok(v.cloned()),
+        }
+    }
+
+    /// An RFC 3339 time filter (see [`crate::input::parse_time`]).
     pub fn time(&self, name: &str) -> Result<Option<keyway_core::Timestamp>, AdminError> {
         self.0
             .get(name)
             .map(|v| {
-                chrono::DateTime::parse_from_rfc3339(v).map(|t| t.with_timezone(&chrono::Utc)).map_err(|_| {
-                    AdminError::invalid(
-                        name,
-                        format!("{name} must be an RFC 3339 time such as 2025-01-31T12:00:00Z (write + as %2B)"),
-                    )
-                })
+                crate::input::parse_time(v)
+                    .map_err(|why| AdminError::invalid(name, format!("{name} {v:?} {why} (in a query string, write + as %2B)")))
             })
             .transpose()
     }
 
-    /// `limit`: 1 to [`MAX_LIMIT`], [`DEFAULT_LIMIT`] when absent.
+    /// `limit`: 1 to [`MAX_LIMIT`] in decimal digits, [`DEFAULT_LIMIT`] when absent.
     pub fn limit(&self) -> Result<usize, AdminError> {
         match self.0.get("limit") {
             None => Ok(DEFAULT_LIMIT),
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
+            Some(v) => Some(v)
+                .filter(|v| v.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|v| v.parse::<usize>().ok())
                 .filter(|n| (1..=MAX_LIMIT).contains(n))
                 .ok_or_else(|| AdminError::invalid("limit", format!("limit must be a whole number from 1 to {MAX_LIMIT}"))),
         }

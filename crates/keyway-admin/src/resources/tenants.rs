@@ -3,6 +3,7 @@
 use super::{conflict_as, created, list, Created, List};
 use crate::error::AdminError;
 use crate::extract::{Actor, JsonBody, PathId};
+use crate::input::{some, LimitsIn};
 use crate::state::{now, AdminState, Write};
 use crate::validate::{self, MAX_NAME, MAX_REASON};
 use axum::extract::State;
@@ -21,7 +22,7 @@ pub struct CreateTenant {
     pub name: String,
     /// Rate limit and quota of the whole tenant.
     #[serde(default)]
-    pub limits: keyway_core::model::Limits,
+    pub limits: LimitsIn,
 }
 
 /// Body of `PATCH /admin/v1/tenants/{id}`.
@@ -29,13 +30,17 @@ pub struct CreateTenant {
 #[serde(deny_unknown_fields)]
 pub struct PatchTenant {
     /// New standing.
+    #[serde(default, deserialize_with = "some")]
     pub status: Option<TenantStatus>,
     /// New display name.
+    #[serde(default, deserialize_with = "some")]
     pub name: Option<String>,
     /// Why the status changes (recorded in `status_change`).
+    #[serde(default, deserialize_with = "some")]
     pub reason: Option<String>,
     /// New limits (replacing the old ones whole).
-    pub limits: Option<keyway_core::model::Limits>,
+    #[serde(default, deserialize_with = "some")]
+    pub limits: Option<LimitsIn>,
 }
 
 /// `POST /admin/v1/tenants`.
@@ -46,13 +51,13 @@ pub async fn create(
 ) -> Result<Created<Tenant>, AdminError> {
     let slug = validate::slug(&req.slug)?;
     let name = validate::text("name", &req.name, MAX_NAME)?;
-    validate::limits("limits", &req.limits, false)?;
+    let limits = validate::limits("limits", req.limits, false)?;
     let _write = state.begin_write().await;
     let taken = format!("a tenant with slug {slug} already exists");
     if state.store.tenants().await?.iter().any(|t| t.slug == slug) {
         return Err(AdminError::exists("slug", taken));
     }
-    let tenant = Tenant { limits: req.limits, ..Tenant::new(slug, name, now()) };
+    let tenant = Tenant { limits, ..Tenant::new(slug, name, now()) };
     state
         .commit(&actor, vec![Write::insert("tenant.create", Record::Tenant(tenant.clone()))])
         .await
@@ -83,9 +88,7 @@ pub async fn patch(
     if req.status.is_none() && req.name.is_none() && req.limits.is_none() {
         return Err(AdminError::RequestInvalid { detail: "nothing to change: give status, name or limits".into(), param: None });
     }
-    if let Some(l) = &req.limits {
-        validate::limits("limits", l, false)?;
-    }
+    let limits = req.limits.map(|l| validate::limits("limits", l, false)).transpose()?;
     let name = validate::opt_text("name", req.name.as_deref(), MAX_NAME)?;
     let reason = validate::opt_text("reason", req.reason.as_deref(), MAX_REASON)?;
 
@@ -104,7 +107,7 @@ pub async fn patch(
     if let Some(name) = name {
         after.name = name;
     }
-    if let Some(l) = req.limits {
+    if let Some(l) = limits {
         after.limits = l;
     }
     if after == before {

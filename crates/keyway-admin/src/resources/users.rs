@@ -5,6 +5,7 @@
 use super::{conflict_as, created, list, Created, List};
 use crate::error::AdminError;
 use crate::extract::{Actor, JsonBody, PathId};
+use crate::input::some;
 use crate::state::{now, AdminState, Write};
 use crate::validate::{self, MAX_REASON};
 use argon2::password_hash::{PasswordHasher, SaltString};
@@ -30,6 +31,7 @@ pub struct CreateUser {
     /// Role in the tenant.
     pub role: Role,
     /// Console password; stored only as an argon2id hash.
+    #[serde(default, deserialize_with = "some")]
     pub password: Option<String>,
 }
 
@@ -58,10 +60,13 @@ impl From<SettableStatus> for PrincipalStatus {
 #[serde(deny_unknown_fields)]
 pub struct PatchUser {
     /// New standing.
+    #[serde(default, deserialize_with = "some")]
     pub status: Option<SettableStatus>,
     /// Why the status changes.
+    #[serde(default, deserialize_with = "some")]
     pub reason: Option<String>,
     /// New role.
+    #[serde(default, deserialize_with = "some")]
     pub role: Option<Role>,
 }
 
