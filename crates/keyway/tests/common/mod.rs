@@ -10,6 +10,8 @@
     reason = "test harness shared by several test files"
 )]
 
+pub mod raw;
+
 use keyway::app::{self, Running};
 use keyway::config::Config;
 use serde_json::{json, Value};
