@@ -87,6 +87,10 @@ impl CallLogWriter {
     pub fn start(store: Arc<dyn Store>, settings: CallLogSettings) -> (CallLogSender, CallLogWriter) {
         let (tx, rx) = mpsc::channel(settings.queue_capacity.max(1));
         let stats = Arc::new(CallLogStats::default());
+        // Exported from the start, at zero, so a dashboard sees 0 rather than nothing.
+        for name in ["keyway_call_log_dropped_total", "keyway_call_log_written_total", "keyway_call_log_failed_total"] {
+            metrics::counter!(name).increment(0);
+        }
         let (stop_tx, stop_rx) = oneshot::channel();
         let backlog = Arc::new(Notify::new());
         let task = tokio::spawn(run(store, settings, rx, stop_rx, backlog.clone(), stats.clone()));

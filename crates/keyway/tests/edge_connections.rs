@@ -104,7 +104,8 @@ async fn at_the_connection_limit_the_gateway_says_so_and_the_admin_api_still_ans
     let metrics = node.http.get(format!("{}/metrics", node.admin)).bearer_auth(ADMIN_TOKEN).send().await.unwrap();
     let text = metrics.text().await.unwrap();
     assert!(
-        text.lines().any(|l| l.starts_with("keyway_listener_connections_refused_total{listener=\"gateway\"} ") && !l.ends_with(" 0")),
+        text.lines()
+            .any(|l| l.starts_with("keyway_listener_connections_refused_total{listener=\"gateway\"} ") && !l.ends_with(" 0")),
         "{text}"
     );
 }
@@ -143,5 +144,17 @@ async fn an_http10_upstream_does_not_downgrade_the_clients_http11() {
         assert!(r.status_line.starts_with("HTTP/1.1 200"), "round {round}: {r:?}");
         assert_ne!(r.header("connection"), Some("close"), "round {round}: {r:?}");
         assert_eq!(r.body_text(), "from an http/1.0 upstream");
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn data_files_are_created_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let node = Node::start().await;
+    for entry in std::fs::read_dir(&node.data_dir).unwrap() {
+        let entry = entry.unwrap();
+        let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode & 0o077, 0, "{} is mode {mode:o}", entry.path().display());
     }
 }

@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 
+/// What a case is called, the path to call and the headers to send.
+type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>);
+
 /// An API accepting keys in all three places, at `/all`.
 async fn api_accepting_everywhere(node: &Node, tenant: &str, upstream: &str) {
     node.ok(
@@ -34,7 +37,7 @@ async fn no_credential_reaches_the_upstream_wherever_it_was_sent() {
     api_accepting_everywhere(&node, &w.tenant, &node.upstream_url()).await;
     let (_, key) = new_key(&node, &w.app, json!({})).await;
     let bearer = format!("Bearer {key}");
-    let cases: Vec<(&str, String, Vec<(&str, &str)>)> = vec![
+    let cases: Vec<Case> = vec![
         ("bearer", "/all/x".into(), vec![("authorization", &bearer)]),
         ("x-api-key", "/all/x".into(), vec![("x-api-key", &key)]),
         ("query", format!("/all/x?a=1&api_key={key}&b=2"), vec![]),
@@ -68,7 +71,7 @@ async fn two_different_credentials_are_ambiguous() {
     let (_, k1) = new_key(&node, &w.app, json!({})).await;
     let (_, k2) = new_key(&node, &w.app, json!({})).await;
     let b1 = format!("Bearer {k1}");
-    let cases: Vec<(&str, String, Vec<(&str, &str)>)> = vec![
+    let cases: Vec<Case> = vec![
         ("authorization and x-api-key", "/orders/v1/x".into(), vec![("authorization", &b1), ("x-api-key", &k2)]),
         ("header and an unaccepted query", format!("/orders/v1/x?api_key={k2}"), vec![("authorization", &b1)]),
         ("header and accepted query", format!("/all/x?api_key={k2}"), vec![("authorization", &b1)]),
@@ -84,7 +87,9 @@ async fn two_different_credentials_are_ambiguous() {
 }
 
 /// A node whose API `/rec` goes to a recording upstream.
-async fn recording_node(tweak: impl FnOnce(&mut keyway::config::Config)) -> (Node, String, std::sync::Arc<std::sync::Mutex<Vec<Seen>>>) {
+async fn recording_node(
+    tweak: impl FnOnce(&mut keyway::config::Config),
+) -> (Node, String, std::sync::Arc<std::sync::Mutex<Vec<Seen>>>) {
     let node = Node::start_with(tweak).await;
     let w = world(&node, "acme", "/orders/v1").await;
     let (up, seen) = recording_upstream().await;
@@ -185,14 +190,8 @@ async fn a_body_too_slow_to_arrive_is_a_request_timeout() {
 
     // A whole body sent in time still goes through, and the upstream
     // timeout counts from its end, not from the head.
-    let resp = node
-        .http
-        .post(format!("{}/rec/upload", node.gateway))
-        .bearer_auth(&key)
-        .body(vec![b'y'; 1000])
-        .send()
-        .await
-        .unwrap();
+    let resp =
+        node.http.post(format!("{}/rec/upload", node.gateway)).bearer_auth(&key).body(vec![b'y'; 1000]).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert!(seen.lock().unwrap().iter().any(|s| s.body == Some(1000)));
 }

@@ -54,10 +54,8 @@ pub async fn read_response(stream: &mut TcpStream) -> RawResponse {
     let mut rest = buf[head_end + 4..].to_vec();
     let mut lines = head.split("\r\n");
     let status_line = lines.next().unwrap_or_default().to_owned();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
+    let headers: Vec<(String, String)> =
+        lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned())).collect();
     let get = |n: &str| headers.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
     let body = if let Some(len) = get("content-length").and_then(|v| v.parse::<usize>().ok()) {
         while rest.len() < len {
