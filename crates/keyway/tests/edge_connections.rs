@@ -158,3 +158,48 @@ async fn data_files_are_created_private() {
         assert_eq!(mode & 0o077, 0, "{} is mode {mode:o}", entry.path().display());
     }
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_cut_off_after_the_send_timeout() {
+    let node = Node::start_with(|c| c.gateway.timeouts.send_ms = 500).await;
+    let w = world(&node, "acme", "/orders/v1").await;
+    const SIZE: usize = 64 << 20; // far more than the gateway's socket buffers hold
+    let big = big_upstream(SIZE).await;
+    node.ok(
+        "POST",
+        &format!("/admin/v1/tenants/{}/apis", w.tenant),
+        json!({"name": "big", "version": "v1", "base_path": "/big", "upstream": {"targets": [{"url": format!("http://{big}")}]},
+               "auth": ["api_key"], "requires_approval": false, "visibility": "tenant"}),
+    )
+    .await;
+    let (_, key) = new_key(&node, &w.app, json!({})).await;
+    // A small receive buffer, so the gateway's writes block soon.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(64 * 1024).unwrap();
+    let mut s = socket.connect(addr_of(&node.gateway)).await.unwrap();
+    s.write_all(format!("GET /big/file HTTP/1.1\r\nhost: gw.test\r\nauthorization: Bearer {key}\r\n\r\n").as_bytes())
+        .await
+        .unwrap();
+    // Read nothing for well past the send timeout, then drain what is left.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let mut got = 0usize;
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), tokio::io::AsyncReadExt::read(&mut s, &mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => got += n,
+            Err(_) => panic!("connection neither closed nor finished after {got} bytes"),
+        }
+    }
+    assert!(got < SIZE, "the whole {SIZE}-byte response was delivered to a client that stopped reading");
+}
+
+#[tokio::test]
+async fn the_admin_listener_closes_slow_headers_too() {
+    let node = Node::start_with(|c| c.admin.timeouts.header_read_ms = 300).await;
+    let mut s = TcpStream::connect(addr_of(&node.admin)).await.unwrap();
+    s.write_all(b"GET /healthz HTTP/1.1\r\nhost: admin").await.unwrap();
+    let started = Instant::now();
+    assert!(closed_within(&mut s, Duration::from_secs(2)).await, "admin connection still open");
+    assert!(started.elapsed() < Duration::from_millis(1200), "{:?}", started.elapsed());
+}
