@@ -128,13 +128,7 @@ async fn an_http10_upstream_does_not_downgrade_the_clients_http11() {
     let node = Node::start().await;
     let w = world(&node, "acme", "/orders/v1").await;
     let old = http10_upstream().await;
-    node.ok(
-        "POST",
-        &format!("/admin/v1/tenants/{}/apis", w.tenant),
-        json!({"name": "legacy", "version": "v1", "base_path": "/legacy", "upstream": {"targets": [{"url": format!("http://{old}")}]},
-               "auth": ["api_key"], "requires_approval": false, "visibility": "tenant"}),
-    )
-    .await;
+    publish_api(&node, &w.tenant, "/legacy", &format!("http://{old}")).await;
     let (_, key) = new_key(&node, &w.app, json!({})).await;
     let mut s = TcpStream::connect(addr_of(&node.gateway)).await.unwrap();
     let req = format!("GET /legacy/x HTTP/1.1\r\nhost: gw.test\r\nauthorization: Bearer {key}\r\n\r\n");
@@ -165,13 +159,7 @@ async fn a_client_that_stops_reading_is_cut_off_after_the_send_timeout() {
     let w = world(&node, "acme", "/orders/v1").await;
     const SIZE: usize = 64 << 20; // far more than the gateway's socket buffers hold
     let big = big_upstream(SIZE).await;
-    node.ok(
-        "POST",
-        &format!("/admin/v1/tenants/{}/apis", w.tenant),
-        json!({"name": "big", "version": "v1", "base_path": "/big", "upstream": {"targets": [{"url": format!("http://{big}")}]},
-               "auth": ["api_key"], "requires_approval": false, "visibility": "tenant"}),
-    )
-    .await;
+    publish_api(&node, &w.tenant, "/big", &format!("http://{big}")).await;
     let (_, key) = new_key(&node, &w.app, json!({})).await;
     // A small receive buffer, so the gateway's writes block soon.
     let socket = tokio::net::TcpSocket::new_v4().unwrap();

@@ -161,6 +161,18 @@ pub async fn world(node: &Node, slug: &str, base_path: &str) -> World {
     World { tenant, user, app, api }
 }
 
+/// Publishes a `tenant`-visible API of `tenant` at `base_path` in front of `upstream`.
+pub async fn publish_api(node: &Node, tenant: &str, base_path: &str, upstream: &str) {
+    node.ok(
+        "POST",
+        &format!("/admin/v1/tenants/{tenant}/apis"),
+        json!({"name": base_path.trim_start_matches('/'), "version": "v1", "base_path": base_path,
+               "upstream": {"targets": [{"url": upstream}]},
+               "auth": ["api_key"], "requires_approval": false, "visibility": "tenant"}),
+    )
+    .await;
+}
+
 /// Creates a key for `app`; returns (id, key text).
 pub async fn new_key(node: &Node, app: &str, body: Value) -> (String, String) {
     let k = node.ok("POST", &format!("/admin/v1/apps/{app}/keys"), body).await;
