@@ -86,8 +86,13 @@ pub fn strip_headers(headers: &mut HeaderMap) {
     for name in ALWAYS_STRIPPED_HEADERS {
         headers.remove(name);
     }
+    // One pass to find stray keys (there rarely are any), then remove them.
+    let holds_key = |v: &http::HeaderValue| v.to_str().is_ok_and(|v| key_format::looks_like_key(v.trim()));
+    if !headers.iter().any(|(n, v)| STRAY_HEADERS.contains(&n.as_str()) && holds_key(v)) {
+        return;
+    }
     for name in STRAY_HEADERS {
-        if headers.get_all(name).iter().any(|v| v.to_str().is_ok_and(|v| key_format::looks_like_key(v.trim()))) {
+        if headers.get_all(name).iter().any(holds_key) {
             headers.remove(name);
         }
     }
