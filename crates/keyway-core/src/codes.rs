@@ -124,6 +124,11 @@ macro_rules! catalog {
                 match self { $( ErrorCode::$variant => $title, )* }
             }
 
+            /// Position in [`ErrorCode::ALL`], for tables indexed by code.
+            pub fn index(self) -> usize {
+                self as usize
+            }
+
             /// Parses a wire code.
             pub fn parse(s: &str) -> Option<Self> {
                 match s { $( $code => Some(ErrorCode::$variant), )* _ => None }
@@ -283,6 +288,7 @@ mod tests {
         for c in ErrorCode::ALL {
             assert!(seen.insert(c.as_str()), "duplicate {c}");
             assert_eq!(ErrorCode::parse(c.as_str()), Some(*c));
+            assert_eq!(ErrorCode::ALL[c.index()], *c);
             let json = serde_json::to_string(c).unwrap();
             assert_eq!(json, format!("\"{}\"", c.as_str()));
         }

@@ -41,6 +41,15 @@ pub struct CallLogStats {
     pub written: AtomicU64,
     /// Rows lost because storage failed repeatedly.
     pub failed: AtomicU64,
+    /// Woken after every batch the writer finishes.
+    settled: Notify,
+}
+
+impl CallLogStats {
+    /// Rows the writer is done with, written or lost.
+    fn settled_rows(&self) -> u64 {
+        self.written.load(Ordering::Relaxed) + self.failed.load(Ordering::Relaxed)
+    }
 }
 
 /// The request path's handle: cheap to clone, never blocks.
@@ -69,6 +78,27 @@ impl CallLogSender {
         }
     }
 
+    /// Has every row queued before this call written now, instead of at
+    /// the next interval, and waits for it (at most `within`). Returns
+    /// whether they were. So `diagnose` finds a request the moment its
+    /// response was sent: its row was queued before the response left.
+    pub async fn flush(&self, within: Duration) -> bool {
+        let target = self.stats.queued.load(Ordering::Relaxed);
+        let wait = async {
+            loop {
+                let settled = self.stats.settled.notified();
+                tokio::pin!(settled);
+                settled.as_mut().enable();
+                if self.stats.settled_rows() >= target {
+                    return;
+                }
+                self.backlog.notify_one();
+                settled.await;
+            }
+        };
+        tokio::time::timeout(within, wait).await.is_ok()
+    }
+
     /// The writer's counters.
     pub fn stats(&self) -> &Arc<CallLogStats> {
         &self.stats
@@ -87,6 +117,10 @@ impl CallLogWriter {
     pub fn start(store: Arc<dyn Store>, settings: CallLogSettings) -> (CallLogSender, CallLogWriter) {
         let (tx, rx) = mpsc::channel(settings.queue_capacity.max(1));
         let stats = Arc::new(CallLogStats::default());
+        // Exported from the start, at zero, so a dashboard sees 0 rather than nothing.
+        for name in ["keyway_call_log_dropped_total", "keyway_call_log_written_total", "keyway_call_log_failed_total"] {
+            metrics::counter!(name).increment(0);
+        }
         let (stop_tx, stop_rx) = oneshot::channel();
         let backlog = Arc::new(Notify::new());
         let task = tokio::spawn(run(store, settings, rx, stop_rx, backlog.clone(), stats.clone()));
@@ -140,6 +174,7 @@ async fn run(
             }
             let full = batch.len() == batch_size;
             write_batch(store.as_ref(), &mut batch, &stats).await;
+            stats.settled.notify_waiters();
             if !full {
                 break;
             }
@@ -205,6 +240,21 @@ mod tests {
 
     async fn count(store: &SqliteStore) -> usize {
         store.calls(&LogQuery { limit: 1000, ..Default::default() }).await.unwrap().len()
+    }
+
+    #[tokio::test]
+    async fn flush_writes_what_is_queued_without_waiting_for_the_interval() {
+        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+        let settings = CallLogSettings { queue_capacity: 1000, batch_size: 7, flush_interval: Duration::from_secs(3600) };
+        let (tx, writer) = CallLogWriter::start(store.clone(), settings);
+        for _ in 0..20 {
+            tx.record(row());
+        }
+        assert!(tx.flush(Duration::from_secs(5)).await, "flush timed out");
+        assert_eq!(count(&store).await, 20);
+        // Nothing queued: returns at once.
+        assert!(tx.flush(Duration::from_millis(1)).await);
+        writer.shutdown().await;
     }
 
     #[tokio::test]

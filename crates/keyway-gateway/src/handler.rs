@@ -48,6 +48,9 @@ pub struct Gateway {
     /// `keyway_gateway_requests_total{code="ok"}`, registered once: the
     /// hot path only increments it.
     accepted: metrics::Counter,
+    /// `keyway_gateway_requests_total{code=...}` per refusal code, indexed
+    /// by [`ErrorCode::index`]; all exported from the start at zero.
+    refused: Vec<metrics::Counter>,
 }
 
 impl std::fmt::Debug for Gateway {
@@ -67,7 +70,16 @@ impl Gateway {
         limiters: Arc<Limiters>,
     ) -> Self {
         let accepted = metrics::counter!("keyway_gateway_requests_total", "code" => "ok");
-        Self { snapshot, settings, upstream, call_log, store, limiters, accepted }
+        accepted.increment(0);
+        let refused = ErrorCode::ALL
+            .iter()
+            .map(|c| {
+                let counter = metrics::counter!("keyway_gateway_requests_total", "code" => c.as_str());
+                counter.increment(0);
+                counter
+            })
+            .collect();
+        Self { snapshot, settings, upstream, call_log, store, limiters, accepted, refused }
     }
 
     /// Handles one request from `peer`.
@@ -258,7 +270,9 @@ impl Gateway {
         row.code = Some(refusal.code);
         row.latency_ms = ms(started.elapsed());
         row.trace = trace;
-        metrics::counter!("keyway_gateway_requests_total", "code" => refusal.code.as_str()).increment(1);
+        if let Some(c) = self.refused.get(refusal.code.index()) {
+            c.increment(1);
+        }
         tracing::debug!(request_id = %row.request_id, code = refusal.code.as_str(), "refused");
         self.call_log.record(row);
         resp

@@ -142,20 +142,25 @@ fn ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX >> 4)
 }
 
-/// How often a serving connection's watchdog looks again (a blocked write
-/// is noticed at most this late).
-const RECHECK: Duration = Duration::from_millis(500);
-
-/// Resolves when `activity` passes one of its deadlines. Wakes about once
-/// per deadline, not per request: the request path only stores atomics.
+/// Resolves when `activity` passes one of its deadlines.
+///
+/// The request path only stores atomics and never wakes the watchdog, so
+/// a deadline that appears while it sleeps (a head starting, a write
+/// blocking, a response ending) is found at its next wake. It therefore
+/// never sleeps longer than the shortest timeout: every new deadline is
+/// "its event + one timeout", which is never before that wake, so each
+/// is met exactly. A connection wakes about once per shortest timeout
+/// (10 s by default), not once per request.
 pub async fn watchdog(activity: &Activity, settings: &ListenerSettings) -> Expired {
+    let longest_sleep = ms(settings.header_read_timeout.min(settings.send_timeout).min(settings.idle_timeout)).max(1);
     loop {
         let now = now_ms();
-        match activity.deadline(settings) {
+        let nap = match activity.deadline(settings) {
             Some((at, why)) if at <= now => return why,
-            Some((at, _)) => tokio::time::sleep(Duration::from_millis(at - now)).await,
-            None => tokio::time::sleep(RECHECK).await,
-        }
+            Some((at, _)) => (at - now).min(longest_sleep),
+            None => longest_sleep,
+        };
+        tokio::time::sleep(Duration::from_millis(nap)).await;
     }
 }
 
@@ -202,6 +207,42 @@ mod tests {
         a.begin_request();
         a.on_read(); // body bytes while serving change nothing
         assert_eq!(a.deadline(&settings()), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_write_that_blocks_while_the_watchdog_sleeps_is_still_caught_on_time() {
+        let a = std::sync::Arc::new(Activity::new());
+        let s = ListenerSettings { header_read_timeout: Duration::from_secs(10), ..settings() };
+        let dog = {
+            let (a, s) = (a.clone(), s.clone());
+            tokio::spawn(async move { watchdog(&a, &s).await })
+        };
+        // The watchdog is asleep on the 10 s header deadline when the
+        // request starts and its response write blocks.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        a.begin_request();
+        a.on_write_blocked();
+        let blocked = Instant::now();
+        assert_eq!(dog.await.unwrap(), Expired::Send);
+        let waited = blocked.elapsed();
+        assert!(waited >= Duration::from_millis(300) && waited < Duration::from_millis(400), "{waited:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_head_that_starts_while_the_watchdog_sleeps_on_idle_is_still_caught_on_time() {
+        let a = std::sync::Arc::new(Activity::new());
+        a.begin_request();
+        a.end_request(); // idle: 1000 ms deadline, header-read is 100 ms
+        let s = settings();
+        let dog = {
+            let (a, s) = (a.clone(), s.clone());
+            tokio::spawn(async move { watchdog(&a, &s).await })
+        };
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        a.on_read();
+        let started = Instant::now();
+        assert_eq!(dog.await.unwrap(), Expired::HeaderRead);
+        assert!(started.elapsed() < Duration::from_millis(110), "{:?}", started.elapsed());
     }
 
     #[tokio::test(start_paused = true)]

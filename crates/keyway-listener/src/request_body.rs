@@ -107,6 +107,8 @@ pub struct GuardedBody {
     progress: Option<Arc<BodyProgress>>,
     rules: BodyRules,
     received: u64,
+    /// When the body started and when its last piece came; read only for
+    /// a body that is not empty, so an empty one costs no clock read.
     started: Instant,
     last: Instant,
     timer: Option<Pin<Box<Sleep>>>,
@@ -123,7 +125,7 @@ impl GuardedBody {
     /// Polices `inner` from now on.
     pub fn new(inner: Incoming, rules: BodyRules) -> Self {
         let empty = inner.is_end_stream();
-        let now = Instant::now();
+        let now = if empty { empty_body_instant() } else { Instant::now() };
         Self {
             inner,
             progress: (!empty).then(Arc::default),
@@ -183,6 +185,12 @@ impl GuardedBody {
             }
         }
     }
+}
+
+/// One instant for every empty body (never read for those).
+fn empty_body_instant() -> Instant {
+    static AT: OnceLock<Instant> = OnceLock::new();
+    *AT.get_or_init(Instant::now)
 }
 
 fn classify(e: &hyper::Error, received: u64) -> BodyFault {

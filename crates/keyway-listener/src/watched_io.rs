@@ -33,10 +33,13 @@ impl<T: AsyncRead + Unpin> AsyncRead for WatchedIo<T> {
 }
 
 impl<T: AsyncWrite + Unpin> WatchedIo<T> {
-    fn report<R>(&self, r: &Poll<R>) {
+    /// Only bytes written are progress: a socket's flush is always ready,
+    /// and must not hide a write that has been blocked for long.
+    fn report(&self, r: &Poll<io::Result<usize>>) {
         match r {
             Poll::Pending => self.activity.on_write_blocked(),
-            Poll::Ready(_) => self.activity.on_write_progress(),
+            Poll::Ready(Ok(n)) if *n > 0 => self.activity.on_write_progress(),
+            Poll::Ready(_) => {}
         }
     }
 }
@@ -60,7 +63,9 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for WatchedIo<T> {
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let r = Pin::new(&mut self.inner).poll_flush(cx);
-        self.report(&r);
+        if r.is_pending() {
+            self.activity.on_write_blocked();
+        }
         r
     }
 

@@ -7,6 +7,7 @@
 //! request, and `diagnose` calls it for hypothetical ones.
 
 pub mod decide;
+mod percent;
 pub mod places;
 pub mod snapshot;
 pub mod stages;

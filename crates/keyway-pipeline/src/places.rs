@@ -47,30 +47,18 @@ fn decode_name(name: &str) -> Cow<'_, str> {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                (Some(h), Some(l)) => {
-                    out.push(h << 4 | l);
-                    i += 3;
-                    continue;
-                }
-                _ => out.push(b'%'),
-            },
-            b'+' => out.push(b' '),
-            b => out.push(b),
+        match (bytes[i], crate::percent::escape_at(&bytes[i..])) {
+            (_, Some(byte)) => {
+                out.push(byte);
+                i += 3;
+                continue;
+            }
+            (b'+', None) => out.push(b' '),
+            (b, None) => out.push(b),
         }
         i += 1;
     }
     Cow::Owned(String::from_utf8_lossy(&out).into_owned())
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 /// Whether a query pair must not reach the upstream: the `api_key`
@@ -98,8 +86,13 @@ pub fn strip_headers(headers: &mut HeaderMap) {
     for name in ALWAYS_STRIPPED_HEADERS {
         headers.remove(name);
     }
+    // One pass to find stray keys (there rarely are any), then remove them.
+    let holds_key = |v: &http::HeaderValue| v.to_str().is_ok_and(|v| key_format::looks_like_key(v.trim()));
+    if !headers.iter().any(|(n, v)| STRAY_HEADERS.contains(&n.as_str()) && holds_key(v)) {
+        return;
+    }
     for name in STRAY_HEADERS {
-        if headers.get_all(name).iter().any(|v| v.to_str().is_ok_and(|v| key_format::looks_like_key(v.trim()))) {
+        if headers.get_all(name).iter().any(holds_key) {
             headers.remove(name);
         }
     }

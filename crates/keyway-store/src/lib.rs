@@ -79,6 +79,12 @@ pub trait Store: Send + Sync + 'static {
     /// Checks the backend answers (for `/readyz`).
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// Finishes pending background work of the backend before the process
+    /// exits (called once, after the last write). The default does nothing.
+    async fn close(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Applies `changes` and records `audit` in one transaction: all or
     /// nothing.
     async fn apply(&self, changes: &[Change], audit: &[AuditEntry]) -> Result<(), StoreError>;

@@ -49,21 +49,33 @@ pub struct Running {
 
 /// Opens the embedded store under `config.data_dir`.
 pub fn open_store(config: &Config) -> anyhow::Result<Arc<SqliteStore>> {
-    std::fs::create_dir_all(&config.data_dir).with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
+    create_private_dir(&config.data_dir).with_context(|| format!("creating data dir {}", config.data_dir.display()))?;
     let path = config.data_dir.join(DB_FILE);
     let store = SqliteStore::open(&path).with_context(|| format!("opening store {}", path.display()))?;
     Ok(Arc::new(store))
 }
 
+/// Creates the data directory, private to its owner (0700) when Keyway
+/// creates it; an existing directory is left as the operator set it.
+fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
 /// The key hasher for this node's server secret.
 pub fn key_hasher(config: &Config) -> anyhow::Result<KeyHasher> {
-    std::fs::create_dir_all(&config.data_dir)?;
+    create_private_dir(&config.data_dir)?;
     let secret = crate::secret::load_or_create(config.keys.secret.as_deref(), &config.data_dir)?;
     Ok(KeyHasher::new(&secret))
 }
 
 /// Starts a node; returns once both listeners accept connections.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
+    // The recorder must exist before anything registers its counters.
+    let metrics = telemetry::metrics_handle();
     let store: Arc<dyn Store> = open_store(&config)?;
     let hasher = key_hasher(&config)?;
     let minted_admin_token = bootstrap_admin_token(store.as_ref(), &hasher, config.admin.token.as_deref())
@@ -102,8 +114,6 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         g.pool_max_idle_per_host,
     );
     let proto = if g.forwarded_proto == "https" { "https" } else { "http" };
-    // The recorder must exist before the gateway registers its counters.
-    let metrics = telemetry::metrics_handle();
     let gateway = Arc::new(Gateway::new(
         snapshot.clone(),
         GatewaySettings {
@@ -177,6 +187,11 @@ impl Running {
         keyway_gateway::usage::flush(&self.snapshot, self.store.as_ref()).await;
         self.limiters.flush_quotas(self.store.as_ref()).await;
         self.call_log.shutdown().await;
+        let started = std::time::Instant::now();
+        match self.store.close().await {
+            Ok(()) => tracing::info!(ms = started.elapsed().as_millis() as u64, "store closed"),
+            Err(e) => tracing::warn!(error = %e, "closing the store failed; it recovers on the next start"),
+        }
         tracing::info!("keyway stopped");
     }
 }

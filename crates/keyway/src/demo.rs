@@ -35,6 +35,9 @@ pub struct DemoWorld {
     pub unknown_key: String,
     /// The good key with a typo.
     pub typo_key: String,
+    /// The id of a call the demo made itself with the suspended owner's
+    /// key, refused, so there is a real id to diagnose.
+    pub refused_request_id: String,
 }
 
 /// Starts the demo node and seeds it.
@@ -48,8 +51,24 @@ pub async fn start(mut config: Config) -> anyhow::Result<(Running, DemoWorld)> {
     let admin = format!("http://{}", running.admin_addr);
     let gateway = format!("http://{}", display_addr(running.gateway_addr));
     let c = AdminClient::new(&admin, &token);
-    let world = seed(&c, &gateway, &admin, &token, echo).await.context("seeding the demo")?;
+    let mut world = seed(&c, &gateway, &admin, &token, echo).await.context("seeding the demo")?;
+    world.refused_request_id = refused_call(&world).await.context("making the demo's refused call")?;
     Ok((running, world))
+}
+
+/// Calls the demo API with the suspended owner's key; returns the
+/// refusal's request id.
+async fn refused_call(w: &DemoWorld) -> anyhow::Result<String> {
+    use http_body_util::{BodyExt, Empty};
+    let client =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http::<Empty<bytes::Bytes>>();
+    let req = http::Request::get(format!("{}{}", w.gateway, w.path))
+        .header("authorization", format!("Bearer {}", w.suspended_owner_key))
+        .body(Empty::new())?;
+    let resp = client.request(req).await?;
+    let id = resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let _ = resp.into_body().collect().await;
+    id.context("the gateway answered without x-request-id")
 }
 
 fn display_addr(a: SocketAddr) -> SocketAddr {
@@ -130,6 +149,7 @@ async fn seed(c: &AdminClient, gateway: &str, admin: &str, token: &str, echo: So
         admin_token: token.to_owned(),
         path: "/echo/v1/hello".to_owned(),
         typo_key: String::from_utf8(typo).unwrap_or_default(),
+        refused_request_id: String::new(),
         good_key,
         revoked_key: secret(&revoked)?,
         suspended_owner_key: secret(&billing_key)?,
@@ -173,8 +193,9 @@ pub fn instructions(w: &DemoWorld) -> String {
             let _ = writeln!(s, "keyway diagnose --key {key} --method GET --path {}", w.path);
         }
     }
-    let _ = writeln!(s, "\n# Any refused request can be replayed by its id (x-request-id header):");
-    let _ = writeln!(s, "keyway diagnose req_...");
+    let _ = writeln!(s, "\n# Any refused request can be replayed by its id (the x-request-id header of the answer);");
+    let _ = writeln!(s, "# this one the demo made itself, with the suspended owner's key:");
+    let _ = writeln!(s, "keyway diagnose {}", w.refused_request_id);
     let _ = writeln!(s, "\nPress Ctrl-C to stop.");
     s
 }

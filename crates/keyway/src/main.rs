@@ -102,8 +102,23 @@ enum Tools {
     },
 }
 
-fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+/// Runs the command; an error is printed as `error: ...` with its causes,
+/// never as a Rust backtrace (whatever `RUST_BACKTRACE` says), and exits 1.
+fn main() -> std::process::ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
         Command::Serve(args) => {
             let config = Config::from_env(args.config.as_deref())?;
             runtime(config.gateway.worker_threads)?.block_on(serve(args, config))

@@ -58,6 +58,12 @@ async fn demo_lines_show_one_acceptance_and_each_named_refusal() {
             assert!(out.starts_with(&format!("request {rid} GET {}  -> {status} {code}", w.path)), "{out}");
         }
     }
+    // The printed `keyway diagnose <id>` line names a real refused call.
+    assert!(w.refused_request_id.starts_with("req_"), "{}", w.refused_request_id);
+    assert!(text.contains(&format!("keyway diagnose {}\n", w.refused_request_id)), "{text}");
+    assert!(!text.contains("req_..."), "{text}");
+    let d = diagnose_cli::fetch(&admin, &Subject::Request(w.refused_request_id.clone())).await.unwrap();
+    assert!(diagnose_cli::render_text(&d).contains("-> 403 key_owner_suspended"));
     // The owner-suspended story names who and why, for the operator.
     let d = diagnose_cli::fetch(&admin, &get(&w.path, Some(&w.suspended_owner_key), vec![])).await.unwrap();
     let out = diagnose_cli::render_text(&d);

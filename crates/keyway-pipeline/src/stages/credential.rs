@@ -10,7 +10,7 @@ use keyway_core::model::KeyLocation;
 use keyway_core::{ErrorCode, Refusal};
 
 pub use crate::places::QUERY_PARAM;
-use crate::places::{query_param, query_values, STRAY_HEADERS, STRAY_PARAMS};
+use crate::places::{query_pairs, query_param, STRAY_HEADERS, STRAY_PARAMS};
 
 /// A well-formed key and where it was found.
 #[derive(Debug, Clone)]
@@ -210,26 +210,28 @@ fn second_key_elsewhere(headers: &HeaderMap, query: Option<&str>, accepted: &[Ke
         let v = v.trim();
         key_format::looks_like_key(v) && v != key
     };
-    for v in headers.get_all("authorization").iter().filter_map(|v| v.to_str().ok()) {
-        let bare = v.split_once(' ').map_or(v, |(_, rest)| rest);
-        if differs(bare) || (!accepted.contains(&KeyLocation::AuthorizationBearer) && differs(v)) {
-            return Some(KeyLocation::AuthorizationBearer.describe().to_owned());
+    // One pass over the headers and one over the query: this runs on
+    // every admitted request.
+    for (name, value) in headers {
+        let Ok(v) = value.to_str() else { continue };
+        match name.as_str() {
+            "authorization" => {
+                let bare = v.split_once(' ').map_or(v, |(_, rest)| rest);
+                if differs(bare) || (!accepted.contains(&KeyLocation::AuthorizationBearer) && differs(v)) {
+                    return Some(KeyLocation::AuthorizationBearer.describe().to_owned());
+                }
+            }
+            "x-api-key" if differs(v) => return Some(KeyLocation::XApiKey.describe().to_owned()),
+            n if STRAY_HEADERS.contains(&n) && differs(v) => return Some(format!("header {n}")),
+            _ => {}
         }
     }
-    if headers.get_all("x-api-key").iter().filter_map(|v| v.to_str().ok()).any(differs) {
-        return Some(KeyLocation::XApiKey.describe().to_owned());
-    }
-    if query_values(query, QUERY_PARAM).any(differs) {
-        return Some(KeyLocation::Query.describe().to_owned());
-    }
-    for h in STRAY_HEADERS {
-        if headers.get_all(h).iter().filter_map(|v| v.to_str().ok()).any(differs) {
-            return Some(format!("header {h}"));
+    for (name, v) in query_pairs(query) {
+        if name == QUERY_PARAM && differs(v) {
+            return Some(KeyLocation::Query.describe().to_owned());
         }
-    }
-    for p in STRAY_PARAMS {
-        if query_values(query, p).any(differs) {
-            return Some(format!("query parameter {p}"));
+        if STRAY_PARAMS.contains(&name.as_ref()) && differs(v) {
+            return Some(format!("query parameter {name}"));
         }
     }
     None

@@ -5,6 +5,7 @@
 //! backslashes (`%5C`) are kept as sent and never decoded for routing;
 //! see [`crate::stages::route`] for dot segments.
 
+use crate::percent::escape_at;
 use keyway_core::{ErrorCode, Refusal};
 
 /// Checks `path`'s percent-encoding without allocating.
@@ -16,11 +17,11 @@ pub fn check_path(path: &str) -> Result<(), Refusal> {
     let (mut have, mut need) = (0usize, 0usize);
     while i < b.len() {
         let byte = if b[i] == b'%' {
-            let (Some(h), Some(l)) = (b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) else {
+            let Some(byte) = escape_at(&b[i..]) else {
                 return Err(bad(path, "a % not followed by two hex digits"));
             };
             i += 3;
-            h << 4 | l
+            byte
         } else {
             i += 1;
             b[i - 1]
@@ -54,15 +55,6 @@ pub fn check_path(path: &str) -> Result<(), Refusal> {
         return Err(bad(path, "percent-escapes that do not decode to UTF-8"));
     }
     Ok(())
-}
-
-fn hex(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
 }
 
 fn bad(path: &str, what: &str) -> Refusal {

@@ -10,11 +10,14 @@ use std::time::Duration;
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Opens (creating if needed) the database file at `path`, creating its
-/// parent directory too, in WAL mode.
+/// parent directory too, in WAL mode. The file is private to its owner
+/// (0600): SQLite gives its `-wal` and `-shm` files the database file's
+/// mode, so they are private too.
 pub(crate) fn open_file(path: &Path) -> Result<Connection, StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(format!("creating {}: {e}", dir.display())))?;
     }
+    make_private(path).map_err(|e| StoreError::Backend(format!("making {} private: {e}", path.display())))?;
     let conn = Connection::open(path).map_err(|e| StoreError::Backend(format!("opening {}: {e}", path.display())))?;
     configure(&conn)?;
     let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).map_err(sqlite_error)?;
@@ -22,6 +25,31 @@ pub(crate) fn open_file(path: &Path) -> Result<Connection, StoreError> {
         tracing::warn!(path = %path.display(), mode, "sqlite refused WAL journal mode");
     }
     Ok(conn)
+}
+
+/// Creates `path` with mode 0600 if it is missing; narrows it (and its
+/// `-wal` / `-shm` companions, from older versions) to 0600 if it exists.
+#[cfg(unix)]
+fn make_private(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(path)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let file = Path::new(&name);
+        match std::fs::metadata(file) {
+            Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn make_private(_path: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Settings of the connection that writes the call log: a larger WAL

@@ -16,6 +16,15 @@ impl Store for SqliteStore {
         run(&self.main, |c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(super::errors::sqlite_error)).await
     }
 
+    /// Copies the write-ahead log back into the database file and empties
+    /// it (`wal_checkpoint(TRUNCATE)`), so the work is done here, inside
+    /// the drain, instead of by SQLite when the last connection closes
+    /// after "keyway stopped" (1.3-1.8 s of silent exit after a busy run).
+    async fn close(&self) -> Result<(), StoreError> {
+        run(&self.log, |c| c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).map_err(super::errors::sqlite_error))
+            .await
+    }
+
     async fn apply(&self, changes: &[Change], audit: &[AuditEntry]) -> Result<(), StoreError> {
         let (changes, audit) = (changes.to_vec(), audit.to_vec());
         run(&self.main, move |c| apply::apply(c, &changes, &audit)).await

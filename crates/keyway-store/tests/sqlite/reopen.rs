@@ -77,3 +77,23 @@ async fn two_stores_on_one_file_see_each_other() {
     assert_eq!(a.calls(&LogQuery::default()).await.unwrap().len(), 1);
     assert_eq!(b.keys_of_app(&w.app.id).await.unwrap().len(), 1);
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn data_files_are_private_to_their_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new();
+    let path = dir.0.join("keyway.db");
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    {
+        let s = SqliteStore::open(&path).unwrap();
+        world(&s, "acme").await;
+        for f in ["keyway.db", "keyway.db-wal", "keyway.db-shm"] {
+            assert_eq!(mode(&dir.0.join(f)), 0o600, "{f}");
+        }
+    }
+    // A database left readable by an older version is narrowed on open.
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let _s = SqliteStore::open(&path).unwrap();
+    assert_eq!(mode(&path), 0o600);
+}

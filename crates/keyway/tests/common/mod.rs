@@ -10,6 +10,8 @@
     reason = "test harness shared by several test files"
 )]
 
+pub mod raw;
+
 use keyway::app::{self, Running};
 use keyway::config::Config;
 use serde_json::{json, Value};
@@ -157,6 +159,18 @@ pub async fn world(node: &Node, slug: &str, base_path: &str) -> World {
     let s = node.ok("POST", &format!("/admin/v1/apis/{api}/subscriptions"), json!({"app_id": app})).await;
     assert_eq!(s["status"], "approved");
     World { tenant, user, app, api }
+}
+
+/// Publishes a `tenant`-visible API of `tenant` at `base_path` in front of `upstream`.
+pub async fn publish_api(node: &Node, tenant: &str, base_path: &str, upstream: &str) {
+    node.ok(
+        "POST",
+        &format!("/admin/v1/tenants/{tenant}/apis"),
+        json!({"name": base_path.trim_start_matches('/'), "version": "v1", "base_path": base_path,
+               "upstream": {"targets": [{"url": upstream}]},
+               "auth": ["api_key"], "requires_approval": false, "visibility": "tenant"}),
+    )
+    .await;
 }
 
 /// Creates a key for `app`; returns (id, key text).
