@@ -102,10 +102,10 @@ pub fn header_value(param: &str, value: &str) -> Result<HeaderValue, AdminError>
 }
 
 async fn replay(state: &AdminState, request_id: &str) -> Result<Value, AdminError> {
-    let rows = state.store.calls(&LogQuery { request_id: Some(request_id.to_owned()), limit: 1, ..Default::default() }).await?;
+    let rows = state.calls(&LogQuery { request_id: Some(request_id.to_owned()), limit: 1, ..Default::default() }).await?;
     let Some(row) = rows.into_iter().next() else {
         return Err(AdminError::NotFound(format!(
-            "no call-log row for request {request_id} (it may not be flushed yet, or past retention)"
+            "no call-log row for request {request_id} (not a request of this gateway, or past retention)"
         )));
     };
     let mut ids: Vec<String> = Vec::new();

@@ -25,7 +25,7 @@ pub use auth::{bootstrap_admin_token, PUBLIC_PATHS};
 pub use error::AdminError;
 pub use extract::Actor;
 pub use routes::routes;
-pub use state::{AdminState, Write};
+pub use state::{AdminState, PendingCalls, Write};
 
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request};

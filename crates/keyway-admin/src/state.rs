@@ -7,12 +7,14 @@ use crate::error::AdminError;
 use crate::extract::Actor;
 use keyway_core::change::{Change, Record};
 use keyway_core::ids::{AuditId, TenantId};
-use keyway_core::records::AuditEntry;
+use keyway_core::records::{AuditEntry, CallLogRow, LogQuery};
 use keyway_core::Timestamp;
 use keyway_pipeline::{Settings, SnapshotHandle};
 use keyway_store::Store;
 use serde_json::Value;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use tokio::sync::{Mutex, MutexGuard};
 
@@ -32,7 +34,37 @@ pub struct AdminState {
     /// OpenAPI document names it as its server. `None` (e.g. in tests):
     /// the document names the server relative to itself (`/`).
     pub admin_addr: Option<SocketAddr>,
+    /// The gateway's call-log queue, flushed on demand so that a request
+    /// id is readable the moment its response was sent. `None`: rows are
+    /// only what storage holds.
+    pub call_log: Option<Arc<dyn PendingCalls>>,
 }
+
+/// Call-log rows queued on their way to storage.
+pub trait PendingCalls: Send + Sync {
+    /// Writes every row queued so far to storage, waiting at most
+    /// `within`; whether that finished in time.
+    fn flush(&self, within: std::time::Duration) -> Pin<Box<dyn Future<Output = bool> + Send + '_>>;
+}
+
+impl AdminState {
+    /// The call-log rows matching `query`; when a request id finds
+    /// nothing, the queue is flushed and storage asked again, so a call
+    /// answered a moment ago is found.
+    pub async fn calls(&self, query: &LogQuery) -> Result<Vec<CallLogRow>, AdminError> {
+        let rows = self.store.calls(query).await?;
+        if !rows.is_empty() || query.request_id.is_none() {
+            return Ok(rows);
+        }
+        match &self.call_log {
+            Some(pending) if pending.flush(FLUSH_WAIT).await => Ok(self.store.calls(query).await?),
+            _ => Ok(rows),
+        }
+    }
+}
+
+/// Longest a read waits for the call-log queue to be written.
+const FLUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 impl std::fmt::Debug for AdminState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -74,7 +106,7 @@ impl Write {
 impl AdminState {
     /// State with a metrics renderer that renders nothing.
     pub fn new(store: Arc<dyn Store>, snapshot: Arc<SnapshotHandle>, settings: Settings) -> Self {
-        AdminState { store, snapshot, settings, metrics: Arc::new(String::new), admin_addr: None }
+        AdminState { store, snapshot, settings, metrics: Arc::new(String::new), admin_addr: None, call_log: None }
     }
 
     /// Records the address the admin listener is bound to.

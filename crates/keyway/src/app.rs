@@ -6,9 +6,9 @@ use crate::config::Config;
 use crate::telemetry;
 use anyhow::Context;
 use http::{Request, Response};
-use keyway_admin::{bootstrap_admin_token, AdminState};
+use keyway_admin::{bootstrap_admin_token, AdminState, PendingCalls};
 use keyway_core::key_format::KeyHasher;
-use keyway_gateway::call_log::{CallLogSettings, CallLogWriter};
+use keyway_gateway::call_log::{CallLogSender, CallLogSettings, CallLogWriter};
 use keyway_gateway::client_ip::ClientIpResolver;
 use keyway_gateway::limits::Limiters;
 use keyway_gateway::proxy::UpstreamClient;
@@ -19,7 +19,9 @@ use keyway_listener::{fd_budget, GuardedBody, ListenerSettings};
 use keyway_pipeline::{Settings, Snapshot, SnapshotHandle};
 use keyway_store::sqlite::SqliteStore;
 use keyway_store::Store;
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
@@ -124,7 +126,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             proto,
         },
         upstream,
-        call_log_tx,
+        call_log_tx.clone(),
         store.clone(),
         limiters.clone(),
     ));
@@ -142,6 +144,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         settings: stages,
         metrics: Arc::new(move || metrics.as_ref().map(|h| h.render()).unwrap_or_default()),
         admin_addr: Some(admin_addr),
+        call_log: Some(Arc::new(QueuedCalls(call_log_tx))),
     };
     let router = keyway_admin::router(admin_state);
 
@@ -228,6 +231,15 @@ fn listener_settings(config: &Config) -> (ListenerSettings, ListenerSettings) {
         g.timeouts.listener("gateway", gateway_max, Some(g.max_body_bytes)),
         a.timeouts.listener("admin", a.max_connections.max(1), None),
     )
+}
+
+/// The gateway's call-log queue, as the admin API flushes it.
+struct QueuedCalls(CallLogSender);
+
+impl PendingCalls for QueuedCalls {
+    fn flush(&self, within: Duration) -> Pin<Box<dyn Future<Output = bool> + Send + '_>> {
+        Box::pin(self.0.flush(within))
+    }
 }
 
 /// The admin API's router served by a Keyway listener.

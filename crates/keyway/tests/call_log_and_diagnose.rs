@@ -141,3 +141,19 @@ async fn no_key_or_token_reaches_the_database_file() {
         assert!(!hay.contains(&secret[12..30]), "part of a secret reached the database file");
     }
 }
+
+#[tokio::test]
+async fn a_request_id_is_diagnosable_the_moment_its_response_is_sent() {
+    // A flush interval no test waits for: only flushing on demand finds the row.
+    let node = Node::start_with(|c| c.call_log.flush_interval_ms = 600_000).await;
+    let w = world(&node, "acme", "/orders/v1").await;
+    let (_, key) = new_key(&node, &w.app, json!({})).await;
+    let resp = node.get_bearer("/orders/v1/items", &format!("{key}x")).await;
+    let id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let d = node.ok("POST", "/admin/v1/diagnose", json!({"request_id": id})).await;
+    assert_eq!(d["outcome"]["code"], "credential_malformed", "{d}");
+    let resp = node.get_bearer("/orders/v1/items", &key).await;
+    let id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let v = node.ok("GET", &format!("/admin/v1/logs?request_id={id}"), Value::Null).await;
+    assert_eq!(v["data"][0]["request_id"], id.as_str(), "{v}");
+}

@@ -32,5 +32,5 @@ pub async fn list_calls(
         until: f.time("until")?,
         limit: f.limit()?,
     };
-    Ok(list(state.store.calls(&query).await?))
+    Ok(list(state.calls(&query).await?))
 }

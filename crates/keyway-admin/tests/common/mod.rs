@@ -67,6 +67,7 @@ impl Harness {
             settings: Settings { environment: KeyEnv::Live, hasher },
             metrics: Arc::new(|| "# TYPE keyway_up gauge\nkeyway_up 1\n".to_owned()),
             admin_addr: None,
+            call_log: None,
         };
         Harness { app: router(state.clone()), state, token: "kwadm_test_token".to_owned() }
     }
