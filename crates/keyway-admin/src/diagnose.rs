@@ -18,7 +18,7 @@ use axum::Json;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use keyway_core::records::{AuditQuery, CallLogRow, LogQuery};
 use keyway_core::{fmt_time, Stage, StepResult, TraceEntry};
-use keyway_pipeline::decide;
+use keyway_pipeline::Call;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -204,9 +204,11 @@ fn hypothetical(state: &AdminState, req: &DiagnoseRequest) -> Result<Value, Admi
         client_ip,
         now: chrono::Utc::now(),
     };
-    let d = decide(&snapshot, &state.settings, &input);
+    let mut d = Call::new();
+    let decided = d.decide(&snapshot, &state.settings, &input);
+    d.close(decided.as_ref().err());
     let mut steps = d.trace.entries;
-    let outcome = match &d.outcome {
+    let outcome = match &decided {
         Ok(_) => {
             steps.push(TraceEntry {
                 stage: Stage::Limits,

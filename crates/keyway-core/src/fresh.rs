@@ -2,11 +2,11 @@
 //! limits, nothing revoked or rotated. Every place that creates one (admin
 //! API, seed tool, tests) starts here, so a new field is added once.
 
-use crate::ids::{ApiId, AppId, KeyId, TenantId, UserId};
+use crate::ids::{ApiId, AppId, KeyId, SubscriptionId, TenantId, UserId};
 use crate::key_format::{KeyDigest, KeyEnv};
 use crate::model::{
-    Api, ApiKey, ApiStatus, App, AuthMethod, KeyLocation, Limits, PrincipalStatus, Protocol, Role, StatusChange, Tenant,
-    TenantStatus, Upstream, User, Visibility,
+    Api, ApiKey, ApiStatus, App, AuthMethod, KeyLocation, Limits, PrincipalStatus, Protocol, Role, StatusChange, Subscription,
+    SubscriptionStatus, Tenant, TenantStatus, Upstream, User, Visibility,
 };
 use crate::Timestamp;
 
@@ -125,6 +125,25 @@ impl Api {
             sunset_at: None,
             retired_at: None,
             successor_api_id: None,
+            created_at: now,
+        }
+    }
+}
+
+impl Subscription {
+    /// `app`'s subscription to `api`, approved at `now` by `by` (an admin
+    /// id, or the tool that seeded it).
+    pub fn approved(api: &Api, app: &App, by: impl Into<String>, now: Timestamp) -> Self {
+        Subscription {
+            id: SubscriptionId::generate(),
+            api_id: api.id.clone(),
+            app_id: app.id.clone(),
+            tenant_id: app.tenant_id.clone(),
+            status: SubscriptionStatus::Approved,
+            requested_at: now,
+            decided_at: Some(now),
+            decided_by: Some(by.into()),
+            reason: None,
             created_at: now,
         }
     }

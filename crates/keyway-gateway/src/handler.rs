@@ -1,5 +1,7 @@
-//! One request through the gateway, top to bottom: decide (route,
-//! credential, key, identity), then the upstream hop, then the call log.
+//! One request through the gateway, top to bottom, as the phases of
+//! [`keyway_pipeline::phases`]: request through authorization
+//! ([`Call::decide`]), limits, upstream, respond, and [`Gateway::finish`],
+//! which closes the trace and queues the call-log row.
 
 use crate::body::{Body, BodyError};
 use crate::call_log::CallLogSender;
@@ -15,7 +17,7 @@ use keyway_core::records::CallLogRow;
 use keyway_core::{ErrorCode, Refusal, Stage, Trace};
 use keyway_listener::serve::Handler;
 use keyway_listener::{BodyFault, GuardedBody};
-use keyway_pipeline::{decide, CallInput, Decision, Settings, SnapshotHandle};
+use keyway_pipeline::{Admitted, Call, CallInput, Settings, Snapshot, SnapshotHandle};
 use keyway_store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -82,7 +84,8 @@ impl Gateway {
         Self { snapshot, settings, upstream, call_log, store, limiters, accepted, refused }
     }
 
-    /// Handles one request from `peer`.
+    /// Handles one request from `peer`: the phases of
+    /// [`keyway_pipeline::phases`] in order, then [`Gateway::finish`].
     pub async fn handle(&self, req: Request<GuardedBody>, peer: SocketAddr) -> Response<Body> {
         match req.uri().path() {
             "/healthz" => return health(200, "ok"),
@@ -99,31 +102,14 @@ impl Gateway {
         let request_id = RequestId::generate();
         let client_ip = self.settings.client_ip.resolve(peer.ip(), req.headers());
         let snapshot = self.snapshot.load();
-        let host = match req.headers().get(http::header::HOST) {
-            Some(h) => h.to_str().ok(),
-            None => req.uri().authority().map(|a| a.as_str()),
-        };
-        let input = CallInput {
-            method: req.method().as_str(),
-            host,
-            path: req.uri().path(),
-            query: req.uri().query(),
-            headers: req.headers(),
-            client_ip,
-            now,
-        };
-        let Decision { mut trace, outcome, api, key_prefix, key } = match missing_host(&req) {
-            Some(refusal) => Decision::refused_before_routing(refusal),
-            None => decide(&snapshot, &self.settings.stages, &input),
-        };
         let mut row = CallLogRow {
-            request_id: request_id.clone(),
+            request_id,
             time: now,
-            tenant_id: key.as_ref().map(|k| k.key.tenant_id.clone()),
-            api_id: api.as_ref().map(|a| a.api.id.clone()),
-            app_id: key.as_ref().map(|k| k.key.app_id.clone()),
-            key_id: key.as_ref().map(|k| k.key.id.clone()),
-            key_prefix,
+            tenant_id: None,
+            api_id: None,
+            app_id: None,
+            key_id: None,
+            key_prefix: None,
             method: req.method().to_string(),
             path: req.uri().path().to_owned(),
             status: 0,
@@ -137,45 +123,86 @@ impl Gateway {
             cost_usd: None,
             trace: Trace::default(),
         };
-        let protocol = api.as_ref().map_or(Protocol::Rest, |a| a.api.protocol);
-        let admitted = match outcome {
-            Ok(a) => a,
-            Err(refusal) => {
-                // `decide` already recorded the failing stage in the trace.
-                return self.finish_refusal(&refusal, protocol, row, trace, started);
+        let mut call = Call::new();
+        // Phases request … authorization: the snapshot alone decides.
+        let admitted = {
+            let host = match req.headers().get(http::header::HOST) {
+                Some(h) => h.to_str().ok(),
+                None => req.uri().authority().map(|a| a.as_str()),
+            };
+            let input = CallInput {
+                method: req.method().as_str(),
+                host,
+                path: req.uri().path(),
+                query: req.uri().query(),
+                headers: req.headers(),
+                client_ip,
+                now,
+            };
+            match missing_host(&req) {
+                Some(refusal) => Err(refusal),
+                None => call.decide(&snapshot, &self.settings.stages, &input),
             }
         };
-        admitted.key.usage.touch(now.timestamp_millis());
-
-        // 6. limits
-        let limit_headers = match self.limiters.check(&admitted, now) {
-            Ok(passed) => {
-                trace.pass(Stage::Limits, passed.evidence);
-                passed.headers
-            }
-            Err(refusal) => {
-                trace.fail(Stage::Limits, refusal.evidence.clone(), refusal.fix.clone());
-                trace.close(Stage::Upstream);
-                return self.finish_refusal(&refusal, protocol, row, trace, started);
-            }
+        // Phases limits, upstream, respond.
+        let outcome = match admitted {
+            Ok(admitted) => self.forward(&mut call, &admitted, req, peer, &snapshot, &mut row).await,
+            Err(refusal) => Err(refusal),
         };
+        self.finish(call, row, outcome, started)
+    }
 
-        // 7. upstream
+    /// Phases limits, upstream and respond of an admitted call.
+    async fn forward(
+        &self,
+        call: &mut Call,
+        admitted: &Admitted,
+        req: Request<GuardedBody>,
+        peer: SocketAddr,
+        snapshot: &Snapshot,
+        row: &mut CallLogRow,
+    ) -> Result<Response<Body>, Refusal> {
+        admitted.key.usage.touch(row.time.timestamp_millis());
+        let limit_headers = self.limits(call, admitted, row.time)?;
+        let resp = self.upstream(call, admitted, req, peer, row).await?;
+        Ok(respond::admitted(resp, &admitted.api.api, snapshot, row.request_id.as_str(), limit_headers))
+    }
+
+    /// Phase limits.
+    fn limits(
+        &self,
+        call: &mut Call,
+        admitted: &Admitted,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<(&'static str, String)>, Refusal> {
+        let passed = self.limiters.check(admitted, now)?;
+        call.trace.pass(Stage::Limits, passed.evidence);
+        Ok(passed.headers)
+    }
+
+    /// Phase upstream: the body limit, a target, the exchange. A body the
+    /// client broke is named as the client's fault, not the upstream's.
+    async fn upstream(
+        &self,
+        call: &mut Call,
+        admitted: &Admitted,
+        req: Request<GuardedBody>,
+        peer: SocketAddr,
+        row: &mut CallLogRow,
+    ) -> Result<Response<Body>, Refusal> {
+        let limit = self.settings.max_body_bytes;
         let declared =
             req.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-        let limit = self.settings.max_body_bytes;
-        if declared.is_some_and(|n| n > limit) {
-            let r = Refusal::new(
+        if let Some(n) = declared.filter(|n| *n > limit) {
+            return Err(Refusal::new(
                 ErrorCode::PayloadTooLarge,
                 format!("The request body is larger than this gateway accepts ({limit} bytes)."),
-                format!("content-length {} over limit {limit}", declared.unwrap_or_default()),
+                format!("content-length {n} over limit {limit}"),
             )
-            .hint("Send a smaller body.");
-            trace.fail(Stage::Upstream, r.evidence.clone(), None);
-            return self.finish_refusal(&r, protocol, row, trace, started);
+            .hint("Send a smaller body."));
         }
         let Some(target) = admitted.api.next_target().cloned() else {
-            return self.upstream_failed(UpstreamError::NoTarget, "", protocol, row, trace, started);
+            return Err(upstream_refusal(&UpstreamError::NoTarget, ""));
         };
         let version = req.version();
         let (parts, body) = req.into_parts();
@@ -183,99 +210,90 @@ impl Gateway {
         let body: Body = body.map_err(|e| -> BodyError { Box::new(e) }).boxed();
         let fwd = Forwarding {
             target: &target,
-            admitted: &admitted,
+            admitted,
             peer_ip: peer.ip(),
             peer_trusted: self.settings.client_ip.trusts(peer.ip()),
-            request_id: request_id.as_str(),
+            request_id: row.request_id.as_str(),
             proto: self.settings.proto,
         };
-        let upstream_req = match proxy::build_request(parts, body, &fwd) {
-            Ok(r) => r,
-            Err(e) => return self.upstream_failed(e, &target, protocol, row, trace, started),
-        };
+        let upstream_req = proxy::build_request(parts, body, &fwd).map_err(|e| upstream_refusal(&e, &target))?;
         let timeout = admitted.api.api.upstream.timeout_ms.map_or(self.settings.upstream_timeout, Duration::from_millis);
         let sent = Instant::now();
         let resp = match self.upstream.send(upstream_req, timeout, progress.as_deref()).await {
             Ok(r) => r,
             Err(e) => {
-                // A body the client broke fails the upstream exchange too:
-                // name the client's fault, not the upstream's.
-                if let Some(fault) = progress.as_deref().and_then(|p| p.fault()) {
-                    let r = client_fault(fault);
-                    trace.fail(Stage::Upstream, format!("{}; upstream request to {target} aborted", r.evidence), None);
-                    let mut resp = self.finish_refusal(&r, protocol, row, trace, started);
-                    resp.headers_mut().insert(http::header::CONNECTION, http::HeaderValue::from_static("close"));
-                    return resp;
-                }
-                return self.upstream_failed(e, &target, protocol, row, trace, started);
+                return Err(match progress.as_deref().and_then(|p| p.fault()) {
+                    Some(fault) => client_fault(fault, &target),
+                    None => upstream_refusal(&e, &target),
+                })
             }
         };
         let upstream_ms = ms(sent.elapsed());
-        trace.pass(Stage::Upstream, format!("{target} answered {} in {upstream_ms:.1} ms", resp.status().as_u16()));
-        let mut out = proxy::relay_response(resp, version);
-        respond::set_request_id(out.headers_mut(), request_id.as_str());
-        respond::lifecycle_headers(out.headers_mut(), &admitted.api.api, &snapshot);
-        for (name, value) in limit_headers {
-            if let Ok(v) = http::HeaderValue::from_str(&value) {
-                out.headers_mut().insert(name, v);
-            }
-        }
-        row.status = out.status().as_u16();
+        call.trace.pass(Stage::Upstream, format!("{target} answered {} in {upstream_ms:.1} ms", resp.status().as_u16()));
         row.upstream_latency_ms = Some(upstream_ms);
-        row.latency_ms = ms(started.elapsed());
-        row.trace = trace;
-        self.accepted.increment(1);
-        self.call_log.record(row);
-        out
+        Ok(proxy::relay_response(resp, version))
     }
 
-    fn upstream_failed(
+    /// Closes the trace, renders a refusal in the API's envelope, counts,
+    /// and queues the call-log row (phase log): the one place every
+    /// request ends, admitted or refused.
+    fn finish(
         &self,
-        err: UpstreamError,
-        target: &str,
-        protocol: Protocol,
-        row: CallLogRow,
-        mut trace: Trace,
+        mut call: Call,
+        mut row: CallLogRow,
+        outcome: Result<Response<Body>, Refusal>,
         started: Instant,
     ) -> Response<Body> {
-        let r = match &err {
-            UpstreamError::Timeout(t) => Refusal::new(
-                ErrorCode::UpstreamTimeout,
-                format!("The upstream service did not answer within {} ms.", t.as_millis()),
-                format!("{target}: {err}"),
-            )
-            .hint("Retry later; if it persists, tell the API's operators the request id.")
-            .fix("check the upstream's health and latency, or raise upstream.timeout_ms"),
-            UpstreamError::NoTarget | UpstreamError::BadUrl(_) | UpstreamError::Unavailable(_) => {
-                Refusal::new(ErrorCode::UpstreamUnavailable, "The upstream service is unavailable.", format!("{target}: {err}"))
-                    .hint("Retry later; if it persists, tell the API's operators the request id.")
-                    .fix("check that the API's upstream targets are up and reachable from the gateway")
+        call.close(outcome.as_ref().err());
+        let resp = match outcome {
+            Ok(resp) => {
+                self.accepted.increment(1);
+                resp
+            }
+            Err(refusal) => {
+                if refusal.code.stage() == Stage::Upstream && refusal.code.status() >= 500 {
+                    tracing::warn!(request_id = %row.request_id, code = refusal.code.as_str(), evidence = %refusal.evidence, "upstream failed");
+                } else {
+                    tracing::debug!(request_id = %row.request_id, code = refusal.code.as_str(), "refused");
+                }
+                if let Some(c) = self.refused.get(refusal.code.index()) {
+                    c.increment(1);
+                }
+                row.code = Some(refusal.code);
+                let protocol = call.api.as_ref().map_or(Protocol::Rest, |a| a.api.protocol);
+                respond::refusal(&refusal, protocol, row.request_id.as_str())
             }
         };
-        tracing::warn!(request_id = %row.request_id, code = r.code.as_str(), evidence = %r.evidence, "upstream failed");
-        trace.fail(Stage::Upstream, r.evidence.clone(), r.fix.clone());
-        self.finish_refusal(&r, protocol, row, trace, started)
-    }
-
-    fn finish_refusal(
-        &self,
-        refusal: &Refusal,
-        protocol: Protocol,
-        mut row: CallLogRow,
-        trace: Trace,
-        started: Instant,
-    ) -> Response<Body> {
-        let resp = respond::refusal(refusal, protocol, row.request_id.as_str());
-        row.status = resp.status().as_u16();
-        row.code = Some(refusal.code);
-        row.latency_ms = ms(started.elapsed());
-        row.trace = trace;
-        if let Some(c) = self.refused.get(refusal.code.index()) {
-            c.increment(1);
+        if let Some(k) = &call.key {
+            row.tenant_id = Some(k.key.tenant_id.clone());
+            row.app_id = Some(k.key.app_id.clone());
+            row.key_id = Some(k.key.id.clone());
         }
-        tracing::debug!(request_id = %row.request_id, code = refusal.code.as_str(), "refused");
+        row.api_id = call.api.as_ref().map(|a| a.api.id.clone());
+        row.key_prefix = call.key_prefix.take();
+        row.status = resp.status().as_u16();
+        row.latency_ms = ms(started.elapsed());
+        row.trace = call.trace;
         self.call_log.record(row);
         resp
+    }
+}
+
+/// The refusal for an upstream that failed.
+fn upstream_refusal(err: &UpstreamError, target: &str) -> Refusal {
+    match err {
+        UpstreamError::Timeout(t) => Refusal::new(
+            ErrorCode::UpstreamTimeout,
+            format!("The upstream service did not answer within {} ms.", t.as_millis()),
+            format!("{target}: {err}"),
+        )
+        .hint("Retry later; if it persists, tell the API's operators the request id.")
+        .fix("check the upstream's health and latency, or raise upstream.timeout_ms"),
+        UpstreamError::NoTarget | UpstreamError::BadUrl(_) | UpstreamError::Unavailable(_) => {
+            Refusal::new(ErrorCode::UpstreamUnavailable, "The upstream service is unavailable.", format!("{target}: {err}"))
+                .hint("Retry later; if it persists, tell the API's operators the request id.")
+                .fix("check that the API's upstream targets are up and reachable from the gateway")
+        }
     }
 }
 
@@ -300,9 +318,11 @@ fn missing_host<B>(req: &Request<B>) -> Option<Refusal> {
     })
 }
 
-/// The refusal for a request body the client broke.
-fn client_fault(fault: &BodyFault) -> Refusal {
-    match fault {
+/// The refusal for a request body the client broke; the upstream request
+/// was aborted, and the connection is closed (its framing is lost).
+fn client_fault(fault: &BodyFault, target: &str) -> Refusal {
+    let evidence = format!("{fault}; upstream request to {target} aborted");
+    let refusal = match fault {
         BodyFault::TooLarge { limit } => Refusal::new(
             ErrorCode::PayloadTooLarge,
             format!("The request body is larger than this gateway accepts ({limit} bytes)."),
@@ -329,7 +349,8 @@ fn client_fault(fault: &BodyFault) -> Refusal {
             fault.to_string(),
         )
         .hint("Send the body faster, or a smaller one."),
-    }
+    };
+    Refusal { evidence, ..refusal }.header("connection", "close")
 }
 
 fn health(status: u16, text: &'static str) -> Response<Body> {

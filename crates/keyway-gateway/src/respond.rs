@@ -24,6 +24,27 @@ pub fn refusal(refusal: &Refusal, protocol: Protocol, request_id: &str) -> Respo
     resp
 }
 
+/// Phase respond: an admitted call's upstream response with Keyway's
+/// headers: `x-request-id`, the API's lifecycle headers, and the rate
+/// limit headers of the limits phase.
+pub fn admitted(
+    mut resp: Response<Body>,
+    api: &Api,
+    snapshot: &Snapshot,
+    request_id: &str,
+    limit_headers: Vec<(&'static str, String)>,
+) -> Response<Body> {
+    let h = resp.headers_mut();
+    set_request_id(h, request_id);
+    lifecycle_headers(h, api, snapshot);
+    for (name, value) in limit_headers {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+    resp
+}
+
 /// Sets `x-request-id`.
 pub fn set_request_id(headers: &mut HeaderMap, request_id: &str) {
     if let Ok(v) = HeaderValue::from_str(request_id) {

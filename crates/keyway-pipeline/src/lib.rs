@@ -2,15 +2,15 @@
 //!
 //! [`snapshot`] holds the in-memory view of keys, owners and APIs that the
 //! request path reads (never the database). [`stages`] holds one module
-//! per stage of `errors.md`; [`decide`] runs them in order and returns a
-//! [`Decision`] with the decision trace. The gateway calls it for every
-//! request, and `diagnose` calls it for hypothetical ones.
+//! per stage of `errors.md`; [`phases`] names the request path's phases in
+//! order, and [`Call::decide`] runs those that read only the snapshot. The
+//! gateway runs it for every request, and `diagnose` for hypothetical ones.
 
-pub mod decide;
 mod percent;
+pub mod phases;
 pub mod places;
 pub mod snapshot;
 pub mod stages;
 
-pub use decide::{decide, Admitted, CallInput, Decision, Settings};
+pub use phases::{Admitted, Call, CallInput, Settings};
 pub use snapshot::{ApiEntry, KeyEntry, Snapshot, SnapshotHandle};

@@ -5,11 +5,9 @@
 use crate::app;
 use crate::config::Config;
 use keyway_core::change::{Change, Record};
-use keyway_core::ids::{SubscriptionId, TenantId};
+use keyway_core::ids::TenantId;
 use keyway_core::key_format::{self, KeyEnv};
-use keyway_core::model::{
-    Api, ApiKey, App, RateLimit, Role, Subscription, SubscriptionStatus, Target, Tenant, Upstream, User, Visibility,
-};
+use keyway_core::model::{Api, ApiKey, App, RateLimit, Role, Subscription, Target, Tenant, Upstream, User, Visibility};
 use keyway_store::Store;
 
 /// Seeds the store; returns one usable key. With `policies`, every
@@ -38,18 +36,7 @@ pub async fn seed_bench(config: &Config, keys: usize, upstream: &str, base_path:
         Change::Insert(Record::Api(api.clone())),
     ];
     if policies {
-        setup.push(Change::Insert(Record::Subscription(Subscription {
-            id: SubscriptionId::generate(),
-            api_id: api.id.clone(),
-            app_id: app.id.clone(),
-            tenant_id: tenant.id.clone(),
-            status: SubscriptionStatus::Approved,
-            requested_at: now,
-            decided_at: Some(now),
-            decided_by: Some("seed-bench".into()),
-            reason: None,
-            created_at: now,
-        })));
+        setup.push(Change::Insert(Record::Subscription(Subscription::approved(&api, &app, "seed-bench", now))));
     }
     store.apply(&setup, &[]).await?;
 

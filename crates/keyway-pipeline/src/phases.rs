@@ -1,4 +1,26 @@
-//! Runs the stages in order over one request and records the trace.
+//! The request path as one sequence of named phases over one per-request
+//! [`Call`], the way pingora's `ProxyHttp` reads:
+//!
+//! | phase | what it decides | where |
+//! |---|---|---|
+//! | request | the request itself is well formed | [`crate::stages::request`] |
+//! | route | which API serves host + path | [`crate::stages::route`] |
+//! | credential | a credential is presented, in an accepted place and form | [`crate::stages::credential`] |
+//! | key | it is a real, live key | [`crate::stages::key`] |
+//! | identity | its app, owner and tenant are in good standing | [`crate::stages::identity`] |
+//! | authorization | that identity may make this call | [`crate::stages::authorization`] |
+//! | limits | rates and quotas allow it | `keyway-gateway` (`limits.rs`) |
+//! | upstream | the upstream answers | `keyway-gateway` (`handler.rs`, `proxy.rs`) |
+//! | respond | the answer goes back, with Keyway's headers | `keyway-gateway` (`respond.rs`) |
+//! | log | the call-log row is queued | `keyway-gateway` (`call_log.rs`) |
+//!
+//! [`Call::decide`] runs the phases that read only the snapshot (request
+//! through authorization), so `diagnose` runs exactly what the gateway
+//! runs; the gateway then runs limits, upstream and respond, and
+//! [`Call::close`] is the one place the trace is closed, whatever phase
+//! refused. The AI gateway's phases join this sequence: the model after
+//! authorization (`model_not_allowed`), token limits and budget within
+//! limits, the provider as the upstream.
 
 use crate::snapshot::{ApiEntry, KeyEntry, Snapshot};
 use crate::stages::{authorization, credential, identity, key, request, route};
@@ -52,82 +74,122 @@ pub struct Admitted {
     pub location: KeyLocation,
 }
 
-/// The outcome of the stages for one request.
-#[derive(Debug)]
-pub struct Decision {
-    /// One entry per stage reached, then `not_reached` ones.
+/// One request as it walks the phases: what each has learned so far,
+/// and the trace. Later phases read what earlier ones found, also when a
+/// later one refuses (the log row and the envelope need the API and the
+/// key).
+#[derive(Debug, Default)]
+pub struct Call {
+    /// One entry per phase passed; closed by [`Call::close`].
     pub trace: Trace,
-    /// Admitted, or the first refusal.
-    pub outcome: Result<Admitted, Refusal>,
-    /// The API, once routed (also on refusal, for its protocol and log).
+    /// The API, once routed.
     pub api: Option<Arc<ApiEntry>>,
     /// The presented key's display prefix, once well formed.
     pub key_prefix: Option<String>,
-    /// The verified key, once verified (also on later refusals).
+    /// The verified key, once verified.
     pub key: Option<Arc<KeyEntry>>,
 }
 
-/// Walks route, credential, key, identity and authorization for `input`. On a refusal
-/// the trace is closed with `not_reached` entries up to the upstream
-/// stage; on admission the gateway adds the upstream entry itself.
-pub fn decide(snapshot: &Snapshot, settings: &Settings, input: &CallInput<'_>) -> Decision {
-    let mut d =
-        Decision { trace: Trace::new(), outcome: Err(Refusal::internal("undecided")), api: None, key_prefix: None, key: None };
-    d.outcome = run(snapshot, settings, input, &mut d);
-    if let Err(r) = &d.outcome {
-        d.trace.fail(r.code.stage(), r.evidence.clone(), r.fix.clone());
-        d.trace.close(Stage::Upstream);
+impl Call {
+    /// A request about to walk the phases.
+    pub fn new() -> Self {
+        Self { trace: Trace::new(), ..Self::default() }
     }
-    d
-}
 
-impl Decision {
-    /// The decision for a request refused before routing (by a check of
-    /// the request itself), with its trace closed.
-    pub fn refused_before_routing(refusal: Refusal) -> Self {
-        let mut trace = Trace::new();
-        trace.fail(refusal.code.stage(), refusal.evidence.clone(), refusal.fix.clone());
-        Decision { trace, outcome: Err(refusal), api: None, key_prefix: None, key: None }
+    /// Runs the phases that read only the snapshot, in order: request,
+    /// route, credential, key, identity, authorization. Each passing phase
+    /// records its evidence; the first refusal stops the walk.
+    pub fn decide(&mut self, snapshot: &Snapshot, settings: &Settings, input: &CallInput<'_>) -> Result<Admitted, Refusal> {
+        self.request(input)?;
+        let api = self.route(snapshot, input)?;
+        let presented = self.credential(&api, settings, input)?;
+        let entry = self.key(snapshot, settings, &presented, input.now)?;
+        let who = self.identity(snapshot, &entry, &api)?;
+        self.authorization(snapshot, &entry, &who.app, &api, input)?;
+        Ok(Admitted { api, key: entry, app: who.app, tenant: who.tenant, location: presented.location })
     }
-}
 
-fn run(snapshot: &Snapshot, settings: &Settings, input: &CallInput<'_>, d: &mut Decision) -> Result<Admitted, Refusal> {
-    // the request itself
-    request::check_path(input.path)?;
+    /// Closes the trace: the refusing phase's entry (from the refusal's
+    /// code, evidence and fix), then `not_reached` for every later stage.
+    /// The one place a trace is finished.
+    pub fn close(&mut self, refusal: Option<&Refusal>) {
+        if let Some(r) = refusal {
+            self.trace.fail(r.code.stage(), r.evidence.clone(), r.fix.clone());
+            self.trace.close(Stage::Upstream);
+        }
+    }
 
-    // 1. route
-    let api = route::check(snapshot, input.host, input.method, input.path)?;
-    d.api = Some(api.clone());
-    let tenant_slug = snapshot.tenants.get(&api.api.tenant_id).map_or("?", |t| t.slug.as_str());
-    d.trace
-        .pass(Stage::Route, format!("api {} {} (tenant {tenant_slug}){}", api.api.name, api.api.version, lifecycle_note(&api)));
+    /// Phase request: the request itself.
+    fn request(&mut self, input: &CallInput<'_>) -> Result<(), Refusal> {
+        request::check_path(input.path)
+    }
 
-    // 2. credential
-    let accepted: &[KeyLocation] = if api.api.auth.contains(&AuthMethod::ApiKey) { &api.api.key_locations } else { &[] };
-    let presented = credential::check(input.headers, input.query, accepted, settings.environment)?;
-    let prefix = presented.key.display_prefix().to_owned();
-    d.trace.pass(Stage::Credential, format!("{}, key {prefix}...", presented.location.describe()));
-    d.key_prefix = Some(prefix);
+    /// Phase route.
+    fn route(&mut self, snapshot: &Snapshot, input: &CallInput<'_>) -> Result<Arc<ApiEntry>, Refusal> {
+        let api = route::check(snapshot, input.host, input.method, input.path)?;
+        self.api = Some(api.clone());
+        let tenant_slug = snapshot.tenants.get(&api.api.tenant_id).map_or("?", |t| t.slug.as_str());
+        self.trace.pass(
+            Stage::Route,
+            format!("api {} {} (tenant {tenant_slug}){}", api.api.name, api.api.version, lifecycle_note(&api)),
+        );
+        Ok(api)
+    }
 
-    // 3. key
-    let entry = key::lookup(snapshot, &settings.hasher, &presented.key)?;
-    d.key = Some(entry.clone());
-    key::check_live(snapshot, &entry, input.now)?;
-    d.trace.pass(Stage::Key, key_evidence(&entry, input.now));
+    /// Phase credential.
+    fn credential<'i>(
+        &mut self,
+        api: &ApiEntry,
+        settings: &Settings,
+        input: &CallInput<'i>,
+    ) -> Result<credential::Presented<'i>, Refusal> {
+        let accepted: &[KeyLocation] = if api.api.auth.contains(&AuthMethod::ApiKey) { &api.api.key_locations } else { &[] };
+        let presented = credential::check(input.headers, input.query, accepted, settings.environment)?;
+        let prefix = presented.key.display_prefix().to_owned();
+        self.trace.pass(Stage::Credential, format!("{}, key {prefix}...", presented.location.describe()));
+        self.key_prefix = Some(prefix);
+        Ok(presented)
+    }
 
-    // 4. identity
-    let who = identity::check(snapshot, &entry, &api)?;
-    d.trace.pass(
-        Stage::Identity,
-        format!("app {} ({}), tenant {}, owner {} active", who.app.name, who.app.id, who.tenant.slug, who.app.owner_user_id),
-    );
+    /// Phase key.
+    fn key(
+        &mut self,
+        snapshot: &Snapshot,
+        settings: &Settings,
+        presented: &credential::Presented<'_>,
+        now: Timestamp,
+    ) -> Result<Arc<KeyEntry>, Refusal> {
+        let entry = key::lookup(snapshot, &settings.hasher, &presented.key)?;
+        self.key = Some(entry.clone());
+        key::check_live(snapshot, &entry, now)?;
+        self.trace.pass(Stage::Key, key_evidence(&entry, now));
+        Ok(entry)
+    }
 
-    // 5. authorization
-    let call = authorization::Call { method: input.method, path: input.path, client_ip: input.client_ip };
-    let evidence = authorization::check(snapshot, &entry, &who.app, &api, call)?;
-    d.trace.pass(Stage::Authorization, evidence);
+    /// Phase identity.
+    fn identity(&mut self, snapshot: &Snapshot, entry: &KeyEntry, api: &Arc<ApiEntry>) -> Result<identity::Identity, Refusal> {
+        let who = identity::check(snapshot, entry, api)?;
+        self.trace.pass(
+            Stage::Identity,
+            format!("app {} ({}), tenant {}, owner {} active", who.app.name, who.app.id, who.tenant.slug, who.app.owner_user_id),
+        );
+        Ok(who)
+    }
 
-    Ok(Admitted { api, key: entry, app: who.app, tenant: who.tenant, location: presented.location })
+    /// Phase authorization.
+    fn authorization(
+        &mut self,
+        snapshot: &Snapshot,
+        entry: &KeyEntry,
+        app: &App,
+        api: &Arc<ApiEntry>,
+        input: &CallInput<'_>,
+    ) -> Result<(), Refusal> {
+        let call = authorization::Call { method: input.method, path: input.path, client_ip: input.client_ip };
+        let evidence = authorization::check(snapshot, entry, app, api, call)?;
+        self.trace.pass(Stage::Authorization, evidence);
+        Ok(())
+    }
 }
 
 fn lifecycle_note(api: &ApiEntry) -> String {
@@ -161,7 +223,7 @@ mod tests {
     use crate::snapshot::Snapshot;
     use chrono::Utc;
     use keyway_core::change::{Change, Record};
-    use keyway_core::ids::{ApiId, SubscriptionId};
+    use keyway_core::ids::ApiId;
     use keyway_core::key_format::{self, KeyEnv};
     use keyway_core::model::*;
     use keyway_core::{ErrorCode, StepResult};
@@ -194,18 +256,7 @@ mod tests {
         );
         let key = key_format::generate(KeyEnv::Live);
         let stored = ApiKey::new(&app.id, &tenant.id, KeyEnv::Live, &key[..12], settings.hasher.digest(&key), now);
-        let subscription = Subscription {
-            id: SubscriptionId::generate(),
-            api_id: api.id.clone(),
-            app_id: app.id.clone(),
-            tenant_id: tenant.id.clone(),
-            status: SubscriptionStatus::Approved,
-            requested_at: now,
-            decided_at: Some(now),
-            decided_by: Some("adm_test".into()),
-            reason: None,
-            created_at: now,
-        };
+        let subscription = Subscription::approved(&api, &app, "adm_test", now);
         let snapshot = Snapshot::build(
             vec![tenant.clone()],
             vec![user.clone()],
@@ -215,6 +266,14 @@ mod tests {
             vec![subscription],
         );
         Fixture { snapshot, settings, key, tenant, user, app, api, stored }
+    }
+
+    /// A call's outcome and what it learned, after the trace is closed.
+    struct Decision {
+        outcome: Result<Admitted, Refusal>,
+        trace: Trace,
+        api: Option<Arc<ApiEntry>>,
+        key: Option<Arc<KeyEntry>>,
     }
 
     fn run(f: &Fixture, path: &str, authorization: Option<&str>) -> Decision {
@@ -231,7 +290,10 @@ mod tests {
             client_ip: "127.0.0.1".parse().unwrap(),
             now: Utc::now(),
         };
-        decide(&f.snapshot, &f.settings, &input)
+        let mut call = Call::new();
+        let outcome = call.decide(&f.snapshot, &f.settings, &input);
+        call.close(outcome.as_ref().err());
+        Decision { outcome, trace: call.trace, api: call.api, key: call.key }
     }
 
     fn code(d: &Decision) -> Option<ErrorCode> {
