@@ -11,7 +11,7 @@
 use chrono::{DateTime, Utc};
 use keyway_core::model::{self, QuotaPeriod};
 use keyway_core::{fmt_time, ErrorCode, Refusal};
-use keyway_limits::{headers, Level, LimitKey, Period, Quota, QuotaCounter, QuotaKey, QuotaUsage, RateLimit, RateLimiter};
+use keyway_limits::{headers, Level, LimitKey, Period, Quota, QuotaKey, QuotaLimiter, QuotaUsage, RateLimit, RateLimiter};
 use keyway_pipeline::Admitted;
 use keyway_store::{QuotaUsageRow, Store};
 use std::sync::Arc;
@@ -21,7 +21,7 @@ pub struct Limiters {
     /// Request rates.
     pub rates: Arc<dyn RateLimiter>,
     /// Period quotas.
-    pub quotas: Arc<QuotaCounter>,
+    pub quotas: Arc<dyn QuotaLimiter>,
 }
 
 impl std::fmt::Debug for Limiters {
@@ -142,7 +142,7 @@ impl Limiters {
     /// Writes changed quota counters to storage (and keeps them for a
     /// retry if that fails).
     pub async fn flush_quotas(&self, store: &dyn Store) {
-        let dirty = self.quotas.snapshot_dirty();
+        let dirty = self.quotas.take_dirty();
         if dirty.is_empty() {
             return;
         }
@@ -158,7 +158,7 @@ impl Limiters {
             .collect();
         if let Err(e) = store.save_quota_usage(&rows).await {
             tracing::warn!(error = %e, rows = rows.len(), "could not save quota counters; will retry");
-            self.quotas.load(dirty);
+            self.quotas.load_usage(dirty);
         }
     }
 
@@ -183,7 +183,7 @@ impl Limiters {
             })
             .collect();
         let n = usage.len();
-        self.quotas.load(usage);
+        self.quotas.load_usage(usage);
         Ok(n)
     }
 }

@@ -12,8 +12,10 @@
 //! - [`quota_counter`]: [`QuotaCounter`], in-memory counts with dirty-row
 //!   snapshots so a restart does not reset quotas.
 //!
-//! A refused request never consumes capacity, at any level: see
-//! [`RateLimiter::check_all`] and [`QuotaCounter::try_consume_all`].
+//! Both limiters are traits ([`RateLimiter`], [`QuotaLimiter`]) so a
+//! cluster can count in Redis. A refused request never consumes capacity,
+//! at any level: see [`RateLimiter::check_all`] and
+//! [`QuotaLimiter::try_consume_all`].
 
 pub mod clock;
 mod gcra;
@@ -30,6 +32,6 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use key::{Level, LimitKey, UnknownLevel};
 pub use memory::InMemoryRateLimiter;
 pub use period::Period;
-pub use quota::{Quota, QuotaDecision, QuotaKey, QuotaRefusal, QuotaUsage};
+pub use quota::{Quota, QuotaDecision, QuotaKey, QuotaLimiter, QuotaRefusal, QuotaUsage};
 pub use quota_counter::QuotaCounter;
 pub use rate::{check_all, RateDecision, RateLimit, RateLimiter, RateRefusal};

@@ -64,3 +64,52 @@ pub struct QuotaUsage {
     /// Requests counted in that period.
     pub used: u64,
 }
+
+/// Period quota counters. Implementations: [`crate::QuotaCounter`] (in
+/// memory, persisted by the gateway through [`take_dirty`](Self::take_dirty)
+/// and [`load_usage`](Self::load_usage)) now; a shared store (Redis) for a
+/// cluster, where every node counts against the same numbers.
+pub trait QuotaLimiter: Send + Sync {
+    /// Counts one request against `quota` for `subject` at `now`, if the
+    /// quota is not used up. A refused request is not counted.
+    fn try_consume(&self, subject: &QuotaKey, quota: Quota, now: DateTime<Utc>) -> QuotaDecision;
+
+    /// What [`try_consume`](Self::try_consume) would decide, without counting.
+    fn peek(&self, subject: &QuotaKey, quota: Quota, now: DateTime<Utc>) -> QuotaDecision;
+
+    /// Gives back one request counted by [`try_consume`](Self::try_consume)
+    /// in the period containing `now`.
+    fn refund(&self, subject: &QuotaKey, quota: Quota, now: DateTime<Utc>);
+
+    /// The counts changed since the last call, marked clean: to persist.
+    fn take_dirty(&self) -> Vec<QuotaUsage>;
+
+    /// Seeds counts (from storage at start-up, or back after a failed
+    /// persist): the newer period wins, and within one the larger count.
+    fn load_usage(&self, rows: Vec<QuotaUsage>);
+
+    /// Counts one request against several levels' quotas: all count it, or
+    /// the first refusing level is reported and none counts it. Same
+    /// check-then-commit scheme as [`crate::RateLimiter::check_all`]: peek
+    /// all, then consume each, refunding on a lost race.
+    fn try_consume_all(&self, checks: &[(QuotaKey, Quota)], now: DateTime<Utc>) -> Result<Vec<QuotaDecision>, QuotaRefusal> {
+        for (index, (key, quota)) in checks.iter().enumerate() {
+            let decision = self.peek(key, *quota, now);
+            if !decision.allowed {
+                return Err(QuotaRefusal { index, key: key.clone(), decision });
+            }
+        }
+        let mut decisions = Vec::with_capacity(checks.len());
+        for (index, (key, quota)) in checks.iter().enumerate() {
+            let decision = self.try_consume(key, *quota, now);
+            if !decision.allowed {
+                for (key, quota) in &checks[..index] {
+                    self.refund(key, *quota, now);
+                }
+                return Err(QuotaRefusal { index, key: key.clone(), decision });
+            }
+            decisions.push(decision);
+        }
+        Ok(decisions)
+    }
+}

@@ -3,7 +3,7 @@
 
 use crate::key::LimitKey;
 use crate::period::Period;
-use crate::quota::{Quota, QuotaDecision, QuotaKey, QuotaRefusal, QuotaUsage};
+use crate::quota::{Quota, QuotaDecision, QuotaKey, QuotaLimiter, QuotaUsage};
 use crate::shards::{Shard, Sharded};
 use chrono::{DateTime, Utc};
 use std::sync::{Mutex, PoisonError};
@@ -99,31 +99,6 @@ impl QuotaCounter {
                 count.dirty = true;
             }
         }
-    }
-
-    /// Counts one request against several levels' quotas: all count it, or
-    /// the first refusing level is reported and none counts it. Same
-    /// check-then-commit scheme as [`crate::RateLimiter::check_all`]: peek
-    /// all, then consume each, refunding on a lost race.
-    pub fn try_consume_all(&self, checks: &[(QuotaKey, Quota)], now: DateTime<Utc>) -> Result<Vec<QuotaDecision>, QuotaRefusal> {
-        for (index, (key, quota)) in checks.iter().enumerate() {
-            let decision = self.peek(key, *quota, now);
-            if !decision.allowed {
-                return Err(QuotaRefusal { index, key: key.clone(), decision });
-            }
-        }
-        let mut decisions = Vec::with_capacity(checks.len());
-        for (index, (key, quota)) in checks.iter().enumerate() {
-            let decision = self.try_consume(key, *quota, now);
-            if !decision.allowed {
-                for (key, quota) in &checks[..index] {
-                    self.refund(key, *quota, now);
-                }
-                return Err(QuotaRefusal { index, key: key.clone(), decision });
-            }
-            decisions.push(decision);
-        }
-        Ok(decisions)
     }
 
     /// The rows changed since the last call (including final counts of
@@ -242,4 +217,26 @@ impl QuotaCounter {
 /// The persisted form of one count.
 fn usage(key: &LimitKey, period: Period, count: &Count) -> QuotaUsage {
     QuotaUsage { level: key.level, subject: key.subject.clone(), period, period_start: count.start, used: count.used }
+}
+
+impl QuotaLimiter for QuotaCounter {
+    fn try_consume(&self, subject: &QuotaKey, quota: Quota, now: DateTime<Utc>) -> QuotaDecision {
+        QuotaCounter::try_consume(self, subject, quota, now)
+    }
+
+    fn peek(&self, subject: &QuotaKey, quota: Quota, now: DateTime<Utc>) -> QuotaDecision {
+        QuotaCounter::peek(self, subject, quota, now)
+    }
+
+    fn refund(&self, subject: &QuotaKey, quota: Quota, now: DateTime<Utc>) {
+        QuotaCounter::refund(self, subject, quota, now);
+    }
+
+    fn take_dirty(&self) -> Vec<QuotaUsage> {
+        self.snapshot_dirty()
+    }
+
+    fn load_usage(&self, rows: Vec<QuotaUsage>) {
+        self.load(rows);
+    }
 }

@@ -1,5 +1,5 @@
 use chrono::{DateTime, Utc};
-use keyway_limits::{Level, LimitKey, Period, Quota, QuotaCounter, QuotaUsage};
+use keyway_limits::{Level, LimitKey, Period, Quota, QuotaCounter, QuotaLimiter, QuotaUsage};
 
 fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
