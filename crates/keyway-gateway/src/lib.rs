@@ -13,6 +13,7 @@ pub mod call_log;
 pub mod client_ip;
 pub mod handler;
 pub mod limits;
+pub mod names;
 pub mod proxy;
 pub mod respond;
 pub mod usage;

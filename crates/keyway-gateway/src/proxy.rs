@@ -3,6 +3,10 @@
 //! keep-alive client with a timeout, and streams both bodies.
 
 use crate::body::{Body, BodyError};
+use crate::names::{
+    HOP_BY_HOP, X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PROTO, X_KEYWAY_APP_ID, X_KEYWAY_KEY_ID, X_KEYWAY_TENANT_ID,
+    X_REQUEST_ID,
+};
 use http::header::{HeaderName, HeaderValue, HOST};
 use http::{HeaderMap, Request, Response, Uri};
 use http_body_util::BodyExt;
@@ -30,10 +34,6 @@ pub enum UpstreamError {
     #[error("no response within {0:?}")]
     Timeout(Duration),
 }
-
-/// Headers that describe one hop and are never forwarded (RFC 9110 §7.6.1).
-const HOP_BY_HOP: [&str; 8] =
-    ["connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "proxy-authorization"];
 
 /// A pooled HTTP/1.1 + HTTP/2 client for upstream calls.
 #[derive(Clone, Debug)]
@@ -149,14 +149,12 @@ pub fn build_request(parts: http::request::Parts, body: Body, fwd: &Forwarding<'
     // No credential reaches an upstream, wherever the caller put it.
     places::strip_headers(&mut headers);
     // Never let callers spoof identity headers.
-    for name in ["x-keyway-tenant-id", "x-keyway-app-id", "x-keyway-key-id"] {
-        headers.remove(name);
-    }
+    // (insert replaces whatever the caller sent under these names)
     let a = fwd.admitted;
-    insert(&mut headers, "x-keyway-tenant-id", a.tenant.id.as_str());
-    insert(&mut headers, "x-keyway-app-id", a.app.id.as_str());
-    insert(&mut headers, "x-keyway-key-id", a.key.key.id.as_str());
-    insert(&mut headers, "x-request-id", fwd.request_id);
+    insert(&mut headers, X_KEYWAY_TENANT_ID, a.tenant.id.as_str());
+    insert(&mut headers, X_KEYWAY_APP_ID, a.app.id.as_str());
+    insert(&mut headers, X_KEYWAY_KEY_ID, a.key.key.id.as_str());
+    insert(&mut headers, X_REQUEST_ID, fwd.request_id);
     forwarding_headers(&mut headers, fwd, original_host);
 
     let mut req = Request::builder().method(parts.method).uri(uri).version(http::Version::HTTP_11);
@@ -171,19 +169,22 @@ pub fn build_request(parts: http::request::Parts, body: Body, fwd: &Forwarding<'
 /// client cannot make an upstream believe another address or scheme.
 fn forwarding_headers(headers: &mut HeaderMap, fwd: &Forwarding<'_>, host: Option<HeaderValue>) {
     let peer = fwd.peer_ip;
-    let xff = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()).filter(|_| fwd.peer_trusted) {
+    let xff = match headers.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()).filter(|_| fwd.peer_trusted) {
         Some(prev) => format!("{prev}, {peer}"),
         None => peer.to_string(),
     };
-    headers.remove("x-forwarded-for");
-    insert(headers, "x-forwarded-for", &xff);
-    if !(fwd.peer_trusted && headers.contains_key("x-forwarded-proto")) {
-        insert(headers, "x-forwarded-proto", fwd.proto);
+    insert(headers, X_FORWARDED_FOR, &xff);
+    if !(fwd.peer_trusted && headers.contains_key(X_FORWARDED_PROTO)) {
+        headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(fwd.proto));
     }
-    if !(fwd.peer_trusted && headers.contains_key("x-forwarded-host")) {
-        headers.remove("x-forwarded-host");
-        if let Some(h) = host {
-            headers.insert("x-forwarded-host", h);
+    if !(fwd.peer_trusted && headers.contains_key(X_FORWARDED_HOST)) {
+        match host {
+            Some(h) => {
+                headers.insert(X_FORWARDED_HOST, h);
+            }
+            None => {
+                headers.remove(X_FORWARDED_HOST);
+            }
         }
     }
     if fwd.peer_trusted {
@@ -193,8 +194,7 @@ fn forwarding_headers(headers: &mut HeaderMap, fwd: &Forwarding<'_>, host: Optio
                 IpAddr::V6(v6) => format!("\"[{v6}]\""),
             };
             let extended = format!("{prev}, for={node};proto={}", fwd.proto);
-            headers.remove(http::header::FORWARDED);
-            insert(headers, "forwarded", &extended);
+            insert(headers, http::header::FORWARDED, &extended);
         }
     } else {
         headers.remove(http::header::FORWARDED);
@@ -214,6 +214,15 @@ pub fn relay_response(resp: Response<hyper::body::Incoming>, version: http::Vers
 
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
     // Headers named in Connection are hop-by-hop too.
+    if headers.contains_key(http::header::CONNECTION) {
+        strip_named_in_connection(headers);
+    }
+    for n in &HOP_BY_HOP {
+        headers.remove(n);
+    }
+}
+
+fn strip_named_in_connection(headers: &mut HeaderMap) {
     let named: Vec<HeaderName> = headers
         .get_all(http::header::CONNECTION)
         .iter()
@@ -224,14 +233,18 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     for n in named {
         headers.remove(n);
     }
-    for n in HOP_BY_HOP {
-        headers.remove(n);
-    }
 }
 
-fn insert(headers: &mut HeaderMap, name: &'static str, value: &str) {
-    if let Ok(v) = HeaderValue::from_str(value) {
-        headers.insert(name, v);
+/// Sets `name` to `value`, replacing every value the caller sent under it
+/// (also when `value` cannot be a header value: then none is kept).
+fn insert(headers: &mut HeaderMap, name: HeaderName, value: &str) {
+    match HeaderValue::from_str(value) {
+        Ok(v) => {
+            headers.insert(name, v);
+        }
+        Err(_) => {
+            headers.remove(name);
+        }
     }
 }
 

@@ -48,7 +48,7 @@ pub fn admitted(
 /// Sets `x-request-id`.
 pub fn set_request_id(headers: &mut HeaderMap, request_id: &str) {
     if let Ok(v) = HeaderValue::from_str(request_id) {
-        headers.insert("x-request-id", v);
+        headers.insert(crate::names::X_REQUEST_ID, v);
     }
 }
 

@@ -5,6 +5,7 @@
 //! strips them all before a request goes upstream, whichever the API
 //! accepts, so no credential ever reaches an upstream.
 
+use http::header::HeaderName;
 use http::HeaderMap;
 use keyway_core::key_format;
 use std::borrow::Cow;
@@ -17,8 +18,9 @@ pub const STRAY_HEADERS: [&str; 6] = ["api-key", "apikey", "x-api-token", "x-aut
 /// Query parameters where callers often put keys by mistake.
 pub const STRAY_PARAMS: [&str; 5] = ["key", "apikey", "api-key", "access_token", "token"];
 
-/// Headers that are always removed before forwarding, whatever they hold.
-pub const ALWAYS_STRIPPED_HEADERS: [&str; 2] = ["authorization", "x-api-key"];
+/// Headers that are always removed before forwarding, whatever they hold
+/// (built once: a `&str` name is parsed at every use).
+pub const ALWAYS_STRIPPED_HEADERS: [HeaderName; 2] = [http::header::AUTHORIZATION, HeaderName::from_static("x-api-key")];
 
 /// Every `name=value` pair of a query string, names percent-decoded
 /// (values as sent: keys are base62 and never need encoding).
@@ -83,7 +85,7 @@ pub fn strip_query(query: &str) -> Cow<'_, str> {
 /// Removes every credential header: `Authorization` and `x-api-key`
 /// always, a stray header when it holds a key.
 pub fn strip_headers(headers: &mut HeaderMap) {
-    for name in ALWAYS_STRIPPED_HEADERS {
+    for name in &ALWAYS_STRIPPED_HEADERS {
         headers.remove(name);
     }
     // One pass to find stray keys (there rarely are any), then remove them.
