@@ -9,8 +9,11 @@
 pub mod decide;
 mod percent;
 pub mod places;
+pub mod shard_key;
 pub mod snapshot;
 pub mod stages;
+pub mod table;
 
 pub use decide::{decide, Admitted, CallInput, Decision, Settings};
 pub use snapshot::{ApiEntry, KeyEntry, Snapshot, SnapshotHandle};
+pub use table::Table;

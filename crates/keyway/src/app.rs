@@ -82,7 +82,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .await
         .context("creating the first admin token")?;
 
+    let started = std::time::Instant::now();
     let dump = store.load_all().await.context("loading state")?;
+    let load_ms = started.elapsed().as_millis() as u64;
     let keys = dump.keys.len();
     let snapshot = Arc::new(SnapshotHandle::new(Snapshot::build(
         dump.tenants,
@@ -92,7 +94,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         dump.apis,
         dump.subscriptions,
     )));
-    tracing::info!(keys, "snapshot loaded");
+    let build_ms = started.elapsed().as_millis() as u64 - load_ms;
+    tracing::info!(keys, load_ms, build_ms, "snapshot loaded");
 
     let (call_log_tx, call_log) = CallLogWriter::start(
         store.clone(),
