@@ -97,6 +97,15 @@ fn run(n: usize) {
         found += usize::from(black_box(owner.is_some() && tenant.is_some() && sub.is_some()));
     }
     let lookup_ns = started.elapsed().as_nanos() as f64 / probes.len() as f64;
+    // The usage flush's scan, with 1% of the keys used since the last one.
+    for d in probes.iter().take(n / 100) {
+        if let Some(k) = s.keys.get(d) {
+            k.usage.touch(now.timestamp_millis());
+        }
+    }
+    let started = Instant::now();
+    let used = s.unflushed_usage().len();
+    let scan_ms = started.elapsed().as_secs_f64() * 1e3;
     drop(s);
 
     // Key writes (revokes, then creates), each while the previous
@@ -122,7 +131,7 @@ fn run(n: usize) {
     revoke.sort_by(f64::total_cmp);
     create.sort_by(f64::total_cmp);
     println!(
-        "n={n:>8} build {build_ms:>7.0} ms  snapshot ~{snap_rss:>6.0} MB (records {:>5.0} MB)  request lookups {lookup_ns:>5.0} ns  \
+        "n={n:>8} build {build_ms:>7.0} ms  snapshot ~{snap_rss:>6.0} MB (records {:>5.0} MB)  request lookups {lookup_ns:>5.0} ns  usage scan {scan_ms:>5.1} ms ({used} used)  \
          revoke p50/p99 {:>8.1}/{:>8.1} us  create p50/p99 {:>8.1}/{:>8.1} us  ({found})",
         records_rss - base_rss,
         percentile(&revoke, 0.5),

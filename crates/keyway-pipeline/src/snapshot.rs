@@ -35,9 +35,14 @@ impl KeyUsage {
         (ms > 0).then_some(ms)
     }
 
-    /// The last use not yet flushed, marking it flushed.
+    /// The last use not yet flushed, marking it flushed. A key unused
+    /// since the last flush is only read, not written, so a flush over a
+    /// million idle keys dirties no cache line.
     pub fn take_unflushed(&self) -> Option<i64> {
         let last = self.last_used_ms.load(Ordering::Relaxed);
+        if last <= self.flushed_ms.load(Ordering::Relaxed) {
+            return None;
+        }
         let flushed = self.flushed_ms.swap(last, Ordering::Relaxed);
         (last > flushed).then_some(last)
     }

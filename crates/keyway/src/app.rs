@@ -166,6 +166,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         Duration::from_millis(config.keys.usage_flush_interval_ms.max(100)),
         stop_rx.clone(),
     )));
+    tasks.push(tokio::spawn(checkpoints(store.clone(), stop_rx.clone())));
     if config.call_log.retention_days > 0 {
         tasks.push(tokio::spawn(retention(store.clone(), config.call_log.retention_days, stop_rx)));
     }
@@ -252,6 +253,29 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
     while !*rx.borrow() {
         if rx.changed().await.is_err() {
             return;
+        }
+    }
+}
+
+/// How often the store's write-ahead log is copied back (see
+/// [`Store::checkpoint`]).
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Checkpoints the store every [`CHECKPOINT_INTERVAL`] until stopped, so
+/// admin writes and call-log batches stay appends to the log.
+async fn checkpoints(store: Arc<dyn Store>, rx: watch::Receiver<bool>) {
+    let stop = stopped(rx);
+    tokio::pin!(stop);
+    let mut tick = tokio::time::interval(CHECKPOINT_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = store.checkpoint().await {
+                    tracing::debug!(error = %e, "periodic checkpoint failed; the next one retries");
+                }
+            }
+            () = &mut stop => return,
         }
     }
 }
