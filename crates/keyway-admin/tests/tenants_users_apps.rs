@@ -31,7 +31,7 @@ async fn tenants_create_list_get_patch() {
     assert!(p["status_change"]["changed_by"].as_str().unwrap().starts_with("adm_"));
     assert!(p["status_change"]["changed_at"].is_string());
     let snap = h.state.snapshot.load();
-    assert_eq!(snap.tenants[&TenantId::from(tid.as_str())].status, TenantStatus::Suspended);
+    assert_eq!(snap.tenants.get(&TenantId::from(tid.as_str())).unwrap().status, TenantStatus::Suspended);
 
     let p = h.ok("PATCH", &format!("/admin/v1/tenants/{tid}"), json!({"status": "active", "name": "Acme Inc"})).await;
     assert_eq!((p["status"].clone(), p["name"].clone()), (json!("active"), json!("Acme Inc")));
@@ -79,7 +79,7 @@ async fn users_create_list_get_patch_delete() {
     let p = h.ok("PATCH", &format!("/admin/v1/users/{uid}"), json!({"status": "suspended", "reason": "offboarding"})).await;
     assert_eq!(p["status"], "suspended");
     assert_eq!(p["status_change"]["reason"], "offboarding");
-    assert_eq!(h.state.snapshot.load().users[&UserId::from(uid.as_str())].status, PrincipalStatus::Suspended);
+    assert_eq!(h.state.snapshot.load().users.get(&UserId::from(uid.as_str())).unwrap().status, PrincipalStatus::Suspended);
     let p = h.ok("PATCH", &format!("/admin/v1/users/{uid}"), json!({"status": "active", "role": "admin"})).await;
     assert_eq!((p["status"].clone(), p["role"].clone()), (json!("active"), json!("admin")));
 
@@ -87,7 +87,7 @@ async fn users_create_list_get_patch_delete() {
     assert_eq!(d.status, 200, "{}", d.text);
     assert_eq!(d.json["status"], "deleted");
     assert!(d.json["status_change"]["changed_at"].is_string());
-    assert_eq!(h.state.snapshot.load().users[&UserId::from(uid.as_str())].status, PrincipalStatus::Deleted);
+    assert_eq!(h.state.snapshot.load().users.get(&UserId::from(uid.as_str())).unwrap().status, PrincipalStatus::Deleted);
     // Still readable, still deleted.
     assert_eq!(h.ok("GET", &format!("/admin/v1/users/{uid}"), Value::Null).await["status"], "deleted");
     // Deleted users cannot be changed or deleted again.
@@ -134,7 +134,7 @@ async fn apps_create_list_get_patch_delete() {
         .await;
     assert_eq!((p["status"].clone(), p["owner_user_id"].clone()), (json!("suspended"), json!(bob)));
     let snap = h.state.snapshot.load();
-    let app = &snap.apps[&AppId::from(aid.as_str())];
+    let app = snap.apps.get(&AppId::from(aid.as_str())).unwrap();
     assert_eq!((app.status, app.owner_user_id.as_str()), (PrincipalStatus::Suspended, bob.as_str()));
 
     let p = h.ok("PATCH", &format!("/admin/v1/apps/{aid}"), json!({"status": "active", "name": "shop"})).await;
@@ -142,7 +142,7 @@ async fn apps_create_list_get_patch_delete() {
 
     let d = h.ok("DELETE", &format!("/admin/v1/apps/{aid}"), Value::Null).await;
     assert_eq!(d["status"], "deleted");
-    assert_eq!(h.state.snapshot.load().apps[&AppId::from(aid.as_str())].status, PrincipalStatus::Deleted);
+    assert_eq!(h.state.snapshot.load().apps.get(&AppId::from(aid.as_str())).unwrap().status, PrincipalStatus::Deleted);
     h.call("PATCH", &format!("/admin/v1/apps/{aid}"), Some(json!({"status": "active"}))).await.problem(409, "invalid_state");
     h.call("DELETE", &format!("/admin/v1/apps/{aid}"), None).await.problem(409, "invalid_state");
     h.call("POST", &format!("/admin/v1/apps/{aid}/keys"), Some(json!({}))).await.problem(409, "invalid_state");

@@ -9,9 +9,18 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
-/// Writes unflushed key uses to storage now.
+/// Writes unflushed key uses to storage now. Finding them reads every
+/// key (milliseconds at a million keys), so it runs on the blocking pool,
+/// not on a worker thread that requests queue behind.
 pub async fn flush(snapshot: &SnapshotHandle, store: &dyn Store) {
-    let used = snapshot.load().unflushed_usage();
+    let current = snapshot.load();
+    let used = match tokio::task::spawn_blocking(move || current.unflushed_usage()).await {
+        Ok(used) => used,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not collect keys' last use");
+            return;
+        }
+    };
     if used.is_empty() {
         return;
     }

@@ -9,8 +9,11 @@
 mod percent;
 pub mod phases;
 pub mod places;
+pub mod shard_key;
 pub mod snapshot;
 pub mod stages;
+pub mod table;
 
 pub use phases::{Admitted, Call, CallInput, Settings};
 pub use snapshot::{ApiEntry, KeyEntry, Snapshot, SnapshotHandle};
+pub use table::Table;

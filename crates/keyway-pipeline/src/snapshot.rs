@@ -1,7 +1,10 @@
 //! The immutable in-memory view the request path reads, behind an atomic
-//! pointer swap. Admin writes patch it (copy-on-write per table) right
-//! after storage commits, so the very next request sees them.
+//! pointer swap. Admin writes patch it right after storage commits, so
+//! the very next request sees them. Tables that grow with users are
+//! [`Table`]s, so a patch copies one shard of the table it touches, not
+//! the table; the small ones (APIs and their routes) are copied whole.
 
+use crate::table::Table;
 use arc_swap::ArcSwap;
 use keyway_core::change::{Change, Record};
 use keyway_core::ids::{ApiId, AppId, KeyId, TenantId, UserId};
@@ -32,9 +35,14 @@ impl KeyUsage {
         (ms > 0).then_some(ms)
     }
 
-    /// The last use not yet flushed, marking it flushed.
+    /// The last use not yet flushed, marking it flushed. A key unused
+    /// since the last flush is only read, not written, so a flush over a
+    /// million idle keys dirties no cache line.
     pub fn take_unflushed(&self) -> Option<i64> {
         let last = self.last_used_ms.load(Ordering::Relaxed);
+        if last <= self.flushed_ms.load(Ordering::Relaxed) {
+            return None;
+        }
         let flushed = self.flushed_ms.swap(last, Ordering::Relaxed);
         (last > flushed).then_some(last)
     }
@@ -81,25 +89,26 @@ impl ApiEntry {
     }
 }
 
-/// Everything the stages read. Cloning is cheap (each table is shared).
+/// Everything the stages read. Cloning is cheap (each table is shared),
+/// and [`Snapshot::apply`] is the one way a version changes.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
     /// Tenants by id.
-    pub tenants: Arc<HashMap<TenantId, Arc<Tenant>>>,
+    pub tenants: Table<TenantId, Arc<Tenant>>,
     /// Users by id.
-    pub users: Arc<HashMap<UserId, Arc<User>>>,
+    pub users: Table<UserId, Arc<User>>,
     /// Apps by id.
-    pub apps: Arc<HashMap<AppId, Arc<App>>>,
+    pub apps: Table<AppId, Arc<App>>,
     /// Keys by digest: the only lookup a presented key gets.
-    pub keys: Arc<HashMap<KeyDigest, Arc<KeyEntry>>>,
+    pub keys: Table<KeyDigest, Arc<KeyEntry>>,
     /// Key digests by key id.
-    pub key_ids: Arc<HashMap<KeyId, KeyDigest>>,
+    pub key_ids: Table<KeyId, KeyDigest>,
     /// APIs by id.
     pub apis: Arc<HashMap<ApiId, Arc<ApiEntry>>>,
     /// APIs by base path, live ones before retired ones.
     pub routes: Arc<HashMap<String, Vec<Arc<ApiEntry>>>>,
     /// Subscriptions by (app, API).
-    pub subscriptions: Arc<HashMap<(AppId, ApiId), Arc<Subscription>>>,
+    pub subscriptions: Table<(AppId, ApiId), Arc<Subscription>>,
     /// Increases with every change applied.
     pub revision: u64,
 }
@@ -115,22 +124,14 @@ impl Snapshot {
         subscriptions: Vec<Subscription>,
     ) -> Self {
         let mut s = Snapshot {
-            subscriptions: Arc::new(
-                subscriptions.into_iter().map(|x| ((x.app_id.clone(), x.api_id.clone()), Arc::new(x))).collect(),
-            ),
-            tenants: Arc::new(tenants.into_iter().map(|t| (t.id.clone(), Arc::new(t))).collect()),
-            users: Arc::new(users.into_iter().map(|u| (u.id.clone(), Arc::new(u))).collect()),
-            apps: Arc::new(apps.into_iter().map(|a| (a.id.clone(), Arc::new(a))).collect()),
+            subscriptions: subscriptions.into_iter().map(|x| ((x.app_id.clone(), x.api_id.clone()), Arc::new(x))).collect(),
+            tenants: tenants.into_iter().map(|t| (t.id.clone(), Arc::new(t))).collect(),
+            users: users.into_iter().map(|u| (u.id.clone(), Arc::new(u))).collect(),
+            apps: apps.into_iter().map(|a| (a.id.clone(), Arc::new(a))).collect(),
+            key_ids: keys.iter().map(|k| (k.id.clone(), k.digest)).collect(),
             ..Default::default()
         };
-        let mut by_digest = HashMap::with_capacity(keys.len());
-        let mut ids = HashMap::with_capacity(keys.len());
-        for key in keys {
-            ids.insert(key.id.clone(), key.digest);
-            by_digest.insert(key.digest, Arc::new(KeyEntry { key, usage: Arc::default() }));
-        }
-        s.keys = Arc::new(by_digest);
-        s.key_ids = Arc::new(ids);
+        s.keys = keys.into_iter().map(|key| (key.digest, Arc::new(KeyEntry { key, usage: Arc::default() }))).collect();
         s.apis = Arc::new(apis.into_iter().map(|a| (a.id.clone(), Arc::new(ApiEntry::new(a)))).collect());
         s.rebuild_routes();
         s
@@ -146,35 +147,36 @@ impl Snapshot {
         self.key_ids.get(id).and_then(|d| self.keys.get(d))
     }
 
-    /// Applies one change (copy-on-write of the table it touches).
+    /// Applies one change: copies the one shard (or small table) it
+    /// touches; versions already handed out do not change.
     pub fn apply(&mut self, change: &Change) {
         match change.record() {
             Record::Tenant(t) => {
-                Arc::make_mut(&mut self.tenants).insert(t.id.clone(), Arc::new(t.clone()));
+                self.tenants.insert(t.id.clone(), Arc::new(t.clone()));
             }
             Record::User(u) => {
-                Arc::make_mut(&mut self.users).insert(u.id.clone(), Arc::new(u.clone()));
+                self.users.insert(u.id.clone(), Arc::new(u.clone()));
             }
             Record::App(a) => {
-                Arc::make_mut(&mut self.apps).insert(a.id.clone(), Arc::new(a.clone()));
+                self.apps.insert(a.id.clone(), Arc::new(a.clone()));
             }
             Record::Key(k) => {
-                let keys = Arc::make_mut(&mut self.keys);
-                let ids = Arc::make_mut(&mut self.key_ids);
                 // Keep usage counters across versions of the same key.
-                let usage = match ids.get(&k.id).and_then(|d| keys.remove(d)) {
+                let usage = match self.key_ids.get(&k.id).copied().and_then(|d| self.keys.remove(&d)) {
                     Some(old) => old.usage.clone(),
                     None => Arc::default(),
                 };
-                ids.insert(k.id.clone(), k.digest);
-                keys.insert(k.digest, Arc::new(KeyEntry { key: k.clone(), usage }));
+                if self.key_ids.get(&k.id) != Some(&k.digest) {
+                    self.key_ids.insert(k.id.clone(), k.digest);
+                }
+                self.keys.insert(k.digest, Arc::new(KeyEntry { key: k.clone(), usage }));
             }
             Record::Api(a) => {
                 Arc::make_mut(&mut self.apis).insert(a.id.clone(), Arc::new(ApiEntry::new(a.clone())));
                 self.rebuild_routes();
             }
             Record::Subscription(x) => {
-                Arc::make_mut(&mut self.subscriptions).insert((x.app_id.clone(), x.api_id.clone()), Arc::new(x.clone()));
+                self.subscriptions.insert((x.app_id.clone(), x.api_id.clone()), Arc::new(x.clone()));
             }
         }
         self.revision += 1;

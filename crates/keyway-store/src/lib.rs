@@ -85,6 +85,14 @@ pub trait Store: Send + Sync + 'static {
         Ok(())
     }
 
+    /// Copies committed writes back from the backend's write-ahead log,
+    /// if it has one, without blocking writers. The node calls it every
+    /// second so that no admin write pays for a checkpoint. The default
+    /// does nothing.
+    async fn checkpoint(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
     /// Applies `changes` and records `audit` in one transaction: all or
     /// nothing.
     async fn apply(&self, changes: &[Change], audit: &[AuditEntry]) -> Result<(), StoreError>;

@@ -84,7 +84,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .await
         .context("creating the first admin token")?;
 
+    let started = std::time::Instant::now();
     let dump = store.load_all().await.context("loading state")?;
+    let load_ms = started.elapsed().as_millis() as u64;
     let keys = dump.keys.len();
     let snapshot = Arc::new(SnapshotHandle::new(Snapshot::build(
         dump.tenants,
@@ -94,7 +96,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         dump.apis,
         dump.subscriptions,
     )));
-    tracing::info!(keys, "snapshot loaded");
+    let build_ms = started.elapsed().as_millis() as u64 - load_ms;
+    tracing::info!(keys, load_ms, build_ms, "snapshot loaded");
 
     let (call_log_tx, call_log) = CallLogWriter::start(
         store.clone(),
@@ -167,6 +170,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         Duration::from_millis(config.keys.usage_flush_interval_ms.max(100)),
         stop_rx.clone(),
     )));
+    tasks.push(tokio::spawn(checkpoints(store.clone(), stop_rx.clone())));
     if config.call_log.retention_days > 0 {
         tasks.push(tokio::spawn(retention(store.clone(), config.call_log.retention_days, stop_rx)));
     }
@@ -262,6 +266,29 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
     while !*rx.borrow() {
         if rx.changed().await.is_err() {
             return;
+        }
+    }
+}
+
+/// How often the store's write-ahead log is copied back (see
+/// [`Store::checkpoint`]).
+const CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Checkpoints the store every [`CHECKPOINT_INTERVAL`] until stopped, so
+/// admin writes and call-log batches stay appends to the log.
+async fn checkpoints(store: Arc<dyn Store>, rx: watch::Receiver<bool>) {
+    let stop = stopped(rx);
+    tokio::pin!(stop);
+    let mut tick = tokio::time::interval(CHECKPOINT_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {
+                if let Err(e) = store.checkpoint().await {
+                    tracing::debug!(error = %e, "periodic checkpoint failed; the next one retries");
+                }
+            }
+            () = &mut stop => return,
         }
     }
 }

@@ -64,6 +64,17 @@ pub(crate) fn tune_for_log_writes(conn: &Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Settings of the connection that commits admin writes: its automatic
+/// checkpoint (SQLite's default: every 1,000 pages, about 4 MiB of WAL,
+/// so every ~125th key create) moved up to 64 MiB, a backstop only. The
+/// node's periodic [`crate::Store::checkpoint`] copies the WAL back off
+/// the write path; with the default, one admin write in a hundred paid
+/// for a checkpoint and its fsync (the p99 of key creates).
+pub(crate) fn tune_for_admin_writes(conn: &Connection) -> Result<(), StoreError> {
+    conn.pragma_update(None, "wal_autocheckpoint", 16_384).map_err(sqlite_error)?; // pages: 64 MiB
+    Ok(())
+}
+
 /// Opens a private in-memory database.
 pub(crate) fn open_memory() -> Result<Connection, StoreError> {
     let conn = Connection::open_in_memory().map_err(sqlite_error)?;

@@ -61,6 +61,7 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let mut main = connect::open_file(path)?;
         migrations::migrate(&mut main, migrations::MIGRATIONS)?;
+        connect::tune_for_admin_writes(&main)?;
         let log = connect::open_file(path)?;
         connect::tune_for_log_writes(&log)?;
         Ok(SqliteStore { main: Arc::new(Mutex::new(main)), log: Arc::new(Mutex::new(log)) })

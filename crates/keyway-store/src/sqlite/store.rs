@@ -25,6 +25,14 @@ impl Store for SqliteStore {
             .await
     }
 
+    /// `wal_checkpoint(PASSIVE)` on the log connection: copies what no
+    /// reader still needs and never waits for, nor blocks, a writer, so
+    /// the admin connection's commits stay a WAL append.
+    async fn checkpoint(&self) -> Result<(), StoreError> {
+        run(&self.log, |c| c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())).map_err(super::errors::sqlite_error))
+            .await
+    }
+
     async fn apply(&self, changes: &[Change], audit: &[AuditEntry]) -> Result<(), StoreError> {
         let (changes, audit) = (changes.to_vec(), audit.to_vec());
         run(&self.main, move |c| apply::apply(c, &changes, &audit)).await

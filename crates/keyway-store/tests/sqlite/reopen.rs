@@ -97,3 +97,20 @@ async fn data_files_are_private_to_their_owner() {
     let _s = SqliteStore::open(&path).unwrap();
     assert_eq!(mode(&path), 0o600);
 }
+
+#[tokio::test]
+async fn checkpoint_copies_committed_writes_into_the_database_file() {
+    let dir = TempDir::new();
+    let path = dir.0.join("keyway.db");
+    let s = SqliteStore::open(&path).unwrap();
+    let w = world(&s, "acme").await;
+    let keys: Vec<_> = (0..200).map(|_| insert(Record::Key(key(&w.app)))).collect();
+    s.apply(&keys, &[]).await.unwrap();
+    // In WAL mode the database file only grows when a checkpoint copies
+    // pages into it; the admin connection's own checkpoint waits for 64 MiB.
+    let before = std::fs::metadata(&path).unwrap().len();
+    s.checkpoint().await.unwrap();
+    let after = std::fs::metadata(&path).unwrap().len();
+    assert!(after > before, "database file {before} -> {after} bytes");
+    assert_eq!(s.load_all().await.unwrap().keys.len(), 200);
+}
