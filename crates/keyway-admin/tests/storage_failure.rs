@@ -94,8 +94,8 @@ impl Store for Flaky {
     async fn touch_keys(&self, used: &[(KeyId, Timestamp)]) -> Result<(), StoreError> {
         self.inner.touch_keys(used).await
     }
-    async fn insert_calls(&self, rows: &[CallLogRow]) -> Result<(), StoreError> {
-        self.inner.insert_calls(rows).await
+    async fn insert_call_batch(&self, rows: std::sync::Arc<Vec<CallLogRow>>) -> Result<(), StoreError> {
+        self.inner.insert_call_batch(rows).await
     }
     async fn calls(&self, query: &LogQuery) -> Result<Vec<CallLogRow>, StoreError> {
         self.check()?;

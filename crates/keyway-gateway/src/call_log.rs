@@ -182,15 +182,26 @@ async fn run(
     }
 }
 
+/// Writes `batch` (shared with the store, not copied), retrying with
+/// backoff, then empties it for reuse.
 async fn write_batch(store: &dyn Store, batch: &mut Vec<CallLogRow>, stats: &CallLogStats) {
     let n = batch.len() as u64;
+    let shared = Arc::new(std::mem::take(batch));
+    write_shared(store, &shared, n, stats).await;
+    // The store has let go of it: reuse the allocation.
+    if let Ok(mut rows) = Arc::try_unwrap(shared) {
+        rows.clear();
+        *batch = rows;
+    }
+}
+
+async fn write_shared(store: &dyn Store, batch: &Arc<Vec<CallLogRow>>, n: u64, stats: &CallLogStats) {
     let mut delay = Duration::from_millis(50);
     for attempt in 1..=5 {
-        match store.insert_calls(batch).await {
+        match store.insert_call_batch(Arc::clone(batch)).await {
             Ok(()) => {
                 stats.written.fetch_add(n, Ordering::Relaxed);
                 metrics::counter!("keyway_call_log_written_total").increment(n);
-                batch.clear();
                 return;
             }
             Err(e) => {
@@ -203,7 +214,6 @@ async fn write_batch(store: &dyn Store, batch: &mut Vec<CallLogRow>, stats: &Cal
     tracing::error!(rows = n, "call-log batch lost after 5 attempts");
     stats.failed.fetch_add(n, Ordering::Relaxed);
     metrics::counter!("keyway_call_log_failed_total").increment(n);
-    batch.clear();
 }
 
 #[cfg(test)]
@@ -215,9 +225,10 @@ mod tests {
     use keyway_store::sqlite::SqliteStore;
 
     fn row() -> CallLogRow {
+        let time = chrono::Utc::now();
         CallLogRow {
-            request_id: RequestId::generate(),
-            time: chrono::Utc::now(),
+            request_id: RequestId::at(time),
+            time,
             tenant_id: None,
             api_id: None,
             app_id: None,

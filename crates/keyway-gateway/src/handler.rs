@@ -96,7 +96,7 @@ impl Gateway {
         }
         let started = Instant::now();
         let now = chrono::Utc::now();
-        let request_id = RequestId::generate();
+        let request_id = RequestId::at(now);
         let client_ip = self.settings.client_ip.resolve(peer.ip(), req.headers());
         let snapshot = self.snapshot.load();
         let host = match req.headers().get(http::header::HOST) {

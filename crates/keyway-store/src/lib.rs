@@ -13,6 +13,7 @@ use keyway_core::ids::{AdminTokenId, ApiId, AppId, KeyId, SubscriptionId, Tenant
 use keyway_core::model::{Api, ApiKey, App, Subscription, Tenant, User};
 use keyway_core::records::{AuditEntry, AuditQuery, CallLogRow, LogQuery};
 use keyway_core::Timestamp;
+use std::sync::Arc;
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -130,11 +131,18 @@ pub trait Store: Send + Sync + 'static {
     /// lowered.
     async fn save_quota_usage(&self, rows: &[QuotaUsageRow]) -> Result<(), StoreError>;
 
-    /// Appends call-log rows in one transaction.
-    async fn insert_calls(&self, rows: &[CallLogRow]) -> Result<(), StoreError>;
+    /// Appends call-log rows in one transaction. The batch is shared, not
+    /// copied: the writer keeps it to fold into the rollups afterwards.
+    async fn insert_call_batch(&self, rows: Arc<Vec<CallLogRow>>) -> Result<(), StoreError>;
+    /// [`Store::insert_call_batch`] of a copy of `rows` (tests and tools).
+    async fn insert_calls(&self, rows: &[CallLogRow]) -> Result<(), StoreError> {
+        self.insert_call_batch(Arc::new(rows.to_vec())).await
+    }
     /// Reads call-log rows, newest first.
     async fn calls(&self, query: &LogQuery) -> Result<Vec<CallLogRow>, StoreError>;
-    /// Deletes call-log rows older than `before`; returns how many.
+    /// Deletes call-log rows older than `before`; returns how many. Done
+    /// in small transactions, so the call-log writer is never held up for
+    /// long.
     async fn purge_calls(&self, before: Timestamp) -> Result<u64, StoreError>;
 
     /// Reads audit entries, newest first.

@@ -9,6 +9,12 @@ use keyway_core::ids::{ApiId, AppId, KeyId, SubscriptionId, TenantId, UserId};
 use keyway_core::model::{Api, ApiKey, App, Subscription, Tenant, User};
 use keyway_core::records::{AuditEntry, AuditQuery, CallLogRow, LogQuery};
 use keyway_core::Timestamp;
+use std::sync::Arc;
+
+use super::query::effective_limit;
+
+/// Call-log rows deleted per retention transaction.
+const PURGE_CHUNK: usize = 5_000;
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -112,18 +118,26 @@ impl Store for SqliteStore {
         run(&self.log, move |c| usage::touch_keys(c, &used)).await
     }
 
-    async fn insert_calls(&self, rows: &[CallLogRow]) -> Result<(), StoreError> {
-        let rows = rows.to_vec();
+    async fn insert_call_batch(&self, rows: Arc<Vec<CallLogRow>>) -> Result<(), StoreError> {
         run(&self.log, move |c| calls::insert(c, &rows)).await
     }
 
     async fn calls(&self, query: &LogQuery) -> Result<Vec<CallLogRow>, StoreError> {
         let query = query.clone();
-        run(&self.log, move |c| calls::query(c, &query)).await
+        run(&self.log, move |c| calls::query(c, &query, None, effective_limit(query.limit))).await
     }
 
     async fn purge_calls(&self, before: Timestamp) -> Result<u64, StoreError> {
-        run(&self.log, move |c| calls::purge(c, before)).await
+        // One short transaction per chunk, the connection released in
+        // between, so batches of new rows interleave with the purge.
+        let mut total = 0;
+        loop {
+            let n = run(&self.log, move |c| calls::purge_chunk(c, before, PURGE_CHUNK)).await?;
+            total += n;
+            if n < PURGE_CHUNK as u64 {
+                return Ok(total);
+            }
+        }
     }
 
     async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {

@@ -36,12 +36,45 @@ async fn huge_token_counts_saturate_and_nan_latency_survives() {
 }
 
 #[tokio::test]
-async fn newest_first_with_ties_in_insertion_order_reversed() {
+async fn newest_first_with_ties_by_request_id_descending() {
     let s = store();
     let (a, b, c, d) = (call(at(10)), call(at(30)), call(at(20)), call(at(30)));
     s.insert_calls(&[a.clone(), b.clone()]).await.unwrap();
     s.insert_calls(&[c.clone(), d.clone()]).await.unwrap();
-    assert_eq!(ids(&s, q()).await, vec![d.request_id.0, b.request_id.0, c.request_id.0, a.request_id.0]);
+    let (first, second) = if d.request_id > b.request_id { (d, b) } else { (b, d) };
+    assert_eq!(ids(&s, q()).await, vec![first.request_id.0, second.request_id.0, c.request_id.0, a.request_id.0]);
+}
+
+#[tokio::test]
+async fn a_request_id_is_stored_once() {
+    let s = store();
+    let row = call(at(0));
+    s.insert_calls(std::slice::from_ref(&row)).await.unwrap();
+    let err = s.insert_calls(&[row]).await.unwrap_err();
+    assert!(matches!(err, keyway_store::StoreError::Conflict(_)), "{err}");
+}
+
+#[tokio::test]
+async fn time_windows_find_rows_whose_id_was_minted_a_moment_earlier() {
+    let s = store();
+    let mut row = bare_call(at(5_000));
+    // As migrated rows from before ids were minted from the row's time.
+    row.request_id = keyway_core::ids::RequestId::at(at(4_400));
+    s.insert_calls(&[row.clone()]).await.unwrap();
+    let window = LogQuery { since: Some(at(4_999)), until: Some(at(5_001)), ..q() };
+    assert_eq!(ids(&s, window).await, vec![row.request_id.0.clone()]);
+    let before = LogQuery { until: Some(at(4_999)), ..q() };
+    assert!(ids(&s, before).await.is_empty());
+    assert_eq!(s.purge_calls(at(5_001)).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn purge_goes_in_chunks_and_deletes_every_old_row() {
+    let s = store();
+    let rows: Vec<CallLogRow> = (0..12_345).map(|i| bare_call(at(i))).collect();
+    s.insert_calls(&rows).await.unwrap();
+    assert_eq!(s.purge_calls(at(12_000)).await.unwrap(), 12_000);
+    assert_eq!(s.calls(&LogQuery { limit: 1000, ..q() }).await.unwrap().len(), 345);
 }
 
 #[tokio::test]
