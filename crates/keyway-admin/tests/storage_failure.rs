@@ -104,6 +104,23 @@ impl Store for Flaky {
     async fn purge_calls(&self, before: Timestamp) -> Result<u64, StoreError> {
         self.inner.purge_calls(before).await
     }
+    async fn save_rollups(
+        &self,
+        rows: std::sync::Arc<Vec<keyway_core::rollup::RollupRow>>,
+        watermark: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.inner.save_rollups(rows, watermark).await
+    }
+    async fn rollups(&self, query: &keyway_core::rollup::RollupQuery) -> Result<Vec<keyway_core::rollup::RollupRow>, StoreError> {
+        self.check()?;
+        self.inner.rollups(query).await
+    }
+    async fn start_rollups(&self, at: Timestamp) -> Result<Timestamp, StoreError> {
+        self.inner.start_rollups(at).await
+    }
+    async fn purge_rollups(&self, level: keyway_core::rollup::Level, before: Timestamp) -> Result<u64, StoreError> {
+        self.inner.purge_rollups(level, before).await
+    }
     async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
         self.inner.audit(query).await
     }

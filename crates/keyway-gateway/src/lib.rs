@@ -15,6 +15,7 @@ pub mod handler;
 pub mod limits;
 pub mod proxy;
 pub mod respond;
+pub mod rollup;
 pub mod usage;
 
 pub use handler::{Gateway, GatewaySettings};

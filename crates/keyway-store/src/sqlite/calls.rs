@@ -172,3 +172,71 @@ pub(crate) fn purge_chunk(conn: &Connection, before: Timestamp, chunk: usize) ->
         .map_err(sqlite_error)?;
     Ok(u64::try_from(n).unwrap_or(u64::MAX))
 }
+
+/// Rows matching `q`, newest first, at most its effective limit. A query
+/// by key, app, code, tenant or API reads the minute rollups for the
+/// minutes where such calls occurred and scans only those (and what is
+/// newer than the rollups' watermark), so it stays fast however large
+/// the log is.
+pub(crate) fn find(conn: &Connection, q: &LogQuery) -> Result<Vec<CallLogRow>, StoreError> {
+    const S: i64 = 1_000_000_000;
+    let limit = super::query::effective_limit(q.limit);
+    let narrows = q.key_id.is_some() || q.app_id.is_some() || q.code.is_some() || q.tenant_id.is_some() || q.api_id.is_some();
+    let coverage = if q.request_id.is_none() && narrows { super::rollups::coverage(conn)? } else { None };
+    let Some((covered_from, watermark)) = coverage else {
+        return query(conn, q, None, limit);
+    };
+    let since = q.since.as_ref().map(ns).transpose()?.unwrap_or(i64::MIN);
+    let until = q.until.as_ref().map(ns).transpose()?.unwrap_or(i64::MAX);
+    let (covered_from_ns, watermark_ns) = (covered_from.saturating_mul(S), watermark.saturating_mul(S));
+    // Newest: from the watermark on, not in the rollups yet, scanned whole.
+    let mut out = if until > watermark_ns { query(conn, q, Some((watermark_ns, i64::MAX)), limit)? } else { Vec::new() };
+    // Covered: only the minutes where matching calls occurred.
+    if out.len() < limit && since < watermark_ns && until > covered_from_ns {
+        let rollups = keyway_core::rollup::RollupQuery {
+            level: keyway_core::rollup::Level::Minute,
+            since: keyway_core::rollup::Level::Minute.bucket(since.max(covered_from_ns).div_euclid(S)),
+            until: watermark.min(until.saturating_add(S - 1).div_euclid(S)),
+            tenant_id: q.tenant_id.clone(),
+            api_id: q.api_id.clone(),
+            app_id: q.app_id.clone(),
+            key_id: q.key_id.clone(),
+            code: q.code.clone(),
+            sketches: false,
+        };
+        for (lo, hi) in ranges(&super::rollups::minutes(conn, &rollups)?) {
+            if out.len() >= limit {
+                break;
+            }
+            let (lo, hi) = (lo.saturating_mul(S).max(covered_from_ns), hi.saturating_mul(S).min(watermark_ns));
+            out.extend(query(conn, q, Some((lo, hi)), limit - out.len())?);
+        }
+    }
+    // Oldest: stored before rollups existed, scanned whole.
+    if out.len() < limit && since < covered_from_ns {
+        out.extend(query(conn, q, Some((i64::MIN, covered_from_ns)), limit - out.len())?);
+    }
+    Ok(out)
+}
+
+/// Minute starts (newest first) as contiguous `[start, end)` ranges in
+/// seconds, newest first.
+fn ranges(minutes: &[i64]) -> Vec<(i64, i64)> {
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for &m in minutes {
+        match out.last_mut() {
+            Some((lo, _)) if *lo == m + 60 => *lo = m,
+            _ => out.push((m, m + 60)),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn minutes_merge_into_ranges() {
+        assert_eq!(super::ranges(&[600, 540, 480, 300, 0]), vec![(480, 660), (300, 360), (0, 60)]);
+        assert!(super::ranges(&[]).is_empty());
+    }
+}

@@ -260,6 +260,16 @@ CREATE TABLE rollups (
 CREATE INDEX rollups_key ON rollups (level, key_id, bucket);
 CREATE INDEX rollups_app ON rollups (level, app_id, bucket);
 CREATE INDEX rollups_code ON rollups (level, code, bucket);
+
+-- Every call in [covered_from, watermark) (unix seconds) is counted in
+-- rollups; calls from the watermark on are counted once the writer
+-- flushes (or, after a crash, rebuilt from the raw rows at start); calls
+-- before covered_from (stored before rollups existed) are not.
+CREATE TABLE rollup_state (
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    watermark    INTEGER NOT NULL,
+    covered_from INTEGER NOT NULL
+);
 "#,
 ];
 

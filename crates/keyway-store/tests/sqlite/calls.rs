@@ -153,3 +153,46 @@ async fn purge_deletes_older_rows_and_counts_them() {
     assert_eq!(left.last().map(|r| r.time), Some(rows[4].time));
     assert_eq!(s.purge_calls(rows[4].time).await.unwrap(), 0);
 }
+
+/// The rollup row of one call, as the writer would save it.
+fn minute_of(row: &CallLogRow) -> keyway_core::rollup::RollupRow {
+    let mut value = keyway_core::rollup::RollupValue::default();
+    value.add(row);
+    keyway_core::rollup::RollupRow {
+        level: keyway_core::rollup::Level::Minute,
+        key: keyway_core::rollup::RollupKey::minute_of(row),
+        value,
+    }
+}
+
+#[tokio::test]
+async fn filters_read_old_rows_covered_minutes_and_rows_past_the_watermark() {
+    let s = store();
+    let minute = 60_000;
+    // Before rollups started, in the covered minutes, after the watermark.
+    let old = call(at(0));
+    s.insert_calls(std::slice::from_ref(&old)).await.unwrap();
+    s.start_rollups(at(10 * minute)).await.unwrap();
+    let mut covered: Vec<CallLogRow> = (20..25).map(|m| call(at(m * minute))).collect();
+    for r in &mut covered {
+        r.key_id = old.key_id.clone();
+    }
+    let other = bare_call(at(22 * minute + 5));
+    let mut newest = call(at(40 * minute));
+    newest.key_id = old.key_id.clone();
+    s.insert_calls(&covered).await.unwrap();
+    s.insert_calls(&[other.clone(), newest.clone()]).await.unwrap();
+    let rollups: Vec<_> = covered.iter().chain([&other]).map(minute_of).collect();
+    s.save_rollups(std::sync::Arc::new(rollups), at(30 * minute)).await.unwrap();
+
+    let key = old.key_id.clone().map(|k| k.0);
+    let mut want: Vec<String> = vec![newest.request_id.0.clone()];
+    want.extend(covered.iter().rev().map(|r| r.request_id.0.clone()));
+    want.push(old.request_id.0.clone());
+    assert_eq!(ids(&s, LogQuery { key_id: key.clone(), ..q() }).await, want);
+    assert_eq!(ids(&s, LogQuery { key_id: key.clone(), limit: 2, ..q() }).await, want[..2].to_vec());
+    let window = LogQuery { key_id: key, since: Some(at(21 * minute)), until: Some(at(23 * minute + 1)), ..q() };
+    assert_eq!(ids(&s, window).await, want[2..5].to_vec());
+    // Accepted calls carry no code, so a code filter never finds `other`.
+    assert_eq!(ids(&s, LogQuery { code: Some("credential_missing".into()), ..q() }).await.len(), 7);
+}
