@@ -108,8 +108,11 @@ fn row(r: &Row<'_>) -> rusqlite::Result<CallLogRow> {
     })
 }
 
+/// A filter bound in nanoseconds: times past what a row can hold
+/// (years 1677-2262) clamp to the ends, so such a bound selects all or
+/// nothing instead of failing.
 fn ns(t: &Timestamp) -> Result<i64, StoreError> {
-    time_ns(t).map_err(|e| StoreError::Backend(e.to_string()))
+    Ok(time_ns(t).unwrap_or(if t.timestamp() < 0 { i64::MIN } else { i64::MAX }))
 }
 
 /// A time range `[since, until)` in nanoseconds.

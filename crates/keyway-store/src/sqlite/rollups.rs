@@ -109,10 +109,10 @@ pub(crate) fn start(conn: &Connection, at: i64) -> Result<i64, StoreError> {
     Ok(coverage(conn)?.map_or(at, |(_, w)| w))
 }
 
-/// Rows matching `q`, in key order.
-pub(crate) fn query(conn: &Connection, q: &RollupQuery) -> Result<Vec<RollupRow>, StoreError> {
+/// `q`'s conditions, at `level`.
+fn filter(q: &RollupQuery, level: Level) -> Filter {
     let mut f = Filter::default();
-    f.cmp("level", "=", Value::Integer(q.level.index()));
+    f.cmp("level", "=", Value::Integer(level.index()));
     f.cmp("bucket", ">=", Value::Integer(q.since));
     f.cmp("bucket", "<", Value::Integer(q.until));
     f.eq("tenant_id", q.tenant_id.as_deref());
@@ -120,6 +120,12 @@ pub(crate) fn query(conn: &Connection, q: &RollupQuery) -> Result<Vec<RollupRow>
     f.eq("app_id", q.app_id.as_deref());
     f.eq("key_id", q.key_id.as_deref());
     f.eq("code", q.code.as_deref());
+    f
+}
+
+/// Rows matching `q`, in key order.
+pub(crate) fn query(conn: &Connection, q: &RollupQuery) -> Result<Vec<RollupRow>, StoreError> {
+    let f = filter(q, q.level);
     let sketches = if q.sketches { "latency, upstream_latency" } else { "x'', x''" };
     let (sql, params) = f.build(
         &format!("SELECT {KEY}, {VALUES}, {sketches} FROM rollups"),
@@ -148,15 +154,7 @@ pub(crate) fn query(conn: &Connection, q: &RollupQuery) -> Result<Vec<RollupRow>
 /// Distinct minute buckets in `[since, until)` (unix seconds) where a
 /// call matching `q`'s dimensions occurred, newest first.
 pub(crate) fn minutes(conn: &Connection, q: &RollupQuery) -> Result<Vec<i64>, StoreError> {
-    let mut f = Filter::default();
-    f.cmp("level", "=", Value::Integer(Level::Minute.index()));
-    f.cmp("bucket", ">=", Value::Integer(q.since));
-    f.cmp("bucket", "<", Value::Integer(q.until));
-    f.eq("tenant_id", q.tenant_id.as_deref());
-    f.eq("api_id", q.api_id.as_deref());
-    f.eq("app_id", q.app_id.as_deref());
-    f.eq("key_id", q.key_id.as_deref());
-    f.eq("code", q.code.as_deref());
+    let f = filter(q, Level::Minute);
     let (sql, params) =
         f.build("SELECT DISTINCT bucket FROM rollups", "bucket DESC", usize::try_from(i64::MAX).unwrap_or(usize::MAX));
     let mut stmt = conn.prepare_cached(&sql).map_err(sqlite_error)?;

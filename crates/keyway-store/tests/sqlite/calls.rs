@@ -196,3 +196,17 @@ async fn filters_read_old_rows_covered_minutes_and_rows_past_the_watermark() {
     // Accepted calls carry no code, so a code filter never finds `other`.
     assert_eq!(ids(&s, LogQuery { code: Some("credential_missing".into()), ..q() }).await.len(), 7);
 }
+
+#[tokio::test]
+async fn bounds_past_the_storable_years_select_all_or_nothing() {
+    use chrono::TimeZone;
+    let s = store();
+    let row = bare_call(at(0));
+    s.insert_calls(std::slice::from_ref(&row)).await.unwrap();
+    let far_past = chrono::Utc.with_ymd_and_hms(1555, 3, 22, 6, 30, 37).unwrap();
+    let far_future = chrono::Utc.with_ymd_and_hms(9998, 1, 1, 0, 0, 0).unwrap();
+    assert!(ids(&s, LogQuery { until: Some(far_past), ..q() }).await.is_empty());
+    assert_eq!(ids(&s, LogQuery { since: Some(far_past), until: Some(far_future), ..q() }).await, vec![row.request_id.0]);
+    assert!(ids(&s, LogQuery { since: Some(far_future), key_id: Some("key_x".into()), ..q() }).await.is_empty());
+    assert_eq!(s.purge_calls(far_past).await.unwrap(), 0);
+}
