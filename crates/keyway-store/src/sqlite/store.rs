@@ -14,7 +14,7 @@ use std::sync::Arc;
 use keyway_core::rollup::{Level, RollupQuery, RollupRow};
 
 /// Call-log rows deleted per retention transaction.
-const PURGE_CHUNK: usize = 5_000;
+const PURGE_CHUNK: usize = 1_000;
 
 #[async_trait]
 impl Store for SqliteStore {
