@@ -2,7 +2,7 @@
 //! handler. [`router`](crate::router) is built from it, and the OpenAPI
 //! test walks it, so the document cannot drift from what is served.
 
-use crate::resources::{apis, apps, audit, keys, logs, subscriptions, tenants, users};
+use crate::resources::{analytics, apis, apps, audit, keys, logs, subscriptions, tenants, users};
 use crate::state::AdminState;
 use crate::{diagnose, health, openapi};
 use axum::http::Method;
@@ -72,6 +72,8 @@ pub(crate) fn table() -> Vec<RouteDef> {
 
         GET "/admin/v1/logs" => logs::list_calls,
         GET "/admin/v1/audit" => audit::list_entries,
+        GET "/admin/v1/analytics/timeseries" => analytics::timeseries,
+        GET "/admin/v1/analytics/top" => analytics::top,
 
         POST "/admin/v1/diagnose" => diagnose::diagnose,
     }

@@ -8,9 +8,10 @@ use crate::extract::Actor;
 use keyway_core::change::{Change, Record};
 use keyway_core::ids::{AuditId, TenantId};
 use keyway_core::records::{AuditEntry, CallLogRow, LogQuery};
+use keyway_core::rollup::{RollupQuery, RollupRow};
 use keyway_core::Timestamp;
 use keyway_pipeline::{Settings, SnapshotHandle};
-use keyway_store::Store;
+use keyway_store::{Store, StoreError};
 use serde_json::Value;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -45,6 +46,14 @@ pub trait PendingCalls: Send + Sync {
     /// Writes every row queued so far to storage, waiting at most
     /// `within`; whether that finished in time.
     fn flush(&self, within: std::time::Duration) -> Pin<Box<dyn Future<Output = bool> + Send + '_>>;
+
+    /// The rollups matching `query`: those in `store` and the minutes
+    /// still open in memory, each call counted once.
+    fn rollups<'a>(
+        &'a self,
+        store: &'a dyn Store,
+        query: &'a RollupQuery,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<RollupRow>, StoreError>> + Send + 'a>>;
 }
 
 impl AdminState {
@@ -59,6 +68,20 @@ impl AdminState {
         match &self.call_log {
             Some(pending) if pending.flush(FLUSH_WAIT).await => Ok(self.store.calls(query).await?),
             _ => Ok(rows),
+        }
+    }
+}
+
+impl AdminState {
+    /// Rollups matching `query`, up to the call answered a moment ago: the
+    /// queue is flushed first, then storage and the open minutes are read.
+    pub async fn rollups(&self, query: &RollupQuery) -> Result<Vec<RollupRow>, AdminError> {
+        match &self.call_log {
+            Some(pending) => {
+                pending.flush(FLUSH_WAIT).await;
+                Ok(pending.rollups(self.store.as_ref(), query).await?)
+            }
+            None => Ok(self.store.rollups(query).await?),
         }
     }
 }

@@ -12,9 +12,10 @@ use serde_json::Value;
 fn row(minutes_ago: i64, key: &str, code: Option<ErrorCode>) -> CallLogRow {
     let mut trace = Trace::default();
     trace.pass(Stage::Route, "api orders v1 (tenant acme)".to_owned());
+    let time = Utc::now() - Duration::minutes(minutes_ago);
     CallLogRow {
-        request_id: RequestId::generate(),
-        time: Utc::now() - Duration::minutes(minutes_ago),
+        request_id: RequestId::at(time),
+        time,
         tenant_id: Some(TenantId::from("ten_a")),
         api_id: Some(ApiId::from("api_a")),
         app_id: Some(AppId::from("app_a")),

@@ -94,8 +94,8 @@ impl Store for Flaky {
     async fn touch_keys(&self, used: &[(KeyId, Timestamp)]) -> Result<(), StoreError> {
         self.inner.touch_keys(used).await
     }
-    async fn insert_calls(&self, rows: &[CallLogRow]) -> Result<(), StoreError> {
-        self.inner.insert_calls(rows).await
+    async fn insert_call_batch(&self, rows: std::sync::Arc<Vec<CallLogRow>>) -> Result<(), StoreError> {
+        self.inner.insert_call_batch(rows).await
     }
     async fn calls(&self, query: &LogQuery) -> Result<Vec<CallLogRow>, StoreError> {
         self.check()?;
@@ -103,6 +103,23 @@ impl Store for Flaky {
     }
     async fn purge_calls(&self, before: Timestamp) -> Result<u64, StoreError> {
         self.inner.purge_calls(before).await
+    }
+    async fn save_rollups(
+        &self,
+        rows: std::sync::Arc<Vec<keyway_core::rollup::RollupRow>>,
+        watermark: Timestamp,
+    ) -> Result<(), StoreError> {
+        self.inner.save_rollups(rows, watermark).await
+    }
+    async fn rollups(&self, query: &keyway_core::rollup::RollupQuery) -> Result<Vec<keyway_core::rollup::RollupRow>, StoreError> {
+        self.check()?;
+        self.inner.rollups(query).await
+    }
+    async fn start_rollups(&self, at: Timestamp) -> Result<Timestamp, StoreError> {
+        self.inner.start_rollups(at).await
+    }
+    async fn purge_rollups(&self, level: keyway_core::rollup::Level, before: Timestamp) -> Result<u64, StoreError> {
+        self.inner.purge_rollups(level, before).await
     }
     async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
         self.inner.audit(query).await

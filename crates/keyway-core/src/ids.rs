@@ -56,6 +56,25 @@ id_type!(/// A subscription of an app to an API.
     SubscriptionId, "sub");
 id_type!(/// One request through the gateway.
     RequestId, "req");
+
+impl RequestId {
+    /// A fresh id whose ULID time is `time` (to the millisecond), so the
+    /// call log, keyed by request id, is in arrival order and a time range
+    /// is a range of ids.
+    pub fn at(time: crate::Timestamp) -> Self {
+        let ms = u64::try_from(time.timestamp_millis()).unwrap_or(0);
+        let ulid = ulid::Ulid::from_parts(ms, rand::random::<u128>());
+        Self(format!("{}_{}", Self::PREFIX, ulid.to_string().to_lowercase()))
+    }
+
+    /// The smallest id of a request that arrived at `ms` milliseconds
+    /// after the epoch (clamped to what a ULID holds): the bound of an id
+    /// range covering a time range.
+    pub fn lower_bound(ms: i64) -> String {
+        let ms = u64::try_from(ms).unwrap_or(0).min((1 << 48) - 1);
+        format!("{}_{}", Self::PREFIX, ulid::Ulid::from_parts(ms, 0).to_string().to_lowercase())
+    }
+}
 id_type!(/// One audit-log entry.
     AuditId, "aud");
 id_type!(/// An admin token.
@@ -64,6 +83,16 @@ id_type!(/// An admin token.
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn request_ids_at_a_time_sort_by_that_time() {
+        let t = chrono::DateTime::from_timestamp_millis(1_700_000_000_123).unwrap();
+        let id = RequestId::at(t);
+        assert!(id.0 >= RequestId::lower_bound(1_700_000_000_123), "{id}");
+        assert!(id.0 < RequestId::lower_bound(1_700_000_000_124), "{id}");
+        assert!(RequestId::at(t + chrono::Duration::milliseconds(1)).0 > id.0);
+        assert!(RequestId::lower_bound(-5) < RequestId::lower_bound(1));
+    }
 
     #[test]
     fn ids_carry_their_prefix_and_are_unique() {

@@ -16,6 +16,8 @@ pub mod key_format;
 pub mod model;
 pub mod records;
 pub mod refusal;
+pub mod rollup;
+pub mod sketch;
 pub mod trace;
 
 pub use codes::{ErrorCode, Stage};

@@ -4,7 +4,11 @@
 //! batches of at most `batch_size` rows, one transaction per batch. When the channel is full the row is dropped and
 //! counted (`keyway_call_log_dropped_total`), never silently. Shutdown
 //! closes the channel and the writer drains everything buffered.
+//!
+//! Every row written is folded into the [`LiveRollups`], which the writer
+//! adds to storage once a minute (`rollup_interval`) and at shutdown.
 
+use crate::rollup::LiveRollups;
 use keyway_core::records::CallLogRow;
 use keyway_store::Store;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,11 +26,18 @@ pub struct CallLogSettings {
     pub batch_size: usize,
     /// Longest a row waits before its batch is written.
     pub flush_interval: Duration,
+    /// How often closed minutes of rollups go to storage.
+    pub rollup_interval: Duration,
 }
 
 impl Default for CallLogSettings {
     fn default() -> Self {
-        Self { queue_capacity: 65_536, batch_size: 256, flush_interval: Duration::from_millis(200) }
+        Self {
+            queue_capacity: 65_536,
+            batch_size: 256,
+            flush_interval: Duration::from_millis(200),
+            rollup_interval: Duration::from_secs(60),
+        }
     }
 }
 
@@ -58,6 +69,7 @@ pub struct CallLogSender {
     tx: mpsc::Sender<CallLogRow>,
     stats: Arc<CallLogStats>,
     backlog: Arc<Notify>,
+    rollups: Arc<LiveRollups>,
 }
 
 impl CallLogSender {
@@ -103,6 +115,11 @@ impl CallLogSender {
     pub fn stats(&self) -> &Arc<CallLogStats> {
         &self.stats
     }
+
+    /// The rollups of every row written, minutes not yet stored included.
+    pub fn rollups(&self) -> &Arc<LiveRollups> {
+        &self.rollups
+    }
 }
 
 /// The writer task; stop it with [`CallLogWriter::shutdown`] to flush.
@@ -123,8 +140,10 @@ impl CallLogWriter {
         }
         let (stop_tx, stop_rx) = oneshot::channel();
         let backlog = Arc::new(Notify::new());
-        let task = tokio::spawn(run(store, settings, rx, stop_rx, backlog.clone(), stats.clone()));
-        (CallLogSender { tx, stats, backlog }, CallLogWriter { stop: Some(stop_tx), task })
+        let rollups = Arc::new(LiveRollups::default());
+        let shared = Shared { stats: stats.clone(), rollups: rollups.clone() };
+        let task = tokio::spawn(run(store, settings, rx, stop_rx, backlog.clone(), shared));
+        (CallLogSender { tx, stats, backlog, rollups }, CallLogWriter { stop: Some(stop_tx), task })
     }
 
     /// Stops accepting rows, writes every buffered one, and returns.
@@ -138,17 +157,25 @@ impl CallLogWriter {
     }
 }
 
+/// What the writer shares with the request path and the admin API.
+struct Shared {
+    stats: Arc<CallLogStats>,
+    rollups: Arc<LiveRollups>,
+}
+
 async fn run(
     store: Arc<dyn Store>,
     settings: CallLogSettings,
     mut rx: mpsc::Receiver<CallLogRow>,
     mut stop: oneshot::Receiver<()>,
     backlog: Arc<Notify>,
-    stats: Arc<CallLogStats>,
+    shared: Shared,
 ) {
+    let Shared { stats, rollups } = shared;
     let batch_size = settings.batch_size.max(1);
     let mut batch: Vec<CallLogRow> = Vec::with_capacity(batch_size);
     let mut stopping = false;
+    let mut next_rollup = tokio::time::Instant::now() + settings.rollup_interval;
     while !stopping {
         // Sleep through the interval rather than waking per row: the
         // request path's `try_send` then never has a task to wake. A large
@@ -173,25 +200,57 @@ async fn run(
                 break;
             }
             let full = batch.len() == batch_size;
-            write_batch(store.as_ref(), &mut batch, &stats).await;
+            write_batch(store.as_ref(), &mut batch, &stats, &rollups).await;
             stats.settled.notify_waiters();
             if !full {
                 break;
             }
         }
+        if tokio::time::Instant::now() >= next_rollup {
+            next_rollup = tokio::time::Instant::now() + settings.rollup_interval;
+            // The minute before the current one stays open too: a row
+            // queued at its end may still be on its way.
+            let now = chrono::Utc::now();
+            let cut = now - chrono::Duration::seconds(now.timestamp().rem_euclid(60) + 60);
+            flush_rollups(store.as_ref(), &rollups, cut.timestamp(), cut).await;
+        }
+    }
+    // Every row is written: every minute goes to storage.
+    let watermark = chrono::Utc::now() + chrono::Duration::seconds(1);
+    flush_rollups(store.as_ref(), &rollups, i64::MAX, watermark).await;
+}
+
+async fn flush_rollups(store: &dyn Store, rollups: &LiveRollups, cut: i64, watermark: keyway_core::Timestamp) {
+    match rollups.flush(store, cut, watermark).await {
+        Ok(n) => tracing::debug!(rows = n, "rollups flushed"),
+        Err(e) => tracing::warn!(error = %e, "rollup flush failed; kept for the next one"),
     }
 }
 
-async fn write_batch(store: &dyn Store, batch: &mut Vec<CallLogRow>, stats: &CallLogStats) {
+/// Writes `batch` (shared with the store, not copied), retrying with
+/// backoff, then empties it for reuse.
+async fn write_batch(store: &dyn Store, batch: &mut Vec<CallLogRow>, stats: &CallLogStats, rollups: &LiveRollups) {
     let n = batch.len() as u64;
+    let shared = Arc::new(std::mem::take(batch));
+    if write_shared(store, &shared, n, stats).await {
+        rollups.fold(&shared);
+    }
+    // The store has let go of it: reuse the allocation.
+    if let Ok(mut rows) = Arc::try_unwrap(shared) {
+        rows.clear();
+        *batch = rows;
+    }
+}
+
+/// Whether the batch was stored.
+async fn write_shared(store: &dyn Store, batch: &Arc<Vec<CallLogRow>>, n: u64, stats: &CallLogStats) -> bool {
     let mut delay = Duration::from_millis(50);
     for attempt in 1..=5 {
-        match store.insert_calls(batch).await {
+        match store.insert_call_batch(Arc::clone(batch)).await {
             Ok(()) => {
                 stats.written.fetch_add(n, Ordering::Relaxed);
                 metrics::counter!("keyway_call_log_written_total").increment(n);
-                batch.clear();
-                return;
+                return true;
             }
             Err(e) => {
                 tracing::warn!(error = %e, attempt, rows = n, "call-log batch insert failed");
@@ -203,7 +262,7 @@ async fn write_batch(store: &dyn Store, batch: &mut Vec<CallLogRow>, stats: &Cal
     tracing::error!(rows = n, "call-log batch lost after 5 attempts");
     stats.failed.fetch_add(n, Ordering::Relaxed);
     metrics::counter!("keyway_call_log_failed_total").increment(n);
-    batch.clear();
+    false
 }
 
 #[cfg(test)]
@@ -215,9 +274,10 @@ mod tests {
     use keyway_store::sqlite::SqliteStore;
 
     fn row() -> CallLogRow {
+        let time = chrono::Utc::now();
         CallLogRow {
-            request_id: RequestId::generate(),
-            time: chrono::Utc::now(),
+            request_id: RequestId::at(time),
+            time,
             tenant_id: None,
             api_id: None,
             app_id: None,
@@ -245,7 +305,12 @@ mod tests {
     #[tokio::test]
     async fn flush_writes_what_is_queued_without_waiting_for_the_interval() {
         let store = Arc::new(SqliteStore::open_in_memory().unwrap());
-        let settings = CallLogSettings { queue_capacity: 1000, batch_size: 7, flush_interval: Duration::from_secs(3600) };
+        let settings = CallLogSettings {
+            queue_capacity: 1000,
+            batch_size: 7,
+            flush_interval: Duration::from_secs(3600),
+            ..Default::default()
+        };
         let (tx, writer) = CallLogWriter::start(store.clone(), settings);
         for _ in 0..20 {
             tx.record(row());
@@ -260,7 +325,12 @@ mod tests {
     #[tokio::test]
     async fn shutdown_writes_every_queued_row_in_batches() {
         let store = Arc::new(SqliteStore::open_in_memory().unwrap());
-        let settings = CallLogSettings { queue_capacity: 1000, batch_size: 7, flush_interval: Duration::from_secs(3600) };
+        let settings = CallLogSettings {
+            queue_capacity: 1000,
+            batch_size: 7,
+            flush_interval: Duration::from_secs(3600),
+            ..Default::default()
+        };
         let (tx, writer) = CallLogWriter::start(store.clone(), settings);
         for _ in 0..100 {
             tx.record(row());
@@ -276,7 +346,12 @@ mod tests {
     #[tokio::test]
     async fn rows_are_written_within_the_interval() {
         let store = Arc::new(SqliteStore::open_in_memory().unwrap());
-        let settings = CallLogSettings { queue_capacity: 100, batch_size: 10, flush_interval: Duration::from_millis(10) };
+        let settings = CallLogSettings {
+            queue_capacity: 100,
+            batch_size: 10,
+            flush_interval: Duration::from_millis(10),
+            ..Default::default()
+        };
         let (tx, writer) = CallLogWriter::start(store.clone(), settings);
         for _ in 0..25 {
             tx.record(row());
@@ -296,7 +371,12 @@ mod tests {
     #[tokio::test]
     async fn a_full_queue_drops_and_counts_instead_of_blocking() {
         let store = Arc::new(SqliteStore::open_in_memory().unwrap());
-        let settings = CallLogSettings { queue_capacity: 4, batch_size: 10, flush_interval: Duration::from_secs(3600) };
+        let settings = CallLogSettings {
+            queue_capacity: 4,
+            batch_size: 10,
+            flush_interval: Duration::from_secs(3600),
+            ..Default::default()
+        };
         let (tx, writer) = CallLogWriter::start(store.clone(), settings);
         for _ in 0..10 {
             tx.record(row());

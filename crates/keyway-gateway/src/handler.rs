@@ -99,7 +99,7 @@ impl Gateway {
         }
         let started = Instant::now();
         let now = chrono::Utc::now();
-        let request_id = RequestId::generate();
+        let request_id = RequestId::at(now);
         let client_ip = self.settings.client_ip.resolve(peer.ip(), req.headers());
         let snapshot = self.snapshot.load();
         let mut row = CallLogRow {

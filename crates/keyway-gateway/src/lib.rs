@@ -16,6 +16,7 @@ pub mod limits;
 pub mod names;
 pub mod proxy;
 pub mod respond;
+pub mod rollup;
 pub mod usage;
 
 pub use handler::{Gateway, GatewaySettings};

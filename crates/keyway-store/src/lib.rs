@@ -12,7 +12,9 @@ use keyway_core::change::Change;
 use keyway_core::ids::{AdminTokenId, ApiId, AppId, KeyId, SubscriptionId, TenantId, UserId};
 use keyway_core::model::{Api, ApiKey, App, Subscription, Tenant, User};
 use keyway_core::records::{AuditEntry, AuditQuery, CallLogRow, LogQuery};
+use keyway_core::rollup::{Level, RollupQuery, RollupRow};
 use keyway_core::Timestamp;
+use std::sync::Arc;
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -138,12 +140,35 @@ pub trait Store: Send + Sync + 'static {
     /// lowered.
     async fn save_quota_usage(&self, rows: &[QuotaUsageRow]) -> Result<(), StoreError>;
 
-    /// Appends call-log rows in one transaction.
-    async fn insert_calls(&self, rows: &[CallLogRow]) -> Result<(), StoreError>;
+    /// Appends call-log rows in one transaction. The batch is shared, not
+    /// copied: the writer keeps it to fold into the rollups afterwards.
+    async fn insert_call_batch(&self, rows: Arc<Vec<CallLogRow>>) -> Result<(), StoreError>;
+    /// [`Store::insert_call_batch`] of a copy of `rows` (tests and tools).
+    async fn insert_calls(&self, rows: &[CallLogRow]) -> Result<(), StoreError> {
+        self.insert_call_batch(Arc::new(rows.to_vec())).await
+    }
     /// Reads call-log rows, newest first.
     async fn calls(&self, query: &LogQuery) -> Result<Vec<CallLogRow>, StoreError>;
-    /// Deletes call-log rows older than `before`; returns how many.
+    /// Deletes call-log rows older than `before`; returns how many. Done
+    /// in small transactions, so the call-log writer is never held up for
+    /// long.
     async fn purge_calls(&self, before: Timestamp) -> Result<u64, StoreError>;
+
+    /// Adds `rows` (minute, hour and day rows of calls not counted yet)
+    /// into the stored rollups, merging each into its row, and raises the
+    /// watermark to `watermark` (every call before it is counted), in one
+    /// transaction.
+    async fn save_rollups(&self, rows: Arc<Vec<RollupRow>>, watermark: Timestamp) -> Result<(), StoreError>;
+    /// Stored rollups matching `query`, oldest bucket first.
+    async fn rollups(&self, query: &RollupQuery) -> Result<Vec<RollupRow>, StoreError>;
+    /// Starts counting calls in rollups from `at` (calls stored before
+    /// are not counted; the log reader scans them instead), unless that
+    /// was done before; returns the watermark: every call from the start
+    /// up to it is counted.
+    async fn start_rollups(&self, at: Timestamp) -> Result<Timestamp, StoreError>;
+    /// Deletes rollups of `level` whose bucket starts before `before`;
+    /// returns how many (in small transactions, like `purge_calls`).
+    async fn purge_rollups(&self, level: Level, before: Timestamp) -> Result<u64, StoreError>;
 
     /// Reads audit entries, newest first.
     async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;

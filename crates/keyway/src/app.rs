@@ -8,6 +8,7 @@ use anyhow::Context;
 use http::{Request, Response};
 use keyway_admin::{bootstrap_admin_token, AdminState, PendingCalls};
 use keyway_core::key_format::KeyHasher;
+use keyway_core::rollup::{Level, RollupQuery, RollupRow};
 use keyway_gateway::call_log::{CallLogSender, CallLogSettings, CallLogWriter};
 use keyway_gateway::client_ip::ClientIpResolver;
 use keyway_gateway::limits::Limiters;
@@ -18,7 +19,7 @@ use keyway_listener::serve::Handler;
 use keyway_listener::{fd_budget, GuardedBody, ListenerSettings};
 use keyway_pipeline::{Settings, Snapshot, SnapshotHandle};
 use keyway_store::sqlite::SqliteStore;
-use keyway_store::Store;
+use keyway_store::{Store, StoreError};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -105,8 +106,16 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             queue_capacity: config.call_log.queue_capacity,
             batch_size: config.call_log.batch_size,
             flush_interval: Duration::from_millis(config.call_log.flush_interval_ms),
+            ..Default::default()
         },
     );
+    // Rows written after the last rollup flush (an unclean stop) are
+    // counted again from the raw rows, before any new call arrives.
+    let watermark = store.start_rollups(chrono::Utc::now()).await.context("starting rollups")?;
+    let recovered = call_log_tx.rollups().recover(store.as_ref(), watermark).await.context("recovering rollups")?;
+    if recovered > 0 {
+        tracing::info!(rows = recovered, "rollups rebuilt for calls stored after the last flush");
+    }
     let limiters =
         Arc::new(Limiters { rates: Arc::new(InMemoryRateLimiter::new(SystemClock)), quotas: Arc::new(QuotaCounter::new()) });
     let loaded = limiters.load_quotas(store.as_ref(), chrono::Utc::now()).await.context("loading quota counters")?;
@@ -171,9 +180,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         stop_rx.clone(),
     )));
     tasks.push(tokio::spawn(checkpoints(store.clone(), stop_rx.clone())));
-    if config.call_log.retention_days > 0 {
-        tasks.push(tokio::spawn(retention(store.clone(), config.call_log.retention_days, stop_rx)));
-    }
+    tasks.push(tokio::spawn(retention(store.clone(), Retention::of(&config), stop_rx)));
     tracing::info!(%gateway_addr, %admin_addr, environment = %config.environment, "keyway is serving");
     Ok(Running { gateway_addr, admin_addr, minted_admin_token, store, stop, tasks, call_log, snapshot, limiters })
 }
@@ -244,6 +251,14 @@ impl PendingCalls for QueuedCalls {
     fn flush(&self, within: Duration) -> Pin<Box<dyn Future<Output = bool> + Send + '_>> {
         Box::pin(self.0.flush(within))
     }
+
+    fn rollups<'a>(
+        &'a self,
+        store: &'a dyn Store,
+        query: &'a RollupQuery,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<RollupRow>, StoreError>> + Send + 'a>> {
+        Box::pin(self.0.rollups().read(store, query))
+    }
 }
 
 /// The admin API's router served by a Keyway listener.
@@ -293,19 +308,52 @@ async fn checkpoints(store: Arc<dyn Store>, rx: watch::Receiver<bool>) {
     }
 }
 
-/// Deletes call-log rows past retention, hourly and at start.
-async fn retention(store: Arc<dyn Store>, days: u32, rx: watch::Receiver<bool>) {
+/// Days kept per level; 0 keeps everything.
+#[derive(Clone, Copy, Debug)]
+struct Retention {
+    raw: u32,
+    rollups: [(Level, u32); 3],
+}
+
+impl Retention {
+    fn of(config: &Config) -> Retention {
+        let c = &config.call_log;
+        Retention {
+            raw: c.retention_days,
+            rollups: [
+                (Level::Minute, c.minute_rollup_retention_days),
+                (Level::Hour, c.hour_rollup_retention_days),
+                (Level::Day, c.day_rollup_retention_days),
+            ],
+        }
+    }
+}
+
+fn days_ago(days: u32) -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now() - chrono::Duration::days(i64::from(days))
+}
+
+/// Deletes call-log rows and rollups past retention, hourly and at start.
+async fn retention(store: Arc<dyn Store>, keep: Retention, rx: watch::Receiver<bool>) {
     let stop = stopped(rx);
     tokio::pin!(stop);
     let mut tick = tokio::time::interval(Duration::from_secs(3600));
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                let before = chrono::Utc::now() - chrono::Duration::days(i64::from(days));
-                match store.purge_calls(before).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(rows = n, days, "call-log retention purged old rows"),
-                    Err(e) => tracing::warn!(error = %e, "call-log retention purge failed"),
+                if keep.raw > 0 {
+                    match store.purge_calls(days_ago(keep.raw)).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(rows = n, days = keep.raw, "call-log retention purged old rows"),
+                        Err(e) => tracing::warn!(error = %e, "call-log retention purge failed"),
+                    }
+                }
+                for (level, days) in keep.rollups.into_iter().filter(|(_, d)| *d > 0) {
+                    match store.purge_rollups(level, days_ago(days)).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(rows = n, days, ?level, "rollup retention purged old rows"),
+                        Err(e) => tracing::warn!(error = %e, ?level, "rollup retention purge failed"),
+                    }
                 }
             }
             () = &mut stop => return,

@@ -156,11 +156,25 @@ pub struct CallLogConfig {
     pub flush_interval_ms: u64,
     /// Rows older than this many days are deleted (0 keeps them forever).
     pub retention_days: u32,
+    /// Minute rollups older than this many days are deleted (0 keeps them).
+    pub minute_rollup_retention_days: u32,
+    /// Hour rollups older than this many days are deleted (0 keeps them).
+    pub hour_rollup_retention_days: u32,
+    /// Day rollups older than this many days are deleted (0 keeps them).
+    pub day_rollup_retention_days: u32,
 }
 
 impl Default for CallLogConfig {
     fn default() -> Self {
-        Self { queue_capacity: 65_536, batch_size: 256, flush_interval_ms: 200, retention_days: 30 }
+        Self {
+            queue_capacity: 65_536,
+            batch_size: 256,
+            flush_interval_ms: 200,
+            retention_days: 30,
+            minute_rollup_retention_days: 28,
+            hour_rollup_retention_days: 186,
+            day_rollup_retention_days: 732,
+        }
     }
 }
 
@@ -248,6 +262,9 @@ const FIELDS: &[(&str, Kind)] = &[
     ("call_log.batch_size", Kind::Int),
     ("call_log.flush_interval_ms", Kind::Int),
     ("call_log.retention_days", Kind::Int),
+    ("call_log.minute_rollup_retention_days", Kind::Int),
+    ("call_log.hour_rollup_retention_days", Kind::Int),
+    ("call_log.day_rollup_retention_days", Kind::Int),
     ("keys.secret", Kind::Str),
     ("keys.usage_flush_interval_ms", Kind::Int),
     ("log.level", Kind::Str),

@@ -106,6 +106,25 @@ enum Tools {
         #[arg(long)]
         policies: bool,
     },
+    /// Write a synthetic month of traffic straight into a fresh store,
+    /// then time analytics and log queries and a retention purge.
+    ScaleTest {
+        /// Data directory to fill (no node may be serving it).
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Rows in all.
+        #[arg(long, default_value_t = 10_000_000)]
+        rows: u64,
+        /// Days they span, ending now.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// Distinct keys.
+        #[arg(long, default_value_t = 500)]
+        keys: usize,
+        /// Rows the retention purge test deletes.
+        #[arg(long, default_value_t = 1_000_000)]
+        purge_rows: u64,
+    },
 }
 
 /// Runs the command; an error is printed as `error: ...` with its causes,
@@ -135,6 +154,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let key = runtime(1)?.block_on(seed::seed_bench(&config, keys, &upstream, &base_path, policies))?;
             println!("{key}");
             Ok(())
+        }
+        Command::Tools(Tools::ScaleTest { data_dir, rows, days, keys, purge_rows }) => {
+            let config = Config { data_dir, ..Config::from_env(None)? };
+            let opts = keyway::scale::ScaleOptions { rows, days, keys, purge_rows };
+            runtime(2)?.block_on(keyway::scale::run(&config, &opts))
         }
     }
 }

@@ -2,6 +2,7 @@
 //! whole request before they write anything, and write through
 //! [`AdminState::commit`](crate::AdminState::commit) only.
 
+pub mod analytics;
 pub mod apis;
 pub mod apps;
 pub mod audit;

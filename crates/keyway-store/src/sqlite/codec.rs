@@ -57,6 +57,17 @@ impl FromSql for Time {
     }
 }
 
+/// `t` as integer nanoseconds since the epoch (the call log's times);
+/// fails outside years 1677-2262.
+pub(crate) fn time_ns(t: &Timestamp) -> Result<i64, TimeOutOfRange> {
+    t.timestamp_nanos_opt().ok_or(TimeOutOfRange(*t))
+}
+
+/// The timestamp `ns` nanoseconds after the epoch.
+pub(crate) fn from_ns(ns: i64) -> Timestamp {
+    DateTime::from_timestamp_nanos(ns)
+}
+
 /// Binds or reads a value stored as JSON text.
 pub(crate) struct Json<T>(pub T);
 
@@ -107,6 +118,13 @@ mod tests {
         let mut texts = [c, a, b].map(|t| encode_time(&t).unwrap());
         texts.sort();
         assert_eq!(texts, [a, b, c].map(|t| encode_time(&t).unwrap()));
+    }
+
+    #[test]
+    fn nanosecond_times_round_trip() {
+        let t = Utc.with_ymd_and_hms(2024, 2, 29, 23, 59, 59).unwrap() + chrono::Duration::nanoseconds(7);
+        assert_eq!(from_ns(time_ns(&t).unwrap()), t);
+        assert!(time_ns(&Utc.with_ymd_and_hms(2263, 1, 1, 0, 0, 0).unwrap()).is_err());
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! one.
 //!
 //! Storage conventions used throughout:
-//! - timestamps are RFC 3339 UTC text with exactly nine fractional digits
+//! - timestamps are RFC 3339 UTC text (the call log's are integer
+//!   nanoseconds since the epoch, from migration 4) with exactly nine fractional digits
 //!   (`2024-05-01T12:00:00.123456789Z`), so text order is time order;
 //! - lists and nested structs are JSON text;
 //! - enums are their serde names (`active`, `retired`, ...).
@@ -199,6 +200,77 @@ CREATE TABLE quota_usage (
     PRIMARY KEY (level, subject, period, period_start)
 );
 "#,
+    // 4: the call log keyed by request id (time-ordered ULIDs), integer
+    // nanosecond times, no secondary index; per-minute, hour and day
+    // rollups answer analytics and tell the log reader where to look.
+    // The old rows are copied (a table cannot change its primary key in
+    // place); a request id stored twice keeps its first row.
+    r#"
+CREATE TABLE call_log_v4 (
+    request_id          TEXT PRIMARY KEY NOT NULL,
+    time                INTEGER NOT NULL,
+    tenant_id           TEXT,
+    api_id              TEXT,
+    app_id              TEXT,
+    key_id              TEXT,
+    key_prefix          TEXT,
+    method              TEXT NOT NULL,
+    path                TEXT NOT NULL,
+    status              INTEGER NOT NULL,
+    code                TEXT,
+    client_ip           TEXT NOT NULL,
+    latency_ms          REAL,
+    upstream_latency_ms REAL,
+    model               TEXT,
+    prompt_tokens       INTEGER,
+    completion_tokens   INTEGER,
+    cost_usd            REAL,
+    trace               TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO call_log_v4
+SELECT request_id,
+       CAST(strftime('%s', substr(time, 1, 19)) AS INTEGER) * 1000000000 + CAST(substr(time, 21, 9) AS INTEGER),
+       tenant_id, api_id, app_id, key_id, key_prefix, method, path, status, code, client_ip, latency_ms,
+       upstream_latency_ms, model, prompt_tokens, completion_tokens, cost_usd, trace
+FROM call_log ORDER BY id;
+DROP TABLE call_log;
+ALTER TABLE call_log_v4 RENAME TO call_log;
+
+-- One row per (level, bucket, dimensions); '' for a dimension a call did
+-- not reach. level: 0 minute, 1 hour, 2 day; bucket: unix seconds of its
+-- start. Sketches are DDSketch JSON (latency in ms).
+CREATE TABLE rollups (
+    level             INTEGER NOT NULL,
+    bucket            INTEGER NOT NULL,
+    tenant_id         TEXT NOT NULL,
+    api_id            TEXT NOT NULL,
+    app_id            TEXT NOT NULL,
+    key_id            TEXT NOT NULL,
+    status_class      INTEGER NOT NULL,
+    code              TEXT NOT NULL,
+    requests          INTEGER NOT NULL,
+    errors            INTEGER NOT NULL,
+    prompt_tokens     INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    cost_usd          REAL NOT NULL,
+    latency           TEXT NOT NULL,
+    upstream_latency  TEXT NOT NULL,
+    PRIMARY KEY (level, bucket, tenant_id, api_id, app_id, key_id, status_class, code)
+) WITHOUT ROWID;
+CREATE INDEX rollups_key ON rollups (level, key_id, bucket);
+CREATE INDEX rollups_app ON rollups (level, app_id, bucket);
+CREATE INDEX rollups_code ON rollups (level, code, bucket);
+
+-- Every call in [covered_from, watermark) (unix seconds) is counted in
+-- rollups; calls from the watermark on are counted once the writer
+-- flushes (or, after a crash, rebuilt from the raw rows at start); calls
+-- before covered_from (stored before rollups existed) are not.
+CREATE TABLE rollup_state (
+    id           INTEGER PRIMARY KEY CHECK (id = 1),
+    watermark    INTEGER NOT NULL,
+    covered_from INTEGER NOT NULL
+);
+"#,
 ];
 
 /// Brings `conn` up to date with `migrations`; returns how many were
@@ -281,5 +353,30 @@ mod tests {
         assert_eq!(migrate(&mut conn, MIGRATIONS).unwrap(), MIGRATIONS.len());
         let expected = (1..=i64::try_from(MIGRATIONS.len()).unwrap()).collect::<Vec<_>>();
         assert_eq!(versions(&conn), expected);
+    }
+
+    #[test]
+    fn migration_4_copies_old_call_log_rows_with_integer_times() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, &MIGRATIONS[..3]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO call_log (request_id, time, method, path, status, client_ip, trace) VALUES
+             ('req_b', '2024-05-01T12:00:01.000000002Z', 'GET', '/x', 200, '::1', '[]'),
+             ('req_a', '1969-12-31T23:59:59.500000000Z', 'GET', '/x', 200, '::1', '[]'),
+             ('req_b', '2024-05-01T12:00:09.000000000Z', 'GET', '/y', 200, '::1', '[]');",
+        )
+        .unwrap();
+        assert_eq!(migrate(&mut conn, MIGRATIONS).unwrap(), MIGRATIONS.len() - 3);
+        let mut stmt = conn.prepare("SELECT request_id, time, path FROM call_log ORDER BY request_id").unwrap();
+        let rows: Vec<(String, i64, String)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().collect::<Result<_, _>>().unwrap();
+        assert_eq!(
+            rows,
+            vec![("req_a".into(), -500_000_000, "/x".into()), ("req_b".into(), 1_714_564_801_000_000_002, "/x".into())]
+        );
+        let indexes: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'call_log'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(indexes, 0, "the raw rows carry no secondary index");
     }
 }

@@ -29,6 +29,7 @@ mod errors;
 mod migrations;
 mod query;
 mod quota;
+mod rollups;
 mod rows;
 mod store;
 mod trace_codec;

@@ -51,6 +51,12 @@ impl Filter {
         self.clauses.push(format!("{column} IN ({})", slots.join(", ")));
     }
 
+    /// `column <op> value`.
+    pub fn cmp(&mut self, column: &str, op: &str, value: Value) {
+        let slot = self.slot(value);
+        self.clauses.push(format!("{column} {op} {slot}"));
+    }
+
     /// `column >= since` and `column < until`, for the bounds given.
     pub fn time_range(&mut self, column: &str, since: Option<Timestamp>, until: Option<Timestamp>) -> Result<(), StoreError> {
         for (bound, op) in [(since, ">="), (until, "<")] {

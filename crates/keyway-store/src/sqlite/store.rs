@@ -1,7 +1,7 @@
 //! [`Store`] for [`SqliteStore`]: each method moves its arguments onto the
 //! blocking pool and calls the module that does the work.
 
-use super::{admin_tokens, apply, audit, calls, entities, quota, rows, run, usage, SqliteStore};
+use super::{admin_tokens, apply, audit, calls, entities, quota, rollups, rows, run, usage, SqliteStore};
 use crate::{AdminToken, QuotaUsageRow, StateDump, Store, StoreError};
 use async_trait::async_trait;
 use keyway_core::change::Change;
@@ -9,6 +9,12 @@ use keyway_core::ids::{ApiId, AppId, KeyId, SubscriptionId, TenantId, UserId};
 use keyway_core::model::{Api, ApiKey, App, Subscription, Tenant, User};
 use keyway_core::records::{AuditEntry, AuditQuery, CallLogRow, LogQuery};
 use keyway_core::Timestamp;
+use std::sync::Arc;
+
+use keyway_core::rollup::{Level, RollupQuery, RollupRow};
+
+/// Call-log rows deleted per retention transaction.
+const PURGE_CHUNK: usize = 1_000;
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -120,18 +126,54 @@ impl Store for SqliteStore {
         run(&self.log, move |c| usage::touch_keys(c, &used)).await
     }
 
-    async fn insert_calls(&self, rows: &[CallLogRow]) -> Result<(), StoreError> {
-        let rows = rows.to_vec();
+    async fn insert_call_batch(&self, rows: Arc<Vec<CallLogRow>>) -> Result<(), StoreError> {
         run(&self.log, move |c| calls::insert(c, &rows)).await
     }
 
     async fn calls(&self, query: &LogQuery) -> Result<Vec<CallLogRow>, StoreError> {
         let query = query.clone();
-        run(&self.log, move |c| calls::query(c, &query)).await
+        run(&self.log, move |c| calls::find(c, &query)).await
+    }
+
+    async fn save_rollups(&self, rows: Arc<Vec<RollupRow>>, watermark: Timestamp) -> Result<(), StoreError> {
+        let watermark = watermark.timestamp();
+        run(&self.log, move |c| rollups::save(c, &rows, watermark)).await
+    }
+
+    async fn rollups(&self, query: &RollupQuery) -> Result<Vec<RollupRow>, StoreError> {
+        let query = query.clone();
+        run(&self.log, move |c| rollups::query(c, &query)).await
+    }
+
+    async fn start_rollups(&self, at: Timestamp) -> Result<Timestamp, StoreError> {
+        let at = at.timestamp();
+        let w = run(&self.log, move |c| rollups::start(c, at)).await?;
+        chrono::DateTime::from_timestamp(w, 0).ok_or_else(|| StoreError::Backend(format!("watermark {w} out of range")))
+    }
+
+    async fn purge_rollups(&self, level: Level, before: Timestamp) -> Result<u64, StoreError> {
+        let before = before.timestamp();
+        let mut total = 0;
+        loop {
+            let n = run(&self.log, move |c| rollups::purge_chunk(c, level, before, PURGE_CHUNK)).await?;
+            total += n;
+            if n < PURGE_CHUNK as u64 {
+                return Ok(total);
+            }
+        }
     }
 
     async fn purge_calls(&self, before: Timestamp) -> Result<u64, StoreError> {
-        run(&self.log, move |c| calls::purge(c, before)).await
+        // One short transaction per chunk, the connection released in
+        // between, so batches of new rows interleave with the purge.
+        let mut total = 0;
+        loop {
+            let n = run(&self.log, move |c| calls::purge_chunk(c, before, PURGE_CHUNK)).await?;
+            total += n;
+            if n < PURGE_CHUNK as u64 {
+                return Ok(total);
+            }
+        }
     }
 
     async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {

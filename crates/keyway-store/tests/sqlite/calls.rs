@@ -36,12 +36,45 @@ async fn huge_token_counts_saturate_and_nan_latency_survives() {
 }
 
 #[tokio::test]
-async fn newest_first_with_ties_in_insertion_order_reversed() {
+async fn newest_first_with_ties_by_request_id_descending() {
     let s = store();
     let (a, b, c, d) = (call(at(10)), call(at(30)), call(at(20)), call(at(30)));
     s.insert_calls(&[a.clone(), b.clone()]).await.unwrap();
     s.insert_calls(&[c.clone(), d.clone()]).await.unwrap();
-    assert_eq!(ids(&s, q()).await, vec![d.request_id.0, b.request_id.0, c.request_id.0, a.request_id.0]);
+    let (first, second) = if d.request_id > b.request_id { (d, b) } else { (b, d) };
+    assert_eq!(ids(&s, q()).await, vec![first.request_id.0, second.request_id.0, c.request_id.0, a.request_id.0]);
+}
+
+#[tokio::test]
+async fn a_request_id_is_stored_once() {
+    let s = store();
+    let row = call(at(0));
+    s.insert_calls(std::slice::from_ref(&row)).await.unwrap();
+    let err = s.insert_calls(&[row]).await.unwrap_err();
+    assert!(matches!(err, keyway_store::StoreError::Conflict(_)), "{err}");
+}
+
+#[tokio::test]
+async fn time_windows_find_rows_whose_id_was_minted_a_moment_earlier() {
+    let s = store();
+    let mut row = bare_call(at(5_000));
+    // As migrated rows from before ids were minted from the row's time.
+    row.request_id = keyway_core::ids::RequestId::at(at(4_400));
+    s.insert_calls(&[row.clone()]).await.unwrap();
+    let window = LogQuery { since: Some(at(4_999)), until: Some(at(5_001)), ..q() };
+    assert_eq!(ids(&s, window).await, vec![row.request_id.0.clone()]);
+    let before = LogQuery { until: Some(at(4_999)), ..q() };
+    assert!(ids(&s, before).await.is_empty());
+    assert_eq!(s.purge_calls(at(5_001)).await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn purge_goes_in_chunks_and_deletes_every_old_row() {
+    let s = store();
+    let rows: Vec<CallLogRow> = (0..12_345).map(|i| bare_call(at(i))).collect();
+    s.insert_calls(&rows).await.unwrap();
+    assert_eq!(s.purge_calls(at(12_000)).await.unwrap(), 12_000);
+    assert_eq!(s.calls(&LogQuery { limit: 1000, ..q() }).await.unwrap().len(), 345);
 }
 
 #[tokio::test]
@@ -119,4 +152,61 @@ async fn purge_deletes_older_rows_and_counts_them() {
     assert_eq!(left.len(), 6);
     assert_eq!(left.last().map(|r| r.time), Some(rows[4].time));
     assert_eq!(s.purge_calls(rows[4].time).await.unwrap(), 0);
+}
+
+/// The rollup row of one call, as the writer would save it.
+fn minute_of(row: &CallLogRow) -> keyway_core::rollup::RollupRow {
+    let mut value = keyway_core::rollup::RollupValue::default();
+    value.add(row);
+    keyway_core::rollup::RollupRow {
+        level: keyway_core::rollup::Level::Minute,
+        key: keyway_core::rollup::RollupKey::minute_of(row),
+        value,
+    }
+}
+
+#[tokio::test]
+async fn filters_read_old_rows_covered_minutes_and_rows_past_the_watermark() {
+    let s = store();
+    let minute = 60_000;
+    // Before rollups started, in the covered minutes, after the watermark.
+    let old = call(at(0));
+    s.insert_calls(std::slice::from_ref(&old)).await.unwrap();
+    s.start_rollups(at(10 * minute)).await.unwrap();
+    let mut covered: Vec<CallLogRow> = (20..25).map(|m| call(at(m * minute))).collect();
+    for r in &mut covered {
+        r.key_id = old.key_id.clone();
+    }
+    let other = bare_call(at(22 * minute + 5));
+    let mut newest = call(at(40 * minute));
+    newest.key_id = old.key_id.clone();
+    s.insert_calls(&covered).await.unwrap();
+    s.insert_calls(&[other.clone(), newest.clone()]).await.unwrap();
+    let rollups: Vec<_> = covered.iter().chain([&other]).map(minute_of).collect();
+    s.save_rollups(std::sync::Arc::new(rollups), at(30 * minute)).await.unwrap();
+
+    let key = old.key_id.clone().map(|k| k.0);
+    let mut want: Vec<String> = vec![newest.request_id.0.clone()];
+    want.extend(covered.iter().rev().map(|r| r.request_id.0.clone()));
+    want.push(old.request_id.0.clone());
+    assert_eq!(ids(&s, LogQuery { key_id: key.clone(), ..q() }).await, want);
+    assert_eq!(ids(&s, LogQuery { key_id: key.clone(), limit: 2, ..q() }).await, want[..2].to_vec());
+    let window = LogQuery { key_id: key, since: Some(at(21 * minute)), until: Some(at(23 * minute + 1)), ..q() };
+    assert_eq!(ids(&s, window).await, want[2..5].to_vec());
+    // Accepted calls carry no code, so a code filter never finds `other`.
+    assert_eq!(ids(&s, LogQuery { code: Some("credential_missing".into()), ..q() }).await.len(), 7);
+}
+
+#[tokio::test]
+async fn bounds_past_the_storable_years_select_all_or_nothing() {
+    use chrono::TimeZone;
+    let s = store();
+    let row = bare_call(at(0));
+    s.insert_calls(std::slice::from_ref(&row)).await.unwrap();
+    let far_past = chrono::Utc.with_ymd_and_hms(1555, 3, 22, 6, 30, 37).unwrap();
+    let far_future = chrono::Utc.with_ymd_and_hms(9998, 1, 1, 0, 0, 0).unwrap();
+    assert!(ids(&s, LogQuery { until: Some(far_past), ..q() }).await.is_empty());
+    assert_eq!(ids(&s, LogQuery { since: Some(far_past), until: Some(far_future), ..q() }).await, vec![row.request_id.0]);
+    assert!(ids(&s, LogQuery { since: Some(far_future), key_id: Some("key_x".into()), ..q() }).await.is_empty());
+    assert_eq!(s.purge_calls(far_past).await.unwrap(), 0);
 }

@@ -202,7 +202,7 @@ pub fn call(time: Timestamp) -> CallLogRow {
     trace.fail(Stage::Credential, "no credential", Some("send x-api-key".into()));
     trace.close(Stage::Limits);
     CallLogRow {
-        request_id: RequestId::generate(),
+        request_id: RequestId::at(time),
         time,
         tenant_id: Some(TenantId::generate()),
         api_id: Some(ApiId::generate()),

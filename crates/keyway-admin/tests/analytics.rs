@@ -1,0 +1,205 @@
+//! Analytics answers against brute force over the raw rows, on random
+//! traffic: some minutes stored, the newest still open in memory.
+
+#![allow(clippy::unwrap_used, reason = "test helpers fail loudly")]
+
+mod common;
+
+use chrono::{DateTime, Utc};
+use common::Harness;
+use keyway_admin::{router, AdminState, PendingCalls};
+use keyway_core::ids::{ApiId, AppId, KeyId, RequestId, TenantId};
+use keyway_core::records::CallLogRow;
+use keyway_core::rollup::{RollupQuery, RollupRow};
+use keyway_core::{ErrorCode, Trace};
+use keyway_gateway::rollup::LiveRollups;
+use keyway_store::{Store, StoreError};
+use rand::Rng;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+struct Live(Arc<LiveRollups>);
+
+impl PendingCalls for Live {
+    fn flush(&self, _within: std::time::Duration) -> Pin<Box<dyn Future<Output = bool> + Send + '_>> {
+        Box::pin(async { true })
+    }
+    fn rollups<'a>(
+        &'a self,
+        store: &'a dyn Store,
+        query: &'a RollupQuery,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<RollupRow>, StoreError>> + Send + 'a>> {
+        Box::pin(self.0.read(store, query))
+    }
+}
+
+const KEYS: [&str; 4] = ["key_a", "key_b", "key_c", "key_d"];
+const BASE: i64 = 1_764_547_200; // 2025-12-01T00:00:00Z
+
+fn random_row(rng: &mut impl Rng) -> CallLogRow {
+    let time = DateTime::from_timestamp(BASE, 0).unwrap() + chrono::Duration::milliseconds(rng.gen_range(0..2 * 86_400_000));
+    let code = [None, None, None, Some(ErrorCode::KeyRevoked), Some(ErrorCode::KeyOwnerSuspended)][rng.gen_range(0..5)];
+    let key = KEYS[rng.gen_range(0..KEYS.len())];
+    CallLogRow {
+        request_id: RequestId::at(time),
+        time,
+        tenant_id: Some(TenantId::from("ten_x")),
+        api_id: Some(ApiId::from(if rng.gen_bool(0.5) { "api_1" } else { "api_2" })),
+        app_id: Some(AppId::from(format!("app_{}", &key[4..]).as_str())),
+        key_id: (rng.gen_range(0..10) > 0).then(|| KeyId::from(key)),
+        key_prefix: None,
+        method: "GET".into(),
+        path: "/x".into(),
+        status: if code.is_some() { 403 } else { 200 },
+        code,
+        client_ip: "::1".into(),
+        latency_ms: rng.gen_range(0.2..900.0),
+        upstream_latency_ms: None,
+        model: None,
+        prompt_tokens: Some(rng.gen_range(0..50)),
+        completion_tokens: Some(rng.gen_range(0..50)),
+        cost_usd: None,
+        trace: Trace::default(),
+    }
+}
+
+async fn harness(rows: &[CallLogRow]) -> Harness {
+    let h = Harness::new().await;
+    h.state.store.start_rollups(DateTime::from_timestamp(BASE - 60, 0).unwrap()).await.unwrap();
+    let live = Arc::new(LiveRollups::default());
+    live.fold(rows);
+    // Everything before the last six hours goes to storage; the rest stays open.
+    let cut = BASE + 42 * 3600;
+    live.flush(h.state.store.as_ref(), cut, DateTime::from_timestamp(cut, 0).unwrap()).await.unwrap();
+    let state = AdminState { call_log: Some(Arc::new(Live(live))), ..h.state.clone() };
+    Harness { app: router(state.clone()), state, token: h.token }
+}
+
+fn time(secs: i64) -> String {
+    keyway_core::fmt_time(&DateTime::<Utc>::from_timestamp(secs, 0).unwrap())
+}
+
+fn code(r: &CallLogRow) -> String {
+    r.code.map_or("ok", |c| c.as_str()).to_owned()
+}
+
+fn key(r: &CallLogRow) -> Option<String> {
+    r.key_id.as_ref().map(|k| k.0.clone())
+}
+
+fn exact(mut v: Vec<f64>, q: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[(q * (v.len() - 1) as f64) as usize]
+}
+
+fn points(body: &Value) -> BTreeMap<(String, Option<String>), f64> {
+    body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| ((p["time"].as_str().unwrap().to_owned(), p["group"].as_str().map(str::to_owned)), p["value"].as_f64().unwrap()))
+        .collect()
+}
+
+#[tokio::test]
+async fn series_and_rankings_equal_brute_force_counts_and_percentiles() {
+    let mut rng = rand::thread_rng();
+    let rows: Vec<CallLogRow> = (0..4000).map(|_| random_row(&mut rng)).collect();
+    let h = harness(&rows).await;
+    let range = format!("since={}&until={}", time(BASE), time(BASE + 2 * 86_400)).replace('+', "%2B");
+
+    for step in [3600, 86_400, 600] {
+        // Requests per key and step.
+        let got = points(
+            &h.ok("GET", &format!("/admin/v1/analytics/timeseries?metric=requests&by=key&step={step}&{range}"), Value::Null)
+                .await,
+        );
+        let mut want: BTreeMap<(String, Option<String>), f64> = BTreeMap::new();
+        for r in &rows {
+            let t = r.time.timestamp();
+            *want.entry((time(t - t.rem_euclid(step)), key(r))).or_default() += 1.0;
+        }
+        assert_eq!(got, want, "step {step}");
+    }
+
+    // p95 per code and hour, within the sketch's 1%.
+    let got = points(
+        &h.ok("GET", &format!("/admin/v1/analytics/timeseries?metric=latency_p95&by=code&step=3600&{range}"), Value::Null).await,
+    );
+    let mut groups: BTreeMap<(String, Option<String>), Vec<f64>> = BTreeMap::new();
+    for r in &rows {
+        let t = r.time.timestamp();
+        groups.entry((time(t - t.rem_euclid(3600)), Some(code(r)))).or_default().push(r.latency_ms);
+    }
+    assert_eq!(got.len(), groups.len());
+    for (g, lat) in groups {
+        let want = exact(lat, 0.95);
+        assert!((got[&g] - want).abs() <= want * 0.01 + 0.001, "{g:?}: {} vs {want}", got[&g]);
+    }
+
+    // Tokens of one key over everything, errors of one API.
+    let got = points(
+        &h.ok("GET", &format!("/admin/v1/analytics/timeseries?metric=tokens&key_id=key_b&step=86400&{range}"), Value::Null).await,
+    );
+    let want: f64 = rows
+        .iter()
+        .filter(|r| key(r).as_deref() == Some("key_b"))
+        .map(|r| (r.prompt_tokens.unwrap() + r.completion_tokens.unwrap()) as f64)
+        .sum();
+    assert_eq!(got.values().sum::<f64>(), want);
+
+    // Which keys got key_owner_suspended: one call, largest first.
+    let body = h.ok("GET", &format!("/admin/v1/analytics/top?dimension=key&code=key_owner_suspended&{range}"), Value::Null).await;
+    let mut want: BTreeMap<Option<String>, f64> = BTreeMap::new();
+    for r in rows.iter().filter(|r| r.code == Some(ErrorCode::KeyOwnerSuspended)) {
+        *want.entry(key(r)).or_default() += 1.0;
+    }
+    let data = body["data"].as_array().unwrap();
+    assert_eq!(data.len(), want.len());
+    for pair in data.windows(2) {
+        assert!(pair[0]["value"].as_f64() >= pair[1]["value"].as_f64(), "{body}");
+    }
+    for d in data {
+        assert_eq!(d["value"].as_f64().unwrap(), want[&d["group"].as_str().map(str::to_owned)], "{d}");
+    }
+
+    // A range of odd minutes reads days, hours and minutes: still exact.
+    let (lo, hi) = (BASE + 3 * 60, BASE + 86_400 + 7 * 3600 + 11 * 60);
+    let odd = format!("since={}&until={}", time(lo), time(hi)).replace('+', "%2B");
+    let body = h.ok("GET", &format!("/admin/v1/analytics/top?dimension=api&metric=errors&limit=1&{odd}"), Value::Null).await;
+    let mut want: BTreeMap<String, f64> = BTreeMap::new();
+    for r in rows.iter().filter(|r| (lo..hi).contains(&r.time.timestamp()) && r.code.is_some()) {
+        *want.entry(r.api_id.clone().unwrap().0).or_default() += 1.0;
+    }
+    let best = want.iter().max_by(|a, b| a.1.total_cmp(b.1).then_with(|| b.0.cmp(a.0))).unwrap();
+    assert_eq!(body["data"], serde_json::json!([{"group": best.0, "value": *best.1 as u64}]));
+}
+
+#[tokio::test]
+async fn bad_parameters_are_refused_naming_them() {
+    let h = harness(&[random_row(&mut rand::thread_rng())]).await;
+    for (query, param) in [
+        ("/admin/v1/analytics/timeseries", "metric"),
+        ("/admin/v1/analytics/timeseries?metric=speed", "metric"),
+        ("/admin/v1/analytics/timeseries?metric=requests&by=user", "by"),
+        ("/admin/v1/analytics/timeseries?metric=requests&step=90", "step"),
+        ("/admin/v1/analytics/timeseries?metric=requests&step=30", "step"),
+        ("/admin/v1/analytics/timeseries?metric=requests&code=nope", "code"),
+        ("/admin/v1/analytics/timeseries?metric=requests&since=yesterday", "since"),
+        ("/admin/v1/analytics/timeseries?metric=requests&limit=3", "limit"),
+        ("/admin/v1/analytics/top", "dimension"),
+        ("/admin/v1/analytics/top?dimension=key&limit=0", "limit"),
+        ("/admin/v1/analytics/top?dimension=key&metric=requests&metric=errors", "metric"),
+    ] {
+        let r = h.call("GET", query, None).await;
+        assert_eq!(r.problem(400, "request_invalid")["param"], param, "{query}: {}", r.text);
+    }
+    // An empty range is no data, not an error.
+    let empty = h
+        .ok("GET", "/admin/v1/analytics/top?dimension=key&since=2025-01-02T00:00:00Z&until=2025-01-01T00:00:00Z", Value::Null)
+        .await;
+    assert_eq!(empty["data"], serde_json::json!([]));
+}

@@ -1,0 +1,251 @@
+//! Rollups in memory: the call-log writer folds every row it has written
+//! into per-minute counts here (off the request path), and once a minute
+//! adds the closed minutes, and the hours and days they belong to, into
+//! storage in one transaction. Analytics reads storage and the minutes
+//! still open here together, so a call made a second ago is counted, and
+//! never twice: a flush holds [`LiveRollups`]'s gate while it moves
+//! minutes from memory to storage.
+
+use keyway_core::records::{CallLogRow, LogQuery};
+use keyway_core::rollup::{Level, RollupKey, RollupQuery, RollupRow, RollupValue};
+use keyway_core::Timestamp;
+use keyway_store::{Store, StoreError};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use tokio::sync::RwLock;
+
+/// Minutes counted but not yet in storage.
+#[derive(Debug, Default)]
+pub struct LiveRollups {
+    open: Mutex<HashMap<RollupKey, RollupValue>>,
+    /// Held for writing while minutes move to storage, for reading while
+    /// analytics reads both.
+    gate: RwLock<()>,
+}
+
+impl LiveRollups {
+    /// Counts `rows` (already stored).
+    pub fn fold(&self, rows: &[CallLogRow]) {
+        let mut open = self.lock();
+        for row in rows {
+            open.entry(RollupKey::minute_of(row)).or_default().add(row);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<RollupKey, RollupValue>> {
+        // A panic while holding it leaves counts that are still counts.
+        self.open.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Moves the minutes starting before `cut` (unix seconds) into storage
+    /// (with their hour and day rows) and raises the watermark to
+    /// `watermark`; returns how many minute rows. On failure they stay
+    /// here for the next flush.
+    pub async fn flush(&self, store: &dyn Store, cut: i64, watermark: Timestamp) -> Result<usize, StoreError> {
+        let _gate = self.gate.write().await;
+        let taken: Vec<(RollupKey, RollupValue)> = {
+            let mut open = self.lock();
+            let keys: Vec<RollupKey> = open.keys().filter(|k| k.bucket < cut).cloned().collect();
+            keys.into_iter().filter_map(|k| open.remove_entry(&k)).collect()
+        };
+        let n = taken.len();
+        let rows = Arc::new(with_coarser_levels(&taken));
+        if let Err(e) = store.save_rollups(rows, watermark).await {
+            let mut open = self.lock();
+            for (k, v) in taken {
+                open.entry(k).or_default().merge(&v);
+            }
+            return Err(e);
+        }
+        Ok(n)
+    }
+
+    /// Stored rollups matching `query` plus the open minutes matching it
+    /// (re-bucketed to the query's level), each call counted once.
+    pub async fn read(&self, store: &dyn Store, query: &RollupQuery) -> Result<Vec<RollupRow>, StoreError> {
+        let _gate = self.gate.read().await;
+        let mut rows = store.rollups(query).await?;
+        let open = self.lock();
+        for (k, v) in open.iter() {
+            let key = k.at(query.level);
+            if query.matches(&key) {
+                rows.push(RollupRow { level: query.level, key, value: v.clone() });
+            }
+        }
+        Ok(rows)
+    }
+
+    /// After an unclean stop: counts the stored rows from `watermark` on
+    /// (they were written but their minutes never reached storage).
+    pub async fn recover(&self, store: &dyn Store, watermark: Timestamp) -> Result<u64, StoreError> {
+        let mut until: Option<Timestamp> = None;
+        let mut total = 0;
+        loop {
+            let page = store.calls(&LogQuery { since: Some(watermark), until, limit: 1000, ..Default::default() }).await?;
+            let Some(last) = page.last() else {
+                return Ok(total);
+            };
+            until = Some(last.time);
+            total += page.len() as u64;
+            self.fold(&page);
+            if page.len() < 1000 {
+                return Ok(total);
+            }
+        }
+    }
+}
+
+/// The minute rows, and the hour and day rows they add up to.
+fn with_coarser_levels(minutes: &[(RollupKey, RollupValue)]) -> Vec<RollupRow> {
+    let mut out = Vec::with_capacity(minutes.len() * 2);
+    for level in [Level::Hour, Level::Day] {
+        let mut merged: HashMap<RollupKey, RollupValue> = HashMap::new();
+        for (k, v) in minutes {
+            merged.entry(k.at(level)).or_default().merge(v);
+        }
+        out.extend(merged.into_iter().map(|(key, value)| RollupRow { level, key, value }));
+    }
+    out.extend(minutes.iter().map(|(key, value)| RollupRow { level: Level::Minute, key: key.clone(), value: value.clone() }));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::call_log::{CallLogSettings, CallLogWriter};
+    use keyway_core::ids::{KeyId, RequestId, TenantId};
+    use keyway_core::rollup::OK;
+    use keyway_core::sketch::RELATIVE_ERROR;
+    use keyway_core::{ErrorCode, Trace};
+    use keyway_store::sqlite::SqliteStore;
+    use rand::Rng;
+    use std::time::Duration;
+
+    const KEYS: [&str; 3] = ["key_a", "key_b", "key_c"];
+
+    fn random_row(rng: &mut impl Rng, base: Timestamp) -> CallLogRow {
+        let time = base + chrono::Duration::milliseconds(rng.gen_range(0..300_000));
+        let code = [None, None, None, Some(ErrorCode::KeyRevoked), Some(ErrorCode::KeyUnknown)][rng.gen_range(0..5)];
+        CallLogRow {
+            request_id: RequestId::at(time),
+            time,
+            tenant_id: Some(TenantId::from("ten_x")),
+            api_id: None,
+            app_id: None,
+            key_id: Some(KeyId::from(KEYS[rng.gen_range(0..3)])),
+            key_prefix: None,
+            method: "GET".into(),
+            path: "/x".into(),
+            status: if code.is_some() { 401 } else { [200, 200, 503][rng.gen_range(0..3)] },
+            code,
+            client_ip: "::1".into(),
+            latency_ms: rng.gen_range(0.1..400.0),
+            upstream_latency_ms: code.is_none().then(|| rng.gen_range(0.05..300.0)),
+            model: None,
+            prompt_tokens: None,
+            completion_tokens: None,
+            cost_usd: None,
+            trace: Trace::default(),
+        }
+    }
+
+    fn query(level: Level, base: Timestamp) -> RollupQuery {
+        RollupQuery {
+            level,
+            since: base.timestamp() - 86_400,
+            until: base.timestamp() + 86_400,
+            tenant_id: None,
+            api_id: None,
+            app_id: None,
+            key_id: None,
+            code: None,
+            sketches: true,
+        }
+    }
+
+    async fn write(store: &Arc<SqliteStore>, rows: &[CallLogRow]) -> Arc<LiveRollups> {
+        let settings = CallLogSettings { flush_interval: Duration::from_secs(3600), ..Default::default() };
+        let (tx, writer) = CallLogWriter::start(store.clone(), settings);
+        let watermark = store.start_rollups(rows[0].time - chrono::Duration::hours(1)).await.unwrap();
+        tx.rollups().recover(store.as_ref(), watermark).await.unwrap();
+        for r in rows {
+            tx.record(r.clone());
+        }
+        assert!(tx.flush(Duration::from_secs(10)).await);
+        let live = tx.rollups().clone();
+        writer.shutdown().await;
+        live
+    }
+
+    /// Brute force over `rows` against merged rollups of every level,
+    /// per key and code.
+    fn check(stored: &[RollupRow], rows: &[CallLogRow]) {
+        for key in KEYS {
+            for code in [OK, "key_revoked", "key_unknown"] {
+                let mine: Vec<&CallLogRow> = rows
+                    .iter()
+                    .filter(|r| r.key_id.as_ref().is_some_and(|k| k.0 == key))
+                    .filter(|r| r.code.map_or(OK, |c| c.as_str()) == code)
+                    .collect();
+                let mut merged = RollupValue::default();
+                for s in stored.iter().filter(|s| s.key.key_id == key && s.key.code == code) {
+                    merged.merge(&s.value);
+                }
+                assert_eq!(merged.requests, mine.len() as u64, "{key} {code}");
+                let errors = mine.iter().filter(|r| keyway_core::rollup::is_error(r)).count() as u64;
+                assert_eq!(merged.errors, errors, "{key} {code}");
+                let mut lat: Vec<f64> = mine.iter().map(|r| r.latency_ms).collect();
+                lat.sort_by(f64::total_cmp);
+                for q in [0.5, 0.95, 0.99] {
+                    let want = lat[(q * (lat.len() - 1) as f64) as usize];
+                    let got = merged.latency.quantile(q).unwrap();
+                    assert!((got - want).abs() <= want * RELATIVE_ERROR + 1e-9, "{key} {code} p{q}: {got} vs {want}");
+                }
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn stored_rollups_equal_brute_force_at_every_level_and_survive_a_restart() {
+        let mut rng = rand::thread_rng();
+        let base = chrono::DateTime::from_timestamp(1_764_000_000, 0).unwrap();
+        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+        let first: Vec<CallLogRow> = (0..1500).map(|_| random_row(&mut rng, base)).collect();
+        write(&store, &first).await;
+        for level in Level::ALL {
+            check(&store.rollups(&query(level, base)).await.unwrap(), &first);
+        }
+        // A restart, and more calls in the same minutes: nothing counted twice.
+        let second: Vec<CallLogRow> = (0..800).map(|_| random_row(&mut rng, base)).collect();
+        write(&store, &second).await;
+        let all: Vec<CallLogRow> = first.iter().chain(&second).cloned().collect();
+        for level in Level::ALL {
+            check(&store.rollups(&query(level, base)).await.unwrap(), &all);
+        }
+    }
+
+    #[tokio::test]
+    async fn open_minutes_are_read_with_stored_ones_and_a_crash_is_recovered_once() {
+        let mut rng = rand::thread_rng();
+        let base = chrono::DateTime::from_timestamp(1_764_000_000, 0).unwrap();
+        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+        store.start_rollups(base - chrono::Duration::hours(1)).await.unwrap();
+        let rows: Vec<CallLogRow> = (0..600).map(|_| random_row(&mut rng, base)).collect();
+        store.insert_calls(&rows).await.unwrap();
+        let live = LiveRollups::default();
+        live.fold(&rows[..200]);
+        // Half the minutes go to storage, the rest stay open.
+        live.flush(store.as_ref(), base.timestamp() + 150, base - chrono::Duration::hours(1)).await.unwrap();
+        let read = live.read(store.as_ref(), &query(Level::Minute, base)).await.unwrap();
+        check(&read, &rows[..200]);
+        // A crash: only what was flushed is stored; the watermark did not
+        // move, so a recovery counts every stored row once.
+        let fresh = LiveRollups::default();
+        store.purge_rollups(Level::Minute, base + chrono::Duration::days(2)).await.unwrap();
+        store.purge_rollups(Level::Hour, base + chrono::Duration::days(2)).await.unwrap();
+        store.purge_rollups(Level::Day, base + chrono::Duration::days(2)).await.unwrap();
+        let n = fresh.recover(store.as_ref(), base - chrono::Duration::hours(1)).await.unwrap();
+        assert_eq!(n, 600);
+        check(&fresh.read(store.as_ref(), &query(Level::Hour, base)).await.unwrap(), &rows);
+    }
+}
