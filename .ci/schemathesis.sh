@@ -12,7 +12,8 @@
 # - Stops the server and removes the data dir, whatever happened.
 #
 # Knobs (environment): SCHEMATHESIS_MAX_EXAMPLES (default 150 per operation
-# and phase), SCHEMATHESIS_SEED (default: random, printed), SCHEMATHESIS_WORKERS
+# and phase), SCHEMATHESIS_SEED (default: a fixed seed, so CI is repeatable;
+# `SCHEMATHESIS_SEED=random` explores new cases), SCHEMATHESIS_WORKERS
 # (default 2), SCHEMATHESIS_PHASES (default: all four), SCHEMATHESIS_REPORTS
 # (default junit), SCHEMATHESIS_REPORT_DIR (default <target>/schemathesis-report).
 set -euo pipefail
@@ -126,8 +127,9 @@ if [[ -z "${KEYWAY_ST_SUBSCRIPTION:-}" ]]; then
 fi
 
 seed_args=()
-if [[ -n "${SCHEMATHESIS_SEED:-}" ]]; then
-    seed_args=(--seed "$SCHEMATHESIS_SEED")
+SEED="${SCHEMATHESIS_SEED:-83293128352628332102354105877783972755}"
+if [[ "$SEED" != "random" ]]; then
+    seed_args=(--seed "$SEED")
 fi
 
 echo "-- schemathesis $SCHEMATHESIS_VERSION: every check, every phase, $MAX_EXAMPLES examples per operation"
