@@ -302,8 +302,9 @@ mod tests {
         store.calls(&LogQuery { limit: 1000, ..Default::default() }).await.unwrap().len()
     }
 
-    #[tokio::test]
-    async fn flush_writes_what_is_queued_without_waiting_for_the_interval() {
+    /// A writer over a fresh in-memory store that only writes on its own
+    /// once an hour, in batches of 7.
+    fn hourly_writer_in_batches_of_7() -> (Arc<SqliteStore>, CallLogSender, CallLogWriter) {
         let store = Arc::new(SqliteStore::open_in_memory().unwrap());
         let settings = CallLogSettings {
             queue_capacity: 1000,
@@ -312,6 +313,12 @@ mod tests {
             ..Default::default()
         };
         let (tx, writer) = CallLogWriter::start(store.clone(), settings);
+        (store, tx, writer)
+    }
+
+    #[tokio::test]
+    async fn flush_writes_what_is_queued_without_waiting_for_the_interval() {
+        let (store, tx, writer) = hourly_writer_in_batches_of_7();
         for _ in 0..20 {
             tx.record(row());
         }
@@ -324,14 +331,7 @@ mod tests {
 
     #[tokio::test]
     async fn shutdown_writes_every_queued_row_in_batches() {
-        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
-        let settings = CallLogSettings {
-            queue_capacity: 1000,
-            batch_size: 7,
-            flush_interval: Duration::from_secs(3600),
-            ..Default::default()
-        };
-        let (tx, writer) = CallLogWriter::start(store.clone(), settings);
+        let (store, tx, writer) = hourly_writer_in_batches_of_7();
         for _ in 0..100 {
             tx.record(row());
         }
