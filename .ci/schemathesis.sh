@@ -133,17 +133,32 @@ if [[ "$SEED" != "random" ]]; then
 fi
 
 echo "-- schemathesis $SCHEMATHESIS_VERSION: every check, every phase, $MAX_EXAMPLES examples per operation"
+run_schemathesis() {
+    "$VENV/bin/schemathesis" --config-file .ci/schemathesis.toml run "$ADMIN/admin/v1/openapi.json" \
+        --checks all \
+        --phases "${SCHEMATHESIS_PHASES:-examples,coverage,fuzzing,stateful}" \
+        --header "Authorization: Bearer $TOKEN" \
+        --max-examples "$MAX_EXAMPLES" \
+        --workers "$WORKERS" \
+        --request-timeout 10 \
+        --report "${SCHEMATHESIS_REPORTS:-junit}" --report-dir "$REPORT_DIR" \
+        --no-color \
+        "${seed_args[@]}" 2>&1 | tee "$DATA_DIR/schemathesis.out"
+    return "${PIPESTATUS[0]}"
+}
 status=0
-"$VENV/bin/schemathesis" --config-file .ci/schemathesis.toml run "$ADMIN/admin/v1/openapi.json" \
-    --checks all \
-    --phases "${SCHEMATHESIS_PHASES:-examples,coverage,fuzzing,stateful}" \
-    --header "Authorization: Bearer $TOKEN" \
-    --max-examples "$MAX_EXAMPLES" \
-    --workers "$WORKERS" \
-    --request-timeout 10 \
-    --report "${SCHEMATHESIS_REPORTS:-junit}" --report-dir "$REPORT_DIR" \
-    --no-color \
-    "${seed_args[@]}" || status=$?
+run_schemathesis || status=$?
+# Schemathesis 4.32.5's coverage generator sometimes stops with its own
+# "Runtime Error: Inconsistent results" (a Hypothesis flake while it
+# builds cases, seen on PATCH /admin/v1/tenants/{id}; the traceback is in
+# its generator, not a response). Such a run, with no check failure at
+# all, is run once more; any failure of a check fails CI at once.
+if [[ $status -ne 0 ]] && grep -q "Runtime Error" "$DATA_DIR/schemathesis.out" \
+    && ! grep -qE "^=+ FAILURES =+|^Failures:" "$DATA_DIR/schemathesis.out"; then
+    echo "-- schemathesis stopped on an internal generator error, with no check failure; running once more"
+    status=0
+    run_schemathesis || status=$?
+fi
 
 if [[ $status -ne 0 ]]; then
     echo "-- schemathesis failed (exit $status); server log:" >&2
