@@ -8,12 +8,12 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use keyway_core::refusal::PROBLEM_TYPE_BASE;
+use keyway_core::problem::ProblemDoc;
 use keyway_store::StoreError;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Media type of every error body.
-pub const PROBLEM_JSON: &str = "application/problem+json";
+pub use keyway_core::problem::PROBLEM_JSON;
 
 /// Why an admin request was refused or failed.
 #[derive(Debug, thiserror::Error)]
@@ -213,22 +213,18 @@ pub struct Problem {
 }
 
 impl Problem {
-    /// The JSON body.
+    /// The JSON body, rendered by the same code as the gateway's refusals.
     pub fn body(&self, request_id: Option<&str>) -> Value {
-        let mut v = json!({
-            "type": format!("{PROBLEM_TYPE_BASE}{}", self.code),
-            "title": self.title,
-            "status": self.status.as_u16(),
-            "detail": self.detail,
-            "code": self.code,
-        });
-        if let Some(p) = &self.param {
-            v["param"] = json!(p);
+        ProblemDoc {
+            code: self.code,
+            title: self.title,
+            status: self.status.as_u16(),
+            detail: &self.detail,
+            hint: None,
+            param: self.param.as_deref(),
+            request_id,
         }
-        if let Some(id) = request_id {
-            v["request_id"] = json!(id);
-        }
-        v
+        .to_json()
     }
 
     /// A complete response: status, headers and body.

@@ -5,6 +5,8 @@
 //! - [`key_format`]: the `kw_<env>_…` API key text, its checksum and digest.
 //! - [`codes`]: the refusal catalog of `errors.md`, one variant per code.
 //! - [`refusal`]: a refusal with its evidence, and its three envelopes.
+//! - [`refusals`]: one typed constructor per refusal code, by stage.
+//! - [`problem`]: the RFC 9457 problem+json renderer (gateway and admin API).
 //! - [`trace`]: the per-request decision trace (stage, result, evidence).
 //! - [`records`]: call-log and audit rows.
 
@@ -14,8 +16,10 @@ pub mod fresh;
 pub mod ids;
 pub mod key_format;
 pub mod model;
+pub mod problem;
 pub mod records;
 pub mod refusal;
+pub mod refusals;
 pub mod rollup;
 pub mod sketch;
 pub mod trace;

@@ -4,13 +4,13 @@
 
 use crate::codes::ErrorCode;
 use crate::model::Protocol;
+pub use crate::problem::PROBLEM_TYPE_BASE;
+use crate::problem::{ProblemDoc, PROBLEM_JSON};
 use serde_json::json;
-
-/// Base of the RFC 9457 `type` URI; the code is appended.
-pub const PROBLEM_TYPE_BASE: &str = "https://keyway.dev/errors/";
 
 /// A refused request.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Refusal {
     /// The catalog code.
     pub code: ErrorCode,
@@ -29,41 +29,42 @@ pub struct Refusal {
 }
 
 impl Refusal {
-    /// A refusal with caller text and operator evidence.
-    pub fn new(code: ErrorCode, detail: impl Into<String>, evidence: impl Into<String>) -> Self {
+    /// A refusal with caller text and operator evidence; only the
+    /// constructors of [`crate::refusals`] call it.
+    pub(crate) fn new(code: ErrorCode, detail: impl Into<String>, evidence: impl Into<String>) -> Self {
         Self { code, detail: detail.into(), hint: None, evidence: evidence.into(), fix: None, headers: Vec::new() }
     }
 
     /// Adds a caller-facing hint.
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
 
     /// Adds an operator-facing fix.
-    pub fn fix(mut self, fix: impl Into<String>) -> Self {
+    pub(crate) fn fix(mut self, fix: impl Into<String>) -> Self {
         self.fix = Some(fix.into());
         self
     }
 
     /// Adds a response header.
-    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+    pub(crate) fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));
         self
     }
 
-    /// The answer to a well-formed key that matches nothing, or matches an
-    /// id with the wrong secret: the two must be indistinguishable.
-    pub fn key_unknown() -> Self {
-        Self::new(ErrorCode::KeyUnknown, "The API key is not valid.", "the key's digest matches no stored key")
-            .hint("Check that you copied the whole key, and that it belongs to this gateway.")
-            .fix("issue the caller a key, or check which gateway the key was created on")
+    /// Appends what the detecting code also knows to the operator's
+    /// evidence (e.g. "upstream request to X aborted").
+    pub fn noting(mut self, more: impl std::fmt::Display) -> Self {
+        use std::fmt::Write;
+        let _ = write!(self.evidence, "; {more}");
+        self
     }
 
-    /// An internal error; the request id leads to the log.
-    pub fn internal(evidence: impl Into<String>) -> Self {
-        Self::new(ErrorCode::InternalError, "The gateway failed to handle this request.", evidence)
-            .hint("Quote the request id to the API's operators.")
+    /// Asks for the connection to be closed after the answer (its framing
+    /// is lost, e.g. a request body cut off mid-way).
+    pub fn closing_connection(self) -> Self {
+        self.header("connection", "close")
     }
 
     /// Renders the refusal in the envelope of `protocol`.
@@ -72,18 +73,16 @@ impl Refusal {
         let code = self.code.as_str();
         let (content_type, body) = match protocol {
             Protocol::Rest => {
-                let mut v = json!({
-                    "type": format!("{PROBLEM_TYPE_BASE}{code}"),
-                    "title": self.code.title(),
-                    "status": status,
-                    "detail": self.detail,
-                    "code": code,
-                    "request_id": request_id,
-                });
-                if let Some(h) = &self.hint {
-                    v["hint"] = json!(h);
-                }
-                ("application/problem+json", v)
+                let doc = ProblemDoc {
+                    code,
+                    title: self.code.title(),
+                    status,
+                    detail: &self.detail,
+                    hint: self.hint.as_deref(),
+                    param: None,
+                    request_id: Some(request_id),
+                };
+                (PROBLEM_JSON, doc.to_json())
             }
             Protocol::Openai => {
                 let message = match &self.hint {
@@ -176,7 +175,7 @@ mod tests {
 
     #[test]
     fn missing_credential_challenge_has_no_error_attribute() {
-        let r = Refusal::new(ErrorCode::CredentialMissing, "d", "e").render(Protocol::Rest, "req_1");
+        let r = Refusal::credential_missing("the Authorization header").render(Protocol::Rest, "req_1");
         let h = r.headers.iter().find(|(n, _)| *n == "www-authenticate").unwrap();
         assert_eq!(h.1, "Bearer realm=\"keyway\"");
     }

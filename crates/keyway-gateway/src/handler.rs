@@ -14,6 +14,7 @@ use http_body_util::BodyExt;
 use keyway_core::ids::RequestId;
 use keyway_core::model::Protocol;
 use keyway_core::records::CallLogRow;
+use keyway_core::refusals::{BodyTimeout, Malformed};
 use keyway_core::{ErrorCode, Refusal, Stage, Trace};
 use keyway_listener::serve::Handler;
 use keyway_listener::{BodyFault, GuardedBody};
@@ -40,6 +41,7 @@ pub struct GatewaySettings {
 }
 
 /// Everything a request needs, shared by all connections.
+#[derive(Clone)]
 pub struct Gateway {
     snapshot: Arc<SnapshotHandle>,
     settings: GatewaySettings,
@@ -82,6 +84,13 @@ impl Gateway {
             })
             .collect();
         Self { snapshot, settings, upstream, call_log, store, limiters, accepted, refused }
+    }
+
+    /// The same gateway with its own upstream connection pool: a worker
+    /// thread's runtime owns the connections it opens, so each worker of
+    /// a per-core listener gets one.
+    pub fn with_upstream(&self, upstream: UpstreamClient) -> Self {
+        Self { upstream, ..self.clone() }
     }
 
     /// Handles one request from `peer`: the phases of
@@ -194,12 +203,7 @@ impl Gateway {
         let declared =
             req.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
         if let Some(n) = declared.filter(|n| *n > limit) {
-            return Err(Refusal::new(
-                ErrorCode::PayloadTooLarge,
-                format!("The request body is larger than this gateway accepts ({limit} bytes)."),
-                format!("content-length {n} over limit {limit}"),
-            )
-            .hint("Send a smaller body."));
+            return Err(Refusal::payload_too_large(limit, format_args!("content-length {n} over limit {limit}")));
         }
         let Some(target) = admitted.api.next_target().cloned() else {
             return Err(upstream_refusal(&UpstreamError::NoTarget, ""));
@@ -282,17 +286,9 @@ impl Gateway {
 /// The refusal for an upstream that failed.
 fn upstream_refusal(err: &UpstreamError, target: &str) -> Refusal {
     match err {
-        UpstreamError::Timeout(t) => Refusal::new(
-            ErrorCode::UpstreamTimeout,
-            format!("The upstream service did not answer within {} ms.", t.as_millis()),
-            format!("{target}: {err}"),
-        )
-        .hint("Retry later; if it persists, tell the API's operators the request id.")
-        .fix("check the upstream's health and latency, or raise upstream.timeout_ms"),
+        UpstreamError::Timeout(t) => Refusal::upstream_timeout(*t, target, err),
         UpstreamError::NoTarget | UpstreamError::BadUrl(_) | UpstreamError::Unavailable(_) => {
-            Refusal::new(ErrorCode::UpstreamUnavailable, "The upstream service is unavailable.", format!("{target}: {err}"))
-                .hint("Retry later; if it persists, tell the API's operators the request id.")
-                .fix("check that the API's upstream targets are up and reachable from the gateway")
+            Refusal::upstream_unavailable(target, err)
         }
     }
 }
@@ -308,49 +304,21 @@ impl Handler for Gateway {
 
 /// HTTP/1.1 requires `Host` (RFC 9112 §3.2); HTTP/2 carries `:authority`.
 fn missing_host<B>(req: &Request<B>) -> Option<Refusal> {
-    (req.version() == http::Version::HTTP_11 && !req.headers().contains_key(http::header::HOST)).then(|| {
-        Refusal::new(
-            ErrorCode::RequestMalformed,
-            "An HTTP/1.1 request must carry a Host header.",
-            "HTTP/1.1 request without Host",
-        )
-        .hint("Send the Host header (every HTTP/1.1 client library does; check hand-written requests).")
-    })
+    (req.version() == http::Version::HTTP_11 && !req.headers().contains_key(http::header::HOST))
+        .then(|| Refusal::request_malformed(Malformed::MissingHost))
 }
 
 /// The refusal for a request body the client broke; the upstream request
 /// was aborted, and the connection is closed (its framing is lost).
 fn client_fault(fault: &BodyFault, target: &str) -> Refusal {
-    let evidence = format!("{fault}; upstream request to {target} aborted");
     let refusal = match fault {
-        BodyFault::TooLarge { limit } => Refusal::new(
-            ErrorCode::PayloadTooLarge,
-            format!("The request body is larger than this gateway accepts ({limit} bytes)."),
-            fault.to_string(),
-        )
-        .hint("Send a smaller body."),
-        BodyFault::Malformed(_) => {
-            Refusal::new(ErrorCode::RequestMalformed, "The request body's framing is broken.", fault.to_string())
-                .hint("Check the client's chunked encoding or Content-Length.")
-        }
-        BodyFault::ClientGone { .. } => {
-            Refusal::new(ErrorCode::RequestMalformed, "The request body ended before it was complete.", fault.to_string())
-                .hint("Send the whole body the request declares.")
-        }
-        BodyFault::Stalled { timeout, .. } => Refusal::new(
-            ErrorCode::RequestTimeout,
-            format!("The request body paused for more than {} ms.", timeout.as_millis()),
-            fault.to_string(),
-        )
-        .hint("Send the body without long pauses."),
-        BodyFault::TooSlow { timeout, .. } => Refusal::new(
-            ErrorCode::RequestTimeout,
-            format!("The request body did not arrive within {} ms.", timeout.as_millis()),
-            fault.to_string(),
-        )
-        .hint("Send the body faster, or a smaller one."),
+        BodyFault::TooLarge { limit } => Refusal::payload_too_large(*limit, fault),
+        BodyFault::Malformed(_) => Refusal::request_malformed(Malformed::BodyFraming(fault)),
+        BodyFault::ClientGone { .. } => Refusal::request_malformed(Malformed::BodyCut(fault)),
+        BodyFault::Stalled { timeout, .. } => Refusal::request_timeout(BodyTimeout::Stalled(*timeout), fault),
+        BodyFault::TooSlow { timeout, .. } => Refusal::request_timeout(BodyTimeout::TooSlow(*timeout), fault),
     };
-    Refusal { evidence, ..refusal }.header("connection", "close")
+    refusal.noting(format_args!("upstream request to {target} aborted")).closing_connection()
 }
 
 fn health(status: u16, text: &'static str) -> Response<Body> {

@@ -10,7 +10,8 @@
 
 use chrono::{DateTime, Utc};
 use keyway_core::model::{self, QuotaPeriod};
-use keyway_core::{fmt_time, ErrorCode, Refusal};
+use keyway_core::refusals::{QuotaUsed, RateUsed};
+use keyway_core::Refusal;
 use keyway_limits::{headers, Level, LimitKey, Period, Quota, QuotaKey, QuotaLimiter, QuotaUsage, RateLimit, RateLimiter};
 use keyway_pipeline::Admitted;
 use keyway_store::{QuotaUsageRow, Store};
@@ -79,23 +80,16 @@ impl Limiters {
             Err(refused) => {
                 let level = refused.key.level;
                 let d = &refused.decision;
-                let retry = d.retry_after_ms.div_ceil(1000);
-                let mut r = Refusal::new(
-                    ErrorCode::RateLimited,
-                    format!(
-                        "The {} rate limit of {} requests per {} s is used up; retry in {retry} s.",
-                        who(level),
-                        d.limit.requests,
-                        d.limit.per_seconds
-                    ),
-                    format!("{} {} at {} per {} s", level.as_str(), refused.key.subject, d.limit.requests, d.limit.per_seconds),
-                )
-                .hint(format!("Slow down: wait {retry} s (Retry-After) before the next request."))
-                .fix(format!("raise the {} rate limit, or spread the caller's traffic", level.as_str()));
-                for (name, value) in headers::rate_limit_headers(&[(level, *d)]) {
-                    r = r.header(name_static(name), value);
-                }
-                return Err(r);
+                let headers = headers::rate_limit_headers(&[(level, *d)]).into_iter().map(|(n, v)| (name_static(n), v)).collect();
+                return Err(Refusal::rate_limited(RateUsed {
+                    level: level.as_str(),
+                    whose: who(level),
+                    subject: &refused.key.subject,
+                    requests: d.limit.requests,
+                    per_seconds: d.limit.per_seconds,
+                    retry_after_s: d.retry_after_ms.div_ceil(1000),
+                    headers,
+                }));
             }
         };
         if let Err(refused) = self.quotas.try_consume_all(&quotas, now) {
@@ -105,29 +99,16 @@ impl Limiters {
             }
             let level = refused.key.level;
             let d = &refused.decision;
-            let resets = fmt_time(&d.resets_at);
-            let retry = (d.resets_at - now).num_seconds().max(1);
-            return Err(Refusal::new(
-                ErrorCode::QuotaExceeded,
-                format!(
-                    "The {} quota of {} requests per {} is used up ({} used); it resets at {resets}.",
-                    who(level),
-                    d.limit.requests,
-                    d.limit.period.as_str(),
-                    d.used
-                ),
-                format!(
-                    "{} {} used {} of {} per {}",
-                    level.as_str(),
-                    refused.key.subject,
-                    d.used,
-                    d.limit.requests,
-                    d.limit.period.as_str()
-                ),
-            )
-            .hint(format!("Wait until {resets}, or ask for a larger quota."))
-            .fix(format!("raise the {} quota", level.as_str()))
-            .header("retry-after", retry.to_string()));
+            return Err(Refusal::quota_exceeded(QuotaUsed {
+                level: level.as_str(),
+                whose: who(level),
+                subject: &refused.key.subject,
+                requests: d.limit.requests,
+                period: d.limit.period.as_str(),
+                used: d.used,
+                resets_at: d.resets_at,
+                now,
+            }));
         }
         let levels: Vec<(Level, keyway_limits::RateDecision)> = rates.iter().map(|(k, _)| k.level).zip(decisions).collect();
         let headers = headers::rate_limit_headers(&levels).into_iter().map(|(n, v)| (name_static(n), v)).collect();

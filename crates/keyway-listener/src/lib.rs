@@ -13,6 +13,8 @@
 //!   bounded rate.
 //! - [`overload`]: the answer at the connection limit.
 //! - [`fd_budget`]: the file-descriptor budget the limits must fit in.
+//! - [`workers`]: one listener served by one single-threaded runtime per
+//!   core over `SO_REUSEPORT` sockets.
 
 pub mod accept;
 pub mod activity;
@@ -23,6 +25,7 @@ pub mod serve;
 pub mod settings;
 mod tracked_body;
 mod watched_io;
+pub mod workers;
 
 pub use request_body::{BodyFault, BodyProgress, GuardedBody};
 pub use serve::serve;

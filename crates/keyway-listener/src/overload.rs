@@ -5,7 +5,7 @@
 
 use keyway_core::ids::RequestId;
 use keyway_core::model::Protocol;
-use keyway_core::{ErrorCode, Refusal};
+use keyway_core::Refusal;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -16,13 +16,7 @@ const WRITE_BUDGET: Duration = Duration::from_secs(1);
 /// The whole HTTP/1.1 response, head and body.
 pub fn response(listener: &str, max_connections: usize) -> Vec<u8> {
     let request_id = RequestId::generate();
-    let refusal = Refusal::new(
-        ErrorCode::GatewayOverloaded,
-        "The gateway is at its connection limit.",
-        format!("{listener} listener at max_connections = {max_connections}"),
-    )
-    .hint("Retry in a moment; reuse connections (keep-alive) instead of opening new ones.")
-    .header("retry-after", "1");
+    let refusal = Refusal::gateway_overloaded(listener, max_connections);
     let rendered = refusal.render(Protocol::Rest, request_id.as_str());
     let mut head = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\nx-request-id: {}\r\n",

@@ -83,13 +83,44 @@ pub async fn serve<H: Handler>(
     shutdown: impl Future<Output = ()>,
     drain: Duration,
 ) {
+    let slots = ConnectionSlots::new(settings.max_connections);
+    serve_with_slots(listener, settings, handler, slots, shutdown, drain).await;
+}
+
+/// The open connections a listener allows, shared by every socket and
+/// thread serving it, so the limit is the listener's whatever the
+/// kernel's spread of connections over sockets.
+#[derive(Clone, Debug)]
+pub struct ConnectionSlots {
+    free: Arc<Semaphore>,
+    max: usize,
+}
+
+impl ConnectionSlots {
+    /// Room for `max` connections (at least one).
+    pub fn new(max: usize) -> Self {
+        let max = max.max(1);
+        Self { free: Arc::new(Semaphore::new(max)), max }
+    }
+}
+
+/// [`serve`], drawing connections from `slots` (shared with the other
+/// sockets of the same listener).
+pub async fn serve_with_slots<H: Handler>(
+    listener: TcpListener,
+    settings: ListenerSettings,
+    handler: Arc<H>,
+    slots: ConnectionSlots,
+    shutdown: impl Future<Output = ()>,
+    drain: Duration,
+) {
     let name = settings.name;
-    let max = settings.max_connections.max(1);
+    let max = slots.max;
+    let slots = slots.free;
     let settings = Arc::new(settings);
     let rules = BodyRules { limit: settings.max_body_bytes, idle: settings.body_read_timeout, total: settings.request_timeout };
     let builder = Builder::new(TokioExecutor::new());
     let graceful = GracefulShutdown::new();
-    let slots = Arc::new(Semaphore::new(max));
     let metrics = Arc::new(ListenerMetrics::new(name));
     let mut errors = AcceptErrors::new(name);
     tokio::pin!(shutdown);

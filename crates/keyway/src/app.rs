@@ -3,6 +3,7 @@
 //! tasks; and takes it down gracefully. Tests start it in process.
 
 use crate::config::Config;
+use crate::gateway_listener::GatewayListener;
 use crate::telemetry;
 use anyhow::Context;
 use http::{Request, Response};
@@ -122,13 +123,15 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     tracing::debug!(rows = loaded, "quota counters loaded");
     let stages = Settings { environment: config.environment, hasher };
     let g = &config.gateway;
-    let upstream = UpstreamClient::new(
-        Duration::from_millis(g.upstream_connect_timeout_ms),
-        Duration::from_millis(g.pool_idle_timeout_ms),
-        g.pool_max_idle_per_host,
-    );
+    let upstream = || {
+        UpstreamClient::new(
+            Duration::from_millis(g.upstream_connect_timeout_ms),
+            Duration::from_millis(g.pool_idle_timeout_ms),
+            g.pool_max_idle_per_host,
+        )
+    };
     let proto = if g.forwarded_proto == "https" { "https" } else { "http" };
-    let gateway = Arc::new(Gateway::new(
+    let gateway = Gateway::new(
         snapshot.clone(),
         GatewaySettings {
             stages: stages.clone(),
@@ -137,14 +140,14 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             upstream_timeout: Duration::from_millis(g.upstream_timeout_ms),
             proto,
         },
-        upstream,
+        upstream(),
         call_log_tx.clone(),
         store.clone(),
         limiters.clone(),
-    ));
+    );
 
     let gateway_listener =
-        TcpListener::bind(config.listen).await.with_context(|| format!("binding gateway to {}", config.listen))?;
+        GatewayListener::bind(config.listen, g).with_context(|| format!("binding gateway to {}", config.listen))?;
     let admin_listener =
         TcpListener::bind(config.admin.listen).await.with_context(|| format!("binding admin API to {}", config.admin.listen))?;
     let gateway_addr = gateway_listener.local_addr()?;
@@ -164,7 +167,11 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let mut tasks = Vec::new();
     let drain = Duration::from_millis(g.shutdown_drain_ms);
     let (gateway_limits, admin_limits) = listener_settings(&config);
-    tasks.push(tokio::spawn(keyway_listener::serve(gateway_listener, gateway_limits, gateway, stopped(stop_rx.clone()), drain)));
+    let gateway_stop = stop_rx.clone();
+    let gateway_tasks = gateway_listener
+        .serve(gateway, upstream, gateway_limits, move || stopped(gateway_stop.clone()), drain)
+        .context("starting the gateway's threads")?;
+    tasks.extend(gateway_tasks);
     tasks.push(tokio::spawn(keyway_listener::serve(
         admin_listener,
         admin_limits,

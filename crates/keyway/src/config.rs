@@ -119,6 +119,8 @@ pub struct GatewayConfig {
     pub forwarded_proto: String,
     /// Threads serving requests; 0 means one per CPU core.
     pub worker_threads: usize,
+    /// How those threads share the listener.
+    pub threading: Threading,
     /// Most open gateway connections; one more is answered 503
     /// `gateway_overloaded`. Lowered at start to what the open-files limit allows.
     pub max_connections: usize,
@@ -138,10 +140,24 @@ impl Default for GatewayConfig {
             shutdown_drain_ms: 30_000,
             forwarded_proto: "http".to_owned(),
             worker_threads: 0,
+            threading: Threading::default(),
             max_connections: 10_000,
             timeouts: TimeoutsConfig::default(),
         }
     }
+}
+
+/// How the gateway's threads share its listener.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Threading {
+    /// One single-threaded runtime per thread, each accepting on its own
+    /// `SO_REUSEPORT` socket; a connection stays on the thread that
+    /// accepted it (as nginx and pingora run).
+    #[default]
+    PerCore,
+    /// One work-stealing runtime shared by every thread (tokio's default).
+    Shared,
 }
 
 /// The call log.
@@ -252,6 +268,7 @@ const FIELDS: &[(&str, Kind)] = &[
     ("gateway.shutdown_drain_ms", Kind::Int),
     ("gateway.forwarded_proto", Kind::Str),
     ("gateway.worker_threads", Kind::Int),
+    ("gateway.threading", Kind::Str),
     ("gateway.max_connections", Kind::Int),
     ("gateway.timeouts.header_read_ms", Kind::Int),
     ("gateway.timeouts.idle_ms", Kind::Int),

@@ -9,6 +9,7 @@ mod common;
 
 use common::raw::*;
 use common::*;
+use keyway::config::Threading;
 use serde_json::json;
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
@@ -67,8 +68,10 @@ async fn a_silent_connection_is_closed_and_an_idle_one_after_the_idle_timeout() 
 
 #[tokio::test]
 async fn at_the_connection_limit_the_gateway_says_so_and_the_admin_api_still_answers() {
+    // Four per-core workers: the limit is the listener's, not each worker's.
     let node = Node::start_with(|c| {
         c.gateway.max_connections = 16;
+        c.gateway.worker_threads = 4;
         c.gateway.timeouts.header_read_ms = 30_000;
     })
     .await;
@@ -190,4 +193,29 @@ async fn the_admin_listener_closes_slow_headers_too() {
     let started = Instant::now();
     assert!(closed_within(&mut s, Duration::from_secs(2)).await, "admin connection still open");
     assert!(started.elapsed() < Duration::from_millis(1200), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn both_threading_modes_serve_many_connections() {
+    for threading in [Threading::PerCore, Threading::Shared] {
+        let node = Node::start_with(|c| {
+            c.gateway.threading = threading;
+            c.gateway.worker_threads = 3;
+        })
+        .await;
+        let w = world(&node, "acme", "/orders/v1").await;
+        let (_, key) = new_key(&node, &w.app, json!({})).await;
+        let req = format!("GET /orders/v1/items HTTP/1.1\r\nhost: gw.test\r\nauthorization: Bearer {key}\r\n\r\n");
+        let gw = addr_of(&node.gateway);
+        let mut conns = Vec::new();
+        for _ in 0..24 {
+            conns.push(TcpStream::connect(gw).await.unwrap());
+        }
+        for round in 0..3 {
+            for s in &mut conns {
+                s.write_all(req.as_bytes()).await.unwrap();
+                assert_eq!(read_response(s).await.status(), 200, "{threading:?}, round {round}");
+            }
+        }
+    }
 }

@@ -5,7 +5,7 @@
 
 use crate::snapshot::{ApiEntry, KeyEntry, Snapshot};
 use keyway_core::model::{App, ScopeRule, SubscriptionStatus, Visibility};
-use keyway_core::{fmt_time, ErrorCode, Refusal};
+use keyway_core::Refusal;
 use std::net::IpAddr;
 
 /// What the authorization stage needs about the call.
@@ -30,45 +30,12 @@ pub fn check(snapshot: &Snapshot, key: &KeyEntry, app: &App, api: &ApiEntry, cal
     } else {
         let approver = snapshot.tenants.get(&a.tenant_id).map_or("?", |t| t.slug.as_str());
         match snapshot.subscriptions.get(&(app.id.clone(), a.id.clone())) {
-            None => {
-                return Err(Refusal::new(
-                    ErrorCode::SubscriptionRequired,
-                    format!("App {} is not subscribed to API {} {}.", app.name, a.name, a.version),
-                    format!("no subscription of app {} ({}) to api {} {} ({})", app.name, app.id, a.name, a.version, a.id),
-                )
-                .hint("Subscribe the app to this API in the developer portal, then retry.")
-                .fix(format!("POST /admin/v1/apis/{}/subscriptions {{\"app_id\":\"{}\"}}", a.id, app.id)));
-            }
+            None => return Err(Refusal::subscription_required(app, a)),
             Some(s) => match s.status {
                 SubscriptionStatus::Approved => evidence.push(format!("subscription {} approved", s.id)),
-                SubscriptionStatus::Pending => {
-                    let since = fmt_time(&s.requested_at);
-                    return Err(Refusal::new(
-                        ErrorCode::SubscriptionPending,
-                        format!(
-                            "The subscription of app {} to API {} {} awaits approval since {since}.",
-                            app.name, a.name, a.version
-                        ),
-                        format!("subscription {} pending since {since}, approver: any admin of tenant {approver}", s.id),
-                    )
-                    .hint("Wait for the API's owners to approve the subscription.")
-                    .fix(format!("an admin of tenant {approver} approves it: POST /admin/v1/subscriptions/{}/approve", s.id)));
-                }
+                SubscriptionStatus::Pending => return Err(Refusal::subscription_pending(app, a, s, approver)),
                 SubscriptionStatus::Rejected | SubscriptionStatus::Revoked => {
-                    let what = s.status.as_str();
-                    let reason = s.reason.as_deref().unwrap_or("no reason given");
-                    let when = s.decided_at.map(|t| format!(" at {}", fmt_time(&t))).unwrap_or_default();
-                    let by = s.decided_by.as_deref().unwrap_or("?");
-                    return Err(Refusal::new(
-                        ErrorCode::SubscriptionRejected,
-                        format!(
-                            "The subscription of app {} to API {} {} was {what}{when}: {reason}.",
-                            app.name, a.name, a.version
-                        ),
-                        format!("subscription {} {what}{when} by {by}: {reason:?}", s.id),
-                    )
-                    .hint("Contact the API's owners, or ask for the subscription again.")
-                    .fix(format!("an admin of tenant {approver} approves subscription {} again", s.id)));
+                    return Err(Refusal::subscription_rejected(app, a, s, approver));
                 }
             },
         }
@@ -85,14 +52,7 @@ pub fn check(snapshot: &Snapshot, key: &KeyEntry, app: &App, api: &ApiEntry, cal
     let has = &key.key.scopes;
     let missing: Vec<&str> = needed.iter().copied().filter(|n| !has.iter().any(|h| h == n)).collect();
     if !missing.is_empty() {
-        let has_text = if has.is_empty() { "none".to_owned() } else { has.join(", ") };
-        return Err(Refusal::new(
-            ErrorCode::ScopeInsufficient,
-            format!("{} {relative} needs scopes {}; key {}... has {has_text}.", call.method, needed.join(", "), key.key.prefix),
-            format!("missing {}; needed {}; key {} has {has_text}", missing.join(", "), needed.join(", "), key.key.id),
-        )
-        .hint(format!("Use a key with the scopes {}.", missing.join(", ")))
-        .fix(format!("issue a key with scopes {} for app {}", needed.join(", "), app.name)));
+        return Err(Refusal::scope_insufficient(call.method, relative, &needed, &missing, &key.key, app));
     }
     if !needed.is_empty() {
         evidence.push(format!("scopes {} held", needed.join(", ")));
@@ -102,14 +62,7 @@ pub fn check(snapshot: &Snapshot, key: &KeyEntry, app: &App, api: &ApiEntry, cal
     let allowed = &key.key.allowed_ips;
     if !allowed.is_empty() {
         if !allowed.iter().any(|net| net.contains(&call.client_ip)) {
-            let list: Vec<String> = allowed.iter().map(ToString::to_string).collect();
-            return Err(Refusal::new(
-                ErrorCode::IpNotAllowed,
-                format!("Key {}... may not be used from {} (the client IP as the gateway saw it).", key.key.prefix, call.client_ip),
-                format!("client ip {} not in key {} allow list [{}]", call.client_ip, key.key.id, list.join(", ")),
-            )
-            .hint("Call from an allowed network, or ask for the key's allow list to include this IP. Behind a proxy, the gateway must trust it to see your address.")
-            .fix(format!("add {} to key {} allowed_ips, or list the caller's proxy in gateway.trusted_proxies", call.client_ip, key.key.id)));
+            return Err(Refusal::ip_not_allowed(&key.key, call.client_ip));
         }
         evidence.push(format!("client ip {} allowed", call.client_ip));
     }

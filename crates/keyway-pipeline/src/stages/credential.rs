@@ -7,7 +7,8 @@
 use http::HeaderMap;
 use keyway_core::key_format::{self, KeyEnv, ParsedKey};
 use keyway_core::model::KeyLocation;
-use keyway_core::{ErrorCode, Refusal};
+use keyway_core::refusals::CredentialProblem;
+use keyway_core::Refusal;
 
 pub use crate::places::QUERY_PARAM;
 use crate::places::{query_pairs, query_param, STRAY_HEADERS, STRAY_PARAMS};
@@ -33,7 +34,9 @@ pub fn check<'a>(
         let Some(raw) = raw_value(headers, query, location)? else { continue };
         let text = clean(raw, location)?;
         match found {
-            Some((other, first)) if other != text => return Err(ambiguous(first.describe(), location.describe())),
+            Some((other, first)) if other != text => {
+                return Err(Refusal::credential_ambiguous(first.describe(), location.describe()))
+            }
             Some(_) => {}
             None => found = Some((text, location)),
         }
@@ -42,25 +45,18 @@ pub fn check<'a>(
         return Err(missing_or_misplaced(headers, query, accepted));
     };
     if let Some(other) = second_key_elsewhere(headers, query, accepted, text) {
-        return Err(ambiguous(location.describe(), &other));
+        return Err(Refusal::credential_ambiguous(location.describe(), &other));
     }
     let key = key_format::parse(text).map_err(|problem| {
         let prefix = safe_prefix(text);
-        Refusal::new(
-            ErrorCode::CredentialMalformed,
-            format!("The key in {} is malformed: {problem}.", location.describe()),
-            format!("key text in {} starting {prefix:?} failed format checks: {problem}", location.describe()),
-        )
-        .hint("Copy the key again from where it was issued; keys look like kw_live_ followed by 36 letters and digits.")
+        Refusal::credential_malformed(CredentialProblem::BadFormat {
+            place: location.describe(),
+            problem: &problem,
+            prefix: &prefix,
+        })
     })?;
     if key.env != environment {
-        return Err(Refusal::new(
-            ErrorCode::KeyEnvironmentMismatch,
-            format!("A {} key was sent to a {} gateway.", key.env, environment),
-            format!("key {} is a {} key; this gateway accepts {} keys", key.display_prefix(), key.env, environment),
-        )
-        .hint(format!("Use a {} key (kw_{}_...) with this gateway.", environment, environment))
-        .fix(format!("issue the caller a {environment} key, or point it at the {} gateway", key.env)));
+        return Err(Refusal::key_environment_mismatch(key.display_prefix(), key.env, environment));
     }
     Ok(Presented { key, location })
 }
@@ -74,17 +70,9 @@ fn raw_value<'a>(headers: &'a HeaderMap, query: Option<&'a str>, location: KeyLo
             let (scheme, rest) = v.split_once(' ').unwrap_or((v, ""));
             if !scheme.eq_ignore_ascii_case("bearer") {
                 if key_format::looks_like_key(v) {
-                    return Err(malformed(
-                        "The Authorization header holds a key without the Bearer scheme.",
-                        "Send Authorization: Bearer <key>.",
-                        "Authorization header value starts with the key itself",
-                    ));
+                    return Err(Refusal::credential_malformed(CredentialProblem::NoBearerScheme));
                 }
-                return Err(malformed(
-                    &format!("The Authorization scheme is {scheme:?}; this API expects Bearer."),
-                    "Send Authorization: Bearer <key>.",
-                    &format!("Authorization scheme {scheme:?}"),
-                ));
+                return Err(Refusal::credential_malformed(CredentialProblem::WrongScheme { scheme }));
             }
             Ok(Some(rest))
         }
@@ -97,36 +85,20 @@ fn raw_value<'a>(headers: &'a HeaderMap, query: Option<&'a str>, location: KeyLo
 fn clean(raw: &str, location: KeyLocation) -> Result<&str, Refusal> {
     let place = location.describe();
     if raw.is_empty() {
-        return Err(malformed(&format!("{place} is present but empty."), "Put the key after the scheme.", "empty credential"));
+        return Err(Refusal::credential_malformed(CredentialProblem::Empty { place }));
     }
     if raw.starts_with(char::is_whitespace) || raw.ends_with(char::is_whitespace) || raw.contains("  ") {
-        return Err(malformed(
-            &format!("The credential in {place} has stray whitespace."),
-            "Remove spaces around the key; exactly one space follows Bearer.",
-            "stray whitespace around the credential",
-        ));
+        return Err(Refusal::credential_malformed(CredentialProblem::StrayWhitespace { place }));
     }
     let lower = raw.to_ascii_lowercase();
     if lower.starts_with("bearer ") || lower == "bearer" {
-        return Err(malformed(
-            "The word Bearer appears twice.",
-            "Send Authorization: Bearer <key>, with Bearer once.",
-            "doubled Bearer scheme",
-        ));
+        return Err(Refusal::credential_malformed(CredentialProblem::DoubledBearer));
     }
     if raw.starts_with(['"', '\'']) || raw.ends_with(['"', '\'']) || raw.starts_with('<') {
-        return Err(malformed(
-            &format!("The credential in {place} is wrapped in quotes or brackets."),
-            "Send the bare key, without quotes or angle brackets.",
-            "quoted credential",
-        ));
+        return Err(Refusal::credential_malformed(CredentialProblem::Quoted { place }));
     }
     if raw.contains(char::is_whitespace) {
-        return Err(malformed(
-            &format!("The credential in {place} contains whitespace."),
-            "A key is one unbroken word.",
-            "whitespace inside the credential",
-        ));
+        return Err(Refusal::credential_malformed(CredentialProblem::InnerWhitespace { place }));
     }
     Ok(raw)
 }
@@ -161,26 +133,10 @@ fn missing_or_misplaced(headers: &HeaderMap, query: Option<&str>, accepted: &[Ke
             misplaced.push(format!("query parameter {p}"));
         }
     }
-    if let Some(place) = misplaced.first() {
-        return Refusal::new(
-            ErrorCode::CredentialInWrongPlace,
-            format!("A key was sent in {place}, which this API does not read."),
-            format!("key-like value in {place}; accepted: {accepted_text}"),
-        )
-        .hint(format!("Send the key as {accepted_text}."))
-        .fix("move the key to an accepted place, or accept that place in the API's key_locations");
+    match misplaced.first() {
+        Some(place) => Refusal::credential_in_wrong_place(place, &accepted_text),
+        None => Refusal::credential_missing(&accepted_text),
     }
-    Refusal::new(
-        ErrorCode::CredentialMissing,
-        "No credential was presented.",
-        format!("no credential in any accepted place ({accepted_text})"),
-    )
-    .hint(format!("Send your key as {accepted_text}."))
-    .fix("the caller must send its key")
-}
-
-fn malformed(detail: &str, hint: &str, evidence: &str) -> Refusal {
-    Refusal::new(ErrorCode::CredentialMalformed, detail, evidence).hint(hint)
 }
 
 /// The one value of header `name`: repeated with the same value is one
@@ -189,15 +145,13 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>,
     let mut values = headers.get_all(name).iter();
     let Some(first) = values.next() else { return Ok(None) };
     let text = |v: &'a http::HeaderValue| {
-        v.to_str().map_err(|_| {
-            malformed(&format!("The {name} header holds non-ASCII bytes."), "Send the key as plain ASCII.", "non-ASCII header")
-        })
+        v.to_str().map_err(|_| Refusal::credential_malformed(CredentialProblem::NonAscii { header: name }))
     };
     let first = text(first)?;
     for other in values {
         if text(other)? != first {
             let place = format!("the first {name} header");
-            return Err(ambiguous(&place, &format!("a second {name} header")));
+            return Err(Refusal::credential_ambiguous(&place, &format!("a second {name} header")));
         }
     }
     Ok(Some(first))
@@ -235,16 +189,6 @@ fn second_key_elsewhere(headers: &HeaderMap, query: Option<&str>, accepted: &[Ke
         }
     }
     None
-}
-
-fn ambiguous(first: &str, second: &str) -> Refusal {
-    Refusal::new(
-        ErrorCode::CredentialAmbiguous,
-        format!("Two different credentials were presented: in {first} and in {second}."),
-        format!("different credentials in {first} and {second}"),
-    )
-    .hint("Send exactly one credential, in one place; the same key repeated is accepted.")
-    .fix("the caller must send one credential")
 }
 
 /// At most the first 12 characters of presented text, for evidence:

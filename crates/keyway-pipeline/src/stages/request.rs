@@ -6,7 +6,8 @@
 //! see [`crate::stages::route`] for dot segments.
 
 use crate::percent::escape_at;
-use keyway_core::{ErrorCode, Refusal};
+use keyway_core::refusals::Malformed;
+use keyway_core::Refusal;
 
 /// Checks `path`'s percent-encoding without allocating.
 pub fn check_path(path: &str) -> Result<(), Refusal> {
@@ -58,12 +59,7 @@ pub fn check_path(path: &str) -> Result<(), Refusal> {
 }
 
 fn bad(path: &str, what: &str) -> Refusal {
-    Refusal::new(
-        ErrorCode::RequestMalformed,
-        format!("The request path contains {what}."),
-        format!("path {path:?} contains {what}"),
-    )
-    .hint("Percent-encode the path as RFC 3986 says: % and two hex digits per byte of UTF-8 text.")
+    Refusal::request_malformed(Malformed::Path { path, what })
 }
 
 #[cfg(test)]

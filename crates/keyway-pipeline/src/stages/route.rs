@@ -2,7 +2,8 @@
 
 use crate::snapshot::{ApiEntry, Snapshot};
 use keyway_core::model::ApiStatus;
-use keyway_core::{fmt_time, ErrorCode, Refusal};
+use keyway_core::refusals::NoRoute;
+use keyway_core::Refusal;
 use std::sync::Arc;
 
 /// Finds the API with the longest base path that is a whole-segment
@@ -12,48 +13,17 @@ pub fn check(snapshot: &Snapshot, host: Option<&str>, method: &str, path: &str) 
     if has_dot_segment(path) {
         // `/orders/v1/../admin` must not climb out of an API's base path
         // once the base path is stripped; such paths are never routed.
-        return Err(Refusal::new(
-            ErrorCode::RouteNotFound,
-            "Paths with . or .. segments are not routed.",
-            format!("path {path} has a dot segment"),
-        )
-        .hint("Send the normalized path."));
+        return Err(Refusal::route_not_found(path, NoRoute::DotSegment));
     }
     let Some(entry) = longest_match(snapshot, host, path) else {
-        return Err(Refusal::new(
-            ErrorCode::RouteNotFound,
-            format!("No API is published at {path}."),
-            format!("no published API has a base path that prefixes {path}"),
-        )
-        .hint("Check the path: it starts with the API's base path, e.g. /orders/v1/...")
-        .fix("publish an API whose base_path prefixes this path, or correct the caller's URL"));
+        return Err(Refusal::route_not_found(path, NoRoute::NoApi));
     };
     let api = &entry.api;
     if api.status == ApiStatus::Retired {
-        let successor = snapshot.successor(api);
-        let when = api.retired_at.map(|t| format!(" on {}", fmt_time(&t))).unwrap_or_default();
-        let mut r = Refusal::new(
-            ErrorCode::ApiRetired,
-            format!("API {} {} was retired{when}.", api.name, api.version),
-            format!("api {} {} ({}) is retired{when}", api.name, api.version, api.id),
-        );
-        r = match successor {
-            Some(s) => r
-                .hint(format!("Use {} {} at {} instead.", s.api.name, s.api.version, s.api.base_path))
-                .header("link", format!("<{}>; rel=\"successor-version\"", s.api.base_path)),
-            None => r.hint("This API version has no successor; contact the API's owners."),
-        };
-        return Err(r.fix("callers must move to the successor version"));
+        return Err(Refusal::api_retired(api, snapshot.successor(api).map(|s| &s.api)));
     }
     if !api.methods.is_empty() && !api.methods.iter().any(|m| m.eq_ignore_ascii_case(method)) {
-        let allowed = api.methods.join(", ");
-        return Err(Refusal::new(
-            ErrorCode::MethodNotAllowed,
-            format!("{method} is not allowed on {path}."),
-            format!("api {} {} allows {allowed}", api.name, api.version),
-        )
-        .hint(format!("Allowed methods: {allowed}."))
-        .header("allow", allowed));
+        return Err(Refusal::method_not_allowed(api, method, path));
     }
     Ok(entry)
 }
