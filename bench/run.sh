@@ -13,7 +13,7 @@
 # Usage: bash bench/run.sh
 # Knobs (env): DURATION CONNECTIONS KEYS RATE_CONNS RATE_DELAY_MS RATE_DURATION
 #              ROUNDS WARMUP THREADS NGINX_WORKERS KEYWAY_WORKERS SKIP_KEYWAY SKIP_BUILD
-#              KEYWAY_BIN KEEP_TMP OUT_DIR POLICIES
+#              KEYWAY_BIN KEEP_TMP OUT_DIR POLICIES CALL_LOG THREADING
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,6 +34,8 @@ RATE_DURATION="${RATE_DURATION%s}"
 ROUNDS="${ROUNDS:-3}"                 # rounds of paced runs; p50/p99 are the median of rounds
 NGINX_WORKERS="${NGINX_WORKERS:-1}"   # worker_processes of both nginx instances
 KEYWAY_WORKERS="${KEYWAY_WORKERS:-}"  # Keyway's gateway.worker_threads; empty: its default (1 per core)
+THREADING="${THREADING:-}"            # Keyway's gateway.threading (per_core or shared); empty: its default
+CALL_LOG="${CALL_LOG:-1}"             # 0: Keyway's call_log.enabled = false (no rows, no rollups)
 SKIP_KEYWAY="${SKIP_KEYWAY:-0}"       # 1: only direct and nginx-proxy
 SKIP_BUILD="${SKIP_BUILD:-0}"         # 1: use the existing Keyway binary as is
 POLICIES="${POLICIES:-0}"             # 1: subscription, scope, IP rule and rate limit on every key
@@ -272,6 +274,8 @@ start_keyway() {
     local data_dir=$1 port=$2 admin_port=$3
     local kw_env=(KEYWAY_ADMIN_TOKEN="$ADMIN_TOKEN" KEYWAY_LOG_LEVEL=warn)
     [[ -z "$KEYWAY_WORKERS" ]] || kw_env+=(KEYWAY_GATEWAY_WORKER_THREADS="$KEYWAY_WORKERS")
+    [[ -z "$THREADING" ]] || kw_env+=(KEYWAY_GATEWAY_THREADING="$THREADING")
+    [[ "$CALL_LOG" == 1 ]] || kw_env+=(KEYWAY_CALL_LOG_ENABLED=false)
     env "${kw_env[@]}" "$KEYWAY_BIN" serve --data-dir "$data_dir" \
         --listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$admin_port" \
         >"$TMP/keyway.log" 2>&1 &
@@ -492,7 +496,8 @@ main() {
     BENCH_THREADS="$THREADS" BENCH_KEYS="$KEYS" BENCH_RATE_CONNS="$RATE_CONNS" \
     BENCH_ROUNDS="$ROUNDS" BENCH_RATE_DURATION="$RATE_DURATION" \
     BENCH_RATE_DELAY_MS="$RATE_DELAY_MS" BENCH_NGINX_WORKERS="$NGINX_WORKERS" \
-    BENCH_KEYWAY_WORKERS="${KEYWAY_WORKERS:-default}" \
+    BENCH_KEYWAY_WORKERS="${KEYWAY_WORKERS:-default}" BENCH_KEYWAY_THREADING="${THREADING:-default}" \
+    BENCH_CALL_LOG="$CALL_LOG" \
     BENCH_SEED_SECS="$seed_secs" BENCH_CLK_TCK="$(getconf CLK_TCK)" \
     BENCH_NGINX_VERSION="$("$NGINX" -v 2>&1 | sed 's/^.*: //')" \
     BENCH_WRK_VERSION="$(wrk -v 2>&1 | head -n 1 | cut -d' ' -f2)" \

@@ -125,6 +125,8 @@ def main():
             "keys": env("KEYS", int) if "keyway" in results else None,
             "nginx_workers": env("NGINX_WORKERS", int),
             "keyway_worker_threads": env("KEYWAY_WORKERS") if "keyway" in results else None,
+            "keyway_threading": env("KEYWAY_THREADING") if "keyway" in results else None,
+            "keyway_call_log": env("CALL_LOG") if "keyway" in results else None,
             "keyway_seed_seconds": env("SEED_SECS", int),
         },
         "background_cpu_busy_pct_before_latency_rounds": load(out_dir, "latency-proc.json")["idle_busy_pct"],

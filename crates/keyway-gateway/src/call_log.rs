@@ -66,6 +66,8 @@ impl CallLogStats {
 /// The request path's handle: cheap to clone, never blocks.
 #[derive(Clone, Debug)]
 pub struct CallLogSender {
+    /// Off (`call_log.enabled = false`): rows are dropped uncounted.
+    enabled: bool,
     tx: mpsc::Sender<CallLogRow>,
     stats: Arc<CallLogStats>,
     backlog: Arc<Notify>,
@@ -75,6 +77,9 @@ pub struct CallLogSender {
 impl CallLogSender {
     /// Queues a row; if the queue is full, drops it and counts the drop.
     pub fn record(&self, row: CallLogRow) {
+        if !self.enabled {
+            return;
+        }
         match self.tx.try_send(row) {
             Ok(()) => {
                 self.stats.queued.fetch_add(1, Ordering::Relaxed);
@@ -111,6 +116,11 @@ impl CallLogSender {
         tokio::time::timeout(within, wait).await.is_ok()
     }
 
+    /// This sender, logging nothing when `enabled` is false.
+    pub fn enabled(self, enabled: bool) -> Self {
+        Self { enabled, ..self }
+    }
+
     /// The writer's counters.
     pub fn stats(&self) -> &Arc<CallLogStats> {
         &self.stats
@@ -143,7 +153,7 @@ impl CallLogWriter {
         let rollups = Arc::new(LiveRollups::default());
         let shared = Shared { stats: stats.clone(), rollups: rollups.clone() };
         let task = tokio::spawn(run(store, settings, rx, stop_rx, backlog.clone(), shared));
-        (CallLogSender { tx, stats, backlog, rollups }, CallLogWriter { stop: Some(stop_tx), task })
+        (CallLogSender { enabled: true, tx, stats, backlog, rollups }, CallLogWriter { stop: Some(stop_tx), task })
     }
 
     /// Stops accepting rows, writes every buffered one, and returns.

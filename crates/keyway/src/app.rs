@@ -141,7 +141,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             proto,
         },
         upstream(),
-        call_log_tx.clone(),
+        call_log_tx.clone().enabled(config.call_log.enabled),
         store.clone(),
         limiters.clone(),
     );

@@ -164,6 +164,9 @@ pub enum Threading {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct CallLogConfig {
+    /// Whether calls are logged at all; off, no rows, rollups or
+    /// analytics are kept and `diagnose` only replays hypothetical calls.
+    pub enabled: bool,
     /// Rows buffered between requests and the writer; beyond it rows are dropped and counted.
     pub queue_capacity: usize,
     /// Most rows per insert transaction.
@@ -183,6 +186,7 @@ pub struct CallLogConfig {
 impl Default for CallLogConfig {
     fn default() -> Self {
         Self {
+            enabled: true,
             queue_capacity: 65_536,
             batch_size: 256,
             flush_interval_ms: 200,
@@ -242,6 +246,7 @@ pub enum LogFormat {
 enum Kind {
     Str,
     Int,
+    Bool,
     List,
 }
 
@@ -275,6 +280,7 @@ const FIELDS: &[(&str, Kind)] = &[
     ("gateway.timeouts.body_read_ms", Kind::Int),
     ("gateway.timeouts.request_ms", Kind::Int),
     ("gateway.timeouts.send_ms", Kind::Int),
+    ("call_log.enabled", Kind::Bool),
     ("call_log.queue_capacity", Kind::Int),
     ("call_log.batch_size", Kind::Int),
     ("call_log.flush_interval_ms", Kind::Int),
@@ -353,6 +359,16 @@ impl Config {
                             return Err(ConfigError::Invalid {
                                 origin: format!(" from {}", env_name(path)),
                                 message: format!("expected a whole number, got {raw:?}"),
+                            })
+                        }
+                    },
+                    Kind::Bool => match raw.trim() {
+                        "true" | "1" => toml::Value::Boolean(true),
+                        "false" | "0" => toml::Value::Boolean(false),
+                        _ => {
+                            return Err(ConfigError::Invalid {
+                                origin: format!(" from {}", env_name(path)),
+                                message: format!("expected true or false, got {raw:?}"),
                             })
                         }
                     },

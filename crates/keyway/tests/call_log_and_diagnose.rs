@@ -157,3 +157,19 @@ async fn a_request_id_is_diagnosable_the_moment_its_response_is_sent() {
     let v = node.ok("GET", &format!("/admin/v1/logs?request_id={id}"), Value::Null).await;
     assert_eq!(v["data"][0]["request_id"], id.as_str(), "{v}");
 }
+
+#[tokio::test]
+async fn with_the_call_log_off_calls_are_served_and_nothing_is_logged() {
+    let node = Node::start_with(|c| c.call_log.enabled = false).await;
+    let w = world(&node, "acme", "/orders/v1").await;
+    let (_, key) = new_key(&node, &w.app, json!({})).await;
+    let ok = node.get_bearer("/orders/v1/items", &key).await;
+    assert_eq!(ok.status(), 200);
+    let id = ok.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(node.get("/orders/v1/items", &[]).await.status(), 401);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let by_id = node.ok("GET", &format!("/admin/v1/logs?request_id={id}"), Value::Null).await;
+    assert_eq!(by_id["data"].as_array().map(Vec::len), Some(0), "{by_id}");
+    let all = node.ok("GET", "/admin/v1/logs", Value::Null).await;
+    assert_eq!(all["data"].as_array().map(Vec::len), Some(0), "{all}");
+}
