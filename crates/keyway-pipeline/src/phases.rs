@@ -129,10 +129,9 @@ impl Call {
         let api = route::check(snapshot, input.host, input.method, input.path)?;
         self.api = Some(api.clone());
         let tenant_slug = snapshot.tenants.get(&api.api.tenant_id).map_or("?", |t| t.slug.as_str());
-        self.trace.pass(
-            Stage::Route,
-            format!("api {} {} (tenant {tenant_slug}){}", api.api.name, api.api.version, lifecycle_note(&api)),
-        );
+        let mut evidence = joined(&["api ", &api.api.name, " ", &api.api.version, " (tenant ", tenant_slug, ")"]);
+        lifecycle_note(&api, &mut evidence);
+        self.trace.pass(Stage::Route, evidence);
         Ok(api)
     }
 
@@ -146,7 +145,7 @@ impl Call {
         let accepted: &[KeyLocation] = if api.api.auth.contains(&AuthMethod::ApiKey) { &api.api.key_locations } else { &[] };
         let presented = credential::check(input.headers, input.query, accepted, settings.environment)?;
         let prefix = presented.key.display_prefix().to_owned();
-        self.trace.pass(Stage::Credential, format!("{}, key {prefix}...", presented.location.describe()));
+        self.trace.pass(Stage::Credential, joined(&[presented.location.describe(), ", key ", &prefix, "..."]));
         self.key_prefix = Some(prefix);
         Ok(presented)
     }
@@ -169,10 +168,19 @@ impl Call {
     /// Phase identity.
     fn identity(&mut self, snapshot: &Snapshot, entry: &KeyEntry, api: &Arc<ApiEntry>) -> Result<identity::Identity, Refusal> {
         let who = identity::check(snapshot, entry, api)?;
-        self.trace.pass(
-            Stage::Identity,
-            format!("app {} ({}), tenant {}, owner {} active", who.app.name, who.app.id, who.tenant.slug, who.app.owner_user_id),
-        );
+        let app = &who.app;
+        let evidence = joined(&[
+            "app ",
+            &app.name,
+            " (",
+            app.id.as_str(),
+            "), tenant ",
+            &who.tenant.slug,
+            ", owner ",
+            app.owner_user_id.as_str(),
+            " active",
+        ]);
+        self.trace.pass(Stage::Identity, evidence);
         Ok(who)
     }
 
@@ -192,26 +200,43 @@ impl Call {
     }
 }
 
-fn lifecycle_note(api: &ApiEntry) -> String {
-    match api.api.sunset_at {
-        Some(s) if api.api.status == keyway_core::model::ApiStatus::Deprecated => {
-            format!(", deprecated, sunset {}", fmt_time(&s))
+/// `parts` concatenated into one string allocated once: evidence is
+/// written on every request, and `format!` costs several times more.
+fn joined(parts: &[&str]) -> String {
+    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for p in parts {
+        s.push_str(p);
+    }
+    s
+}
+
+fn lifecycle_note(api: &ApiEntry, out: &mut String) {
+    if api.api.status == keyway_core::model::ApiStatus::Deprecated {
+        out.push_str(", deprecated");
+        if let Some(s) = api.api.sunset_at {
+            out.push_str(", sunset ");
+            out.push_str(&fmt_time(&s));
         }
-        _ if api.api.status == keyway_core::model::ApiStatus::Deprecated => ", deprecated".to_owned(),
-        _ => String::new(),
     }
 }
 
 fn key_evidence(entry: &KeyEntry, now: Timestamp) -> String {
     let k = &entry.key;
-    let mut s = format!("key {} active", k.id);
-    if k.state_at(now) == KeyState::Rotating {
-        if let Some(g) = k.grace_until {
-            s = format!("key {} rotated, in grace period until {}", k.id, fmt_time(&g));
+    let mut s = String::with_capacity(64);
+    s.push_str("key ");
+    s.push_str(k.id.as_str());
+    match k.grace_until {
+        Some(g) if k.state_at(now) == KeyState::Rotating => {
+            s.push_str(" rotated, in grace period until ");
+            s.push_str(&fmt_time(&g));
         }
+        _ => s.push_str(" active"),
     }
     match k.expires_at {
-        Some(e) => s.push_str(&format!(", expires {}", fmt_time(&e))),
+        Some(e) => {
+            s.push_str(", expires ");
+            s.push_str(&fmt_time(&e));
+        }
         None => s.push_str(", no expiry"),
     }
     s

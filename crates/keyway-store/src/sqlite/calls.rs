@@ -101,9 +101,14 @@ fn row(r: &Row<'_>) -> rusqlite::Result<CallLogRow> {
         completion_tokens: r.get(16)?,
         cost_usd: r.get(17)?,
         trace: {
-            let text: String = r.get(18)?;
-            super::trace_codec::decode(&text)
-                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(18, rusqlite::types::Type::Text, Box::new(e)))?
+            // Binary (BLOB) since the compact form; JSON text in older rows.
+            let stored = r.get_ref(18)?;
+            let bytes = match stored {
+                rusqlite::types::ValueRef::Blob(b) | rusqlite::types::ValueRef::Text(b) => b,
+                other => return Err(rusqlite::Error::InvalidColumnType(18, "trace".into(), other.data_type())),
+            };
+            super::trace_codec::decode(bytes)
+                .map_err(|e| rusqlite::Error::FromSqlConversionFailure(18, rusqlite::types::Type::Blob, Box::new(e)))?
         },
     })
 }
