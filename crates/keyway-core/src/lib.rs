@@ -7,6 +7,7 @@
 //! - [`refusal`]: a refusal with its evidence, and its three envelopes.
 //! - [`trace`]: the per-request decision trace (stage, result, evidence).
 //! - [`records`]: call-log and audit rows.
+//! - [`span_timing`]: stage timing and W3C trace context of a traced request.
 
 pub mod change;
 pub mod codes;
@@ -18,6 +19,7 @@ pub mod records;
 pub mod refusal;
 pub mod rollup;
 pub mod sketch;
+pub mod span_timing;
 pub mod trace;
 
 pub use codes::{ErrorCode, Stage};

@@ -45,12 +45,9 @@ struct Row(Stage, StepResult, String, #[serde(default)] Option<String>);
 /// Decodes a stored trace; also reads the API's object form.
 pub(crate) fn decode(text: &str) -> Result<Trace, serde_json::Error> {
     match serde_json::from_str::<Vec<Row>>(text) {
-        Ok(rows) => Ok(Trace {
-            entries: rows
-                .into_iter()
-                .map(|Row(stage, result, evidence, fix)| TraceEntry { stage, result, evidence, fix })
-                .collect(),
-        }),
+        Ok(rows) => Ok(Trace::of(
+            rows.into_iter().map(|Row(stage, result, evidence, fix)| TraceEntry { stage, result, evidence, fix }).collect(),
+        )),
         Err(_) => serde_json::from_str::<Trace>(text),
     }
 }
