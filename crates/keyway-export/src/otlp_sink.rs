@@ -72,7 +72,7 @@ impl Destination for OtlpSink {
                 chunk.extend(s);
             }
         }
-        (traces > 0).then(|| Encoded { items: traces, weight: chunk.len(), chunk })
+        (traces > 0).then_some(Encoded { items: traces, weight: chunk.len(), chunk })
     }
 
     async fn send(&self, chunks: &[&Vec<SpanData>]) -> Result<(), SendError> {

@@ -236,3 +236,111 @@ async fn sleep_until(at: Option<Instant>) {
         None => std::future::pending().await,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyway_core::ids::RequestId;
+    use keyway_core::records::CallLogRow;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Mutex;
+
+    /// Fails the first `fail` sends (or all, with `usize::MAX`); keeps
+    /// what it was sent. A chunk is a batch's first path.
+    #[derive(Default)]
+    struct Fake {
+        fail: AtomicUsize,
+        got: Mutex<Vec<String>>,
+    }
+
+    impl Destination for Fake {
+        type Chunk = String;
+
+        fn encode(&self, batch: &Batch) -> Option<Encoded<String>> {
+            batch.first().map(|r| Encoded { chunk: r.path.clone(), items: batch.len() as u64, weight: 1 })
+        }
+
+        async fn send(&self, chunks: &[&String]) -> Result<(), SendError> {
+            if self.fail.load(Ordering::Relaxed) > 0 {
+                self.fail.fetch_sub(1, Ordering::Relaxed);
+                return Err(SendError::Retry("down".into()));
+            }
+            self.got.lock().unwrap().extend(chunks.iter().map(|c| (*c).clone()));
+            Ok(())
+        }
+    }
+
+    fn batch(path: &str) -> Batch {
+        let time = chrono::Utc::now();
+        Arc::new(vec![CallLogRow {
+            request_id: RequestId::at(time),
+            time,
+            tenant_id: None,
+            api_id: None,
+            app_id: None,
+            key_id: None,
+            key_prefix: None,
+            method: "GET".into(),
+            path: path.into(),
+            status: 200,
+            code: None,
+            client_ip: "127.0.0.1".into(),
+            latency_ms: 0.1,
+            upstream_latency_ms: None,
+            model: None,
+            prompt_tokens: None,
+            completion_tokens: None,
+            cost_usd: None,
+            trace: keyway_core::Trace::default(),
+        }])
+    }
+
+    fn limits(max_buffered: usize, shutdown_ms: u64) -> Limits {
+        Limits { max_buffered, max_per_send: 2, shutdown_timeout: Duration::from_millis(shutdown_ms) }
+    }
+
+    #[tokio::test]
+    async fn a_destination_that_comes_back_gets_everything_in_order() {
+        let dest = Arc::new(Fake { fail: AtomicUsize::new(3), ..Fake::default() });
+        let (tx, rx) = mpsc::channel(16);
+        let task = tokio::spawn(run("test", dest.clone(), rx, limits(100, 5_000), Counters::of("test")));
+        for i in 0..7 {
+            tx.send(batch(&format!("/{i}"))).await.unwrap();
+        }
+        drop(tx);
+        task.await.unwrap();
+        let got = dest.got.lock().unwrap().clone();
+        assert_eq!(got, (0..7).map(|i| format!("/{i}")).collect::<Vec<_>>());
+    }
+
+    #[tokio::test]
+    async fn a_full_buffer_drops_the_oldest_not_the_newest() {
+        let dest = Arc::new(Fake { fail: AtomicUsize::new(usize::MAX), ..Fake::default() });
+        let (tx, rx) = mpsc::channel(16);
+        let task = tokio::spawn(run("test", dest.clone(), rx, limits(3, 5_000), Counters::of("test")));
+        for i in 0..10 {
+            tx.send(batch(&format!("/{i}"))).await.unwrap();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The destination comes back: only what the bound kept is sent.
+        dest.fail.store(0, Ordering::Relaxed);
+        drop(tx);
+        task.await.unwrap();
+        let got = dest.got.lock().unwrap().clone();
+        assert!(got.len() <= 3, "{got:?}");
+        assert_eq!(got.last().map(String::as_str), Some("/9"), "{got:?}");
+    }
+
+    #[tokio::test]
+    async fn shutdown_gives_up_on_a_dead_destination_after_its_timeout() {
+        let dest = Arc::new(Fake { fail: AtomicUsize::new(usize::MAX), ..Fake::default() });
+        let (tx, rx) = mpsc::channel(16);
+        let task = tokio::spawn(run("test", dest.clone(), rx, limits(100, 300), Counters::of("test")));
+        tx.send(batch("/a")).await.unwrap();
+        drop(tx);
+        let started = std::time::Instant::now();
+        tokio::time::timeout(Duration::from_secs(5), task).await.unwrap().unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(250));
+        assert!(dest.got.lock().unwrap().is_empty());
+    }
+}
