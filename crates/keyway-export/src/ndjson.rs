@@ -24,33 +24,11 @@ pub fn encode(rows: &[CallLogRow]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use keyway_core::ids::RequestId;
-    use keyway_core::Trace;
+    use crate::test_rows::row;
 
     #[test]
     fn one_line_per_row_with_the_admin_api_fields() {
-        let time = chrono::Utc::now();
-        let row = CallLogRow {
-            request_id: RequestId::at(time),
-            time,
-            tenant_id: None,
-            api_id: None,
-            app_id: None,
-            key_id: None,
-            key_prefix: Some("kw_live_ab12".into()),
-            method: "GET".into(),
-            path: "/x".into(),
-            status: 404,
-            code: Some(keyway_core::ErrorCode::RouteNotFound),
-            client_ip: "127.0.0.1".into(),
-            latency_ms: 0.5,
-            upstream_latency_ms: None,
-            model: None,
-            prompt_tokens: None,
-            completion_tokens: None,
-            cost_usd: None,
-            trace: Trace::default(),
-        };
+        let row = row("/x", 404, Some(keyway_core::ErrorCode::RouteNotFound));
         let text = String::from_utf8(encode(&[row.clone(), row.clone()])).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 2);

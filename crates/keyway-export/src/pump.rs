@@ -240,8 +240,6 @@ async fn sleep_until(at: Option<Instant>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use keyway_core::ids::RequestId;
-    use keyway_core::records::CallLogRow;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
 
@@ -271,28 +269,7 @@ mod tests {
     }
 
     fn batch(path: &str) -> Batch {
-        let time = chrono::Utc::now();
-        Arc::new(vec![CallLogRow {
-            request_id: RequestId::at(time),
-            time,
-            tenant_id: None,
-            api_id: None,
-            app_id: None,
-            key_id: None,
-            key_prefix: None,
-            method: "GET".into(),
-            path: path.into(),
-            status: 200,
-            code: None,
-            client_ip: "127.0.0.1".into(),
-            latency_ms: 0.1,
-            upstream_latency_ms: None,
-            model: None,
-            prompt_tokens: None,
-            completion_tokens: None,
-            cost_usd: None,
-            trace: keyway_core::Trace::default(),
-        }])
+        Arc::new(vec![crate::test_rows::row(path, 200, None)])
     }
 
     fn limits(max_buffered: usize, shutdown_ms: u64) -> Limits {

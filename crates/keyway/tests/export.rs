@@ -188,6 +188,21 @@ async fn otlp_off_by_default_leaves_the_callers_traceparent_alone() {
     assert_eq!(echo["headers"]["traceparent"], caller.as_str());
 }
 
+/// Makes `n` calls, every `refused_every`th without a key (refused, 401);
+/// returns their request ids.
+async fn calls(node: &Node, key: &str, n: usize, refused_every: usize) -> Vec<String> {
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let resp = if i % refused_every == 0 {
+            node.get("/orders/v1/items", &[]).await
+        } else {
+            node.get_bearer("/orders/v1/items", key).await
+        };
+        ids.push(resp.headers()["x-request-id"].to_str().unwrap().to_owned());
+    }
+    ids
+}
+
 fn lines(text: &str) -> Vec<Value> {
     text.lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
@@ -205,12 +220,7 @@ async fn json_lines_file_holds_every_call_after_a_graceful_shutdown() {
     .await;
     let w = world(&node, "acme", "/orders/v1").await;
     let (_, key) = new_key(&node, &w.app, json!({})).await;
-    let mut ids = Vec::new();
-    for i in 0..30 {
-        let resp =
-            if i % 3 == 0 { node.get("/orders/v1/items", &[]).await } else { node.get_bearer("/orders/v1/items", &key).await };
-        ids.push(resp.headers()["x-request-id"].to_str().unwrap().to_owned());
-    }
+    let mut ids = calls(&node, &key, 30, 3).await;
     // The admin API's call-log row and the exported line are the same object.
     let admin = node.ok("GET", &format!("/admin/v1/logs?request_id={}", ids[1]), Value::Null).await;
     let admin_row = admin["data"][0].clone();
@@ -255,12 +265,7 @@ async fn json_lines_endpoint_down_then_up_gets_every_call() {
     let node = Node::start_with(|c| c.export.log.url = Some(format!("http://{addr}/ingest"))).await;
     let w = world(&node, "acme", "/orders/v1").await;
     let (_, key) = new_key(&node, &w.app, json!({})).await;
-    let mut ids = HashSet::new();
-    for i in 0..40 {
-        let resp =
-            if i % 4 == 0 { node.get("/orders/v1/items", &[]).await } else { node.get_bearer("/orders/v1/items", &key).await };
-        ids.insert(resp.headers()["x-request-id"].to_str().unwrap().to_owned());
-    }
+    let mut ids: HashSet<String> = calls(&node, &key, 40, 4).await.into_iter().collect();
     // Down: the exporter retries (and counts it) while calls keep being served.
     let retries = r#"keyway_export_retries_total{sink="log_http"}"#;
     for _ in 0..200 {
