@@ -253,6 +253,38 @@ async fn json_lines_file_holds_every_call_after_a_graceful_shutdown() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+#[tokio::test]
+async fn json_lines_file_is_reopened_on_sighup() {
+    let dir = temp_dir("export-hup");
+    let file = dir.join("calls.ndjson");
+    let path = file.clone();
+    let mut node = Node::start_with(move |c| c.export.log.file = Some(path)).await;
+    let w = world(&node, "acme", "/orders/v1").await;
+    let (_, key) = new_key(&node, &w.app, json!({})).await;
+    let mut ids = calls(&node, &key, 10, 5).await;
+    for _ in 0..200 {
+        if lines(&std::fs::read_to_string(&file).unwrap_or_default()).len() == 10 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // What logrotate does: move the file, then SIGHUP.
+    let rotated = dir.join("calls.ndjson.1");
+    std::fs::rename(&file, &rotated).unwrap();
+    let hup = std::process::Command::new("kill").args(["-HUP", &std::process::id().to_string()]).status().unwrap();
+    assert!(hup.success());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    ids.extend(calls(&node, &key, 10, 5).await);
+    node.stop().await;
+    let old = lines(&std::fs::read_to_string(&rotated).unwrap());
+    let new = lines(&std::fs::read_to_string(&file).unwrap());
+    assert_eq!(old.len(), 10, "the rotated file keeps what was written before SIGHUP");
+    assert_eq!(new.len(), 10, "the new file has every call since");
+    let got: HashSet<&str> = old.iter().chain(&new).map(|r| r["request_id"].as_str().unwrap()).collect();
+    assert_eq!(got, ids.iter().map(String::as_str).collect());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 async fn metric(node: &Node, name: &str) -> f64 {
     let text =
         node.http.get(format!("{}/metrics", node.admin)).bearer_auth(ADMIN_TOKEN).send().await.unwrap().text().await.unwrap();
