@@ -89,11 +89,12 @@ pub struct OtlpSettings {
 /// Why an exporter could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    /// `export.log.url` is not a URL.
-    #[error("export.log.url {url:?} is not a valid http(s) URL")]
+    /// A configured URL is not an `http` or `https` URL (its value is
+    /// not repeated: it may carry a token).
+    #[error("{setting} is not a valid http:// or https:// URL")]
     BadUrl {
-        /// The configured value.
-        url: String,
+        /// Which setting.
+        setting: &'static str,
     },
     /// The OTLP exporter rejected its configuration.
     #[error("export.otlp: {0}")]
@@ -133,6 +134,14 @@ impl Intake {
     }
 }
 
+/// `value` as an `http` or `https` URL with a host.
+fn http_url(value: &str, setting: &'static str) -> Result<http::Uri, ExportError> {
+    match value.parse::<http::Uri>() {
+        Ok(uri) if matches!(uri.scheme_str(), Some("http" | "https")) && uri.host().is_some() => Ok(uri),
+        _ => Err(ExportError::BadUrl { setting }),
+    }
+}
+
 /// The running exporters.
 #[derive(Debug, Default)]
 pub struct Exporters {
@@ -156,14 +165,12 @@ impl Exporters {
             me.spawn("log_file", sink, limits(settings.log_buffer_bytes, MAX_POST_BYTES));
         }
         if let Some(url) = &settings.log_url {
-            let uri: http::Uri = url.parse().map_err(|_| ExportError::BadUrl { url: url.clone() })?;
-            if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
-                return Err(ExportError::BadUrl { url: url.clone() });
-            }
+            let uri = http_url(url, "export.log.url")?;
             let sink = http_sink::HttpSink::new(uri, http_client::client(settings.log_timeout));
             me.spawn("log_http", sink, limits(settings.log_buffer_bytes, MAX_POST_BYTES));
         }
         if let Some(o) = &settings.otlp {
+            http_url(&o.endpoint, "export.otlp.endpoint")?;
             let sink = otlp_sink::OtlpSink::new(&o.endpoint, &o.service_name, o.timeout, http_client::client(o.timeout))?;
             me.spawn("otlp", sink, limits(o.buffer_spans.max(1), MAX_SPANS_PER_EXPORT));
         }
@@ -235,5 +242,37 @@ pub(crate) mod test_rows {
             cost_usd: None,
             trace: keyway_core::Trace::default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_bad_url_is_refused_without_repeating_it() {
+        for (log_url, endpoint) in [(Some("ftp://h/x?token=s3cr3t"), None), (None, Some("not a url?token=s3cr3t"))] {
+            let settings = ExportSettings {
+                log_url: log_url.map(str::to_owned),
+                otlp: endpoint.map(|e| OtlpSettings {
+                    endpoint: e.to_owned(),
+                    service_name: "keyway".into(),
+                    timeout: Duration::from_secs(1),
+                    buffer_spans: 10,
+                }),
+                ..ExportSettings::default()
+            };
+            let err = Exporters::start(&settings).unwrap_err().to_string();
+            assert!(err.contains("is not a valid"), "{err}");
+            assert!(!err.contains("s3cr3t"), "{err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn nothing_runs_by_default() {
+        let mut e = Exporters::start(&ExportSettings::default()).unwrap();
+        assert!(e.is_empty());
+        assert!(e.take_intakes().is_empty());
+        e.shutdown().await;
     }
 }
