@@ -9,6 +9,7 @@
 //! - [`problem`]: the RFC 9457 problem+json renderer (gateway and admin API).
 //! - [`trace`]: the per-request decision trace (stage, result, evidence).
 //! - [`records`]: call-log and audit rows.
+//! - [`span_timing`]: stage timing and W3C trace context of a traced request.
 
 pub mod change;
 pub mod codes;
@@ -22,6 +23,7 @@ pub mod refusal;
 pub mod refusals;
 pub mod rollup;
 pub mod sketch;
+pub mod span_timing;
 pub mod trace;
 
 pub use codes::{ErrorCode, Stage};

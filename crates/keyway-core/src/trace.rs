@@ -3,6 +3,7 @@
 //! shows it: one structure, three readers.
 
 use crate::codes::Stage;
+use crate::span_timing::SpanTiming;
 use serde::{Deserialize, Serialize};
 
 /// The outcome of one stage for one request.
@@ -48,21 +49,36 @@ pub struct TraceEntry {
 pub struct Trace {
     /// Entries in stage order.
     pub entries: Vec<TraceEntry>,
+    /// When each stage ended, for a request whose trace is exported as
+    /// spans; `None` otherwise (the default). Never stored.
+    #[serde(skip)]
+    pub spans: Option<Box<SpanTiming>>,
 }
 
 impl Trace {
     /// An empty trace with room for every stage.
     pub fn new() -> Self {
-        Self { entries: Vec::with_capacity(Stage::ALL.len()) }
+        Self { entries: Vec::with_capacity(Stage::ALL.len()), spans: None }
+    }
+
+    /// A trace of these entries.
+    pub fn of(entries: Vec<TraceEntry>) -> Self {
+        Self { entries, spans: None }
     }
 
     /// Records a passing stage.
     pub fn pass(&mut self, stage: Stage, evidence: impl Into<String>) {
+        if let Some(t) = &mut self.spans {
+            t.mark(stage);
+        }
         self.entries.push(TraceEntry { stage, result: StepResult::Pass, evidence: evidence.into(), fix: None });
     }
 
     /// Records a failing stage.
     pub fn fail(&mut self, stage: Stage, evidence: impl Into<String>, fix: Option<String>) {
+        if let Some(t) = &mut self.spans {
+            t.mark(stage);
+        }
         self.entries.push(TraceEntry { stage, result: StepResult::Fail, evidence: evidence.into(), fix });
     }
 

@@ -5,9 +5,13 @@
 //! counted (`keyway_call_log_dropped_total`), never silently. Shutdown
 //! closes the channel and the writer drains everything buffered.
 //!
+//! Every batch is also offered to the [`BatchSink`]s (the exporters)
+//! before it is stored; with none, nothing more happens per row.
+//!
 //! Every row written is folded into the [`LiveRollups`], which the writer
 //! adds to storage once a minute (`rollup_interval`) and at shutdown.
 
+use crate::batch_sink::{Batch, BatchSink};
 use crate::rollup::LiveRollups;
 use keyway_core::records::CallLogRow;
 use keyway_store::Store;
@@ -142,6 +146,16 @@ pub struct CallLogWriter {
 impl CallLogWriter {
     /// Starts the writer over `store`.
     pub fn start(store: Arc<dyn Store>, settings: CallLogSettings) -> (CallLogSender, CallLogWriter) {
+        Self::start_with_sinks(store, settings, Vec::new())
+    }
+
+    /// Starts the writer over `store`, offering every batch to `sinks`
+    /// too; they are dropped when the writer ends, after its last batch.
+    pub fn start_with_sinks(
+        store: Arc<dyn Store>,
+        settings: CallLogSettings,
+        sinks: Vec<Arc<dyn BatchSink>>,
+    ) -> (CallLogSender, CallLogWriter) {
         let (tx, rx) = mpsc::channel(settings.queue_capacity.max(1));
         let stats = Arc::new(CallLogStats::default());
         // Exported from the start, at zero, so a dashboard sees 0 rather than nothing.
@@ -151,7 +165,7 @@ impl CallLogWriter {
         let (stop_tx, stop_rx) = oneshot::channel();
         let backlog = Arc::new(Notify::new());
         let rollups = Arc::new(LiveRollups::default());
-        let shared = Shared { stats: stats.clone(), rollups: rollups.clone() };
+        let shared = Shared { stats: stats.clone(), rollups: rollups.clone(), sinks };
         let task = tokio::spawn(run(store, settings, rx, stop_rx, backlog.clone(), shared));
         (CallLogSender { enabled: true, tx, stats, backlog, rollups }, CallLogWriter { stop: Some(stop_tx), task })
     }
@@ -171,6 +185,7 @@ impl CallLogWriter {
 struct Shared {
     stats: Arc<CallLogStats>,
     rollups: Arc<LiveRollups>,
+    sinks: Vec<Arc<dyn BatchSink>>,
 }
 
 async fn run(
@@ -181,7 +196,7 @@ async fn run(
     backlog: Arc<Notify>,
     shared: Shared,
 ) {
-    let Shared { stats, rollups } = shared;
+    let Shared { stats, rollups, sinks } = shared;
     let batch_size = settings.batch_size.max(1);
     let mut batch: Vec<CallLogRow> = Vec::with_capacity(batch_size);
     let mut stopping = false;
@@ -210,7 +225,9 @@ async fn run(
                 break;
             }
             let full = batch.len() == batch_size;
-            write_batch(store.as_ref(), &mut batch, &stats, &rollups).await;
+            let shared = Arc::new(std::mem::take(&mut batch));
+            offer(&sinks, &shared, stopping).await;
+            write_batch(store.as_ref(), shared, &mut batch, &stats, &rollups).await;
             stats.settled.notify_waiters();
             if !full {
                 break;
@@ -237,18 +254,33 @@ async fn flush_rollups(store: &dyn Store, rollups: &LiveRollups, cut: i64, water
     }
 }
 
-/// Writes `batch` (shared with the store, not copied), retrying with
-/// backoff, then empties it for reuse.
-async fn write_batch(store: &dyn Store, batch: &mut Vec<CallLogRow>, stats: &CallLogStats, rollups: &LiveRollups) {
-    let n = batch.len() as u64;
-    let shared = Arc::new(std::mem::take(batch));
+/// Hands `batch` to every sink: offered while serving, handed over
+/// (waiting for room) while draining at shutdown.
+async fn offer(sinks: &[Arc<dyn BatchSink>], batch: &Batch, draining: bool) {
+    for sink in sinks {
+        if draining {
+            sink.hand_over(batch).await;
+        } else {
+            sink.offer(batch);
+        }
+    }
+}
+
+/// Writes `shared` (shared with the store and the sinks, not copied),
+/// retrying with backoff; then, when nobody else holds it any more, keeps
+/// its allocation in `batch` for reuse.
+async fn write_batch(store: &dyn Store, shared: Batch, batch: &mut Vec<CallLogRow>, stats: &CallLogStats, rollups: &LiveRollups) {
+    let n = shared.len() as u64;
     if write_shared(store, &shared, n, stats).await {
         rollups.fold(&shared);
     }
-    // The store has let go of it: reuse the allocation.
-    if let Ok(mut rows) = Arc::try_unwrap(shared) {
-        rows.clear();
-        *batch = rows;
+    match Arc::try_unwrap(shared) {
+        Ok(mut rows) => {
+            rows.clear();
+            *batch = rows;
+        }
+        // A sink still holds it: the next batch gets an allocation of its own.
+        Err(_) => batch.reserve(n as usize),
     }
 }
 

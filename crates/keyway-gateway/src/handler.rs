@@ -9,6 +9,7 @@ use crate::client_ip::ClientIpResolver;
 use crate::limits::Limiters;
 use crate::proxy::{self, Forwarding, UpstreamClient, UpstreamError};
 use crate::respond;
+use crate::trace_sampler::{upstream_traceparent, TraceSampler};
 use http::{Request, Response};
 use http_body_util::BodyExt;
 use keyway_core::ids::RequestId;
@@ -38,6 +39,9 @@ pub struct GatewaySettings {
     pub upstream_timeout: Duration,
     /// `http` or `https`, as callers reach this listener.
     pub proto: &'static str,
+    /// Which requests are traced as spans: `Some` only when traces are
+    /// exported (then each traced request notes when its stages end).
+    pub traces: Option<TraceSampler>,
 }
 
 /// Everything a request needs, shared by all connections.
@@ -133,6 +137,9 @@ impl Gateway {
             trace: Trace::default(),
         };
         let mut call = Call::new();
+        if let Some(sampler) = &self.settings.traces {
+            call.trace.spans = sampler.start(req.headers(), started);
+        }
         // Phases request … authorization: the snapshot alone decides.
         let admitted = {
             let host = match req.headers().get(http::header::HOST) {
@@ -212,6 +219,7 @@ impl Gateway {
         let (parts, body) = req.into_parts();
         let progress = body.progress();
         let body: Body = body.map_err(|e| -> BodyError { Box::new(e) }).boxed();
+        let traceparent = call.trace.spans.as_deref().map(upstream_traceparent);
         let fwd = Forwarding {
             target: &target,
             admitted,
@@ -219,6 +227,7 @@ impl Gateway {
             peer_trusted: self.settings.client_ip.trusts(peer.ip()),
             request_id: row.request_id.as_str(),
             proto: self.settings.proto,
+            traceparent: traceparent.as_deref(),
         };
         let upstream_req = proxy::build_request(parts, body, &fwd).map_err(|e| upstream_refusal(&e, &target))?;
         let timeout = admitted.api.api.upstream.timeout_ms.map_or(self.settings.upstream_timeout, Duration::from_millis);

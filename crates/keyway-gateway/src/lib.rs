@@ -5,9 +5,12 @@
 //! - [`proxy`]: the upstream hop.
 //! - [`limits`]: stage 6, rate limits and quotas.
 //! - [`call_log`]: batched, non-blocking call-log writes.
+//! - [`batch_sink`]: where written batches also go (the exporters).
+//! - [`trace_sampler`]: which requests are traced as spans, and their W3C context.
 //! - [`usage`]: periodic flush of keys' `last_used_at`.
 //! - [`client_ip`]: the client IP behind trusted proxies.
 
+pub mod batch_sink;
 pub mod body;
 pub mod call_log;
 pub mod client_ip;
@@ -17,6 +20,7 @@ pub mod names;
 pub mod proxy;
 pub mod respond;
 pub mod rollup;
+pub mod trace_sampler;
 pub mod usage;
 
 pub use handler::{Gateway, GatewaySettings};

@@ -120,6 +120,9 @@ pub struct Forwarding<'a> {
     pub request_id: &'a str,
     /// `http` or `https` as the caller used.
     pub proto: &'static str,
+    /// The `traceparent` naming the gateway's upstream span, when the
+    /// request is traced; otherwise the caller's passes through as sent.
+    pub traceparent: Option<&'a str>,
 }
 
 /// Rewrites the caller's request into the upstream request.
@@ -155,6 +158,9 @@ pub fn build_request(parts: http::request::Parts, body: Body, fwd: &Forwarding<'
     insert(&mut headers, X_KEYWAY_APP_ID, a.app.id.as_str());
     insert(&mut headers, X_KEYWAY_KEY_ID, a.key.key.id.as_str());
     insert(&mut headers, X_REQUEST_ID, fwd.request_id);
+    if let Some(tp) = fwd.traceparent {
+        insert(&mut headers, HeaderName::from_static(crate::trace_sampler::TRACEPARENT), tp);
+    }
     forwarding_headers(&mut headers, fwd, original_host);
 
     let mut req = Request::builder().method(parts.method).uri(uri).version(http::Version::HTTP_11);

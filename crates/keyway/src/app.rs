@@ -47,6 +47,7 @@ pub struct Running {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
     call_log: CallLogWriter,
+    exporters: keyway_export::Exporters,
     snapshot: Arc<SnapshotHandle>,
     limiters: Arc<Limiters>,
 }
@@ -101,7 +102,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let build_ms = started.elapsed().as_millis() as u64 - load_ms;
     tracing::info!(keys, load_ms, build_ms, "snapshot loaded");
 
-    let (call_log_tx, call_log) = CallLogWriter::start(
+    let (exporters, sinks) = crate::export::start(&config.export).context("starting the exporters")?;
+    let (call_log_tx, call_log) = CallLogWriter::start_with_sinks(
         store.clone(),
         CallLogSettings {
             queue_capacity: config.call_log.queue_capacity,
@@ -109,6 +111,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             flush_interval: Duration::from_millis(config.call_log.flush_interval_ms),
             ..Default::default()
         },
+        sinks,
     );
     // Rows written after the last rollup flush (an unclean stop) are
     // counted again from the raw rows, before any new call arrives.
@@ -139,6 +142,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             max_body_bytes: g.max_body_bytes,
             upstream_timeout: Duration::from_millis(g.upstream_timeout_ms),
             proto,
+            traces: crate::export::sampler(&config.export),
         },
         upstream(),
         call_log_tx.clone().enabled(config.call_log.enabled),
@@ -189,13 +193,13 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     tasks.push(tokio::spawn(checkpoints(store.clone(), stop_rx.clone())));
     tasks.push(tokio::spawn(retention(store.clone(), Retention::of(&config), stop_rx)));
     tracing::info!(%gateway_addr, %admin_addr, environment = %config.environment, "keyway is serving");
-    Ok(Running { gateway_addr, admin_addr, minted_admin_token, store, stop, tasks, call_log, snapshot, limiters })
+    Ok(Running { gateway_addr, admin_addr, minted_admin_token, store, stop, tasks, call_log, exporters, snapshot, limiters })
 }
 
 impl Running {
     /// Graceful stop: stop accepting, finish in-flight requests, flush
     /// keys' usage and quota counters, then drain and write the whole
-    /// call-log queue.
+    /// call-log queue, and let the exporters send what it handed them.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         for t in self.tasks {
@@ -208,6 +212,7 @@ impl Running {
         keyway_gateway::usage::flush(&self.snapshot, self.store.as_ref()).await;
         self.limiters.flush_quotas(self.store.as_ref()).await;
         self.call_log.shutdown().await;
+        self.exporters.shutdown().await;
         let started = std::time::Instant::now();
         match self.store.close().await {
             Ok(()) => tracing::info!(ms = started.elapsed().as_millis() as u64, "store closed"),

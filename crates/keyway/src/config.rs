@@ -31,6 +31,8 @@ pub struct Config {
     pub keys: KeysConfig,
     /// Keyway's own logs.
     pub log: LogConfig,
+    /// Export of the call log and of request traces (all off by default).
+    pub export: ExportConfig,
 }
 
 impl Default for Config {
@@ -44,6 +46,7 @@ impl Default for Config {
             call_log: CallLogConfig::default(),
             keys: KeysConfig::default(),
             log: LogConfig::default(),
+            export: ExportConfig::default(),
         }
     }
 }
@@ -231,6 +234,66 @@ impl Default for LogConfig {
     }
 }
 
+/// Export of the call log and of request traces to outside systems.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExportConfig {
+    /// At shutdown, how long exporters may go on sending what they still hold.
+    pub shutdown_timeout_ms: u64,
+    /// The call log as JSON lines.
+    pub log: ExportLogConfig,
+    /// Request traces over OTLP/HTTP.
+    pub otlp: ExportOtlpConfig,
+}
+
+impl Default for ExportConfig {
+    fn default() -> Self {
+        Self { shutdown_timeout_ms: 5_000, log: ExportLogConfig::default(), otlp: ExportOtlpConfig::default() }
+    }
+}
+
+/// The call log as JSON lines, to a file, an HTTP endpoint, or both.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExportLogConfig {
+    /// Append each row to this file (reopened on SIGHUP); unset: no file.
+    pub file: Option<PathBuf>,
+    /// POST rows as `application/x-ndjson` to this URL; unset: none.
+    pub url: Option<String>,
+    /// Most bytes of rows held for the URL while it is unreachable; older ones are dropped and counted.
+    pub buffer_bytes: u64,
+    /// Deadline of one POST.
+    pub timeout_ms: u64,
+}
+
+impl Default for ExportLogConfig {
+    fn default() -> Self {
+        Self { file: None, url: None, buffer_bytes: 16 * 1024 * 1024, timeout_ms: 10_000 }
+    }
+}
+
+/// Request traces: a span per request and per stage, over OTLP/HTTP.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ExportOtlpConfig {
+    /// The collector's OTLP/HTTP URL, e.g. `http://127.0.0.1:4318`; unset: no traces.
+    pub endpoint: Option<String>,
+    /// Share of new traces exported, 0.0 to 1.0; a caller's `traceparent` decides for its own.
+    pub sample_ratio: f64,
+    /// `service.name` of the spans.
+    pub service_name: String,
+    /// Deadline of one export request.
+    pub timeout_ms: u64,
+    /// Most spans held while the collector is unreachable; older ones are dropped and counted.
+    pub buffer_spans: usize,
+}
+
+impl Default for ExportOtlpConfig {
+    fn default() -> Self {
+        Self { endpoint: None, sample_ratio: 1.0, service_name: "keyway".to_owned(), timeout_ms: 10_000, buffer_spans: 65_536 }
+    }
+}
+
 /// Log line format.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -247,6 +310,7 @@ enum Kind {
     Str,
     Int,
     Bool,
+    Float,
     List,
 }
 
@@ -292,6 +356,16 @@ const FIELDS: &[(&str, Kind)] = &[
     ("keys.usage_flush_interval_ms", Kind::Int),
     ("log.level", Kind::Str),
     ("log.format", Kind::Str),
+    ("export.shutdown_timeout_ms", Kind::Int),
+    ("export.log.file", Kind::Str),
+    ("export.log.url", Kind::Str),
+    ("export.log.buffer_bytes", Kind::Int),
+    ("export.log.timeout_ms", Kind::Int),
+    ("export.otlp.endpoint", Kind::Str),
+    ("export.otlp.sample_ratio", Kind::Float),
+    ("export.otlp.service_name", Kind::Str),
+    ("export.otlp.timeout_ms", Kind::Int),
+    ("export.otlp.buffer_spans", Kind::Int),
 ];
 
 /// The environment variable of a field path.
@@ -372,6 +446,15 @@ impl Config {
                             })
                         }
                     },
+                    Kind::Float => match raw.trim().parse::<f64>() {
+                        Ok(n) if n.is_finite() => toml::Value::Float(n),
+                        _ => {
+                            return Err(ConfigError::Invalid {
+                                origin: format!(" from {}", env_name(path)),
+                                message: format!("expected a number, got {raw:?}"),
+                            })
+                        }
+                    },
                     Kind::List => toml::Value::Array(
                         raw.split(',')
                             .map(str::trim)
@@ -443,6 +526,9 @@ mod tests {
             ("KEYWAY_GATEWAY_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1/32"),
             ("KEYWAY_CALL_LOG_RETENTION_DAYS", "7"),
             ("KEYWAY_ENVIRONMENT", "test"),
+            ("KEYWAY_EXPORT_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+            ("KEYWAY_EXPORT_OTLP_SAMPLE_RATIO", "0.25"),
+            ("KEYWAY_EXPORT_LOG_FILE", "/var/log/keyway/calls.ndjson"),
         ]
         .into_iter()
         .collect();
@@ -453,6 +539,9 @@ mod tests {
         assert_eq!(c.gateway.trusted_proxies.len(), 2);
         assert_eq!(c.call_log.retention_days, 7);
         assert_eq!(c.environment, KeyEnv::Test);
+        assert_eq!(c.export.otlp.endpoint.as_deref(), Some("http://127.0.0.1:4318"));
+        assert_eq!(c.export.otlp.sample_ratio, 0.25);
+        assert_eq!(c.export.log.file, Some(PathBuf::from("/var/log/keyway/calls.ndjson")));
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo;
 pub mod diagnose_cli;
 pub mod echo;
+pub mod export;
 pub mod gateway_listener;
 pub mod scale;
 pub mod secret;

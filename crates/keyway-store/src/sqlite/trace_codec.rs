@@ -106,7 +106,7 @@ fn decode_binary(mut rest: &[u8]) -> Result<Trace, Unreadable> {
         };
         entries.push(TraceEntry { stage, result, evidence, fix });
     }
-    Ok(Trace { entries })
+    Ok(Trace::of(entries))
 }
 
 fn take_byte(rest: &mut &[u8]) -> Result<u8, Unreadable> {
@@ -138,12 +138,9 @@ struct Row(Stage, StepResult, String, #[serde(default)] Option<String>);
 /// The JSON of rows stored before the binary form; also the API's object form.
 fn decode_json(text: &str) -> Result<Trace, serde_json::Error> {
     match serde_json::from_str::<Vec<Row>>(text) {
-        Ok(rows) => Ok(Trace {
-            entries: rows
-                .into_iter()
-                .map(|Row(stage, result, evidence, fix)| TraceEntry { stage, result, evidence, fix })
-                .collect(),
-        }),
+        Ok(rows) => Ok(Trace::of(
+            rows.into_iter().map(|Row(stage, result, evidence, fix)| TraceEntry { stage, result, evidence, fix }).collect(),
+        )),
         Err(_) => serde_json::from_str::<Trace>(text),
     }
 }

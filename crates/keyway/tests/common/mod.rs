@@ -11,6 +11,7 @@
 )]
 
 pub mod raw;
+pub mod receiver;
 
 use keyway::app::{self, Running};
 use keyway::config::Config;
