@@ -190,10 +190,11 @@ fn assert_same(got: &Snapshot, want: &Snapshot, context: &str) {
     assert_eq!(got.users, want.users, "users, {context}");
     assert_eq!(got.apps, want.apps, "apps, {context}");
     assert_eq!(got.subscriptions, want.subscriptions, "subscriptions, {context}");
-    assert_eq!(got.key_ids, want.key_ids, "key ids, {context}");
     assert_eq!(got.keys.len(), want.keys.len(), "keys, {context}");
-    for (digest, entry) in want.keys.iter() {
-        assert_eq!(got.keys.get(digest).map(|e| &e.key), Some(&entry.key), "key {}, {context}", entry.key.id);
+    assert_eq!(got.keys.values().count(), got.keys.len(), "keys by id, {context}");
+    for entry in want.keys.values() {
+        assert_eq!(got.keys.get(&entry.key.digest).map(|e| &e.key), Some(&entry.key), "key {}, {context}", entry.key.id);
+        assert_eq!(got.key_by_id(&entry.key.id).map(|e| &e.key), Some(&entry.key), "key {} by id, {context}", entry.key.id);
     }
     let apis = |s: &Snapshot| s.apis.iter().map(|(id, e)| (id.clone(), e.api.clone())).collect::<BTreeMap<_, _>>();
     assert_eq!(apis(got), apis(want), "apis, {context}");
