@@ -15,47 +15,44 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Usage of one key, updated per request with a single atomic store and
-/// flushed to storage periodically. Held inside the key's entry: a new
-/// version of the key starts from the old one's counters (a use noted on
-/// the old version in the microseconds after the copy is lost, which
-/// `last_used_at`, flushed every few seconds anyway, can afford).
+/// Usage of one key, updated per request with at most one atomic
+/// compare-and-swap and flushed to storage periodically. Held inside the
+/// key's entry: a new version of the key starts from the old one's
+/// counters (a use noted on the old version in the microseconds after the
+/// copy is lost, which `last_used_at`, flushed every few seconds anyway,
+/// can afford).
+///
+/// One `i64` holds both facts: 0 is never used, `t > 0` a last use at `t`
+/// (unix milliseconds) not flushed yet, `-t` a last use at `t` already
+/// flushed.
 #[derive(Debug, Default)]
 pub struct KeyUsage {
     last_used_ms: AtomicI64,
-    flushed_ms: AtomicI64,
 }
 
 impl KeyUsage {
-    /// Notes a use at `now_ms` (unix milliseconds).
+    /// Notes a use at `now_ms` (unix milliseconds). A use no later than
+    /// the one noted writes nothing.
     pub fn touch(&self, now_ms: i64) {
-        self.last_used_ms.fetch_max(now_ms, Ordering::Relaxed);
+        let _ = self.last_used_ms.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| (now_ms > v.abs()).then_some(now_ms));
     }
 
     /// The last use seen by this node (unix milliseconds), flushed or not.
     pub fn last_used_ms(&self) -> Option<i64> {
-        let ms = self.last_used_ms.load(Ordering::Relaxed);
+        let ms = self.last_used_ms.load(Ordering::Relaxed).abs();
         (ms > 0).then_some(ms)
     }
 
     /// A copy of these counters, for the next version of the key.
     pub fn carried(&self) -> KeyUsage {
-        KeyUsage {
-            last_used_ms: AtomicI64::new(self.last_used_ms.load(Ordering::Relaxed)),
-            flushed_ms: AtomicI64::new(self.flushed_ms.load(Ordering::Relaxed)),
-        }
+        KeyUsage { last_used_ms: AtomicI64::new(self.last_used_ms.load(Ordering::Relaxed)) }
     }
 
     /// The last use not yet flushed, marking it flushed. A key unused
     /// since the last flush is only read, not written, so a flush over a
     /// million idle keys dirties no cache line.
     pub fn take_unflushed(&self) -> Option<i64> {
-        let last = self.last_used_ms.load(Ordering::Relaxed);
-        if last <= self.flushed_ms.load(Ordering::Relaxed) {
-            return None;
-        }
-        let flushed = self.flushed_ms.swap(last, Ordering::Relaxed);
-        (last > flushed).then_some(last)
+        self.last_used_ms.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| (v > 0).then_some(-v)).ok()
     }
 }
 
@@ -270,5 +267,26 @@ impl SnapshotHandle {
             next.apply(c);
         }
         self.current.store(Arc::new(next));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KeyUsage;
+
+    #[test]
+    fn usage_is_flushed_once_per_new_use() {
+        let u = KeyUsage::default();
+        assert_eq!((u.last_used_ms(), u.take_unflushed()), (None, None));
+        u.touch(1_000);
+        u.touch(900); // older: ignored
+        assert_eq!(u.last_used_ms(), Some(1_000));
+        assert_eq!(u.take_unflushed(), Some(1_000));
+        assert_eq!((u.last_used_ms(), u.take_unflushed()), (Some(1_000), None));
+        u.touch(1_000); // the same instant again: still flushed
+        assert_eq!(u.take_unflushed(), None);
+        u.touch(2_000);
+        let next = u.carried();
+        assert_eq!((next.take_unflushed(), next.last_used_ms()), (Some(2_000), Some(2_000)));
     }
 }

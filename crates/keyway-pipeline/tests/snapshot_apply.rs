@@ -127,7 +127,7 @@ fn random_change(rng: &mut Rng, records: &Records, step: usize) -> Change {
                 if let Some(k) = rng.pick(&keys) {
                     let mut k = k.clone();
                     k.revoked_at = Some(now);
-                    k.revoked_reason = Some(format!("step {step}"));
+                    k.revoked_reason = Some(format!("step {step}").into());
                     return Change::Update(Record::Key(k));
                 }
             }

@@ -247,17 +247,17 @@ impl KeyView {
             id: k.id.clone(),
             app_id: k.app_id.clone(),
             tenant_id: k.tenant_id.clone(),
-            name: k.name.clone(),
-            prefix: k.prefix.clone(),
+            name: k.name.as_deref().map(str::to_owned),
+            prefix: k.prefix.to_string(),
             env: k.env,
             status,
             effective_status,
             refusal_code: effective_status.refusal_code(),
-            scopes: k.scopes.clone(),
-            allowed_ips: k.allowed_ips.clone(),
+            scopes: k.scopes.to_vec(),
+            allowed_ips: k.allowed_ips.to_vec(),
             expires_at: k.expires_at,
             revoked_at: k.revoked_at,
-            revoked_reason: k.revoked_reason.clone(),
+            revoked_reason: k.revoked_reason.as_deref().map(str::to_owned),
             rotated_to: k.rotated_to.clone(),
             grace_until: k.grace_until,
             rate_limit: k.rate_limit,
@@ -310,9 +310,9 @@ impl KeySpec {
     pub fn mint(self, state: &AdminState, app: &App, t: Timestamp) -> Result<(ApiKey, String), AdminError> {
         let env = self.env.unwrap_or(state.settings.environment);
         let template = ApiKey {
-            name: self.name,
-            scopes: self.scopes,
-            allowed_ips: self.allowed_ips,
+            name: self.name.map(String::into_boxed_str),
+            scopes: self.scopes.into_boxed_slice(),
+            allowed_ips: self.allowed_ips.into_boxed_slice(),
             expires_at: self.expires_at,
             rate_limit: self.rate_limit,
             quota: self.quota,
@@ -438,8 +438,8 @@ pub async fn revoke(
     }
     let mut after = before.clone();
     after.revoked_at = Some(t);
-    after.revoked_reason = Some(reason);
-    after.revoked_by = Some(actor.0.clone());
+    after.revoked_reason = Some(reason.into_boxed_str());
+    after.revoked_by = Some(actor.0.as_str().into());
     state.commit(&actor, vec![Write::update("key.revoke", Record::Key(before), Record::Key(after.clone()))]).await?;
     Ok(Json(KeyView::of(&after, t, &standing)))
 }
@@ -449,7 +449,7 @@ pub async fn revoke(
 fn mint(state: &AdminState, mut template: ApiKey) -> Result<(ApiKey, String), AdminError> {
     let text = key_format::generate(template.env);
     let parsed = key_format::parse(&text).map_err(|e| AdminError::Internal(format!("a generated key does not parse: {e}")))?;
-    template.prefix = parsed.display_prefix().to_owned();
+    template.prefix = parsed.display_prefix().into();
     template.digest = state.settings.hasher.digest(&text);
     Ok((template, text))
 }
