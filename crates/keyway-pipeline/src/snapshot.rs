@@ -4,6 +4,7 @@
 //! [`Table`]s, so a patch copies one shard of the table it touches, not
 //! the table; the small ones (APIs and their routes) are copied whole.
 
+use crate::key_loader::KeyLoader;
 use crate::key_table::KeyTable;
 use crate::table::Table;
 use arc_swap::ArcSwap;
@@ -129,18 +130,32 @@ impl Snapshot {
         apis: Vec<Api>,
         subscriptions: Vec<Subscription>,
     ) -> Self {
+        let mut loader = KeyLoader::default();
+        for key in keys {
+            loader.add(key);
+        }
+        Snapshot::from_parts(tenants, users, apps, loader.finish(), apis, subscriptions)
+    }
+
+    /// Builds a snapshot from whole tables and keys already in a
+    /// [`KeyTable`] (see [`KeyLoader`], which start-up feeds as storage
+    /// reads the keys).
+    pub fn from_parts(
+        tenants: Vec<Tenant>,
+        users: Vec<User>,
+        apps: Vec<App>,
+        keys: KeyTable,
+        apis: Vec<Api>,
+        subscriptions: Vec<Subscription>,
+    ) -> Self {
         let mut s = Snapshot {
             subscriptions: subscriptions.into_iter().map(|x| ((x.app_id.clone(), x.api_id.clone()), Arc::new(x))).collect(),
             tenants: tenants.into_iter().map(|t| (t.id.clone(), Arc::new(t))).collect(),
             users: users.into_iter().map(|u| (u.id.clone(), Arc::new(u))).collect(),
             apps: apps.into_iter().map(|a| (a.id.clone(), Arc::new(a))).collect(),
-            keys: KeyTable::with_capacity(keys.len()),
+            keys,
             ..Default::default()
         };
-        for key in keys {
-            let key = s.shared_ids(key);
-            s.keys.insert(Arc::new(KeyEntry { key, usage: KeyUsage::default() }));
-        }
         s.apis = Arc::new(apis.into_iter().map(|a| (a.id.clone(), Arc::new(ApiEntry::new(a)))).collect());
         s.rebuild_routes();
         s

@@ -30,6 +30,9 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// Where [`Store::load_all_streaming`] sends each key it reads.
+pub type KeySink = Box<dyn FnMut(ApiKey) + Send>;
+
 /// Everything the gateway's snapshot is built from.
 #[derive(Clone, Debug, Default)]
 pub struct StateDump {
@@ -101,6 +104,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// Loads every tenant, user, app, key and API.
     async fn load_all(&self) -> Result<StateDump, StoreError>;
+
+    /// [`Store::load_all`], but each key is handed to `key` as it is read
+    /// instead of collected: the answer's `keys` is empty. At a million
+    /// keys this saves holding every key twice (the rows and what is built
+    /// from them) while the gateway starts. The default collects, then
+    /// hands them over.
+    async fn load_all_streaming(&self, mut key: KeySink) -> Result<StateDump, StoreError> {
+        let mut dump = self.load_all().await?;
+        for k in std::mem::take(&mut dump.keys) {
+            key(k);
+        }
+        Ok(dump)
+    }
 
     /// A tenant by id.
     async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;

@@ -17,7 +17,7 @@ use keyway_gateway::{Gateway, GatewaySettings};
 use keyway_limits::{InMemoryRateLimiter, QuotaCounter, SystemClock};
 use keyway_listener::serve::Handler;
 use keyway_listener::{fd_budget, GuardedBody, ListenerSettings};
-use keyway_pipeline::{Settings, Snapshot, SnapshotHandle};
+use keyway_pipeline::{KeyLoader, Settings, Snapshot, SnapshotHandle};
 use keyway_store::sqlite::SqliteStore;
 use keyway_store::{Store, StoreError};
 use std::future::Future;
@@ -86,18 +86,27 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .context("creating the first admin token")?;
 
     let started = std::time::Instant::now();
-    let dump = store.load_all().await.context("loading state")?;
+    // Keys go into the snapshot's table as storage reads them: start-up
+    // never holds a million keys twice.
+    let loader = Arc::new(std::sync::Mutex::new(KeyLoader::default()));
+    let sink = Arc::clone(&loader);
+    let dump = store
+        .load_all_streaming(Box::new(move |key| sink.lock().unwrap_or_else(std::sync::PoisonError::into_inner).add(key)))
+        .await
+        .context("loading state")?;
+    let keys = std::mem::take(&mut *loader.lock().unwrap_or_else(std::sync::PoisonError::into_inner)).finish();
     let load_ms = started.elapsed().as_millis() as u64;
-    let keys = dump.keys.len();
-    let snapshot = Arc::new(SnapshotHandle::new(Snapshot::build(
+    let key_count = keys.len();
+    let snapshot = Arc::new(SnapshotHandle::new(Snapshot::from_parts(
         dump.tenants,
         dump.users,
         dump.apps,
-        dump.keys,
+        keys,
         dump.apis,
         dump.subscriptions,
     )));
     let build_ms = started.elapsed().as_millis() as u64 - load_ms;
+    let keys = key_count;
     tracing::info!(keys, load_ms, build_ms, "snapshot loaded");
 
     let (call_log_tx, call_log) = CallLogWriter::start(

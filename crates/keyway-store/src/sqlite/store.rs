@@ -2,7 +2,7 @@
 //! blocking pool and calls the module that does the work.
 
 use super::{admin_tokens, audit, calls, entities, group, quota, rollups, rows, run, usage, SqliteStore};
-use crate::{AdminToken, QuotaUsageRow, StateDump, Store, StoreError};
+use crate::{AdminToken, KeySink, QuotaUsageRow, StateDump, Store, StoreError};
 use async_trait::async_trait;
 use keyway_core::change::Change;
 use keyway_core::ids::{ApiId, AppId, KeyId, SubscriptionId, TenantId, UserId};
@@ -55,6 +55,10 @@ impl Store for SqliteStore {
 
     async fn load_all(&self) -> Result<StateDump, StoreError> {
         run(&self.main, entities::load_all).await
+    }
+
+    async fn load_all_streaming(&self, mut key: KeySink) -> Result<StateDump, StoreError> {
+        run(&self.main, move |c| entities::load_all_streaming(c, &mut key)).await
     }
 
     async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
