@@ -19,6 +19,11 @@ pub struct KeyLoader {
 }
 
 impl KeyLoader {
+    /// A loader whose table is sized for `n` keys.
+    pub fn with_capacity(n: usize) -> Self {
+        KeyLoader { table: KeyTable::with_capacity(n), ids: HashSet::new() }
+    }
+
     /// Adds one key (a later key with the same id replaces it).
     pub fn add(&mut self, mut key: ApiKey) {
         key.app_id = AppId(self.shared(&key.app_id.0));

@@ -62,8 +62,8 @@ pub(crate) fn load_all(conn: &mut Connection) -> Result<StateDump, StoreError> {
     Ok(dump)
 }
 
-/// [`load_all`] with each key handed to `key` as its row is decoded.
-pub(crate) fn load_all_streaming(conn: &mut Connection, key: &mut KeySink) -> Result<StateDump, StoreError> {
+/// [`load_all`] with each key handed to `sink` as its row is decoded.
+pub(crate) fn load_all_streaming(conn: &mut Connection, sink: &mut dyn KeySink) -> Result<StateDump, StoreError> {
     let tx = conn.transaction().map_err(sqlite_error)?;
     let scan = |table: &Table| format!("{} ORDER BY rowid", table.select());
     let dump = StateDump {
@@ -74,11 +74,13 @@ pub(crate) fn load_all_streaming(conn: &mut Connection, key: &mut KeySink) -> Re
         apis: many(&tx, &scan(&rows::APIS), [], rows::api)?,
         subscriptions: many(&tx, &scan(&rows::SUBSCRIPTIONS), [], rows::subscription)?,
     };
+    let count: i64 = tx.query_row("SELECT count(*) FROM api_keys", [], |r| r.get(0)).map_err(sqlite_error)?;
+    sink.expect(usize::try_from(count).unwrap_or(0));
     {
         let mut stmt = tx.prepare(&scan(&rows::KEYS)).map_err(sqlite_error)?;
         let mut found = stmt.query([]).map_err(sqlite_error)?;
         while let Some(row) = found.next().map_err(sqlite_error)? {
-            key(rows::key(row).map_err(sqlite_error)?);
+            sink.key(rows::key(row).map_err(sqlite_error)?);
         }
     }
     tx.commit().map_err(sqlite_error)?;

@@ -57,8 +57,8 @@ impl Store for SqliteStore {
         run(&self.main, entities::load_all).await
     }
 
-    async fn load_all_streaming(&self, mut key: KeySink) -> Result<StateDump, StoreError> {
-        run(&self.main, move |c| entities::load_all_streaming(c, &mut key)).await
+    async fn load_all_streaming(&self, mut sink: Box<dyn KeySink>) -> Result<StateDump, StoreError> {
+        run(&self.main, move |c| entities::load_all_streaming(c, sink.as_mut())).await
     }
 
     async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {

@@ -3,7 +3,8 @@
 use crate::fixtures::*;
 use keyway_core::change::Record;
 use keyway_core::model::ApiKey;
-use keyway_store::Store;
+use keyway_store::{KeySink, Store};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -35,11 +36,22 @@ async fn streaming_load_hands_over_every_key_in_storage_order() {
     let changes: Vec<_> = keys.iter().map(|k| insert(Record::Key(k.clone()))).collect();
     s.apply(&changes, &[]).await.unwrap();
 
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let sink = std::sync::Arc::clone(&seen);
-    let dump = s.load_all_streaming(Box::new(move |k| sink.lock().unwrap().push(k))).await.unwrap();
+    let seen = Arc::new(Mutex::new((None, Vec::new())));
+    let dump = s.load_all_streaming(Box::new(Collect(Arc::clone(&seen)))).await.unwrap();
     assert!(dump.keys.is_empty(), "keys go to the sink, not the dump");
-    assert_eq!(*seen.lock().unwrap(), keys);
+    assert_eq!(*seen.lock().unwrap(), (Some(50), keys), "told the count first, then every key");
     let whole = s.load_all().await.unwrap();
     assert_eq!((dump.tenants, dump.users, dump.apps), (whole.tenants, whole.users, whole.apps));
+}
+
+/// Keeps what a streaming load tells it.
+struct Collect(Arc<Mutex<(Option<usize>, Vec<ApiKey>)>>);
+
+impl KeySink for Collect {
+    fn expect(&mut self, count: usize) {
+        self.0.lock().unwrap().0 = Some(count);
+    }
+    fn key(&mut self, key: ApiKey) {
+        self.0.lock().unwrap().1.push(key);
+    }
 }
