@@ -6,6 +6,8 @@ seeded and started. Prints one JSON object on stdout:
 
 - create / revoke: latency (ms) of sequential key creates and revokes;
 - bulk: seconds to create BULK keys with CLIENTS concurrent clients;
+- batch: seconds to create BATCH keys through `keys:batch`, BATCH_SIZE
+  a request, with CLIENTS concurrent clients;
 - revocation: of REVOKE_CHECKS keys, how many the very next gateway
   request after the revoke's answer still let through (must be 0).
 
@@ -27,6 +29,8 @@ SEQUENTIAL = int(os.environ.get("SEQUENTIAL", "300"))
 BULK = int(os.environ.get("BULK", "100000"))
 CLIENTS = int(os.environ.get("CLIENTS", "8"))
 REVOKE_CHECKS = int(os.environ.get("REVOKE_CHECKS", "50"))
+BATCH = int(os.environ.get("BATCH", "100000"))
+BATCH_SIZE = int(os.environ.get("BATCH_SIZE", "1000"))
 
 
 class Admin:
@@ -47,6 +51,10 @@ class Admin:
 
     def create_key(self, app_id):
         return self.call("POST", f"/admin/v1/apps/{app_id}/keys", {"name": "bench"})
+
+    def create_keys(self, app_id, count):
+        made = self.call("POST", f"/admin/v1/apps/{app_id}/keys:batch", {"keys": [{"name": "bench"}] * count})
+        return len(made["data"])
 
     def revoke_key(self, key_id):
         return self.call("POST", f"/admin/v1/keys/{key_id}/revoke", {"reason": "bench"})
@@ -101,6 +109,22 @@ def bulk(app_id):
     return {"keys": done, "clients": CLIENTS, "seconds": round(seconds, 2), "keys_per_s": round(done / seconds)}
 
 
+def batch_worker(args):
+    app_id, sizes = args
+    admin = Admin()
+    return sum(admin.create_keys(app_id, n) for n in sizes)
+
+
+def batch(app_id):
+    sizes = [BATCH_SIZE] * (BATCH // BATCH_SIZE) + ([BATCH % BATCH_SIZE] if BATCH % BATCH_SIZE else [])
+    work = [(app_id, sizes[i::CLIENTS]) for i in range(CLIENTS)]
+    t = time.perf_counter()
+    with multiprocessing.Pool(CLIENTS) as pool:
+        done = sum(pool.map(batch_worker, work))
+    seconds = time.perf_counter() - t
+    return {"keys": done, "clients": CLIENTS, "batch_size": BATCH_SIZE, "seconds": round(seconds, 2), "keys_per_s": round(done / seconds)}
+
+
 def gateway_status(conn, key):
     conn.request("GET", f"{BASE_PATH}/anything", headers={"Authorization": f"Bearer {key}"})
     resp = conn.getresponse()
@@ -135,7 +159,8 @@ def main():
     create, revoke = sequential(admin, app_id)
     revoked = revocation(admin, app_id)
     bulk_result = bulk(app_id) if BULK > 0 else None
-    json.dump({"create": create, "revoke": revoke, "revocation": revoked, "bulk": bulk_result}, sys.stdout)
+    batch_result = batch(app_id) if BATCH > 0 else None
+    json.dump({"create": create, "revoke": revoke, "revocation": revoked, "bulk": bulk_result, "batch": batch_result}, sys.stdout)
     print()
 
 

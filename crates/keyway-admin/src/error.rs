@@ -104,6 +104,23 @@ impl AdminError {
         AdminError::AlreadyExists { detail: detail.into(), param: Some(param.into()) }
     }
 
+    /// The same refusal about item `index` of the list field `list` of a
+    /// batch: `param` `scopes[0]` becomes `keys[3].scopes[0]` and the
+    /// detail says which item it is about. Other errors stay as they are.
+    pub fn in_item(self, list: &str, index: usize) -> Self {
+        let item = format!("{list}[{index}]");
+        let at = |param: Option<String>| Some(param.map_or_else(|| item.clone(), |p| format!("{item}.{p}")));
+        match self {
+            AdminError::RequestInvalid { detail, param } => {
+                AdminError::RequestInvalid { detail: format!("{item}: {detail}"), param: at(param) }
+            }
+            AdminError::ReferenceInvalid { detail, param } => {
+                AdminError::ReferenceInvalid { detail: format!("{item}: {detail}"), param: at(param) }
+            }
+            other => other,
+        }
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {

@@ -203,6 +203,7 @@ mod tests {
 
     #[test]
     fn bounds_are_the_servers() {
+        use crate::resources::key_batch::MAX_BATCH;
         use crate::resources::keys::MAX_GRACE_SECONDS;
         use crate::resources::users::{MAX_PASSWORD, MIN_PASSWORD};
         use crate::resources::MAX_LIMIT;
@@ -229,6 +230,7 @@ mod tests {
             ("UpstreamInput.targets", n(&s("UpstreamInput")["properties"]["targets"]["maxItems"]), MAX_TARGETS as u64),
             ("ApiCreate.scope_rules", n(&s("ApiCreate")["properties"]["scope_rules"]["maxItems"]), MAX_SCOPE_RULES as u64),
             ("ApiPatch.scope_rules", n(&s("ApiPatch")["properties"]["scope_rules"]["maxItems"]), MAX_SCOPE_RULES as u64),
+            ("KeyBatchCreate.keys", n(&s("KeyBatchCreate")["properties"]["keys"]["maxItems"]), MAX_BATCH as u64),
             ("KeyCreate.allowed_ips", n(&s("KeyCreate")["properties"]["allowed_ips"]["maxItems"]), MAX_ALLOWED_IPS as u64),
             ("UserCreate.password.minLength", n(&s("UserCreate")["properties"]["password"]["minLength"]), MIN_PASSWORD as u64),
             ("UserCreate.password.maxLength", n(&s("UserCreate")["properties"]["password"]["maxLength"]), MAX_PASSWORD as u64),

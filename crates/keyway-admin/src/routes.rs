@@ -2,7 +2,7 @@
 //! handler. [`router`](crate::router) is built from it, and the OpenAPI
 //! test walks it, so the document cannot drift from what is served.
 
-use crate::resources::{analytics, apis, apps, audit, keys, logs, subscriptions, tenants, users};
+use crate::resources::{analytics, apis, apps, audit, key_batch, keys, logs, subscriptions, tenants, users};
 use crate::state::AdminState;
 use crate::{diagnose, health, openapi};
 use axum::http::Method;
@@ -51,6 +51,7 @@ pub(crate) fn table() -> Vec<RouteDef> {
         DELETE "/admin/v1/apps/{id}" => apps::delete,
 
         POST "/admin/v1/apps/{id}/keys" => keys::create,
+        POST "/admin/v1/apps/{id}/keys:batch" => key_batch::create_batch,
         GET "/admin/v1/apps/{id}/keys" => keys::list_of_app,
         GET "/admin/v1/keys/{id}" => keys::get,
         POST "/admin/v1/keys/{id}/rotate" => keys::rotate,

@@ -17,7 +17,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use tokio::sync::{Mutex, MutexGuard};
+use tokio::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 /// Shared state of the admin API.
 #[derive(Clone)]
@@ -101,7 +101,11 @@ impl std::fmt::Debug for AdminState {
 /// Serializes admin writes in this process, so a read-check-write
 /// sequence (rotate, revoke, PATCH) never interleaves with another one
 /// and no update is lost between reading a record and writing it back.
-static WRITER: Mutex<()> = Mutex::const_new(());
+/// Writes that only insert new records whose checks read nothing another
+/// insert changes (key creates) share it, so they commit concurrently and
+/// storage groups them into one transaction; they still exclude, and are
+/// excluded by, every read-check-write sequence.
+static WRITER: RwLock<()> = RwLock::const_new(());
 
 /// One change to commit, with what the audit log says about it.
 #[derive(Clone, Debug)]
@@ -147,8 +151,16 @@ impl AdminState {
     /// Takes the process-wide write lock. Handlers that write hold it from
     /// the first read they base the write on until [`AdminState::commit`]
     /// returns.
-    pub async fn begin_write(&self) -> MutexGuard<'static, ()> {
-        WRITER.lock().await
+    pub async fn begin_write(&self) -> RwLockWriteGuard<'static, ()> {
+        WRITER.write().await
+    }
+
+    /// Takes the write lock shared with other inserts: for a handler that
+    /// only inserts fresh records (new ids) after checking records that no
+    /// other insert changes (a key create checks its app). It excludes
+    /// every [`AdminState::begin_write`] holder, as that one does.
+    pub async fn begin_insert(&self) -> RwLockReadGuard<'static, ()> {
+        WRITER.read().await
     }
 
     /// Applies `writes` to storage together with one audit entry each, in

@@ -87,7 +87,7 @@ fn code(r: &CallLogRow) -> String {
 }
 
 fn key(r: &CallLogRow) -> Option<String> {
-    r.key_id.as_ref().map(|k| k.0.clone())
+    r.key_id.as_ref().map(|k| k.0.to_string())
 }
 
 fn exact(mut v: Vec<f64>, q: f64) -> f64 {
@@ -172,7 +172,7 @@ async fn series_and_rankings_equal_brute_force_counts_and_percentiles() {
     let body = h.ok("GET", &format!("/admin/v1/analytics/top?dimension=api&metric=errors&limit=1&{odd}"), Value::Null).await;
     let mut want: BTreeMap<String, f64> = BTreeMap::new();
     for r in rows.iter().filter(|r| (lo..hi).contains(&r.time.timestamp()) && r.code.is_some()) {
-        *want.entry(r.api_id.clone().unwrap().0).or_default() += 1.0;
+        *want.entry(r.api_id.clone().unwrap().to_string()).or_default() += 1.0;
     }
     let best = want.iter().max_by(|a, b| a.1.total_cmp(b.1).then_with(|| b.0.cmp(a.0))).unwrap();
     assert_eq!(body["data"], serde_json::json!([{"group": best.0, "value": *best.1 as u64}]));

@@ -2,16 +2,26 @@
 //!
 //! An id is a prefix, an underscore and a lowercase ULID, so ids sort by
 //! creation time and say what they point at when they show up in a log.
+//!
+//! Ids of records the gateway's snapshot holds (tenants, users, apps,
+//! keys, APIs, subscriptions) are `Arc<str>`: a clone is a reference
+//! count, so a million keys share their app's and tenant's id text and
+//! the key-id index shares each key's own. Ids made per request or per
+//! audit entry stay `String`.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::sync::Arc;
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident, $prefix:literal) => {
+        id_type!($(#[$doc])* $name, $prefix, Arc<str>);
+    };
+    ($(#[$doc:meta])* $name:ident, $prefix:literal, $text:ty) => {
         $(#[$doc])*
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(transparent)]
-        pub struct $name(pub String);
+        pub struct $name(pub $text);
 
         impl $name {
             /// The type prefix of this kind of id, without the underscore.
@@ -19,7 +29,7 @@ macro_rules! id_type {
 
             /// A fresh, unique id.
             pub fn generate() -> Self {
-                Self(format!("{}_{}", $prefix, ulid::Ulid::new().to_string().to_lowercase()))
+                Self(format!("{}_{}", $prefix, ulid::Ulid::new().to_string().to_lowercase()).into())
             }
 
             /// The id as text.
@@ -36,7 +46,13 @@ macro_rules! id_type {
 
         impl From<&str> for $name {
             fn from(s: &str) -> Self {
-                Self(s.to_owned())
+                Self(s.into())
+            }
+        }
+
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                Self(s.into())
             }
         }
     };
@@ -55,7 +71,7 @@ id_type!(/// A published API version.
 id_type!(/// A subscription of an app to an API.
     SubscriptionId, "sub");
 id_type!(/// One request through the gateway.
-    RequestId, "req");
+    RequestId, "req", String);
 
 impl RequestId {
     /// A fresh id whose ULID time is `time` (to the millisecond), so the
@@ -76,7 +92,7 @@ impl RequestId {
     }
 }
 id_type!(/// One audit-log entry.
-    AuditId, "aud");
+    AuditId, "aud", String);
 id_type!(/// An admin token.
     AdminTokenId, "adm");
 

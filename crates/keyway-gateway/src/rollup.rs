@@ -184,7 +184,7 @@ mod tests {
             for code in [OK, "key_revoked", "key_unknown"] {
                 let mine: Vec<&CallLogRow> = rows
                     .iter()
-                    .filter(|r| r.key_id.as_ref().is_some_and(|k| k.0 == key))
+                    .filter(|r| r.key_id.as_ref().is_some_and(|k| k.as_str() == key))
                     .filter(|r| r.code.map_or(OK, |c| c.as_str()) == code)
                     .collect();
                 let mut merged = RollupValue::default();

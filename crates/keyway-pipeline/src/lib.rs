@@ -6,6 +6,8 @@
 //! order, and [`Call::decide`] runs those that read only the snapshot. The
 //! gateway runs it for every request, and `diagnose` for hypothetical ones.
 
+pub mod key_loader;
+pub mod key_table;
 mod percent;
 pub mod phases;
 pub mod places;
@@ -14,6 +16,8 @@ pub mod snapshot;
 pub mod stages;
 pub mod table;
 
+pub use key_loader::KeyLoader;
+pub use key_table::KeyTable;
 pub use phases::{Admitted, Call, CallInput, Settings};
 pub use snapshot::{ApiEntry, KeyEntry, Snapshot, SnapshotHandle};
 pub use table::Table;

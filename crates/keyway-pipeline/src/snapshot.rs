@@ -4,47 +4,56 @@
 //! [`Table`]s, so a patch copies one shard of the table it touches, not
 //! the table; the small ones (APIs and their routes) are copied whole.
 
+use crate::key_loader::KeyLoader;
+use crate::key_table::KeyTable;
 use crate::table::Table;
 use arc_swap::ArcSwap;
 use keyway_core::change::{Change, Record};
 use keyway_core::ids::{ApiId, AppId, KeyId, TenantId, UserId};
-use keyway_core::key_format::KeyDigest;
 use keyway_core::model::{Api, ApiKey, ApiStatus, App, Subscription, Tenant, User};
 use keyway_core::Timestamp;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Usage of one key, updated per request with a single atomic store and
-/// flushed to storage periodically. Shared across snapshot versions.
+/// Usage of one key, updated per request with at most one atomic
+/// compare-and-swap and flushed to storage periodically. Held inside the
+/// key's entry: a new version of the key starts from the old one's
+/// counters (a use noted on the old version in the microseconds after the
+/// copy is lost, which `last_used_at`, flushed every few seconds anyway,
+/// can afford).
+///
+/// One `i64` holds both facts: 0 is never used, `t > 0` a last use at `t`
+/// (unix milliseconds) not flushed yet, `-t` a last use at `t` already
+/// flushed.
 #[derive(Debug, Default)]
 pub struct KeyUsage {
     last_used_ms: AtomicI64,
-    flushed_ms: AtomicI64,
 }
 
 impl KeyUsage {
-    /// Notes a use at `now_ms` (unix milliseconds).
+    /// Notes a use at `now_ms` (unix milliseconds). A use no later than
+    /// the one noted writes nothing.
     pub fn touch(&self, now_ms: i64) {
-        self.last_used_ms.fetch_max(now_ms, Ordering::Relaxed);
+        let _ = self.last_used_ms.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| (now_ms > v.abs()).then_some(now_ms));
     }
 
     /// The last use seen by this node (unix milliseconds), flushed or not.
     pub fn last_used_ms(&self) -> Option<i64> {
-        let ms = self.last_used_ms.load(Ordering::Relaxed);
+        let ms = self.last_used_ms.load(Ordering::Relaxed).abs();
         (ms > 0).then_some(ms)
+    }
+
+    /// A copy of these counters, for the next version of the key.
+    pub fn carried(&self) -> KeyUsage {
+        KeyUsage { last_used_ms: AtomicI64::new(self.last_used_ms.load(Ordering::Relaxed)) }
     }
 
     /// The last use not yet flushed, marking it flushed. A key unused
     /// since the last flush is only read, not written, so a flush over a
     /// million idle keys dirties no cache line.
     pub fn take_unflushed(&self) -> Option<i64> {
-        let last = self.last_used_ms.load(Ordering::Relaxed);
-        if last <= self.flushed_ms.load(Ordering::Relaxed) {
-            return None;
-        }
-        let flushed = self.flushed_ms.swap(last, Ordering::Relaxed);
-        (last > flushed).then_some(last)
+        self.last_used_ms.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| (v > 0).then_some(-v)).ok()
     }
 }
 
@@ -54,7 +63,7 @@ pub struct KeyEntry {
     /// The stored key.
     pub key: ApiKey,
     /// Its usage counters.
-    pub usage: Arc<KeyUsage>,
+    pub usage: KeyUsage,
 }
 
 /// An API as the request path sees it, with its upstream plan.
@@ -99,10 +108,8 @@ pub struct Snapshot {
     pub users: Table<UserId, Arc<User>>,
     /// Apps by id.
     pub apps: Table<AppId, Arc<App>>,
-    /// Keys by digest: the only lookup a presented key gets.
-    pub keys: Table<KeyDigest, Arc<KeyEntry>>,
-    /// Key digests by key id.
-    pub key_ids: Table<KeyId, KeyDigest>,
+    /// Keys by digest (the only lookup a presented key gets) and by id.
+    pub keys: KeyTable,
     /// APIs by id.
     pub apis: Arc<HashMap<ApiId, Arc<ApiEntry>>>,
     /// APIs by base path, live ones before retired ones.
@@ -123,18 +130,47 @@ impl Snapshot {
         apis: Vec<Api>,
         subscriptions: Vec<Subscription>,
     ) -> Self {
+        let mut loader = KeyLoader::default();
+        for key in keys {
+            loader.add(key);
+        }
+        Snapshot::from_parts(tenants, users, apps, loader.finish(), apis, subscriptions)
+    }
+
+    /// Builds a snapshot from whole tables and keys already in a
+    /// [`KeyTable`] (see [`KeyLoader`], which start-up feeds as storage
+    /// reads the keys).
+    pub fn from_parts(
+        tenants: Vec<Tenant>,
+        users: Vec<User>,
+        apps: Vec<App>,
+        keys: KeyTable,
+        apis: Vec<Api>,
+        subscriptions: Vec<Subscription>,
+    ) -> Self {
         let mut s = Snapshot {
             subscriptions: subscriptions.into_iter().map(|x| ((x.app_id.clone(), x.api_id.clone()), Arc::new(x))).collect(),
             tenants: tenants.into_iter().map(|t| (t.id.clone(), Arc::new(t))).collect(),
             users: users.into_iter().map(|u| (u.id.clone(), Arc::new(u))).collect(),
             apps: apps.into_iter().map(|a| (a.id.clone(), Arc::new(a))).collect(),
-            key_ids: keys.iter().map(|k| (k.id.clone(), k.digest)).collect(),
+            keys,
             ..Default::default()
         };
-        s.keys = keys.into_iter().map(|key| (key.digest, Arc::new(KeyEntry { key, usage: Arc::default() }))).collect();
         s.apis = Arc::new(apis.into_iter().map(|a| (a.id.clone(), Arc::new(ApiEntry::new(a)))).collect());
         s.rebuild_routes();
         s
+    }
+
+    /// `key` with its app and tenant ids pointing at the app's and the
+    /// tenant's own text, so a million keys of one app hold one copy.
+    fn shared_ids(&self, mut key: ApiKey) -> ApiKey {
+        if let Some(app) = self.apps.get(&key.app_id) {
+            key.app_id = app.id.clone();
+        }
+        if let Some(tenant) = self.tenants.get(&key.tenant_id) {
+            key.tenant_id = tenant.id.clone();
+        }
+        key
     }
 
     /// The live (not retired) version named as `api`'s successor, if any.
@@ -144,7 +180,7 @@ impl Snapshot {
 
     /// A key by id.
     pub fn key_by_id(&self, id: &KeyId) -> Option<&Arc<KeyEntry>> {
-        self.key_ids.get(id).and_then(|d| self.keys.get(d))
+        self.keys.by_id(id)
     }
 
     /// Applies one change: copies the one shard (or small table) it
@@ -162,14 +198,9 @@ impl Snapshot {
             }
             Record::Key(k) => {
                 // Keep usage counters across versions of the same key.
-                let usage = match self.key_ids.get(&k.id).copied().and_then(|d| self.keys.remove(&d)) {
-                    Some(old) => old.usage.clone(),
-                    None => Arc::default(),
-                };
-                if self.key_ids.get(&k.id) != Some(&k.digest) {
-                    self.key_ids.insert(k.id.clone(), k.digest);
-                }
-                self.keys.insert(k.digest, Arc::new(KeyEntry { key: k.clone(), usage }));
+                let usage = self.keys.by_id(&k.id).map(|old| old.usage.carried()).unwrap_or_default();
+                let key = self.shared_ids(k.clone());
+                self.keys.insert(Arc::new(KeyEntry { key, usage }));
             }
             Record::Api(a) => {
                 Arc::make_mut(&mut self.apis).insert(a.id.clone(), Arc::new(ApiEntry::new(a.clone())));
@@ -251,5 +282,26 @@ impl SnapshotHandle {
             next.apply(c);
         }
         self.current.store(Arc::new(next));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::KeyUsage;
+
+    #[test]
+    fn usage_is_flushed_once_per_new_use() {
+        let u = KeyUsage::default();
+        assert_eq!((u.last_used_ms(), u.take_unflushed()), (None, None));
+        u.touch(1_000);
+        u.touch(900); // older: ignored
+        assert_eq!(u.last_used_ms(), Some(1_000));
+        assert_eq!(u.take_unflushed(), Some(1_000));
+        assert_eq!((u.last_used_ms(), u.take_unflushed()), (Some(1_000), None));
+        u.touch(1_000); // the same instant again: still flushed
+        assert_eq!(u.take_unflushed(), None);
+        u.touch(2_000);
+        let next = u.carried();
+        assert_eq!((next.take_unflushed(), next.last_used_ms()), (Some(2_000), Some(2_000)));
     }
 }

@@ -30,6 +30,15 @@ pub enum StoreError {
     Backend(String),
 }
 
+/// Where [`Store::load_all_streaming`] sends the keys it reads.
+pub trait KeySink: Send {
+    /// How many keys are coming (told once, before the first), so the
+    /// receiver can size its tables once instead of growing them.
+    fn expect(&mut self, count: usize);
+    /// One key, in storage order.
+    fn key(&mut self, key: ApiKey);
+}
+
 /// Everything the gateway's snapshot is built from.
 #[derive(Clone, Debug, Default)]
 pub struct StateDump {
@@ -101,6 +110,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// Loads every tenant, user, app, key and API.
     async fn load_all(&self) -> Result<StateDump, StoreError>;
+
+    /// [`Store::load_all`], but each key is handed to `sink` as it is read
+    /// instead of collected: the answer's `keys` is empty. At a million
+    /// keys this saves holding every key twice (the rows and what is built
+    /// from them) while the gateway starts. The default collects, then
+    /// hands them over.
+    async fn load_all_streaming(&self, mut sink: Box<dyn KeySink>) -> Result<StateDump, StoreError> {
+        let mut dump = self.load_all().await?;
+        sink.expect(dump.keys.len());
+        for k in std::mem::take(&mut dump.keys) {
+            sink.key(k);
+        }
+        Ok(dump)
+    }
 
     /// A tenant by id.
     async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError>;

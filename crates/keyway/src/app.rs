@@ -9,6 +9,7 @@ use anyhow::Context;
 use http::{Request, Response};
 use keyway_admin::{bootstrap_admin_token, AdminState, PendingCalls};
 use keyway_core::key_format::KeyHasher;
+use keyway_core::model::ApiKey;
 use keyway_core::rollup::{Level, RollupQuery, RollupRow};
 use keyway_gateway::call_log::{CallLogSender, CallLogSettings, CallLogWriter};
 use keyway_gateway::client_ip::ClientIpResolver;
@@ -18,9 +19,9 @@ use keyway_gateway::{Gateway, GatewaySettings};
 use keyway_limits::{InMemoryRateLimiter, QuotaCounter, SystemClock};
 use keyway_listener::serve::Handler;
 use keyway_listener::{fd_budget, GuardedBody, ListenerSettings};
-use keyway_pipeline::{Settings, Snapshot, SnapshotHandle};
+use keyway_pipeline::{KeyLoader, Settings, Snapshot, SnapshotHandle};
 use keyway_store::sqlite::SqliteStore;
-use keyway_store::{Store, StoreError};
+use keyway_store::{KeySink, Store, StoreError};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -88,18 +89,23 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         .context("creating the first admin token")?;
 
     let started = std::time::Instant::now();
-    let dump = store.load_all().await.context("loading state")?;
+    // Keys go into the snapshot's table as storage reads them: start-up
+    // never holds a million keys twice.
+    let loader = Arc::new(std::sync::Mutex::new(KeyLoader::default()));
+    let dump = store.load_all_streaming(Box::new(Loading(Arc::clone(&loader)))).await.context("loading state")?;
+    let keys = std::mem::take(&mut *Loading(loader).get()).finish();
     let load_ms = started.elapsed().as_millis() as u64;
-    let keys = dump.keys.len();
-    let snapshot = Arc::new(SnapshotHandle::new(Snapshot::build(
+    let key_count = keys.len();
+    let snapshot = Arc::new(SnapshotHandle::new(Snapshot::from_parts(
         dump.tenants,
         dump.users,
         dump.apps,
-        dump.keys,
+        keys,
         dump.apis,
         dump.subscriptions,
     )));
     let build_ms = started.elapsed().as_millis() as u64 - load_ms;
+    let keys = key_count;
     tracing::info!(keys, load_ms, build_ms, "snapshot loaded");
 
     let (exporters, sinks) = crate::export::start(&config.export).context("starting the exporters")?;
@@ -370,5 +376,25 @@ async fn retention(store: Arc<dyn Store>, keep: Retention, rx: watch::Receiver<b
             }
             () = &mut stop => return,
         }
+    }
+}
+
+/// The start-up load's [`KeySink`]: keys go straight into the snapshot's
+/// key table.
+struct Loading(Arc<std::sync::Mutex<KeyLoader>>);
+
+impl Loading {
+    fn get(&self) -> std::sync::MutexGuard<'_, KeyLoader> {
+        self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl KeySink for Loading {
+    fn expect(&mut self, count: usize) {
+        *self.get() = KeyLoader::with_capacity(count);
+    }
+
+    fn key(&mut self, key: ApiKey) {
+        self.get().add(key);
     }
 }

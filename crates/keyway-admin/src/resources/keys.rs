@@ -152,6 +152,17 @@ impl Standing {
         }
     }
 
+    /// The owner and tenant of `app` as the gateway's snapshot has them
+    /// (every committed admin write is in it), from storage when the
+    /// snapshot lacks them.
+    pub async fn current(state: &AdminState, app: &App) -> Result<Self, AdminError> {
+        let snap = state.snapshot.load();
+        match (snap.users.get(&app.owner_user_id), snap.tenants.get(&app.tenant_id)) {
+            (Some(owner), Some(tenant)) => Ok(Standing::of(app, Some(owner), Some(tenant))),
+            _ => Standing::load(state, app).await,
+        }
+    }
+
     /// Reads the owner and tenant of `app`: two point reads, whatever the
     /// number of keys.
     pub async fn load(state: &AdminState, app: &App) -> Result<Self, AdminError> {
@@ -236,17 +247,17 @@ impl KeyView {
             id: k.id.clone(),
             app_id: k.app_id.clone(),
             tenant_id: k.tenant_id.clone(),
-            name: k.name.clone(),
-            prefix: k.prefix.clone(),
+            name: k.name.as_deref().map(str::to_owned),
+            prefix: k.prefix.to_string(),
             env: k.env,
             status,
             effective_status,
             refusal_code: effective_status.refusal_code(),
-            scopes: k.scopes.clone(),
-            allowed_ips: k.allowed_ips.clone(),
+            scopes: k.scopes.to_vec(),
+            allowed_ips: k.allowed_ips.to_vec(),
             expires_at: k.expires_at,
             revoked_at: k.revoked_at,
-            revoked_reason: k.revoked_reason.clone(),
+            revoked_reason: k.revoked_reason.as_deref().map(str::to_owned),
             rotated_to: k.rotated_to.clone(),
             grace_until: k.grace_until,
             rate_limit: k.rate_limit,
@@ -267,7 +278,53 @@ pub struct NewKey {
     pub key: String,
 }
 
-/// `POST /admin/v1/apps/{id}/keys`.
+/// A [`CreateKey`] body validated: everything a new key needs but its
+/// app, its text and its time.
+#[derive(Debug)]
+pub struct KeySpec {
+    env: Option<KeyEnv>,
+    scopes: Vec<String>,
+    allowed_ips: Vec<IpNet>,
+    expires_at: Option<Timestamp>,
+    rate_limit: Option<RateLimit>,
+    quota: Option<Quota>,
+    name: Option<String>,
+}
+
+impl KeySpec {
+    /// Validates a create body; the error names the field at fault.
+    pub fn validate(req: CreateKey) -> Result<Self, AdminError> {
+        Ok(KeySpec {
+            scopes: validate::scopes("scopes", req.scopes.unwrap_or_default())?,
+            allowed_ips: validate::allowed_ips(req.allowed_ips.unwrap_or_default())?,
+            name: validate::opt_text("name", req.name.as_deref(), MAX_NAME)?,
+            quota: req.quota.map(|q| validate::quota("quota", q)).transpose()?,
+            rate_limit: req.rate_limit.map(|rl| validate::rate_limit("rate_limit", rl)).transpose()?,
+            env: req.env,
+            expires_at: req.expires_at,
+        })
+    }
+
+    /// A new key of `app` made at `t`, with fresh text (returned beside
+    /// it, the only copy); `default_env` when the body named none.
+    pub fn mint(self, state: &AdminState, app: &App, t: Timestamp) -> Result<(ApiKey, String), AdminError> {
+        let env = self.env.unwrap_or(state.settings.environment);
+        let template = ApiKey {
+            name: self.name.map(String::into_boxed_str),
+            scopes: self.scopes.into_boxed_slice(),
+            allowed_ips: self.allowed_ips.into_boxed_slice(),
+            expires_at: self.expires_at,
+            rate_limit: self.rate_limit,
+            quota: self.quota,
+            // Prefix and digest are set by `mint`.
+            ..ApiKey::new(&app.id, &app.tenant_id, env, "", [0; 32], t)
+        };
+        mint(state, template)
+    }
+}
+
+/// `POST /admin/v1/apps/{id}/keys`. Takes the write lock shared with
+/// other inserts, so concurrent creates commit together.
 pub async fn create(
     State(state): State<AdminState>,
     actor: Actor,
@@ -275,27 +332,11 @@ pub async fn create(
     JsonBody(req): JsonBody<CreateKey>,
 ) -> Result<Created<NewKey>, AdminError> {
     let t = now();
-    let scopes = validate::scopes("scopes", req.scopes.unwrap_or_default())?;
-    let allowed_ips = validate::allowed_ips(req.allowed_ips.unwrap_or_default())?;
-    let name = validate::opt_text("name", req.name.as_deref(), MAX_NAME)?;
-    let quota = req.quota.map(|q| validate::quota("quota", q)).transpose()?;
-    let rate_limit = req.rate_limit.map(|rl| validate::rate_limit("rate_limit", rl)).transpose()?;
-
-    let _write = state.begin_write().await;
+    let spec = KeySpec::validate(req)?;
+    let _write = state.begin_insert().await;
     let app = usable_app(&state, &app_id).await?;
-    let standing = Standing::load(&state, &app).await?;
-    let env = req.env.unwrap_or(state.settings.environment);
-    let template = ApiKey {
-        name,
-        scopes,
-        allowed_ips,
-        expires_at: req.expires_at,
-        rate_limit,
-        quota,
-        // Prefix and digest are set by `mint`.
-        ..ApiKey::new(&app.id, &app.tenant_id, env, "", [0; 32], t)
-    };
-    let (record, key) = mint(&state, template)?;
+    let standing = Standing::current(&state, &app).await?;
+    let (record, key) = spec.mint(&state, &app, t)?;
     state.commit(&actor, vec![Write::insert("key.create", Record::Key(record.clone()))]).await?;
     Ok(created(NewKey { meta: KeyView::of(&record, t, &standing), key }))
 }
@@ -397,8 +438,8 @@ pub async fn revoke(
     }
     let mut after = before.clone();
     after.revoked_at = Some(t);
-    after.revoked_reason = Some(reason);
-    after.revoked_by = Some(actor.0.clone());
+    after.revoked_reason = Some(reason.into_boxed_str());
+    after.revoked_by = Some(actor.0.as_str().into());
     state.commit(&actor, vec![Write::update("key.revoke", Record::Key(before), Record::Key(after.clone()))]).await?;
     Ok(Json(KeyView::of(&after, t, &standing)))
 }
@@ -408,7 +449,7 @@ pub async fn revoke(
 fn mint(state: &AdminState, mut template: ApiKey) -> Result<(ApiKey, String), AdminError> {
     let text = key_format::generate(template.env);
     let parsed = key_format::parse(&text).map_err(|e| AdminError::Internal(format!("a generated key does not parse: {e}")))?;
-    template.prefix = parsed.display_prefix().to_owned();
+    template.prefix = parsed.display_prefix().into();
     template.digest = state.settings.hasher.digest(&text);
     Ok((template, text))
 }
@@ -425,9 +466,15 @@ async fn standing_of_key(state: &AdminState, k: &ApiKey) -> Result<Standing, Adm
     }
 }
 
-/// The app a key is made for: it must exist (404) and not be deleted (409).
-async fn usable_app(state: &AdminState, id: &str) -> Result<App, AdminError> {
-    let app = super::app(state, id).await?;
+/// The app a key is made for: it must exist (404) and not be deleted
+/// (409). Read from the snapshot (every committed admin write is in it),
+/// from storage when the snapshot lacks it.
+pub(crate) async fn usable_app(state: &AdminState, id: &str) -> Result<App, AdminError> {
+    let cached = state.snapshot.load().apps.get(&AppId::from(id)).map(|a| App::clone(a));
+    let app = match cached {
+        Some(app) => app,
+        None => super::app(state, id).await?,
+    };
     if app.status == PrincipalStatus::Deleted {
         return Err(AdminError::InvalidState(format!("app {id} is deleted; it cannot get keys")));
     }

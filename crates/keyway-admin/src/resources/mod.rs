@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod apis;
 pub mod apps;
 pub mod audit;
+pub mod key_batch;
 pub mod keys;
 pub mod logs;
 pub mod subscriptions;

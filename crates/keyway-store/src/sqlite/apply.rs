@@ -1,6 +1,6 @@
-//! `Store::apply`: every change and every audit entry of one admin write in
-//! one transaction, with constraint failures explained in the caller's
-//! terms.
+//! `Store::apply`'s writes: every change and every audit entry of one
+//! admin write, inside its group's transaction (see `group.rs`), with
+//! constraint failures explained in the caller's terms.
 
 use super::audit;
 use super::errors::{sqlite_error, violation, Violation};
@@ -8,19 +8,18 @@ use super::rows::{self, Table};
 use crate::StoreError;
 use keyway_core::change::{Change, Record};
 use keyway_core::records::AuditEntry;
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OptionalExtension};
 
-/// Applies `changes` then inserts `audit`, all or nothing.
-pub(crate) fn apply(conn: &mut Connection, changes: &[Change], audit: &[AuditEntry]) -> Result<(), StoreError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
+/// Writes `changes` then inserts `audit` inside the caller's transaction
+/// or savepoint, stopping at the first failure (the caller rolls back).
+pub(crate) fn write_all(conn: &Connection, changes: &[Change], audit: &[AuditEntry]) -> Result<(), StoreError> {
     for change in changes {
-        write(&tx, change)?;
+        write(conn, change)?;
     }
     for entry in audit {
-        audit::insert(&tx, entry)?;
+        audit::insert(conn, entry)?;
     }
-    // Dropping `tx` on an early return above rolls everything back.
-    tx.commit().map_err(sqlite_error)
+    Ok(())
 }
 
 fn table(record: &Record) -> &'static Table {
@@ -45,7 +44,7 @@ fn id(record: &Record) -> &str {
     }
 }
 
-fn write(tx: &Transaction<'_>, change: &Change) -> Result<(), StoreError> {
+fn write(tx: &Connection, change: &Change) -> Result<(), StoreError> {
     let record = change.record();
     let (sql, is_update) = match change {
         Change::Insert(_) => (table(record).insert(), false),
@@ -71,7 +70,7 @@ fn write(tx: &Transaction<'_>, change: &Change) -> Result<(), StoreError> {
 
 /// Maps a failed write of `record` to a [`StoreError`] that names the
 /// field at fault.
-fn explain(tx: &Transaction<'_>, record: &Record, e: rusqlite::Error) -> StoreError {
+fn explain(tx: &Connection, record: &Record, e: rusqlite::Error) -> StoreError {
     match violation(&e) {
         Some((Violation::Unique, message)) => StoreError::Conflict(unique_message(record, message)),
         Some((Violation::ForeignKey, _)) => match missing_reference(tx, record) {
@@ -116,13 +115,13 @@ fn unique_message(record: &Record, message: &str) -> String {
     }
 }
 
-fn exists(tx: &Transaction<'_>, sql: &str, params: impl rusqlite::Params) -> Result<bool, StoreError> {
+fn exists(tx: &Connection, sql: &str, params: impl rusqlite::Params) -> Result<bool, StoreError> {
     tx.query_row(sql, params, |_| Ok(())).optional().map(|row| row.is_some()).map_err(sqlite_error)
 }
 
 /// After a FOREIGN KEY failure: the reference of `record` that points
 /// nowhere (not found) or at another tenant's row (conflict), if any.
-fn missing_reference(tx: &Transaction<'_>, record: &Record) -> Result<Option<StoreError>, StoreError> {
+fn missing_reference(tx: &Connection, record: &Record) -> Result<Option<StoreError>, StoreError> {
     let kind = record.kind();
     let tenant_exists = |tenant: &str| exists(tx, "SELECT 1 FROM tenants WHERE id = ?1", [tenant]);
     let no_tenant = |tenant: &str| StoreError::NotFound(format!("tenant '{tenant}' does not exist ({kind} '{}')", id(record)));

@@ -41,7 +41,7 @@ fn entry(r: &Row<'_>) -> rusqlite::Result<AuditEntry> {
         action: r.get(3)?,
         resource_type: r.get(4)?,
         resource_id: r.get(5)?,
-        tenant_id: r.get::<_, Option<String>>(6)?.map(TenantId),
+        tenant_id: r.get::<_, Option<String>>(6)?.map(TenantId::from),
         before: r.get::<_, Option<Json<_>>>(7)?.map(|j| j.0),
         after: r.get::<_, Option<Json<_>>>(8)?.map(|j| j.0),
     })

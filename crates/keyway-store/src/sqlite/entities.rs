@@ -3,7 +3,7 @@
 
 use super::errors::sqlite_error;
 use super::rows::{self, Table};
-use crate::{StateDump, StoreError};
+use crate::{KeySink, StateDump, StoreError};
 use rusqlite::{Connection, OptionalExtension, Params, Row};
 
 /// The row of `table` with this id, if any.
@@ -58,6 +58,31 @@ pub(crate) fn load_all(conn: &mut Connection) -> Result<StateDump, StoreError> {
         apis: many(&tx, &scan(&rows::APIS), [], rows::api)?,
         subscriptions: many(&tx, &scan(&rows::SUBSCRIPTIONS), [], rows::subscription)?,
     };
+    tx.commit().map_err(sqlite_error)?;
+    Ok(dump)
+}
+
+/// [`load_all`] with each key handed to `sink` as its row is decoded.
+pub(crate) fn load_all_streaming(conn: &mut Connection, sink: &mut dyn KeySink) -> Result<StateDump, StoreError> {
+    let tx = conn.transaction().map_err(sqlite_error)?;
+    let scan = |table: &Table| format!("{} ORDER BY rowid", table.select());
+    let dump = StateDump {
+        tenants: many(&tx, &scan(&rows::TENANTS), [], rows::tenant)?,
+        users: many(&tx, &scan(&rows::USERS), [], rows::user)?,
+        apps: many(&tx, &scan(&rows::APPS), [], rows::app)?,
+        keys: Vec::new(),
+        apis: many(&tx, &scan(&rows::APIS), [], rows::api)?,
+        subscriptions: many(&tx, &scan(&rows::SUBSCRIPTIONS), [], rows::subscription)?,
+    };
+    let count: i64 = tx.query_row("SELECT count(*) FROM api_keys", [], |r| r.get(0)).map_err(sqlite_error)?;
+    sink.expect(usize::try_from(count).unwrap_or(0));
+    {
+        let mut stmt = tx.prepare(&scan(&rows::KEYS)).map_err(sqlite_error)?;
+        let mut found = stmt.query([]).map_err(sqlite_error)?;
+        while let Some(row) = found.next().map_err(sqlite_error)? {
+            sink.key(rows::key(row).map_err(sqlite_error)?);
+        }
+    }
     tx.commit().map_err(sqlite_error)?;
     Ok(dump)
 }

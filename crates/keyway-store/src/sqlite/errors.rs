@@ -29,7 +29,13 @@ pub(crate) fn violation(e: &rusqlite::Error) -> Option<(Violation, &str)> {
 /// Any SQLite error, where no more specific mapping applies: constraint
 /// violations become conflicts, everything else a backend failure.
 pub(crate) fn sqlite_error(e: rusqlite::Error) -> StoreError {
-    match violation(&e) {
+    sqlite_error_ref(&e)
+}
+
+/// [`sqlite_error`] of a borrowed error, for one error that several
+/// callers share (a group commit that failed).
+pub(crate) fn sqlite_error_ref(e: &rusqlite::Error) -> StoreError {
+    match violation(e) {
         Some((_, message)) => StoreError::Conflict(message.to_owned()),
         None => StoreError::Backend(format!("sqlite: {e}")),
     }

@@ -26,6 +26,7 @@ mod connect;
 mod entities;
 mod enums;
 mod errors;
+mod group;
 mod migrations;
 mod query;
 mod quota;
@@ -48,6 +49,10 @@ pub struct SqliteStore {
     /// Call log and `touch_keys` (the same connection as `main` for an
     /// in-memory database, which a second connection could not see).
     log: Arc<Mutex<Connection>>,
+    /// Admin writes waiting for the next group commit on `main`.
+    queue: Arc<group::Queue>,
+    /// Admin tokens already found, by digest.
+    tokens: Arc<admin_tokens::Cache>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -65,7 +70,12 @@ impl SqliteStore {
         connect::tune_for_admin_writes(&main)?;
         let log = connect::open_file(path)?;
         connect::tune_for_log_writes(&log)?;
-        Ok(SqliteStore { main: Arc::new(Mutex::new(main)), log: Arc::new(Mutex::new(log)) })
+        Ok(SqliteStore {
+            main: Arc::new(Mutex::new(main)),
+            log: Arc::new(Mutex::new(log)),
+            queue: Arc::default(),
+            tokens: Arc::default(),
+        })
     }
 
     /// Opens a fresh, private in-memory database (for tests and tools).
@@ -73,7 +83,7 @@ impl SqliteStore {
         let mut conn = connect::open_memory()?;
         migrations::migrate(&mut conn, migrations::MIGRATIONS)?;
         let main = Arc::new(Mutex::new(conn));
-        Ok(SqliteStore { log: Arc::clone(&main), main })
+        Ok(SqliteStore { log: Arc::clone(&main), main, queue: Arc::default(), tokens: Arc::default() })
     }
 }
 

@@ -1,8 +1,8 @@
 //! [`Store`] for [`SqliteStore`]: each method moves its arguments onto the
 //! blocking pool and calls the module that does the work.
 
-use super::{admin_tokens, apply, audit, calls, entities, quota, rollups, rows, run, usage, SqliteStore};
-use crate::{AdminToken, QuotaUsageRow, StateDump, Store, StoreError};
+use super::{admin_tokens, audit, calls, entities, group, quota, rollups, rows, run, usage, SqliteStore};
+use crate::{AdminToken, KeySink, QuotaUsageRow, StateDump, Store, StoreError};
 use async_trait::async_trait;
 use keyway_core::change::Change;
 use keyway_core::ids::{ApiId, AppId, KeyId, SubscriptionId, TenantId, UserId};
@@ -39,13 +39,26 @@ impl Store for SqliteStore {
             .await
     }
 
+    /// Queues the write and commits the queue: writes that arrive while
+    /// another commit holds the connection commit together, each in its
+    /// own savepoint (see `group.rs`). Answers once its group committed.
     async fn apply(&self, changes: &[Change], audit: &[AuditEntry]) -> Result<(), StoreError> {
-        let (changes, audit) = (changes.to_vec(), audit.to_vec());
-        run(&self.main, move |c| apply::apply(c, &changes, &audit)).await
+        let result = self.queue.push(changes.to_vec(), audit.to_vec());
+        let queue = Arc::clone(&self.queue);
+        run(&self.main, move |c| {
+            group::commit_queued(c, &queue);
+            Ok(())
+        })
+        .await?;
+        result.await.map_err(|_| StoreError::Backend("a group commit ended without an answer".into()))?
     }
 
     async fn load_all(&self) -> Result<StateDump, StoreError> {
         run(&self.main, entities::load_all).await
+    }
+
+    async fn load_all_streaming(&self, mut sink: Box<dyn KeySink>) -> Result<StateDump, StoreError> {
+        run(&self.main, move |c| entities::load_all_streaming(c, sink.as_mut())).await
     }
 
     async fn tenant(&self, id: &TenantId) -> Result<Option<Tenant>, StoreError> {
@@ -186,9 +199,19 @@ impl Store for SqliteStore {
         run(&self.main, move |c| admin_tokens::insert(c, &token)).await
     }
 
+    /// Served from memory when the same token was found in the last few
+    /// seconds (see `admin_tokens::Cache`): most admin requests then make
+    /// no trip to the blocking pool for authentication.
     async fn admin_token_by_digest(&self, digest: &[u8; 32]) -> Result<Option<AdminToken>, StoreError> {
+        if let Some(hit) = self.tokens.get(digest) {
+            return Ok(Some(hit));
+        }
         let digest = *digest;
-        run(&self.main, move |c| admin_tokens::by_digest(c, &digest)).await
+        let found = run(&self.main, move |c| admin_tokens::by_digest(c, &digest)).await?;
+        if let Some(token) = &found {
+            self.tokens.put(token);
+        }
+        Ok(found)
     }
 
     async fn admin_token_count(&self) -> Result<u64, StoreError> {

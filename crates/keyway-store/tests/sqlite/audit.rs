@@ -41,7 +41,7 @@ async fn each_filter_selects_its_entries() {
         vec![id(3), id(1)]
     );
     assert_eq!(ids(&s, AuditQuery { resource_type: Some("app".into()), ..q() }).await, vec![id(1)]);
-    assert_eq!(ids(&s, AuditQuery { tenant_id: Some(tenant.0.clone()), ..q() }).await, vec![id(3)]);
+    assert_eq!(ids(&s, AuditQuery { tenant_id: Some(tenant.to_string()), ..q() }).await, vec![id(3)]);
     assert_eq!(ids(&s, AuditQuery { actor: Some("usr_someone".into()), ..q() }).await, vec![id(2)]);
     assert_eq!(ids(&s, AuditQuery { since: Some(e[1].time), until: Some(e[3].time), ..q() }).await, vec![id(2), id(1)]);
     assert_eq!(ids(&s, AuditQuery { limit: 2, ..q() }).await, vec![id(4), id(3)]);

@@ -102,10 +102,10 @@ async fn each_filter_selects_its_rows() {
     };
     assert_eq!(ids(&s, by(|q, v| q.request_id = Some(v), id(4))).await, vec![id(4)]);
     let want = vec![id(2), id(1), id(0)];
-    assert_eq!(ids(&s, by(|q, v| q.key_id = Some(v), r[0].key_id.clone().unwrap().0)).await, want);
-    assert_eq!(ids(&s, by(|q, v| q.app_id = Some(v), r[0].app_id.clone().unwrap().0)).await, want);
-    assert_eq!(ids(&s, by(|q, v| q.tenant_id = Some(v), r[0].tenant_id.clone().unwrap().0)).await, want);
-    assert_eq!(ids(&s, by(|q, v| q.api_id = Some(v), r[0].api_id.clone().unwrap().0)).await, want);
+    assert_eq!(ids(&s, by(|q, v| q.key_id = Some(v), r[0].key_id.clone().unwrap().to_string())).await, want);
+    assert_eq!(ids(&s, by(|q, v| q.app_id = Some(v), r[0].app_id.clone().unwrap().to_string())).await, want);
+    assert_eq!(ids(&s, by(|q, v| q.tenant_id = Some(v), r[0].tenant_id.clone().unwrap().to_string())).await, want);
+    assert_eq!(ids(&s, by(|q, v| q.api_id = Some(v), r[0].api_id.clone().unwrap().to_string())).await, want);
     assert_eq!(ids(&s, by(|q, v| q.code = Some(v), "key_revoked".into())).await, vec![id(4)]);
     assert_eq!(ids(&s, by(|q, v| q.code = Some(v), "credential_missing".into())).await, vec![id(5), id(2), id(1), id(0)]);
 
@@ -113,7 +113,7 @@ async fn each_filter_selects_its_rows() {
     let window = LogQuery { since: Some(r[1].time), until: Some(r[4].time), ..q() };
     assert_eq!(ids(&s, window).await, vec![id(3), id(2), id(1)]);
     // Filters combine.
-    let both = LogQuery { key_id: Some(r[0].key_id.clone().unwrap().0), since: Some(r[1].time), limit: 1, ..q() };
+    let both = LogQuery { key_id: Some(r[0].key_id.clone().unwrap().to_string()), since: Some(r[1].time), limit: 1, ..q() };
     assert_eq!(ids(&s, both).await, vec![id(2)]);
     let none = LogQuery { request_id: Some("req_nope".into()), ..q() };
     assert!(ids(&s, none).await.is_empty());
@@ -185,7 +185,7 @@ async fn filters_read_old_rows_covered_minutes_and_rows_past_the_watermark() {
     let rollups: Vec<_> = covered.iter().chain([&other]).map(minute_of).collect();
     s.save_rollups(std::sync::Arc::new(rollups), at(30 * minute)).await.unwrap();
 
-    let key = old.key_id.clone().map(|k| k.0);
+    let key = old.key_id.clone().map(|k| k.to_string());
     let mut want: Vec<String> = vec![newest.request_id.0.clone()];
     want.extend(covered.iter().rev().map(|r| r.request_id.0.clone()));
     want.push(old.request_id.0.clone());

@@ -8,6 +8,7 @@ mod calls;
 mod conflicts;
 mod entities;
 mod fixtures;
+mod group_commit;
 mod load;
 mod quota;
 mod reopen;
