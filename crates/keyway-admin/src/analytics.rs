@@ -2,6 +2,7 @@
 //! range, and series and rankings merged from rollup rows. Counts add;
 //! percentiles come from merged sketches, never from averages.
 
+pub use keyway_core::rollup::Dimension;
 use keyway_core::rollup::{Level, RollupKey, RollupRow, RollupValue};
 use serde::Serialize;
 use serde_json::Value;
@@ -70,48 +71,6 @@ impl Metric {
 /// Three decimals (µs): the sketch is accurate to 1% anyway.
 fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
-}
-
-/// A dimension calls are grouped or ranked by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dimension {
-    /// The tenant.
-    Tenant,
-    /// The API.
-    Api,
-    /// The app.
-    App,
-    /// The key.
-    Key,
-    /// The refusal code, `ok` for accepted calls.
-    Code,
-}
-
-impl Dimension {
-    /// Every dimension's name, as `by` spells it.
-    pub const NAMES: &'static [&'static str] = &["api", "app", "key", "code", "tenant"];
-
-    /// The dimension named `s`.
-    pub fn parse(s: &str) -> Option<Dimension> {
-        Some(match s {
-            "tenant" => Dimension::Tenant,
-            "api" => Dimension::Api,
-            "app" => Dimension::App,
-            "key" => Dimension::Key,
-            "code" => Dimension::Code,
-            _ => return None,
-        })
-    }
-
-    fn of(self, k: &RollupKey) -> &str {
-        match self {
-            Dimension::Tenant => &k.tenant_id,
-            Dimension::Api => &k.api_id,
-            Dimension::App => &k.app_id,
-            Dimension::Key => &k.key_id,
-            Dimension::Code => &k.code,
-        }
-    }
 }
 
 /// The coarsest level whose buckets tile buckets of `step` seconds.

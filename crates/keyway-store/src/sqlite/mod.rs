@@ -29,6 +29,8 @@ mod errors;
 mod migrations;
 mod query;
 mod quota;
+mod rollup_backfill;
+mod rollup_read;
 mod rollups;
 mod rows;
 mod store;
@@ -61,7 +63,7 @@ impl SqliteStore {
     /// directory if needed, and applies any migrations it lacks.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let mut main = connect::open_file(path)?;
-        migrations::migrate(&mut main, migrations::MIGRATIONS)?;
+        migrations::migrate(&mut main, migrations::MIGRATIONS, migrations::BACKFILLS)?;
         connect::tune_for_admin_writes(&main)?;
         let log = connect::open_file(path)?;
         connect::tune_for_log_writes(&log)?;
@@ -71,7 +73,7 @@ impl SqliteStore {
     /// Opens a fresh, private in-memory database (for tests and tools).
     pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
         let mut conn = connect::open_memory()?;
-        migrations::migrate(&mut conn, migrations::MIGRATIONS)?;
+        migrations::migrate(&mut conn, migrations::MIGRATIONS, migrations::BACKFILLS)?;
         let main = Arc::new(Mutex::new(conn));
         Ok(SqliteStore { log: Arc::clone(&main), main })
     }

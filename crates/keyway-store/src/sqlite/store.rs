@@ -1,7 +1,7 @@
 //! [`Store`] for [`SqliteStore`]: each method moves its arguments onto the
 //! blocking pool and calls the module that does the work.
 
-use super::{admin_tokens, apply, audit, calls, entities, quota, rollups, rows, run, usage, SqliteStore};
+use super::{admin_tokens, apply, audit, calls, entities, quota, rollup_read, rollups, rows, run, usage, SqliteStore};
 use crate::{AdminToken, QuotaUsageRow, StateDump, Store, StoreError};
 use async_trait::async_trait;
 use keyway_core::change::Change;
@@ -11,7 +11,7 @@ use keyway_core::records::{AuditEntry, AuditQuery, CallLogRow, LogQuery};
 use keyway_core::Timestamp;
 use std::sync::Arc;
 
-use keyway_core::rollup::{Level, RollupQuery, RollupRow};
+use keyway_core::rollup::{Grain, Level, RollupQuery, RollupRow};
 
 /// Call-log rows deleted per retention transaction.
 const PURGE_CHUNK: usize = 1_000;
@@ -142,7 +142,7 @@ impl Store for SqliteStore {
 
     async fn rollups(&self, query: &RollupQuery) -> Result<Vec<RollupRow>, StoreError> {
         let query = query.clone();
-        run(&self.log, move |c| rollups::query(c, &query)).await
+        run(&self.log, move |c| rollup_read::query(c, &query)).await
     }
 
     async fn start_rollups(&self, at: Timestamp) -> Result<Timestamp, StoreError> {
@@ -154,13 +154,16 @@ impl Store for SqliteStore {
     async fn purge_rollups(&self, level: Level, before: Timestamp) -> Result<u64, StoreError> {
         let before = before.timestamp();
         let mut total = 0;
-        loop {
-            let n = run(&self.log, move |c| rollups::purge_chunk(c, level, before, PURGE_CHUNK)).await?;
-            total += n;
-            if n < PURGE_CHUNK as u64 {
-                return Ok(total);
+        for grain in Grain::ALL {
+            loop {
+                let n = run(&self.log, move |c| rollups::purge_chunk(c, grain, level, before, PURGE_CHUNK)).await?;
+                total += n;
+                if n < PURGE_CHUNK as u64 {
+                    break;
+                }
             }
         }
+        Ok(total)
     }
 
     async fn purge_calls(&self, before: Timestamp) -> Result<u64, StoreError> {
