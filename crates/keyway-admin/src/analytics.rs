@@ -138,12 +138,16 @@ pub fn timeseries(rows: &[RollupRow], step: i64, by: Option<Dimension>, metric: 
         let bucket = r.key.bucket - r.key.bucket.rem_euclid(step);
         merged.entry((bucket, group_of(by, &r.key))).or_default().merge(&r.value);
     }
+    // Points come bucket by bucket: each bucket's time is formatted once.
+    let mut time: Option<(i64, String)> = None;
     merged
         .into_iter()
         .filter_map(|((bucket, group), v)| {
             let (_, value) = metric.of(&v)?;
-            let time = chrono::DateTime::from_timestamp(bucket, 0).map(|t| keyway_core::fmt_time(&t))?;
-            Some(Point { time, group, value })
+            if time.as_ref().is_none_or(|(b, _)| *b != bucket) {
+                time = Some((bucket, chrono::DateTime::from_timestamp(bucket, 0).map(|t| keyway_core::fmt_time(&t))?));
+            }
+            Some(Point { time: time.as_ref()?.1.clone(), group, value })
         })
         .collect()
 }

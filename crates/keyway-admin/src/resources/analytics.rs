@@ -69,7 +69,7 @@ impl Scope {
     /// (so the fewest rows), merged per `merge` where they are read.
     fn query(&self, level: Level, since: i64, until: i64, metric: Metric, merge: Merge) -> RollupQuery {
         RollupQuery {
-            grain: Grain::coarsest(self.needs(merge.by)),
+            grain: Grain::coarsest(&self.needs(merge.by), level),
             level,
             since,
             until,

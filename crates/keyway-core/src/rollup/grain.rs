@@ -4,7 +4,7 @@
 //! picks the coarsest grain that keeps every dimension a query filters or
 //! groups by.
 
-use super::RollupKey;
+use super::{Level, RollupKey};
 
 /// A dimension calls are filtered, grouped or ranked by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -50,47 +50,47 @@ impl Dimension {
 }
 
 /// The dimensions a rollup row keeps; the ones a grain drops are stored
-/// as empty text.
+/// as empty text (status class 0).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Grain {
     /// Every dimension: tenant, API, app, key, status class and code.
+    Full,
+    /// Per key: tenant, app and key, over every API and outcome (no API,
+    /// status class or code). Hour and day rows only: a minute holds so
+    /// few calls per key that its rows would be as many as the full
+    /// grain's.
     Key,
-    /// Tenant, API, app, status class and code: no key.
-    App,
-    /// Tenant, API, status class and code: no app, no key.
+    /// Per API and outcome: tenant, API, status class and code (no app,
+    /// no key).
     Api,
 }
 
 impl Grain {
     /// Every grain, finest first.
-    pub const ALL: [Grain; 3] = [Grain::Key, Grain::App, Grain::Api];
-
-    /// The stored number of the grain (0, 1, 2).
-    pub fn index(self) -> i64 {
-        match self {
-            Grain::Key => 0,
-            Grain::App => 1,
-            Grain::Api => 2,
-        }
-    }
-
-    /// The grain stored as `n`.
-    pub fn from_index(n: i64) -> Option<Grain> {
-        Grain::ALL.into_iter().find(|g| g.index() == n)
-    }
+    pub const ALL: [Grain; 3] = [Grain::Full, Grain::Key, Grain::Api];
 
     /// Whether rows of this grain keep `d`.
     pub fn keeps(self, d: Dimension) -> bool {
-        match d {
-            Dimension::Tenant | Dimension::Api | Dimension::Code => true,
-            Dimension::App => self != Grain::Api,
-            Dimension::Key => self == Grain::Key,
+        match (self, d) {
+            (Grain::Full, _) | (_, Dimension::Tenant) => true,
+            (Grain::Key, d) => matches!(d, Dimension::App | Dimension::Key),
+            (Grain::Api, d) => matches!(d, Dimension::Api | Dimension::Code),
         }
     }
 
-    /// The coarsest grain keeping every dimension of `needed`.
-    pub fn coarsest(needed: impl IntoIterator<Item = Dimension> + Clone) -> Grain {
-        Grain::ALL.into_iter().rev().find(|g| needed.clone().into_iter().all(|d| g.keeps(d))).unwrap_or(Grain::Key)
+    /// Whether rows of this grain are kept at `level`.
+    pub fn stored_at(self, level: Level) -> bool {
+        self != Grain::Key || level != Level::Minute
+    }
+
+    /// The grain with the fewest rows, stored at `level`, that keeps every
+    /// dimension of `needed`: per API (~ APIs x codes rows a bucket), then
+    /// per key (~ keys), then the full one.
+    pub fn coarsest(needed: &[Dimension], level: Level) -> Grain {
+        [Grain::Api, Grain::Key]
+            .into_iter()
+            .find(|g| g.stored_at(level) && needed.iter().all(|d| g.keeps(*d)))
+            .unwrap_or(Grain::Full)
     }
 
     /// `key` (a full-grain key) with the dimensions this grain drops
@@ -100,11 +100,11 @@ impl Grain {
         RollupKey {
             bucket: key.bucket,
             tenant_id: key.tenant_id.clone(),
-            api_id: key.api_id.clone(),
+            api_id: keep(Dimension::Api, &key.api_id),
             app_id: keep(Dimension::App, &key.app_id),
             key_id: keep(Dimension::Key, &key.key_id),
-            status_class: key.status_class,
-            code: key.code.clone(),
+            status_class: if self.keeps(Dimension::Code) { key.status_class } else { 0 },
+            code: keep(Dimension::Code, &key.code),
         }
     }
 }
@@ -115,11 +115,14 @@ mod tests {
 
     #[test]
     fn the_coarsest_grain_keeps_what_is_needed() {
-        assert_eq!(Grain::coarsest([]), Grain::Api);
-        assert_eq!(Grain::coarsest([Dimension::Api, Dimension::Code, Dimension::Tenant]), Grain::Api);
-        assert_eq!(Grain::coarsest([Dimension::App]), Grain::App);
-        assert_eq!(Grain::coarsest([Dimension::App, Dimension::Key]), Grain::Key);
-        assert_eq!(Grain::coarsest([Dimension::Key]), Grain::Key);
+        use Dimension::{Api, App, Code, Key, Tenant};
+        assert_eq!(Grain::coarsest(&[], Level::Minute), Grain::Api);
+        assert_eq!(Grain::coarsest(&[Api, Code, Tenant], Level::Day), Grain::Api);
+        assert_eq!(Grain::coarsest(&[App], Level::Hour), Grain::Key);
+        assert_eq!(Grain::coarsest(&[App, Key, Tenant], Level::Day), Grain::Key);
+        assert_eq!(Grain::coarsest(&[Key], Level::Minute), Grain::Full, "no per-key minutes");
+        assert_eq!(Grain::coarsest(&[Key, Code], Level::Hour), Grain::Full);
+        assert_eq!(Grain::coarsest(&[App, Api], Level::Day), Grain::Full);
     }
 
     #[test]
@@ -133,8 +136,9 @@ mod tests {
             status_class: 2,
             code: "ok".into(),
         };
-        assert_eq!(Grain::Key.project(&k), k);
-        assert_eq!(Grain::App.project(&k), RollupKey { key_id: String::new(), ..k.clone() });
+        assert_eq!(Grain::Full.project(&k), k);
+        let per_key = RollupKey { api_id: String::new(), status_class: 0, code: String::new(), ..k.clone() };
+        assert_eq!(Grain::Key.project(&k), per_key);
         assert_eq!(Grain::Api.project(&k), RollupKey { key_id: String::new(), app_id: String::new(), ..k.clone() });
     }
 }

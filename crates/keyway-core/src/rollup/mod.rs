@@ -1,7 +1,7 @@
 //! Rollups of the call log: counts, tokens, cost and latency sketches per
 //! bucket (minute, hour, day) and per tenant, API, app, key, status class
-//! and code, in three grains (see [`Grain`]: with the key, with the app but
-//! no key, with neither). Every field merges by addition, so buckets of
+//! and code, in three grains (see [`Grain`]: every dimension, per key, per
+//! API and code). Every field merges by addition, so buckets of
 //! many minutes, groups, grains or nodes merge exactly (latency within the
 //! sketch's error).
 

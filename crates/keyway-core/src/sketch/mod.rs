@@ -92,25 +92,28 @@ impl Sketch {
     }
 
     /// Adds every value of the sketch stored as `bytes` (see
-    /// [`Sketch::encode`]) without decoding it into a sketch of its own;
-    /// malformed bytes add nothing.
-    pub fn merge_encoded(&mut self, bytes: &[u8]) -> Result<(), SketchDecodeError> {
-        let (mut lo, mut hi) = (i32::MAX, i32::MIN);
-        let zero = walk(bytes, |k, _| {
-            lo = lo.min(k);
-            hi = hi.max(k);
-        })?;
-        if lo <= hi {
-            let (lo, hi) = self.last_key().map_or((lo, hi), |last| (lo.min(self.offset), hi.max(last)));
-            if i64::from(hi) - i64::from(lo) >= MAX_SPAN {
-                return Err(SketchDecodeError);
-            }
-            self.cover(lo, hi);
-            let (offset, counts) = (self.offset, &mut self.counts);
-            walk(bytes, |k, c| {
-                let slot = &mut counts[usize::try_from(k - offset).unwrap_or(0)];
-                *slot = slot.saturating_add(c);
-            })?;
+    /// [`Sketch::encode`]) without decoding it into a sketch of its own:
+    /// one pass over the bytes, adding into this sketch's bins. On
+    /// malformed bytes it fails, and this sketch may hold part of them:
+    /// discard it.
+    pub fn merge_encoded(&mut self, mut bytes: &[u8]) -> Result<(), SketchDecodeError> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        let zero = take(&mut bytes)?;
+        let bins = take(&mut bytes)?;
+        let mut prev: i64 = 0;
+        for _ in 0..bins {
+            let k = prev.checked_add(unzigzag(take(&mut bytes)?)).ok_or(SketchDecodeError)?;
+            let c = take(&mut bytes)?;
+            let key = i32::try_from(k).map_err(|_| SketchDecodeError)?;
+            self.cover_checked(key)?;
+            let at = self.index(key);
+            self.counts[at] = self.counts[at].saturating_add(c);
+            prev = k;
+        }
+        if !bytes.is_empty() {
+            return Err(SketchDecodeError);
         }
         self.zero = self.zero.saturating_add(zero);
         Ok(())
@@ -181,6 +184,24 @@ impl Sketch {
         usize::try_from(k - self.offset).unwrap_or(0)
     }
 
+    /// Widens `counts` to hold bin `k`, unless that would make it wider
+    /// than [`MAX_SPAN`].
+    fn cover_checked(&mut self, k: i32) -> Result<(), SketchDecodeError> {
+        let Some(last) = self.last_key() else {
+            self.cover(k, k);
+            return Ok(());
+        };
+        if k >= self.offset && k <= last {
+            return Ok(());
+        }
+        let (lo, hi) = (k.min(self.offset), k.max(last));
+        if i64::from(hi) - i64::from(lo) >= MAX_SPAN {
+            return Err(SketchDecodeError);
+        }
+        self.cover(lo, hi);
+        Ok(())
+    }
+
     /// Widens `counts` to hold bins `lo..=hi` (`lo <= hi`).
     fn cover(&mut self, lo: i32, hi: i32) {
         let Some(last) = self.last_key() else {
@@ -197,28 +218,6 @@ impl Sketch {
             let len = self.counts.len() + usize::try_from(hi - last).unwrap_or(0);
             self.counts.resize(len, 0);
         }
-    }
-}
-
-/// Reads a stored sketch, calling `bin` with each bin's key and count;
-/// returns the zero count. Every byte is checked before it returns `Ok`.
-fn walk(mut bytes: &[u8], mut bin: impl FnMut(i32, u64)) -> Result<u64, SketchDecodeError> {
-    if bytes.is_empty() {
-        return Ok(0);
-    }
-    let zero = take(&mut bytes)?;
-    let bins = take(&mut bytes)?;
-    let mut prev: i64 = 0;
-    for _ in 0..bins {
-        let k = prev.checked_add(unzigzag(take(&mut bytes)?)).ok_or(SketchDecodeError)?;
-        let c = take(&mut bytes)?;
-        bin(i32::try_from(k).map_err(|_| SketchDecodeError)?, c);
-        prev = k;
-    }
-    if bytes.is_empty() {
-        Ok(zero)
-    } else {
-        Err(SketchDecodeError)
     }
 }
 
@@ -266,6 +265,47 @@ mod tests {
         assert_eq!(s.quantile(0.5), Some(0.0));
         assert!((s.quantile(1.0).unwrap() - 10.0).abs() <= 0.1);
         assert_eq!(Sketch::decode(&s.encode()).unwrap(), s);
+    }
+
+    #[test]
+    fn merging_stored_bytes_equals_merging_decoded_sketches() {
+        let mut rng = rand::thread_rng();
+        let (mut direct, mut decoded) = (Sketch::default(), Sketch::default());
+        for _ in 0..50 {
+            let mut s = Sketch::default();
+            for _ in 0..rng.gen_range(0..40) {
+                s.add(if rng.gen_bool(0.1) { 0.0 } else { rng.gen_range(0.01..5000.0) });
+            }
+            direct.merge_encoded(&s.encode()).unwrap();
+            decoded.merge(&Sketch::decode(&s.encode()).unwrap());
+            assert_eq!(Sketch::decode(&s.encode()).unwrap(), s);
+        }
+        assert_eq!(direct, decoded);
+        assert_eq!(direct.encode(), decoded.encode());
+    }
+
+    #[test]
+    fn the_stored_form_is_unchanged() {
+        // zero 1; bins 0 (1.0 ms) x2 and 116 (~10 ms) x1: gaps 0 and 116.
+        let mut s = Sketch::default();
+        for v in [0.0, 1.0, 1.0, 10.0] {
+            s.add(v);
+        }
+        let k = config().key(10.0);
+        assert_eq!(config().key(1.0), 0);
+        let mut want = vec![1, 2, 0, 2];
+        put(&mut want, zigzag(i64::from(k)));
+        want.push(1);
+        assert_eq!(s.encode(), want);
+    }
+
+    #[test]
+    fn a_sketch_claiming_too_wide_a_range_is_refused() {
+        let mut bytes = Vec::new();
+        for v in [0, 2, zigzag(-30_000), 1, zigzag(70_000), 1] {
+            put(&mut bytes, v);
+        }
+        assert!(Sketch::decode(&bytes).is_err());
     }
 
     #[test]

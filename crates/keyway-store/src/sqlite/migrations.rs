@@ -272,12 +272,13 @@ CREATE TABLE rollup_state (
 );
 "#,
     // 5: two coarser grains of rollups, the same shape as `rollups`: per
-    // app without the key (key_id ''), and per API without app or key
+    // key over every API and outcome (api_id and code '', status_class 0;
+    // hour and day rows only), and per API and outcome without app or key
     // (app_id and key_id ''). Analytics reads the coarsest grain that
     // keeps what a query filters or groups by. Filled from the existing
     // rollups by `BACKFILLS` (sketches merge in Rust, not in SQL).
     r#"
-CREATE TABLE rollups_by_app (
+CREATE TABLE rollups_by_key (
     level             INTEGER NOT NULL,
     bucket            INTEGER NOT NULL,
     tenant_id         TEXT NOT NULL,
@@ -295,7 +296,8 @@ CREATE TABLE rollups_by_app (
     upstream_latency  BLOB NOT NULL,
     PRIMARY KEY (level, bucket, tenant_id, api_id, app_id, key_id, status_class, code)
 ) WITHOUT ROWID;
-CREATE INDEX rollups_by_app_app ON rollups_by_app (level, app_id, bucket);
+CREATE INDEX rollups_by_key_key ON rollups_by_key (level, key_id, bucket);
+CREATE INDEX rollups_by_key_app ON rollups_by_key (level, app_id, bucket);
 
 CREATE TABLE rollups_by_api (
     level             INTEGER NOT NULL,
@@ -450,25 +452,26 @@ mod tests {
             v.iter().for_each(|x| s.add(*x));
             s.encode()
         };
-        // Two keys of one app, a key of another app, in one minute; the
-        // same app's key in its hour.
-        let mut insert = conn
-            .prepare("INSERT INTO rollups VALUES (?1, ?2, 'ten', 'api', ?3, ?4, 2, 'ok', ?5, 0, 1, 2, 0.5, ?6, x'')")
-            .unwrap();
-        for (level, bucket, app, key, n, lat) in [
-            (0, 60, "app_a", "key_1", 2, sketch(&[1.0, 2.0])),
-            (0, 60, "app_a", "key_2", 1, sketch(&[3.0])),
-            (0, 60, "app_b", "key_3", 1, sketch(&[4.0])),
-            (1, 0, "app_a", "key_1", 2, sketch(&[1.0, 2.0])),
+        // Two keys of one app, a key of another app, in one minute; one
+        // key's hour, accepted and refused.
+        let mut insert =
+            conn.prepare("INSERT INTO rollups VALUES (?1, ?2, 'ten', 'api', ?3, ?4, ?5, ?6, ?7, 0, 1, 2, 0.5, ?8, x'')").unwrap();
+        for (level, bucket, app, key, class, code, n, lat) in [
+            (0, 60, "app_a", "key_1", 2, "ok", 2, sketch(&[1.0, 2.0])),
+            (0, 60, "app_a", "key_2", 2, "ok", 1, sketch(&[3.0])),
+            (0, 60, "app_b", "key_3", 2, "ok", 1, sketch(&[4.0])),
+            (1, 0, "app_a", "key_1", 2, "ok", 2, sketch(&[1.0, 2.0])),
+            (1, 0, "app_a", "key_1", 4, "key_revoked", 1, sketch(&[0.5])),
         ] {
-            insert.execute(rusqlite::params![level, bucket, app, key, n, lat]).unwrap();
+            insert.execute(rusqlite::params![level, bucket, app, key, class, code, n, lat]).unwrap();
         }
         drop(insert);
         migrate(&mut conn, MIGRATIONS, BACKFILLS).unwrap();
         let rows = |table: &str| -> Vec<(i64, i64, String, String, i64, i64, Vec<u8>)> {
             let mut stmt = conn
                 .prepare(&format!(
-                    "SELECT level, bucket, app_id, key_id, requests, prompt_tokens, latency FROM {table} ORDER BY level, bucket, app_id"
+                    "SELECT level, bucket, app_id, key_id, requests, prompt_tokens, latency FROM {table} \
+                     ORDER BY level, bucket, app_id, code"
                 ))
                 .unwrap();
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
@@ -476,18 +479,13 @@ mod tests {
                 .collect::<Result<_, _>>()
                 .unwrap()
         };
-        assert_eq!(
-            rows("rollups_by_app"),
-            vec![
-                (0, 60, "app_a".into(), String::new(), 3, 2, sketch(&[1.0, 2.0, 3.0])),
-                (0, 60, "app_b".into(), String::new(), 1, 1, sketch(&[4.0])),
-                (1, 0, "app_a".into(), String::new(), 2, 1, sketch(&[1.0, 2.0])),
-            ]
-        );
+        // Per key: hours and days only, over every API and code.
+        assert_eq!(rows("rollups_by_key"), vec![(1, 0, "app_a".into(), "key_1".into(), 3, 2, sketch(&[0.5, 1.0, 2.0]))]);
         assert_eq!(
             rows("rollups_by_api"),
             vec![
                 (0, 60, String::new(), String::new(), 4, 3, sketch(&[1.0, 2.0, 3.0, 4.0])),
+                (1, 0, String::new(), String::new(), 1, 1, sketch(&[0.5])),
                 (1, 0, String::new(), String::new(), 2, 1, sketch(&[1.0, 2.0])),
             ]
         );

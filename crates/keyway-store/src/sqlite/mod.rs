@@ -1,12 +1,13 @@
 //! The embedded store: SQLite through `rusqlite`.
 //!
 //! Connections are blocking, so each operation runs on tokio's blocking
-//! pool with the connection behind a mutex. A file database gets two
+//! pool with the connection behind a mutex. A file database gets three
 //! connections: one for admin reads and writes, one for the gateway's
 //! background writes (call log, `last_used_at`) and log reads, so a large
-//! call-log batch never holds up the admin API. WAL mode lets them
-//! overlap; writes serialize on SQLite's lock, waiting up to
-//! five seconds (the busy timeout).
+//! call-log batch never holds up the admin API, and one that only
+//! checkpoints the write-ahead log, so copying it back never holds either
+//! of the others' mutex. WAL mode lets them overlap; writes serialize on
+//! SQLite's lock, waiting up to five seconds (the busy timeout).
 //!
 //! Every write transaction starts `IMMEDIATE`, taking the write lock up
 //! front, so two connections never deadlock upgrading a read.
@@ -50,6 +51,9 @@ pub struct SqliteStore {
     /// Call log and `touch_keys` (the same connection as `main` for an
     /// in-memory database, which a second connection could not see).
     log: Arc<Mutex<Connection>>,
+    /// Checkpoints only (`log` again for an in-memory database, which has
+    /// no write-ahead log).
+    checkpointer: Arc<Mutex<Connection>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -67,7 +71,12 @@ impl SqliteStore {
         connect::tune_for_admin_writes(&main)?;
         let log = connect::open_file(path)?;
         connect::tune_for_log_writes(&log)?;
-        Ok(SqliteStore { main: Arc::new(Mutex::new(main)), log: Arc::new(Mutex::new(log)) })
+        let checkpointer = connect::open_file(path)?;
+        Ok(SqliteStore {
+            main: Arc::new(Mutex::new(main)),
+            log: Arc::new(Mutex::new(log)),
+            checkpointer: Arc::new(Mutex::new(checkpointer)),
+        })
     }
 
     /// Opens a fresh, private in-memory database (for tests and tools).
@@ -75,7 +84,7 @@ impl SqliteStore {
         let mut conn = connect::open_memory()?;
         migrations::migrate(&mut conn, migrations::MIGRATIONS, migrations::BACKFILLS)?;
         let main = Arc::new(Mutex::new(conn));
-        Ok(SqliteStore { log: Arc::clone(&main), main })
+        Ok(SqliteStore { log: Arc::clone(&main), checkpointer: Arc::clone(&main), main })
     }
 }
 

@@ -12,9 +12,10 @@ use rusqlite::Connection;
 use std::collections::HashMap;
 
 /// The grains built from the full one.
-const COARSE: [Grain; 2] = [Grain::App, Grain::Api];
+const COARSE: [Grain; 2] = [Grain::Key, Grain::Api];
 
-/// Fills `rollups_by_app` and `rollups_by_api` from `rollups`.
+/// Fills `rollups_by_key` (hours and days) and `rollups_by_api` from
+/// `rollups`.
 pub(crate) fn coarse_grains(conn: &Connection) -> Result<(), StoreError> {
     let mut stmt = conn
         .prepare(&format!("SELECT {KEY}, {VALUES}, latency, upstream_latency FROM rollups ORDER BY level, bucket"))
@@ -33,7 +34,7 @@ pub(crate) fn coarse_grains(conn: &Connection) -> Result<(), StoreError> {
             }
             at = Some((level, k.bucket));
         }
-        for (grain, merged) in COARSE.iter().zip(open.iter_mut()) {
+        for (grain, merged) in COARSE.iter().zip(open.iter_mut()).filter(|(g, _)| g.stored_at(level)) {
             merge_value(r, 8, true, merged.entry(grain.project(&k)).or_default()).map_err(sqlite_error)?;
         }
     }

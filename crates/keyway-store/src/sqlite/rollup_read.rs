@@ -151,7 +151,7 @@ fn dimension_mut(k: &mut RollupKey, d: Dimension) -> &mut String {
 /// grain, whatever `q.grain` says).
 pub(crate) fn minutes(conn: &Connection, q: &RollupQuery) -> Result<Vec<i64>, StoreError> {
     let f = filter(q, Level::Minute);
-    let (sql, params) = f.build(&format!("SELECT DISTINCT bucket FROM {}", table(Grain::Key)), "bucket DESC", no_limit());
+    let (sql, params) = f.build(&format!("SELECT DISTINCT bucket FROM {}", table(Grain::Full)), "bucket DESC", no_limit());
     let mut stmt = conn.prepare_cached(&sql).map_err(sqlite_error)?;
     let rows = stmt.query_map(params_from_iter(params), |r| r.get(0)).map_err(sqlite_error)?;
     rows.collect::<Result<_, _>>().map_err(sqlite_error)

@@ -4,8 +4,9 @@
 //! code occurred.
 //!
 //! Each grain has a table of the same shape: `rollups` (every dimension),
-//! `rollups_by_app` (no key: `key_id` is empty) and `rollups_by_api` (no app, no
-//! key).
+//! `rollups_by_key` (per key: API and code empty, status class 0; hour and
+//! day rows only) and `rollups_by_api` (per API and code: app and key
+//! empty).
 
 use super::errors::sqlite_error;
 use crate::StoreError;
@@ -21,8 +22,8 @@ pub(crate) const VALUES: &str = "requests, errors, prompt_tokens, completion_tok
 /// The table holding rows of `grain`.
 pub(crate) fn table(grain: Grain) -> &'static str {
     match grain {
-        Grain::Key => "rollups",
-        Grain::App => "rollups_by_app",
+        Grain::Full => "rollups",
+        Grain::Key => "rollups_by_key",
         Grain::Api => "rollups_by_api",
     }
 }

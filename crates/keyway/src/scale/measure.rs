@@ -120,12 +120,24 @@ pub async fn queries(config: &Config, store: Arc<SqliteStore>, gen: &Traffic) ->
 }
 
 /// Purges the oldest `rows` rows while a writer inserts 256-row batches
-/// every 10 ms (~25,600 rows/s); prints the batches' latency during the
-/// purge and without it.
+/// every 10 ms (~25,600 rows/s) and the store is checkpointed every
+/// second (as a node does); prints the batches' latency during the purge
+/// and without it.
 pub async fn purge(store: Arc<SqliteStore>, gen: &Traffic, rows: u64) -> anyhow::Result<()> {
     let before = gen.time_of(rows);
     let writer_store = store.clone();
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let checkpoint_store = store.clone();
+    let mut checkpoint_stop = stop_rx.clone();
+    let checkpoints = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => { let _ = checkpoint_store.checkpoint().await; }
+                _ = checkpoint_stop.changed() => break,
+            }
+        }
+    });
     let writer = tokio::spawn(async move {
         let mut ms = Vec::new();
         let mut tick = tokio::time::interval(Duration::from_millis(10));
@@ -159,6 +171,7 @@ pub async fn purge(store: Arc<SqliteStore>, gen: &Traffic, rows: u64) -> anyhow:
     tokio::time::sleep(Duration::from_secs(1)).await;
     let _ = stop_tx.send(true);
     let ms = writer.await?;
+    checkpoints.await?;
     let (during, alone): (Vec<_>, Vec<_>) = ms.into_iter().partition(|(at, _)| *at >= started && *at < ended);
     let took = (ended - started).as_secs_f64();
     println!("-- retention purge of {purged} rows in {took:.1} s, 256-row batches written every 10 ms meanwhile");
