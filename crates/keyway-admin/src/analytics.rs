@@ -6,7 +6,7 @@ pub use keyway_core::rollup::Dimension;
 use keyway_core::rollup::{Level, RollupKey, RollupRow, RollupValue};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// What is measured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -131,25 +131,39 @@ fn group_of(by: Option<Dimension>, k: &RollupKey) -> Option<String> {
 
 /// The series of `metric` per bucket of `step` seconds (from the epoch)
 /// and group, oldest first, groups in order; buckets without calls are
-/// left out.
+/// left out. Rows are sorted, not hashed, into their points: tens of
+/// thousands of points cost no allocation per row.
 pub fn timeseries(rows: &[RollupRow], step: i64, by: Option<Dimension>, metric: Metric) -> Vec<Point> {
-    let mut merged: BTreeMap<(i64, Option<String>), RollupValue> = BTreeMap::new();
-    for r in rows {
-        let bucket = r.key.bucket - r.key.bucket.rem_euclid(step);
-        merged.entry((bucket, group_of(by, &r.key))).or_default().merge(&r.value);
-    }
+    let mut sorted: Vec<(i64, &str, &RollupValue)> =
+        rows.iter().map(|r| (r.key.bucket - r.key.bucket.rem_euclid(step), by.map_or("", |d| d.of(&r.key)), &r.value)).collect();
+    sorted.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    let mut points = Vec::new();
     // Points come bucket by bucket: each bucket's time is formatted once.
     let mut time: Option<(i64, String)> = None;
-    merged
-        .into_iter()
-        .filter_map(|((bucket, group), v)| {
-            let (_, value) = metric.of(&v)?;
-            if time.as_ref().is_none_or(|(b, _)| *b != bucket) {
-                time = Some((bucket, chrono::DateTime::from_timestamp(bucket, 0).map(|t| keyway_core::fmt_time(&t))?));
-            }
-            Some(Point { time: time.as_ref()?.1.clone(), group, value })
-        })
-        .collect()
+    for run in sorted.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+        let (bucket, group, first) = run[0];
+        let merged;
+        let v = if run.len() == 1 {
+            first
+        } else {
+            let mut m = RollupValue::default();
+            run.iter().for_each(|(_, _, v)| m.merge(v));
+            merged = m;
+            &merged
+        };
+        let Some((_, value)) = metric.of(v) else {
+            continue;
+        };
+        if time.as_ref().is_none_or(|(b, _)| *b != bucket) {
+            let Some(t) = chrono::DateTime::from_timestamp(bucket, 0) else {
+                continue;
+            };
+            time = Some((bucket, keyway_core::fmt_time(&t)));
+        }
+        let time = time.as_ref().map(|(_, t)| t.clone()).unwrap_or_default();
+        points.push(Point { time, group: (!group.is_empty()).then(|| group.to_owned()), value });
+    }
+    points
 }
 
 /// The `limit` groups of `dimension` with the largest `metric`, largest
