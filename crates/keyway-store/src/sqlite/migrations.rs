@@ -467,7 +467,8 @@ mod tests {
         }
         drop(insert);
         migrate(&mut conn, MIGRATIONS, BACKFILLS).unwrap();
-        let rows = |table: &str| -> Vec<(i64, i64, String, String, i64, i64, Vec<u8>)> {
+        type Stored = (i64, i64, String, String, i64, i64, Vec<u8>);
+        let rows = |table: &str| -> Vec<Stored> {
             let mut stmt = conn
                 .prepare(&format!(
                     "SELECT level, bucket, app_id, key_id, requests, prompt_tokens, latency FROM {table} \
