@@ -141,7 +141,7 @@ pub async fn purge(store: Arc<SqliteStore>, gen: &Traffic, rows: u64) -> anyhow:
     let writer = tokio::spawn(async move {
         let mut ms = Vec::new();
         let mut tick = tokio::time::interval(Duration::from_millis(10));
-        let mut probe = Traffic::new(&super::ScaleOptions { rows: 1, days: 1, keys: 500, purge_rows: 0 });
+        let mut probe = Traffic::new(&super::ScaleOptions { rows: 1, days: 1, keys: 500, purge_rows: 0, measure_only: false });
         while !*stop_rx.borrow_and_update() {
             tokio::select! {
                 _ = tick.tick() => {}
