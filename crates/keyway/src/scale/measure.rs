@@ -19,11 +19,13 @@ use tower::ServiceExt;
 
 const TOKEN: &str = "kwadm_scale_test_token";
 
-/// Percentiles of a set of durations, in ms.
+/// Percentiles of a set of durations, in ms, and the first one (the
+/// coldest).
 fn summary(mut ms: Vec<f64>) -> String {
+    let first = ms.first().copied().unwrap_or(f64::NAN);
     ms.sort_by(f64::total_cmp);
     let at = |q: f64| ms.get(((ms.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(f64::NAN);
-    format!("p50 {:7.2} ms  p99 {:7.2} ms  max {:7.2} ms  (n={})", at(0.5), at(0.99), at(1.0), ms.len())
+    format!("p50 {:7.2} ms  p99 {:7.2} ms  max {:7.2} ms  first {:7.2} ms  (n={})", at(0.5), at(0.99), at(1.0), first, ms.len())
 }
 
 fn since(days: f64) -> String {
