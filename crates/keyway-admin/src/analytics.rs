@@ -2,10 +2,11 @@
 //! range, and series and rankings merged from rollup rows. Counts add;
 //! percentiles come from merged sketches, never from averages.
 
+pub use keyway_core::rollup::Dimension;
 use keyway_core::rollup::{Level, RollupKey, RollupRow, RollupValue};
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// What is measured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,48 +73,6 @@ fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 
-/// A dimension calls are grouped or ranked by.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Dimension {
-    /// The tenant.
-    Tenant,
-    /// The API.
-    Api,
-    /// The app.
-    App,
-    /// The key.
-    Key,
-    /// The refusal code, `ok` for accepted calls.
-    Code,
-}
-
-impl Dimension {
-    /// Every dimension's name, as `by` spells it.
-    pub const NAMES: &'static [&'static str] = &["api", "app", "key", "code", "tenant"];
-
-    /// The dimension named `s`.
-    pub fn parse(s: &str) -> Option<Dimension> {
-        Some(match s {
-            "tenant" => Dimension::Tenant,
-            "api" => Dimension::Api,
-            "app" => Dimension::App,
-            "key" => Dimension::Key,
-            "code" => Dimension::Code,
-            _ => return None,
-        })
-    }
-
-    fn of(self, k: &RollupKey) -> &str {
-        match self {
-            Dimension::Tenant => &k.tenant_id,
-            Dimension::Api => &k.api_id,
-            Dimension::App => &k.app_id,
-            Dimension::Key => &k.key_id,
-            Dimension::Code => &k.code,
-        }
-    }
-}
-
 /// The coarsest level whose buckets tile buckets of `step` seconds.
 pub fn level_for_step(step: i64) -> Level {
     *Level::ALL.iter().rev().find(|l| step % l.seconds() == 0).unwrap_or(&Level::Minute)
@@ -172,21 +131,39 @@ fn group_of(by: Option<Dimension>, k: &RollupKey) -> Option<String> {
 
 /// The series of `metric` per bucket of `step` seconds (from the epoch)
 /// and group, oldest first, groups in order; buckets without calls are
-/// left out.
+/// left out. Rows are sorted, not hashed, into their points: tens of
+/// thousands of points cost no allocation per row.
 pub fn timeseries(rows: &[RollupRow], step: i64, by: Option<Dimension>, metric: Metric) -> Vec<Point> {
-    let mut merged: BTreeMap<(i64, Option<String>), RollupValue> = BTreeMap::new();
-    for r in rows {
-        let bucket = r.key.bucket - r.key.bucket.rem_euclid(step);
-        merged.entry((bucket, group_of(by, &r.key))).or_default().merge(&r.value);
+    let mut sorted: Vec<(i64, &str, &RollupValue)> =
+        rows.iter().map(|r| (r.key.bucket - r.key.bucket.rem_euclid(step), by.map_or("", |d| d.of(&r.key)), &r.value)).collect();
+    sorted.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+    let mut points = Vec::new();
+    // Points come bucket by bucket: each bucket's time is formatted once.
+    let mut time: Option<(i64, String)> = None;
+    for run in sorted.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+        let (bucket, group, first) = run[0];
+        let merged;
+        let v = if run.len() == 1 {
+            first
+        } else {
+            let mut m = RollupValue::default();
+            run.iter().for_each(|(_, _, v)| m.merge(v));
+            merged = m;
+            &merged
+        };
+        let Some((_, value)) = metric.of(v) else {
+            continue;
+        };
+        if time.as_ref().is_none_or(|(b, _)| *b != bucket) {
+            let Some(t) = chrono::DateTime::from_timestamp(bucket, 0) else {
+                continue;
+            };
+            time = Some((bucket, keyway_core::fmt_time(&t)));
+        }
+        let time = time.as_ref().map(|(_, t)| t.clone()).unwrap_or_default();
+        points.push(Point { time, group: (!group.is_empty()).then(|| group.to_owned()), value });
     }
-    merged
-        .into_iter()
-        .filter_map(|((bucket, group), v)| {
-            let (_, value) = metric.of(&v)?;
-            let time = chrono::DateTime::from_timestamp(bucket, 0).map(|t| keyway_core::fmt_time(&t))?;
-            Some(Point { time, group, value })
-        })
-        .collect()
+    points
 }
 
 /// The `limit` groups of `dimension` with the largest `metric`, largest

@@ -7,10 +7,11 @@ mod common;
 
 use chrono::{DateTime, Utc};
 use common::Harness;
+use keyway_admin::analytics::Dimension;
 use keyway_admin::{router, AdminState, PendingCalls};
 use keyway_core::ids::{ApiId, AppId, KeyId, RequestId, TenantId};
 use keyway_core::records::CallLogRow;
-use keyway_core::rollup::{RollupQuery, RollupRow};
+use keyway_core::rollup::{Grain, RollupQuery, RollupRow};
 use keyway_core::{ErrorCode, Trace};
 use keyway_gateway::rollup::LiveRollups;
 use keyway_store::{Store, StoreError};
@@ -19,9 +20,24 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-struct Live(Arc<LiveRollups>);
+/// The open minutes, and what the planner asked for. With `finer`, every
+/// query is answered from that grain instead (the full grain answers
+/// anything), and unmerged when `unmerged`: the same answers must come
+/// out.
+struct Live {
+    rollups: Arc<LiveRollups>,
+    finer: Option<Grain>,
+    unmerged: bool,
+    asked: Mutex<Vec<Grain>>,
+}
+
+impl Live {
+    fn new(rollups: Arc<LiveRollups>, finer: Option<Grain>, unmerged: bool) -> Live {
+        Live { rollups, finer, unmerged, asked: Mutex::new(Vec::new()) }
+    }
+}
 
 impl PendingCalls for Live {
     fn flush(&self, _within: std::time::Duration) -> Pin<Box<dyn Future<Output = bool> + Send + '_>> {
@@ -32,7 +48,13 @@ impl PendingCalls for Live {
         store: &'a dyn Store,
         query: &'a RollupQuery,
     ) -> Pin<Box<dyn Future<Output = Result<Vec<RollupRow>, StoreError>> + Send + 'a>> {
-        Box::pin(self.0.read(store, query))
+        self.asked.lock().unwrap().push(query.grain);
+        let mut q = query.clone();
+        q.grain = self.finer.unwrap_or(q.grain);
+        if self.unmerged {
+            q.merge = None;
+        }
+        Box::pin(async move { self.rollups.read(store, &q).await })
     }
 }
 
@@ -67,6 +89,12 @@ fn random_row(rng: &mut impl Rng) -> CallLogRow {
 }
 
 async fn harness(rows: &[CallLogRow]) -> Harness {
+    harnesses(rows, &[(None, false)]).await.remove(0).0
+}
+
+/// One store and its open minutes, behind one router per `(finer,
+/// unmerged)` (see [`Live`]).
+async fn harnesses(rows: &[CallLogRow], variants: &[(Option<Grain>, bool)]) -> Vec<(Harness, Arc<Live>)> {
     let h = Harness::new().await;
     h.state.store.start_rollups(DateTime::from_timestamp(BASE - 60, 0).unwrap()).await.unwrap();
     let live = Arc::new(LiveRollups::default());
@@ -74,8 +102,13 @@ async fn harness(rows: &[CallLogRow]) -> Harness {
     // Everything before the last six hours goes to storage; the rest stays open.
     let cut = BASE + 42 * 3600;
     live.flush(h.state.store.as_ref(), cut, DateTime::from_timestamp(cut, 0).unwrap()).await.unwrap();
-    let state = AdminState { call_log: Some(Arc::new(Live(live))), ..h.state.clone() };
-    Harness { app: router(state.clone()), state, token: h.token }
+    let mut out = Vec::new();
+    for (finer, unmerged) in variants {
+        let pending = Arc::new(Live::new(live.clone(), *finer, *unmerged));
+        let state = AdminState { call_log: Some(pending.clone()), ..h.state.clone() };
+        out.push((Harness { app: router(state.clone()), state, token: h.token.clone() }, pending));
+    }
+    out
 }
 
 fn time(secs: i64) -> String {
@@ -176,6 +209,53 @@ async fn series_and_rankings_equal_brute_force_counts_and_percentiles() {
     }
     let best = want.iter().max_by(|a, b| a.1.total_cmp(b.1).then_with(|| b.0.cmp(a.0))).unwrap();
     assert_eq!(body["data"], serde_json::json!([{"group": best.0, "value": *best.1 as u64}]));
+}
+
+#[tokio::test]
+async fn every_grain_and_the_merged_read_give_the_same_answers_and_the_planner_picks_the_coarsest() {
+    let mut rng = rand::thread_rng();
+    let rows: Vec<CallLogRow> = (0..3000).map(|_| random_row(&mut rng)).collect();
+    let hs = harnesses(&rows, &[(None, false), (Some(Grain::Full), true), (Some(Grain::Full), false)]).await;
+    let (planned, live) = &hs[0];
+    let range = format!("since={}&until={}", time(BASE + 3 * 60), time(BASE + 86_400 + 7 * 3600 + 11 * 60)).replace('+', "%2B");
+    let mut queries = Vec::new();
+    for metric in ["requests", "errors", "latency_p95", "tokens"] {
+        for by in ["", "&by=api", "&by=app", "&by=key", "&by=code", "&by=tenant"] {
+            for step in [60, 3600, 86_400] {
+                queries.push(format!("/admin/v1/analytics/timeseries?metric={metric}{by}&step={step}&{range}"));
+            }
+        }
+        for dimension in Dimension::NAMES {
+            queries.push(format!("/admin/v1/analytics/top?dimension={dimension}&metric={metric}&limit=1000&{range}"));
+        }
+    }
+    for filter in ["app_id=app_a", "api_id=api_1&code=key_revoked", "tenant_id=ten_x&key_id=key_c", "code=ok"] {
+        queries.push(format!("/admin/v1/analytics/timeseries?metric=latency_p99&by=code&step=3600&{filter}&{range}"));
+        queries.push(format!("/admin/v1/analytics/top?dimension=api&metric=requests&{filter}&{range}"));
+    }
+    for q in &queries {
+        let want = planned.ok("GET", q, Value::Null).await;
+        assert!(!want["data"].as_array().unwrap().is_empty(), "{q}");
+        for (h, _) in &hs[1..] {
+            assert_eq!(h.ok("GET", q, Value::Null).await, want, "{q}");
+        }
+    }
+    // The grain the planner read for each kind of query.
+    for (q, grain) in [
+        ("timeseries?metric=requests&by=api", Grain::Api),
+        ("timeseries?metric=latency_p99&code=ok", Grain::Api),
+        ("top?dimension=code", Grain::Api),
+        ("timeseries?metric=requests&by=app&step=3600", Grain::Key),
+        ("timeseries?metric=latency_p99&key_id=key_a&step=86400", Grain::Key),
+        ("timeseries?metric=requests&by=key&step=300", Grain::Full),
+        ("top?dimension=api&app_id=app_a", Grain::Full),
+        ("top?dimension=code&key_id=key_a", Grain::Full),
+    ] {
+        live.asked.lock().unwrap().clear();
+        planned.ok("GET", &format!("/admin/v1/analytics/{q}&{range}"), Value::Null).await;
+        let asked = live.asked.lock().unwrap().clone();
+        assert!(!asked.is_empty() && asked.iter().all(|g| *g == grain), "{q}: {asked:?}");
+    }
 }
 
 #[tokio::test]

@@ -1,13 +1,13 @@
 //! Rollups in memory: the call-log writer folds every row it has written
 //! into per-minute counts here (off the request path), and once a minute
-//! adds the closed minutes, and the hours and days they belong to, into
-//! storage in one transaction. Analytics reads storage and the minutes
+//! adds the closed minutes, and the hours and days they belong to, of
+//! every grain (see [`Grain`]), into storage in one transaction. Analytics reads storage and the minutes
 //! still open here together, so a call made a second ago is counted, and
 //! never twice: a flush holds [`LiveRollups`]'s gate while it moves
 //! minutes from memory to storage.
 
 use keyway_core::records::{CallLogRow, LogQuery};
-use keyway_core::rollup::{Level, RollupKey, RollupQuery, RollupRow, RollupValue};
+use keyway_core::rollup::{Grain, Level, RollupKey, RollupQuery, RollupRow, RollupValue};
 use keyway_core::Timestamp;
 use keyway_store::{Store, StoreError};
 use std::collections::HashMap;
@@ -61,15 +61,16 @@ impl LiveRollups {
     }
 
     /// Stored rollups matching `query` plus the open minutes matching it
-    /// (re-bucketed to the query's level), each call counted once.
+    /// (re-bucketed to the query's level, projected to its grain, never
+    /// merged), each call counted once.
     pub async fn read(&self, store: &dyn Store, query: &RollupQuery) -> Result<Vec<RollupRow>, StoreError> {
         let _gate = self.gate.read().await;
         let mut rows = store.rollups(query).await?;
         let open = self.lock();
         for (k, v) in open.iter() {
-            let key = k.at(query.level);
+            let key = query.grain.project(&k.at(query.level));
             if query.matches(&key) {
-                rows.push(RollupRow { level: query.level, key, value: v.clone() });
+                rows.push(RollupRow { grain: query.grain, level: query.level, key, value: v.clone() });
             }
         }
         Ok(rows)
@@ -95,17 +96,19 @@ impl LiveRollups {
     }
 }
 
-/// The minute rows, and the hour and day rows they add up to.
+/// The minute rows, and the hour and day rows they add up to, in every
+/// grain.
 fn with_coarser_levels(minutes: &[(RollupKey, RollupValue)]) -> Vec<RollupRow> {
-    let mut out = Vec::with_capacity(minutes.len() * 2);
-    for level in [Level::Hour, Level::Day] {
-        let mut merged: HashMap<RollupKey, RollupValue> = HashMap::new();
-        for (k, v) in minutes {
-            merged.entry(k.at(level)).or_default().merge(v);
+    let mut out = Vec::with_capacity(minutes.len() * 4);
+    for grain in Grain::ALL {
+        for level in Level::ALL.into_iter().filter(|l| grain.stored_at(*l)) {
+            let mut merged: HashMap<RollupKey, RollupValue> = HashMap::new();
+            for (k, v) in minutes {
+                merged.entry(grain.project(&k.at(level))).or_default().merge(v);
+            }
+            out.extend(merged.into_iter().map(|(key, value)| RollupRow { grain, level, key, value }));
         }
-        out.extend(merged.into_iter().map(|(key, value)| RollupRow { level, key, value }));
     }
-    out.extend(minutes.iter().map(|(key, value)| RollupRow { level: Level::Minute, key: key.clone(), value: value.clone() }));
     out
 }
 
@@ -114,7 +117,7 @@ mod tests {
     use super::*;
     use crate::call_log::{CallLogSettings, CallLogWriter};
     use keyway_core::ids::{KeyId, RequestId, TenantId};
-    use keyway_core::rollup::OK;
+    use keyway_core::rollup::{Dimension, OK};
     use keyway_core::sketch::RELATIVE_ERROR;
     use keyway_core::{ErrorCode, Trace};
     use keyway_store::sqlite::SqliteStore;
@@ -149,8 +152,9 @@ mod tests {
         }
     }
 
-    fn query(level: Level, base: Timestamp) -> RollupQuery {
+    fn query(grain: Grain, level: Level, base: Timestamp) -> RollupQuery {
         RollupQuery {
+            grain,
             level,
             since: base.timestamp() - 86_400,
             until: base.timestamp() + 86_400,
@@ -160,6 +164,7 @@ mod tests {
             key_id: None,
             code: None,
             sketches: true,
+            merge: None,
         }
     }
 
@@ -177,29 +182,41 @@ mod tests {
         live
     }
 
-    /// Brute force over `rows` against merged rollups of every level,
-    /// per key and code.
+    /// Every grain and level rollups are stored at.
+    fn stored_grains() -> Vec<(Grain, Level)> {
+        Grain::ALL.into_iter().flat_map(|g| Level::ALL.map(|l| (g, l))).filter(|(g, l)| g.stored_at(*l)).collect()
+    }
+
+    /// Brute force over `rows` against merged rollups of a level, per key
+    /// (when the grain keeps it; all keys together otherwise) and code.
     fn check(stored: &[RollupRow], rows: &[CallLogRow]) {
-        for key in KEYS {
-            for code in [OK, "key_revoked", "key_unknown"] {
+        let grain = stored.first().map_or(Grain::Full, |s| s.grain);
+        assert!(stored.iter().all(|s| s.grain == grain && grain.project(&s.key) == s.key), "rows of one grain");
+        let keys: Vec<Option<&str>> = if grain.keeps(Dimension::Key) { KEYS.map(Some).to_vec() } else { vec![None] };
+        let codes: Vec<Option<&str>> =
+            if grain.keeps(Dimension::Code) { [OK, "key_revoked", "key_unknown"].map(Some).to_vec() } else { vec![None] };
+        for key in keys {
+            for &code in &codes {
                 let mine: Vec<&CallLogRow> = rows
                     .iter()
-                    .filter(|r| r.key_id.as_ref().is_some_and(|k| k.as_str() == key))
-                    .filter(|r| r.code.map_or(OK, |c| c.as_str()) == code)
+                    .filter(|r| key.is_none_or(|key| r.key_id.as_ref().is_some_and(|k| k.as_str() == key)))
+                    .filter(|r| code.is_none_or(|code| r.code.map_or(OK, |c| c.as_str()) == code))
                     .collect();
                 let mut merged = RollupValue::default();
-                for s in stored.iter().filter(|s| s.key.key_id == key && s.key.code == code) {
+                for s in
+                    stored.iter().filter(|s| key.is_none_or(|key| s.key.key_id == key) && code.is_none_or(|c| s.key.code == c))
+                {
                     merged.merge(&s.value);
                 }
-                assert_eq!(merged.requests, mine.len() as u64, "{key} {code}");
+                assert_eq!(merged.requests, mine.len() as u64, "{key:?} {code:?}");
                 let errors = mine.iter().filter(|r| keyway_core::rollup::is_error(r)).count() as u64;
-                assert_eq!(merged.errors, errors, "{key} {code}");
+                assert_eq!(merged.errors, errors, "{key:?} {code:?}");
                 let mut lat: Vec<f64> = mine.iter().map(|r| r.latency_ms).collect();
                 lat.sort_by(f64::total_cmp);
                 for q in [0.5, 0.95, 0.99] {
                     let want = lat[(q * (lat.len() - 1) as f64) as usize];
                     let got = merged.latency.quantile(q).unwrap();
-                    assert!((got - want).abs() <= want * RELATIVE_ERROR + 1e-9, "{key} {code} p{q}: {got} vs {want}");
+                    assert!((got - want).abs() <= want * RELATIVE_ERROR + 1e-9, "{key:?} {code:?} p{q}: {got} vs {want}");
                 }
             }
         }
@@ -212,15 +229,15 @@ mod tests {
         let store = Arc::new(SqliteStore::open_in_memory().unwrap());
         let first: Vec<CallLogRow> = (0..1500).map(|_| random_row(&mut rng, base)).collect();
         write(&store, &first).await;
-        for level in Level::ALL {
-            check(&store.rollups(&query(level, base)).await.unwrap(), &first);
+        for (grain, level) in stored_grains() {
+            check(&store.rollups(&query(grain, level, base)).await.unwrap(), &first);
         }
         // A restart, and more calls in the same minutes: nothing counted twice.
         let second: Vec<CallLogRow> = (0..800).map(|_| random_row(&mut rng, base)).collect();
         write(&store, &second).await;
         let all: Vec<CallLogRow> = first.iter().chain(&second).cloned().collect();
-        for level in Level::ALL {
-            check(&store.rollups(&query(level, base)).await.unwrap(), &all);
+        for (grain, level) in stored_grains() {
+            check(&store.rollups(&query(grain, level, base)).await.unwrap(), &all);
         }
     }
 
@@ -236,8 +253,10 @@ mod tests {
         live.fold(&rows[..200]);
         // Half the minutes go to storage, the rest stay open.
         live.flush(store.as_ref(), base.timestamp() + 150, base - chrono::Duration::hours(1)).await.unwrap();
-        let read = live.read(store.as_ref(), &query(Level::Minute, base)).await.unwrap();
-        check(&read, &rows[..200]);
+        for grain in Grain::ALL.into_iter().filter(|g| g.stored_at(Level::Minute)) {
+            let read = live.read(store.as_ref(), &query(grain, Level::Minute, base)).await.unwrap();
+            check(&read, &rows[..200]);
+        }
         // A crash: only what was flushed is stored; the watermark did not
         // move, so a recovery counts every stored row once.
         let fresh = LiveRollups::default();
@@ -246,6 +265,8 @@ mod tests {
         store.purge_rollups(Level::Day, base + chrono::Duration::days(2)).await.unwrap();
         let n = fresh.recover(store.as_ref(), base - chrono::Duration::hours(1)).await.unwrap();
         assert_eq!(n, 600);
-        check(&fresh.read(store.as_ref(), &query(Level::Hour, base)).await.unwrap(), &rows);
+        for grain in Grain::ALL {
+            check(&fresh.read(store.as_ref(), &query(grain, Level::Hour, base)).await.unwrap(), &rows);
+        }
     }
 }

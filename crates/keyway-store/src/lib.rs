@@ -177,20 +177,23 @@ pub trait Store: Send + Sync + 'static {
     /// long.
     async fn purge_calls(&self, before: Timestamp) -> Result<u64, StoreError>;
 
-    /// Adds `rows` (minute, hour and day rows of calls not counted yet)
-    /// into the stored rollups, merging each into its row, and raises the
+    /// Adds `rows` (minute, hour and day rows of every grain, of calls not
+    /// counted yet) into the stored rollups, merging each into its row
+    /// (the rows of each grain count every call once), and raises the
     /// watermark to `watermark` (every call before it is counted), in one
     /// transaction.
     async fn save_rollups(&self, rows: Arc<Vec<RollupRow>>, watermark: Timestamp) -> Result<(), StoreError>;
-    /// Stored rollups matching `query`, oldest bucket first.
+    /// Stored rollups of `query`'s grain and level matching it, oldest
+    /// bucket first; merged per `query.merge` when it is given.
     async fn rollups(&self, query: &RollupQuery) -> Result<Vec<RollupRow>, StoreError>;
     /// Starts counting calls in rollups from `at` (calls stored before
     /// are not counted; the log reader scans them instead), unless that
     /// was done before; returns the watermark: every call from the start
     /// up to it is counted.
     async fn start_rollups(&self, at: Timestamp) -> Result<Timestamp, StoreError>;
-    /// Deletes rollups of `level` whose bucket starts before `before`;
-    /// returns how many (in small transactions, like `purge_calls`).
+    /// Deletes rollups of `level` (of every grain) whose bucket starts
+    /// before `before`; returns how many (in small transactions, like
+    /// `purge_calls`).
     async fn purge_rollups(&self, level: Level, before: Timestamp) -> Result<u64, StoreError>;
 
     /// Reads audit entries, newest first.

@@ -124,6 +124,10 @@ enum Tools {
         /// Rows the retention purge test deletes.
         #[arg(long, default_value_t = 1_000_000)]
         purge_rows: u64,
+        /// Measure a data directory filled before, without writing rows
+        /// (for profiling the queries).
+        #[arg(long)]
+        measure_only: bool,
     },
 }
 
@@ -155,9 +159,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{key}");
             Ok(())
         }
-        Command::Tools(Tools::ScaleTest { data_dir, rows, days, keys, purge_rows }) => {
+        Command::Tools(Tools::ScaleTest { data_dir, rows, days, keys, purge_rows, measure_only }) => {
             let config = Config { data_dir, ..Config::from_env(None)? };
-            let opts = keyway::scale::ScaleOptions { rows, days, keys, purge_rows };
+            let opts = keyway::scale::ScaleOptions { rows, days, keys, purge_rows, measure_only };
             runtime(2)?.block_on(keyway::scale::run(&config, &opts))
         }
     }

@@ -9,7 +9,7 @@ use crate::extract::QueryPairs;
 use crate::state::AdminState;
 use axum::extract::State;
 use axum::Json;
-use keyway_core::rollup::{Level, RollupQuery, OK};
+use keyway_core::rollup::{Grain, Level, Merge, RollupQuery, OK};
 use keyway_core::{ErrorCode, Timestamp};
 
 const FILTERS: &[&str] = &["tenant_id", "api_id", "app_id", "key_id", "code", "since", "until"];
@@ -52,8 +52,24 @@ impl Scope {
         })
     }
 
-    fn query(&self, level: Level, since: i64, until: i64, metric: Metric) -> RollupQuery {
+    /// The dimensions it filters on, and `by`.
+    fn needs(&self, by: Option<Dimension>) -> Vec<Dimension> {
+        let filters = [
+            (Dimension::Tenant, &self.tenant_id),
+            (Dimension::Api, &self.api_id),
+            (Dimension::App, &self.app_id),
+            (Dimension::Key, &self.key_id),
+            (Dimension::Code, &self.code),
+        ];
+        filters.into_iter().filter(|(_, v)| v.is_some()).map(|(d, _)| d).chain(by).collect()
+    }
+
+    /// The rollups answering it at `level` over `[since, until)`: of the
+    /// coarsest grain keeping every dimension it filters on and `merge.by`
+    /// (so the fewest rows), merged per `merge` where they are read.
+    fn query(&self, level: Level, since: i64, until: i64, metric: Metric, merge: Merge) -> RollupQuery {
         RollupQuery {
+            grain: Grain::coarsest(&self.needs(merge.by), level),
             level,
             since,
             until,
@@ -63,6 +79,7 @@ impl Scope {
             key_id: self.key_id.clone(),
             code: self.code.clone(),
             sketches: metric.needs_sketches(),
+            merge: Some(merge),
         }
     }
 }
@@ -117,7 +134,8 @@ pub async fn timeseries(State(state): State<AdminState>, QueryPairs(pairs): Quer
         return Ok(list(Vec::new()));
     }
     let (since, until) = (floor(scope.since, step), floor(scope.until + step - 1, step));
-    let rows = state.rollups(&scope.query(analytics::level_for_step(step), since, until, metric)).await?;
+    let merge = Merge { step, by };
+    let rows = state.rollups(&scope.query(analytics::level_for_step(step), since, until, metric, merge)).await?;
     Ok(list(analytics::timeseries(&rows, step, by, metric)))
 }
 
@@ -139,8 +157,9 @@ pub async fn top(State(state): State<AdminState>, QueryPairs(pairs): QueryPairs)
     }
     let (since, until) = (floor(scope.since, 60), floor(scope.until + 59, 60));
     let mut rows = Vec::new();
+    let merge = Merge { step: i64::MAX, by: Some(dimension) };
     for (level, lo, hi) in analytics::cover(since, until) {
-        rows.extend(state.rollups(&scope.query(level, lo, hi, metric)).await?);
+        rows.extend(state.rollups(&scope.query(level, lo, hi, metric, merge)).await?);
     }
     Ok(list(analytics::top(&rows, dimension, metric, usize::try_from(limit).unwrap_or(default))))
 }

@@ -202,6 +202,7 @@ pub(crate) fn find(conn: &Connection, q: &LogQuery) -> Result<Vec<CallLogRow>, S
     // Covered: only the minutes where matching calls occurred.
     if out.len() < limit && since < watermark_ns && until > covered_from_ns {
         let rollups = keyway_core::rollup::RollupQuery {
+            grain: keyway_core::rollup::Grain::Full,
             level: keyway_core::rollup::Level::Minute,
             since: keyway_core::rollup::Level::Minute.bucket(since.max(covered_from_ns).div_euclid(S)),
             until: watermark.min(until.saturating_add(S - 1).div_euclid(S)),
@@ -211,8 +212,9 @@ pub(crate) fn find(conn: &Connection, q: &LogQuery) -> Result<Vec<CallLogRow>, S
             key_id: q.key_id.clone(),
             code: q.code.clone(),
             sketches: false,
+            merge: None,
         };
-        for (lo, hi) in ranges(&super::rollups::minutes(conn, &rollups)?) {
+        for (lo, hi) in ranges(&super::rollup_read::minutes(conn, &rollups)?) {
             if out.len() >= limit {
                 break;
             }

@@ -271,13 +271,68 @@ CREATE TABLE rollup_state (
     covered_from INTEGER NOT NULL
 );
 "#,
+    // 5: two coarser grains of rollups, the same shape as `rollups`: per
+    // key over every API and outcome (api_id and code '', status_class 0;
+    // hour and day rows only), and per API and outcome without app or key
+    // (app_id and key_id ''). Analytics reads the coarsest grain that
+    // keeps what a query filters or groups by. Filled from the existing
+    // rollups by `BACKFILLS` (sketches merge in Rust, not in SQL).
+    r#"
+CREATE TABLE rollups_by_key (
+    level             INTEGER NOT NULL,
+    bucket            INTEGER NOT NULL,
+    tenant_id         TEXT NOT NULL,
+    api_id            TEXT NOT NULL,
+    app_id            TEXT NOT NULL,
+    key_id            TEXT NOT NULL,
+    status_class      INTEGER NOT NULL,
+    code              TEXT NOT NULL,
+    requests          INTEGER NOT NULL,
+    errors            INTEGER NOT NULL,
+    prompt_tokens     INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    cost_usd          REAL NOT NULL,
+    latency           BLOB NOT NULL,
+    upstream_latency  BLOB NOT NULL,
+    PRIMARY KEY (level, bucket, tenant_id, api_id, app_id, key_id, status_class, code)
+) WITHOUT ROWID;
+CREATE INDEX rollups_by_key_key ON rollups_by_key (level, key_id, bucket);
+CREATE INDEX rollups_by_key_app ON rollups_by_key (level, app_id, bucket);
+
+CREATE TABLE rollups_by_api (
+    level             INTEGER NOT NULL,
+    bucket            INTEGER NOT NULL,
+    tenant_id         TEXT NOT NULL,
+    api_id            TEXT NOT NULL,
+    app_id            TEXT NOT NULL,
+    key_id            TEXT NOT NULL,
+    status_class      INTEGER NOT NULL,
+    code              TEXT NOT NULL,
+    requests          INTEGER NOT NULL,
+    errors            INTEGER NOT NULL,
+    prompt_tokens     INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    cost_usd          REAL NOT NULL,
+    latency           BLOB NOT NULL,
+    upstream_latency  BLOB NOT NULL,
+    PRIMARY KEY (level, bucket, tenant_id, api_id, app_id, key_id, status_class, code)
+) WITHOUT ROWID;
+"#,
 ];
 
-/// Brings `conn` up to date with `migrations`; returns how many were
-/// applied. All pending migrations run in one write transaction, so two
-/// processes opening the same file cannot both apply one. Refuses a
-/// database whose schema is newer than `migrations`.
-pub(crate) fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<usize, StoreError> {
+/// Work a migration needs beyond SQL, run in the same transaction right
+/// after the SQL of the version it names.
+pub(crate) type Backfill = (i64, fn(&Connection) -> Result<(), StoreError>);
+
+/// Every backfill, by version.
+pub(crate) const BACKFILLS: &[Backfill] = &[(5, super::rollup_backfill::coarse_grains)];
+
+/// Brings `conn` up to date with `migrations` (and the `backfills` of the
+/// versions applied); returns how many were applied. All pending
+/// migrations run in one write transaction, so two processes opening the
+/// same file cannot both apply one. Refuses a database whose schema is
+/// newer than `migrations`.
+pub(crate) fn migrate(conn: &mut Connection, migrations: &[&str], backfills: &[Backfill]) -> Result<usize, StoreError> {
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
             version    INTEGER PRIMARY KEY NOT NULL,
@@ -302,6 +357,9 @@ pub(crate) fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<usiz
     let mut applied = 0;
     for (version, sql) in (1..).zip(migrations.iter()).skip(usize::try_from(current).unwrap_or(usize::MAX)) {
         tx.execute_batch(sql).map_err(|e| StoreError::Backend(format!("migration {version} failed: {e}")))?;
+        for (_, backfill) in backfills.iter().filter(|(v, _)| *v == version) {
+            backfill(&tx).map_err(|e| StoreError::Backend(format!("migration {version} failed: {e}")))?;
+        }
         tx.execute("INSERT INTO schema_migrations (version, applied_at) VALUES (?1, ?2)", (version, &now))
             .map_err(sqlite_error)?;
         applied += 1;
@@ -314,6 +372,10 @@ pub(crate) fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<usiz
 mod tests {
     use super::*;
 
+    fn migrate_sql(conn: &mut Connection, migrations: &[&str]) -> Result<usize, StoreError> {
+        migrate(conn, migrations, &[])
+    }
+
     fn versions(conn: &Connection) -> Vec<i64> {
         let mut stmt = conn.prepare("SELECT version FROM schema_migrations ORDER BY version").unwrap();
         stmt.query_map([], |r| r.get(0)).unwrap().collect::<Result<_, _>>().unwrap()
@@ -322,35 +384,35 @@ mod tests {
     #[test]
     fn applies_only_new_migrations() {
         let mut conn = Connection::open_in_memory().unwrap();
-        assert_eq!(migrate(&mut conn, &["CREATE TABLE a (x)"]).unwrap(), 1);
+        assert_eq!(migrate_sql(&mut conn, &["CREATE TABLE a (x)"]).unwrap(), 1);
         // Re-running the first would fail (the table exists), so success
         // here shows only the second one ran.
-        assert_eq!(migrate(&mut conn, &["CREATE TABLE a (x)", "CREATE TABLE b (y)"]).unwrap(), 1);
-        assert_eq!(migrate(&mut conn, &["CREATE TABLE a (x)", "CREATE TABLE b (y)"]).unwrap(), 0);
+        assert_eq!(migrate_sql(&mut conn, &["CREATE TABLE a (x)", "CREATE TABLE b (y)"]).unwrap(), 1);
+        assert_eq!(migrate_sql(&mut conn, &["CREATE TABLE a (x)", "CREATE TABLE b (y)"]).unwrap(), 0);
         assert_eq!(versions(&conn), vec![1, 2]);
     }
 
     #[test]
     fn a_failing_migration_leaves_nothing_behind() {
         let mut conn = Connection::open_in_memory().unwrap();
-        let err = migrate(&mut conn, &["CREATE TABLE a (x)", "CREATE TABLE oops ("]).unwrap_err();
+        let err = migrate_sql(&mut conn, &["CREATE TABLE a (x)", "CREATE TABLE oops ("]).unwrap_err();
         assert!(matches!(err, StoreError::Backend(ref m) if m.contains("migration 2")), "{err}");
         assert!(versions(&conn).is_empty());
-        assert_eq!(migrate(&mut conn, &["CREATE TABLE a (x)"]).unwrap(), 1);
+        assert_eq!(migrate_sql(&mut conn, &["CREATE TABLE a (x)"]).unwrap(), 1);
     }
 
     #[test]
     fn refuses_a_newer_schema() {
         let mut conn = Connection::open_in_memory().unwrap();
-        migrate(&mut conn, &["CREATE TABLE a (x)", "CREATE TABLE b (y)"]).unwrap();
-        let err = migrate(&mut conn, &["CREATE TABLE a (x)"]).unwrap_err();
+        migrate_sql(&mut conn, &["CREATE TABLE a (x)", "CREATE TABLE b (y)"]).unwrap();
+        let err = migrate_sql(&mut conn, &["CREATE TABLE a (x)"]).unwrap_err();
         assert!(matches!(err, StoreError::Backend(ref m) if m.contains("newer")), "{err}");
     }
 
     #[test]
     fn the_real_schema_applies() {
         let mut conn = Connection::open_in_memory().unwrap();
-        assert_eq!(migrate(&mut conn, MIGRATIONS).unwrap(), MIGRATIONS.len());
+        assert_eq!(migrate(&mut conn, MIGRATIONS, BACKFILLS).unwrap(), MIGRATIONS.len());
         let expected = (1..=i64::try_from(MIGRATIONS.len()).unwrap()).collect::<Vec<_>>();
         assert_eq!(versions(&conn), expected);
     }
@@ -358,7 +420,7 @@ mod tests {
     #[test]
     fn migration_4_copies_old_call_log_rows_with_integer_times() {
         let mut conn = Connection::open_in_memory().unwrap();
-        migrate(&mut conn, &MIGRATIONS[..3]).unwrap();
+        migrate(&mut conn, &MIGRATIONS[..3], BACKFILLS).unwrap();
         conn.execute_batch(
             "INSERT INTO call_log (request_id, time, method, path, status, client_ip, trace) VALUES
              ('req_b', '2024-05-01T12:00:01.000000002Z', 'GET', '/x', 200, '::1', '[]'),
@@ -366,7 +428,7 @@ mod tests {
              ('req_b', '2024-05-01T12:00:09.000000000Z', 'GET', '/y', 200, '::1', '[]');",
         )
         .unwrap();
-        assert_eq!(migrate(&mut conn, MIGRATIONS).unwrap(), MIGRATIONS.len() - 3);
+        assert_eq!(migrate(&mut conn, MIGRATIONS, BACKFILLS).unwrap(), MIGRATIONS.len() - 3);
         let mut stmt = conn.prepare("SELECT request_id, time, path FROM call_log ORDER BY request_id").unwrap();
         let rows: Vec<(String, i64, String)> =
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().collect::<Result<_, _>>().unwrap();
@@ -378,5 +440,55 @@ mod tests {
             .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'call_log'", [], |r| r.get(0))
             .unwrap();
         assert_eq!(indexes, 0, "the raw rows carry no secondary index");
+    }
+
+    #[test]
+    fn migration_5_builds_the_coarser_grains_from_stored_rollups() {
+        use keyway_core::sketch::Sketch;
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, &MIGRATIONS[..4], BACKFILLS).unwrap();
+        let sketch = |v: &[f64]| {
+            let mut s = Sketch::default();
+            v.iter().for_each(|x| s.add(*x));
+            s.encode()
+        };
+        // Two keys of one app, a key of another app, in one minute; one
+        // key's hour, accepted and refused.
+        let mut insert =
+            conn.prepare("INSERT INTO rollups VALUES (?1, ?2, 'ten', 'api', ?3, ?4, ?5, ?6, ?7, 0, 1, 2, 0.5, ?8, x'')").unwrap();
+        for (level, bucket, app, key, class, code, n, lat) in [
+            (0, 60, "app_a", "key_1", 2, "ok", 2, sketch(&[1.0, 2.0])),
+            (0, 60, "app_a", "key_2", 2, "ok", 1, sketch(&[3.0])),
+            (0, 60, "app_b", "key_3", 2, "ok", 1, sketch(&[4.0])),
+            (1, 0, "app_a", "key_1", 2, "ok", 2, sketch(&[1.0, 2.0])),
+            (1, 0, "app_a", "key_1", 4, "key_revoked", 1, sketch(&[0.5])),
+        ] {
+            insert.execute(rusqlite::params![level, bucket, app, key, class, code, n, lat]).unwrap();
+        }
+        drop(insert);
+        migrate(&mut conn, MIGRATIONS, BACKFILLS).unwrap();
+        type Stored = (i64, i64, String, String, i64, i64, Vec<u8>);
+        let rows = |table: &str| -> Vec<Stored> {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT level, bucket, app_id, key_id, requests, prompt_tokens, latency FROM {table} \
+                     ORDER BY level, bucket, app_id, code"
+                ))
+                .unwrap();
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        // Per key: hours and days only, over every API and code.
+        assert_eq!(rows("rollups_by_key"), vec![(1, 0, "app_a".into(), "key_1".into(), 3, 2, sketch(&[0.5, 1.0, 2.0]))]);
+        assert_eq!(
+            rows("rollups_by_api"),
+            vec![
+                (0, 60, String::new(), String::new(), 4, 3, sketch(&[1.0, 2.0, 3.0, 4.0])),
+                (1, 0, String::new(), String::new(), 1, 1, sketch(&[0.5])),
+                (1, 0, String::new(), String::new(), 2, 1, sketch(&[1.0, 2.0])),
+            ]
+        );
     }
 }

@@ -1,12 +1,13 @@
 //! The embedded store: SQLite through `rusqlite`.
 //!
 //! Connections are blocking, so each operation runs on tokio's blocking
-//! pool with the connection behind a mutex. A file database gets two
+//! pool with the connection behind a mutex. A file database gets three
 //! connections: one for admin reads and writes, one for the gateway's
 //! background writes (call log, `last_used_at`) and log reads, so a large
-//! call-log batch never holds up the admin API. WAL mode lets them
-//! overlap; writes serialize on SQLite's lock, waiting up to
-//! five seconds (the busy timeout).
+//! call-log batch never holds up the admin API, and one that only
+//! checkpoints the write-ahead log, so copying it back never holds either
+//! of the others' mutex. WAL mode lets them overlap; writes serialize on
+//! SQLite's lock, waiting up to five seconds (the busy timeout).
 //!
 //! Every write transaction starts `IMMEDIATE`, taking the write lock up
 //! front, so two connections never deadlock upgrading a read.
@@ -30,6 +31,8 @@ mod group;
 mod migrations;
 mod query;
 mod quota;
+mod rollup_backfill;
+mod rollup_read;
 mod rollups;
 mod rows;
 mod store;
@@ -53,6 +56,9 @@ pub struct SqliteStore {
     queue: Arc<group::Queue>,
     /// Admin tokens already found, by digest.
     tokens: Arc<admin_tokens::Cache>,
+    /// Checkpoints only (`log` again for an in-memory database, which has
+    /// no write-ahead log).
+    checkpointer: Arc<Mutex<Connection>>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -66,24 +72,32 @@ impl SqliteStore {
     /// directory if needed, and applies any migrations it lacks.
     pub fn open(path: &Path) -> Result<SqliteStore, StoreError> {
         let mut main = connect::open_file(path)?;
-        migrations::migrate(&mut main, migrations::MIGRATIONS)?;
+        migrations::migrate(&mut main, migrations::MIGRATIONS, migrations::BACKFILLS)?;
         connect::tune_for_admin_writes(&main)?;
         let log = connect::open_file(path)?;
         connect::tune_for_log_writes(&log)?;
+        let checkpointer = connect::open_file(path)?;
         Ok(SqliteStore {
             main: Arc::new(Mutex::new(main)),
             log: Arc::new(Mutex::new(log)),
             queue: Arc::default(),
             tokens: Arc::default(),
+            checkpointer: Arc::new(Mutex::new(checkpointer)),
         })
     }
 
     /// Opens a fresh, private in-memory database (for tests and tools).
     pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
         let mut conn = connect::open_memory()?;
-        migrations::migrate(&mut conn, migrations::MIGRATIONS)?;
+        migrations::migrate(&mut conn, migrations::MIGRATIONS, migrations::BACKFILLS)?;
         let main = Arc::new(Mutex::new(conn));
-        Ok(SqliteStore { log: Arc::clone(&main), main, queue: Arc::default(), tokens: Arc::default() })
+        Ok(SqliteStore {
+            log: Arc::clone(&main),
+            checkpointer: Arc::clone(&main),
+            main,
+            queue: Arc::default(),
+            tokens: Arc::default(),
+        })
     }
 }
 

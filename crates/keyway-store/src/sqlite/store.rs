@@ -1,7 +1,7 @@
 //! [`Store`] for [`SqliteStore`]: each method moves its arguments onto the
 //! blocking pool and calls the module that does the work.
 
-use super::{admin_tokens, audit, calls, entities, group, quota, rollups, rows, run, usage, SqliteStore};
+use super::{admin_tokens, audit, calls, entities, group, quota, rollup_read, rollups, rows, run, usage, SqliteStore};
 use crate::{AdminToken, KeySink, QuotaUsageRow, StateDump, Store, StoreError};
 use async_trait::async_trait;
 use keyway_core::change::Change;
@@ -11,10 +11,17 @@ use keyway_core::records::{AuditEntry, AuditQuery, CallLogRow, LogQuery};
 use keyway_core::Timestamp;
 use std::sync::Arc;
 
-use keyway_core::rollup::{Level, RollupQuery, RollupRow};
+use keyway_core::rollup::{Grain, Level, RollupQuery, RollupRow};
 
 /// Call-log rows deleted per retention transaction.
 const PURGE_CHUNK: usize = 1_000;
+/// Retention transactions between two checkpoints of a purge: ~10,000
+/// rows, a few MiB of WAL.
+const PURGE_CHUNKS_PER_CHECKPOINT: u64 = 10;
+
+fn passive_checkpoint(c: &mut rusqlite::Connection) -> Result<(), StoreError> {
+    c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())).map_err(super::errors::sqlite_error)
+}
 
 #[async_trait]
 impl Store for SqliteStore {
@@ -31,12 +38,12 @@ impl Store for SqliteStore {
             .await
     }
 
-    /// `wal_checkpoint(PASSIVE)` on the log connection: copies what no
-    /// reader still needs and never waits for, nor blocks, a writer, so
-    /// the admin connection's commits stay a WAL append.
+    /// `wal_checkpoint(PASSIVE)` on the checkpoint connection: copies
+    /// what no reader still needs and never waits for, nor blocks, a
+    /// writer, so commits stay a WAL append; the call-log writer keeps
+    /// its connection meanwhile.
     async fn checkpoint(&self) -> Result<(), StoreError> {
-        run(&self.log, |c| c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())).map_err(super::errors::sqlite_error))
-            .await
+        run(&self.checkpointer, passive_checkpoint).await
     }
 
     /// Queues the write and commits the queue: writes that arrive while
@@ -155,7 +162,7 @@ impl Store for SqliteStore {
 
     async fn rollups(&self, query: &RollupQuery) -> Result<Vec<RollupRow>, StoreError> {
         let query = query.clone();
-        run(&self.log, move |c| rollups::query(c, &query)).await
+        run(&self.log, move |c| rollup_read::query(c, &query)).await
     }
 
     async fn start_rollups(&self, at: Timestamp) -> Result<Timestamp, StoreError> {
@@ -167,24 +174,36 @@ impl Store for SqliteStore {
     async fn purge_rollups(&self, level: Level, before: Timestamp) -> Result<u64, StoreError> {
         let before = before.timestamp();
         let mut total = 0;
-        loop {
-            let n = run(&self.log, move |c| rollups::purge_chunk(c, level, before, PURGE_CHUNK)).await?;
-            total += n;
-            if n < PURGE_CHUNK as u64 {
-                return Ok(total);
+        for grain in Grain::ALL {
+            loop {
+                let n = run(&self.log, move |c| rollups::purge_chunk(c, grain, level, before, PURGE_CHUNK)).await?;
+                total += n;
+                if n < PURGE_CHUNK as u64 {
+                    break;
+                }
             }
         }
+        Ok(total)
     }
 
     async fn purge_calls(&self, before: Timestamp) -> Result<u64, StoreError> {
         // One short transaction per chunk, the connection released in
-        // between, so batches of new rows interleave with the purge.
+        // between, so batches of new rows interleave with the purge; and
+        // every few chunks a passive checkpoint on the checkpoint
+        // connection (the purge waits for it, the writer does not), so
+        // the deletes never fill the WAL up to the automatic checkpoint,
+        // which would run inside a commit on the log connection.
         let mut total = 0;
+        let mut chunks = 0;
         loop {
             let n = run(&self.log, move |c| calls::purge_chunk(c, before, PURGE_CHUNK)).await?;
             total += n;
             if n < PURGE_CHUNK as u64 {
                 return Ok(total);
+            }
+            chunks += 1;
+            if chunks % PURGE_CHUNKS_PER_CHECKPOINT == 0 {
+                run(&self.checkpointer, passive_checkpoint).await?;
             }
         }
     }

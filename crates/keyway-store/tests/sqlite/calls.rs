@@ -159,6 +159,7 @@ fn minute_of(row: &CallLogRow) -> keyway_core::rollup::RollupRow {
     let mut value = keyway_core::rollup::RollupValue::default();
     value.add(row);
     keyway_core::rollup::RollupRow {
+        grain: keyway_core::rollup::Grain::Full,
         level: keyway_core::rollup::Level::Minute,
         key: keyway_core::rollup::RollupKey::minute_of(row),
         value,

@@ -19,11 +19,13 @@ use tower::ServiceExt;
 
 const TOKEN: &str = "kwadm_scale_test_token";
 
-/// Percentiles of a set of durations, in ms.
+/// Percentiles of a set of durations, in ms, and the first one (the
+/// coldest).
 fn summary(mut ms: Vec<f64>) -> String {
+    let first = ms.first().copied().unwrap_or(f64::NAN);
     ms.sort_by(f64::total_cmp);
     let at = |q: f64| ms.get(((ms.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(f64::NAN);
-    format!("p50 {:7.2} ms  p99 {:7.2} ms  max {:7.2} ms  (n={})", at(0.5), at(0.99), at(1.0), ms.len())
+    format!("p50 {:7.2} ms  p99 {:7.2} ms  max {:7.2} ms  first {:7.2} ms  (n={})", at(0.5), at(0.99), at(1.0), first, ms.len())
 }
 
 fn since(days: f64) -> String {
@@ -120,16 +122,28 @@ pub async fn queries(config: &Config, store: Arc<SqliteStore>, gen: &Traffic) ->
 }
 
 /// Purges the oldest `rows` rows while a writer inserts 256-row batches
-/// every 10 ms (~25,600 rows/s); prints the batches' latency during the
-/// purge and without it.
+/// every 10 ms (~25,600 rows/s) and the store is checkpointed every
+/// second (as a node does); prints the batches' latency during the purge
+/// and without it.
 pub async fn purge(store: Arc<SqliteStore>, gen: &Traffic, rows: u64) -> anyhow::Result<()> {
     let before = gen.time_of(rows);
     let writer_store = store.clone();
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+    let checkpoint_store = store.clone();
+    let mut checkpoint_stop = stop_rx.clone();
+    let checkpoints = tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => { let _ = checkpoint_store.checkpoint().await; }
+                _ = checkpoint_stop.changed() => break,
+            }
+        }
+    });
     let writer = tokio::spawn(async move {
         let mut ms = Vec::new();
         let mut tick = tokio::time::interval(Duration::from_millis(10));
-        let mut probe = Traffic::new(&super::ScaleOptions { rows: 1, days: 1, keys: 500, purge_rows: 0 });
+        let mut probe = Traffic::new(&super::ScaleOptions { rows: 1, days: 1, keys: 500, purge_rows: 0, measure_only: false });
         while !*stop_rx.borrow_and_update() {
             tokio::select! {
                 _ = tick.tick() => {}
@@ -159,6 +173,7 @@ pub async fn purge(store: Arc<SqliteStore>, gen: &Traffic, rows: u64) -> anyhow:
     tokio::time::sleep(Duration::from_secs(1)).await;
     let _ = stop_tx.send(true);
     let ms = writer.await?;
+    checkpoints.await?;
     let (during, alone): (Vec<_>, Vec<_>) = ms.into_iter().partition(|(at, _)| *at >= started && *at < ended);
     let took = (ended - started).as_secs_f64();
     println!("-- retention purge of {purged} rows in {took:.1} s, 256-row batches written every 10 ms meanwhile");

@@ -25,6 +25,8 @@ pub struct ScaleOptions {
     pub keys: usize,
     /// Rows the purge test deletes.
     pub purge_rows: u64,
+    /// Measure what is stored, writing nothing first.
+    pub measure_only: bool,
 }
 
 /// Rows per insert transaction while generating.
@@ -34,6 +36,10 @@ const BATCH: usize = 5_000;
 pub async fn run(config: &Config, opts: &ScaleOptions) -> anyhow::Result<()> {
     let store = app::open_store(config)?;
     let mut gen = traffic::Traffic::new(opts);
+    if opts.measure_only {
+        measure::queries(config, store.clone(), &gen).await?;
+        return measure::purge(store, &gen, opts.purge_rows).await;
+    }
     let first = gen.time_of(0);
     store.start_rollups(first).await?;
     let live = LiveRollups::default();

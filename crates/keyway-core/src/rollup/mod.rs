@@ -1,7 +1,13 @@
 //! Rollups of the call log: counts, tokens, cost and latency sketches per
 //! bucket (minute, hour, day) and per tenant, API, app, key, status class
-//! and code. Every field merges by addition, so buckets of many minutes,
-//! groups or nodes merge exactly (latency within the sketch's error).
+//! and code, in three grains (see [`Grain`]: every dimension, per key, per
+//! API and code). Every field merges by addition, so buckets of
+//! many minutes, groups, grains or nodes merge exactly (latency within the
+//! sketch's error).
+
+mod grain;
+
+pub use grain::{Dimension, Grain};
 
 use crate::records::CallLogRow;
 use crate::sketch::Sketch;
@@ -55,7 +61,7 @@ impl Level {
 
 /// What one rollup row counts: a bucket and the call's dimensions (empty
 /// text for one the call did not reach).
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RollupKey {
     /// Start of the bucket, unix seconds.
     pub bucket: i64,
@@ -149,6 +155,8 @@ pub fn is_error(row: &CallLogRow) -> bool {
 /// One stored rollup.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RollupRow {
+    /// The dimensions it keeps (the others are empty in `key`).
+    pub grain: Grain,
     /// Its granularity.
     pub level: Level,
     /// Bucket and dimensions.
@@ -157,10 +165,12 @@ pub struct RollupRow {
     pub value: RollupValue,
 }
 
-/// Which rollups to read: one level, buckets starting in
+/// Which rollups to read: one grain and level, buckets starting in
 /// `[since, until)` (unix seconds), dimensions equal to those given.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RollupQuery {
+    /// The grain read: it must keep every dimension filtered on.
+    pub grain: Grain,
     /// The level read.
     pub level: Level,
     /// First bucket start included.
@@ -179,6 +189,27 @@ pub struct RollupQuery {
     pub code: Option<String>,
     /// Whether the latency sketches are needed (reading them costs).
     pub sketches: bool,
+    /// Whether the reader may merge rows the caller will merge anyway.
+    pub merge: Option<Merge>,
+}
+
+/// Rows a caller merges anyway, which the store may merge first (fewer
+/// rows to hand over): those in the same bucket of `step` seconds (from
+/// the epoch) with the same value of `by`. A merged row has the step's
+/// bucket, that value, and every other dimension empty (status class 0).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Merge {
+    /// Length of the merged buckets, seconds (`i64::MAX`: one for all).
+    pub step: i64,
+    /// The dimension kept, `None` for none.
+    pub by: Option<Dimension>,
+}
+
+impl Merge {
+    /// The merged bucket holding `bucket`.
+    pub fn bucket(self, bucket: i64) -> i64 {
+        bucket - bucket.rem_euclid(self.step)
+    }
 }
 
 impl RollupQuery {
