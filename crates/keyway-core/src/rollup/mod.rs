@@ -84,10 +84,10 @@ impl RollupKey {
     pub fn minute_of(row: &CallLogRow) -> RollupKey {
         RollupKey {
             bucket: Level::Minute.bucket(row.time.timestamp()),
-            tenant_id: row.tenant_id.as_ref().map(|v| v.0.to_string()).unwrap_or_default(),
-            api_id: row.api_id.as_ref().map(|v| v.0.to_string()).unwrap_or_default(),
-            app_id: row.app_id.as_ref().map(|v| v.0.to_string()).unwrap_or_default(),
-            key_id: row.key_id.as_ref().map(|v| v.0.to_string()).unwrap_or_default(),
+            tenant_id: row.tenant_id.as_ref().map(|v| v.as_str().to_owned()).unwrap_or_default(),
+            api_id: row.api_id.as_ref().map(|v| v.as_str().to_owned()).unwrap_or_default(),
+            app_id: row.app_id.as_ref().map(|v| v.as_str().to_owned()).unwrap_or_default(),
+            key_id: row.key_id.as_ref().map(|v| v.as_str().to_owned()).unwrap_or_default(),
             status_class: row.status / 100,
             code: row.code.map_or(OK, |c| c.as_str()).to_owned(),
         }

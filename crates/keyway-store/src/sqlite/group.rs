@@ -18,23 +18,36 @@ use tokio::sync::oneshot;
 #[derive(Default)]
 pub(crate) struct Queue {
     pending: Mutex<Vec<Job>>,
+    next: std::sync::atomic::AtomicU64,
 }
 
 /// One caller's write: its changes and audit entries, and where its
 /// result goes.
 pub(crate) struct Job {
+    ticket: u64,
     changes: Vec<Change>,
     audit: Vec<AuditEntry>,
     done: oneshot::Sender<Result<(), StoreError>>,
 }
 
 impl Queue {
-    /// Queues a write; the receiver gets its result once a group holding
-    /// it has committed (or failed).
-    pub(crate) fn push(&self, changes: Vec<Change>, audit: Vec<AuditEntry>) -> oneshot::Receiver<Result<(), StoreError>> {
+    /// Queues a write: its ticket, and the receiver that gets its result
+    /// once a group holding it has committed (or failed).
+    pub(crate) fn push(&self, changes: Vec<Change>, audit: Vec<AuditEntry>) -> (u64, oneshot::Receiver<Result<(), StoreError>>) {
+        let ticket = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (done, result) = oneshot::channel();
-        lock(&self.pending).push(Job { changes, audit, done });
-        result
+        lock(&self.pending).push(Job { ticket, changes, audit, done });
+        (ticket, result)
+    }
+
+    /// Takes the write with this ticket back if no group has taken it
+    /// yet: then it will never be written. False when a group has it (its
+    /// result is coming).
+    pub(crate) fn withdraw(&self, ticket: u64) -> bool {
+        let mut pending = lock(&self.pending);
+        let before = pending.len();
+        pending.retain(|j| j.ticket != ticket);
+        pending.len() < before
     }
 
     /// Every write queued so far, in arrival order.
@@ -88,4 +101,21 @@ fn in_savepoint(tx: &mut rusqlite::Transaction<'_>, job: &Job) -> Result<(), Sto
     let sp = tx.savepoint().map_err(sqlite_error)?;
     apply::write_all(&sp, &job.changes, &job.audit)?;
     sp.commit().map_err(sqlite_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_write_taken_back_is_never_in_a_group() {
+        let q = Queue::default();
+        let (first, _r1) = q.push(Vec::new(), Vec::new());
+        let (second, _r2) = q.push(Vec::new(), Vec::new());
+        assert!(q.withdraw(first));
+        assert!(!q.withdraw(first), "already gone");
+        let taken = q.take();
+        assert_eq!(taken.iter().map(|j| j.ticket).collect::<Vec<_>>(), vec![second]);
+        assert!(!q.withdraw(second), "a group has it");
+    }
 }

@@ -50,13 +50,21 @@ impl Store for SqliteStore {
     /// another commit holds the connection commit together, each in its
     /// own savepoint (see `group.rs`). Answers once its group committed.
     async fn apply(&self, changes: &[Change], audit: &[AuditEntry]) -> Result<(), StoreError> {
-        let result = self.queue.push(changes.to_vec(), audit.to_vec());
+        let (ticket, result) = self.queue.push(changes.to_vec(), audit.to_vec());
         let queue = Arc::clone(&self.queue);
-        run(&self.main, move |c| {
+        let ran = run(&self.main, move |c| {
             group::commit_queued(c, &queue);
             Ok(())
         })
-        .await?;
+        .await;
+        // If this caller's run failed before reaching the queue, its write
+        // is either still queued (taken back: never written, the failure
+        // is the answer) or in another caller's group (its result comes).
+        if let Err(e) = ran {
+            if self.queue.withdraw(ticket) {
+                return Err(e);
+            }
+        }
         result.await.map_err(|_| StoreError::Backend("a group commit ended without an answer".into()))?
     }
 
