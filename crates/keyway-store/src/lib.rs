@@ -39,6 +39,17 @@ pub trait KeySink: Send {
     fn key(&mut self, key: ApiKey);
 }
 
+/// Collects the keys, for a reader that wants them all at once.
+impl KeySink for Vec<ApiKey> {
+    fn expect(&mut self, count: usize) {
+        self.reserve(count);
+    }
+
+    fn key(&mut self, key: ApiKey) {
+        self.push(key);
+    }
+}
+
 /// Everything the gateway's snapshot is built from.
 #[derive(Clone, Debug, Default)]
 pub struct StateDump {

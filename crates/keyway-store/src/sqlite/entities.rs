@@ -48,18 +48,9 @@ fn many<T>(
 /// Every row of the entity tables, from one consistent read
 /// snapshot, in storage (rowid) order.
 pub(crate) fn load_all(conn: &mut Connection) -> Result<StateDump, StoreError> {
-    let tx = conn.transaction().map_err(sqlite_error)?;
-    let scan = |table: &Table| format!("{} ORDER BY rowid", table.select());
-    let dump = StateDump {
-        tenants: many(&tx, &scan(&rows::TENANTS), [], rows::tenant)?,
-        users: many(&tx, &scan(&rows::USERS), [], rows::user)?,
-        apps: many(&tx, &scan(&rows::APPS), [], rows::app)?,
-        keys: many(&tx, &scan(&rows::KEYS), [], rows::key)?,
-        apis: many(&tx, &scan(&rows::APIS), [], rows::api)?,
-        subscriptions: many(&tx, &scan(&rows::SUBSCRIPTIONS), [], rows::subscription)?,
-    };
-    tx.commit().map_err(sqlite_error)?;
-    Ok(dump)
+    let mut keys = Vec::new();
+    let dump = load_all_streaming(conn, &mut keys)?;
+    Ok(StateDump { keys, ..dump })
 }
 
 /// [`load_all`] with each key handed to `sink` as its row is decoded.
