@@ -116,7 +116,7 @@ async fn patch_settings() {
     assert_eq!(p["upstream"]["targets"][0]["url"], "http://new.internal:81");
     let snap = h.state.snapshot.load();
     let entry = &snap.apis[&ApiId::from(w.api.as_str())];
-    assert_eq!(entry.rotation.first().map(|s| s.as_ref()), Some("http://new.internal:81"));
+    assert_eq!(entry.rotation.first().map(|t| &*t.url), Some("http://new.internal:81"));
 }
 
 #[tokio::test]

@@ -7,9 +7,10 @@ use crate::body::{Body, BodyError};
 use crate::call_log::CallLogSender;
 use crate::client_ip::ClientIpResolver;
 use crate::limits::Limiters;
-use crate::proxy::{self, Forwarding, UpstreamClient, UpstreamError};
+use crate::proxy::{self, Forwarding};
 use crate::respond;
 use crate::trace_sampler::{upstream_traceparent, TraceSampler};
+use crate::upstream_client::{UpstreamClient, UpstreamError};
 use http::{Request, Response};
 use http_body_util::BodyExt;
 use keyway_core::ids::RequestId;
@@ -212,16 +213,17 @@ impl Gateway {
         if let Some(n) = declared.filter(|n| *n > limit) {
             return Err(Refusal::payload_too_large(limit, format_args!("content-length {n} over limit {limit}")));
         }
-        let Some(target) = admitted.api.next_target().cloned() else {
+        let Some(target) = admitted.api.next_target() else {
             return Err(upstream_refusal(&UpstreamError::NoTarget, ""));
         };
+        let origin = target.origin.as_ref().map_err(|e| upstream_refusal(&UpstreamError::BadUrl(e.clone()), &target.url))?;
         let version = req.version();
         let (parts, body) = req.into_parts();
         let progress = body.progress();
         let body: Body = body.map_err(|e| -> BodyError { Box::new(e) }).boxed();
         let traceparent = call.trace.spans.as_deref().map(upstream_traceparent);
         let fwd = Forwarding {
-            target: &target,
+            origin,
             admitted,
             peer_ip: peer.ip(),
             peer_trusted: self.settings.client_ip.trusts(peer.ip()),
@@ -229,20 +231,20 @@ impl Gateway {
             proto: self.settings.proto,
             traceparent: traceparent.as_deref(),
         };
-        let upstream_req = proxy::build_request(parts, body, &fwd).map_err(|e| upstream_refusal(&e, &target))?;
+        let upstream_req = proxy::build_request(parts, body, &fwd).map_err(|e| upstream_refusal(&e, &target.url))?;
         let timeout = admitted.api.api.upstream.timeout_ms.map_or(self.settings.upstream_timeout, Duration::from_millis);
         let sent = Instant::now();
-        let resp = match self.upstream.send(upstream_req, timeout, progress.as_deref()).await {
+        let resp = match self.upstream.send(target, upstream_req, timeout, progress.as_deref()).await {
             Ok(r) => r,
             Err(e) => {
                 return Err(match progress.as_deref().and_then(|p| p.fault()) {
-                    Some(fault) => client_fault(fault, &target),
-                    None => upstream_refusal(&e, &target),
+                    Some(fault) => client_fault(fault, &target.url),
+                    None => upstream_refusal(&e, &target.url),
                 })
             }
         };
         let upstream_ms = ms(sent.elapsed());
-        call.trace.pass(Stage::Upstream, format!("{target} answered {} in {upstream_ms:.1} ms", resp.status().as_u16()));
+        call.trace.pass(Stage::Upstream, format!("{} answered {} in {upstream_ms:.1} ms", target.url, resp.status().as_u16()));
         row.upstream_latency_ms = Some(upstream_ms);
         Ok(proxy::relay_response(resp, version))
     }

@@ -2,7 +2,9 @@
 //! asynchronous call-log writer.
 //!
 //! - [`handler`]: one request, top to bottom (served by `keyway-listener`).
-//! - [`proxy`]: the upstream hop.
+//! - [`proxy`]: the forwarded request and the relayed response.
+//! - [`upstream_client`]: the upstream exchange, with timeouts; plain-http
+//!   targets over [`upstream_pool`], one keep-alive pool per worker.
 //! - [`limits`]: stage 6, rate limits and quotas.
 //! - [`call_log`]: batched, non-blocking call-log writes.
 //! - [`batch_sink`]: where written batches also go (the exporters).
@@ -21,6 +23,8 @@ pub mod proxy;
 pub mod respond;
 pub mod rollup;
 pub mod trace_sampler;
+pub mod upstream_client;
+mod upstream_pool;
 pub mod usage;
 
 pub use handler::{Gateway, GatewaySettings};

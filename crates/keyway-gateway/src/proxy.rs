@@ -1,114 +1,25 @@
-//! The upstream hop: builds the forwarded request (credential stripped,
-//! caller identity and forwarding headers added), sends it over a pooled
-//! keep-alive client with a timeout, and streams both bodies.
+//! The forwarded request and the relayed response: the caller's request
+//! rewritten for the upstream (credential stripped, caller identity and
+//! forwarding headers added, path rebased on the target), and the
+//! upstream's response with its hop-by-hop headers dropped. The exchange
+//! itself is [`crate::upstream_client`]'s.
 
-use crate::body::{Body, BodyError};
+use crate::body::Body;
 use crate::names::{
     HOP_BY_HOP, X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PROTO, X_KEYWAY_APP_ID, X_KEYWAY_KEY_ID, X_KEYWAY_TENANT_ID,
     X_REQUEST_ID,
 };
+use crate::upstream_client::UpstreamError;
 use http::header::{HeaderName, HeaderValue, HOST};
 use http::{HeaderMap, Request, Response, Uri};
-use http_body_util::BodyExt;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
-use keyway_listener::BodyProgress;
-use keyway_pipeline::{places, Admitted};
+use keyway_pipeline::{places, Admitted, TargetOrigin};
 use std::net::IpAddr;
-use std::time::Duration;
-
-/// Why the upstream hop failed.
-#[derive(Debug, thiserror::Error)]
-pub enum UpstreamError {
-    /// The API has no targets.
-    #[error("no upstream target configured")]
-    NoTarget,
-    /// The target URL plus path did not form a valid URI.
-    #[error("bad upstream url: {0}")]
-    BadUrl(String),
-    /// Connection refused, reset, DNS failure, TLS failure...
-    #[error("{0}")]
-    Unavailable(String),
-    /// No response head within the timeout.
-    #[error("no response within {0:?}")]
-    Timeout(Duration),
-}
-
-/// A pooled HTTP/1.1 + HTTP/2 client for upstream calls.
-#[derive(Clone, Debug)]
-pub struct UpstreamClient {
-    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Body>,
-}
-
-impl UpstreamClient {
-    /// A client with the given connect timeout and idle-pool settings.
-    pub fn new(connect_timeout: Duration, pool_idle_timeout: Duration, pool_max_idle_per_host: usize) -> Self {
-        let mut http = HttpConnector::new();
-        http.set_connect_timeout(Some(connect_timeout));
-        http.set_nodelay(true);
-        http.enforce_http(false);
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .enable_http2()
-            .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(pool_idle_timeout)
-            .pool_max_idle_per_host(pool_max_idle_per_host)
-            .build(https);
-        Self { client }
-    }
-
-    /// Sends `req` and waits for the response head, at most `timeout`
-    /// counted from when the request body has been sent: while a client
-    /// is still sending (`body` not ended), the listener's body deadlines
-    /// apply instead, and a slow client is not the upstream's fault.
-    pub async fn send(
-        &self,
-        req: Request<Body>,
-        timeout: Duration,
-        body: Option<&BodyProgress>,
-    ) -> Result<Response<hyper::body::Incoming>, UpstreamError> {
-        let answer = self.client.request(req);
-        let Some(body) = body else {
-            return match tokio::time::timeout(timeout, answer).await {
-                Err(_) => Err(UpstreamError::Timeout(timeout)),
-                Ok(r) => r.map_err(|e| UpstreamError::Unavailable(describe(&e))),
-            };
-        };
-        tokio::pin!(answer);
-        loop {
-            let wait = match body.ended_ago() {
-                Some(ago) if ago >= timeout => return Err(UpstreamError::Timeout(timeout)),
-                Some(ago) => timeout - ago,
-                None => timeout,
-            };
-            if let Ok(r) = tokio::time::timeout(wait, &mut answer).await {
-                return r.map_err(|e| UpstreamError::Unavailable(describe(&e)));
-            }
-        }
-    }
-}
-
-fn describe(e: &hyper_util::client::legacy::Error) -> String {
-    use std::error::Error;
-    let mut s = e.to_string();
-    let mut src = e.source();
-    while let Some(inner) = src {
-        s.push_str(": ");
-        s.push_str(&inner.to_string());
-        src = inner.source();
-    }
-    s
-}
 
 /// What the forwarded request needs besides the original.
 #[derive(Debug)]
 pub struct Forwarding<'a> {
-    /// The target base URL, e.g. `http://10.0.0.5:8080/base`.
-    pub target: &'a str,
+    /// Where the target is.
+    pub origin: &'a TargetOrigin,
     /// The admitted call.
     pub admitted: &'a Admitted,
     /// The address that connected to the gateway.
@@ -125,29 +36,32 @@ pub struct Forwarding<'a> {
     pub traceparent: Option<&'a str>,
 }
 
-/// Rewrites the caller's request into the upstream request.
+/// Rewrites the caller's request into the upstream request: an
+/// origin-form URI (the target's base path, then the caller's path past
+/// the API's base path, then the query without credentials) and the
+/// target's `Host`.
 pub fn build_request(parts: http::request::Parts, body: Body, fwd: &Forwarding<'_>) -> Result<Request<Body>, UpstreamError> {
     let api = &fwd.admitted.api.api;
     let path = parts.uri.path();
     let rest = if api.upstream.strip_base_path { strip_prefix(path, &api.base_path) } else { path };
-    let mut uri = String::with_capacity(fwd.target.len() + rest.len() + 32);
-    uri.push_str(fwd.target);
+    let query = parts.uri.query().map(places::strip_query);
+    let base = &*fwd.origin.base_path;
+    let mut target = String::with_capacity(base.len() + rest.len() + 2 + query.as_ref().map_or(0, |q| q.len()));
+    target.push_str(base);
     if !rest.starts_with('/') {
-        uri.push('/');
+        target.push('/');
     }
-    uri.push_str(rest);
-    if let Some(q) = parts.uri.query() {
-        let q = places::strip_query(q);
-        if !q.is_empty() {
-            uri.push('?');
-            uri.push_str(&q);
-        }
+    target.push_str(rest);
+    if let Some(q) = query.as_deref().filter(|q| !q.is_empty()) {
+        target.push('?');
+        target.push_str(q);
     }
-    let uri: Uri = uri.parse().map_err(|e| UpstreamError::BadUrl(format!("{e}")))?;
+    let uri = Uri::from_maybe_shared(bytes::Bytes::from(target)).map_err(|e| UpstreamError::BadUrl(format!("{e}")))?;
 
     let mut headers = parts.headers;
     let original_host =
         headers.remove(HOST).or_else(|| parts.uri.authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok()));
+    headers.insert(HOST, fwd.origin.host_header.clone());
     strip_hop_by_hop(&mut headers);
     // No credential reaches an upstream, wherever the caller put it.
     places::strip_headers(&mut headers);
@@ -211,14 +125,18 @@ fn forwarding_headers(headers: &mut HeaderMap, fwd: &Forwarding<'_>, host: Optio
 /// response speaks the caller's HTTP version, whatever the upstream's (an
 /// HTTP/1.0 upstream must not turn a kept-alive HTTP/1.1 exchange into
 /// HTTP/1.0).
-pub fn relay_response(resp: Response<hyper::body::Incoming>, version: http::Version) -> Response<Body> {
-    let (mut parts, body) = resp.into_parts();
-    parts.version = version;
-    strip_hop_by_hop(&mut parts.headers);
-    Response::from_parts(parts, body.map_err(|e| -> BodyError { Box::new(e) }).boxed())
+pub fn relay_response(mut resp: Response<Body>, version: http::Version) -> Response<Body> {
+    *resp.version_mut() = version;
+    strip_hop_by_hop(resp.headers_mut());
+    resp
 }
 
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // One pass over the few names present, instead of a lookup per
+    // hop-by-hop name: most messages carry none.
+    if !headers.keys().any(|n| HOP_BY_HOP.contains(n)) {
+        return;
+    }
     // Headers named in Connection are hop-by-hop too.
     if headers.contains_key(http::header::CONNECTION) {
         strip_named_in_connection(headers);

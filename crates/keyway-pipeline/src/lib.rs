@@ -5,6 +5,7 @@
 //! per stage of `errors.md`; [`phases`] names the request path's phases in
 //! order, and [`Call::decide`] runs those that read only the snapshot. The
 //! gateway runs it for every request, and `diagnose` for hypothetical ones.
+//! [`upstream_target`] holds an API's targets taken apart once.
 
 pub mod key_loader;
 pub mod key_table;
@@ -15,9 +16,11 @@ pub mod shard_key;
 pub mod snapshot;
 pub mod stages;
 pub mod table;
+pub mod upstream_target;
 
 pub use key_loader::KeyLoader;
 pub use key_table::KeyTable;
 pub use phases::{Admitted, Call, CallInput, Settings};
 pub use snapshot::{ApiEntry, KeyEntry, Snapshot, SnapshotHandle};
 pub use table::Table;
+pub use upstream_target::{TargetOrigin, UpstreamTarget};

@@ -7,6 +7,7 @@
 use crate::key_loader::KeyLoader;
 use crate::key_table::KeyTable;
 use crate::table::Table;
+use crate::upstream_target::UpstreamTarget;
 use arc_swap::ArcSwap;
 use keyway_core::change::{Change, Record};
 use keyway_core::ids::{ApiId, AppId, KeyId, TenantId, UserId};
@@ -71,8 +72,8 @@ pub struct KeyEntry {
 pub struct ApiEntry {
     /// The stored API.
     pub api: Api,
-    /// Upstream base URLs, each repeated by its weight, for round robin.
-    pub rotation: Vec<Arc<str>>,
+    /// Upstream targets, each repeated by its weight, for round robin.
+    pub rotation: Vec<Arc<UpstreamTarget>>,
     cursor: AtomicUsize,
 }
 
@@ -83,13 +84,13 @@ impl ApiEntry {
             .upstream
             .targets
             .iter()
-            .flat_map(|t| std::iter::repeat_n(Arc::<str>::from(t.url.trim_end_matches('/')), t.weight.max(1) as usize))
+            .flat_map(|t| std::iter::repeat_n(Arc::new(UpstreamTarget::new(&t.url)), t.weight.max(1) as usize))
             .collect();
         Self { api, rotation, cursor: AtomicUsize::new(0) }
     }
 
-    /// The next upstream base URL, weighted round robin.
-    pub fn next_target(&self) -> Option<&Arc<str>> {
+    /// The next upstream target, weighted round robin.
+    pub fn next_target(&self) -> Option<&Arc<UpstreamTarget>> {
         if self.rotation.is_empty() {
             return None;
         }

@@ -14,7 +14,7 @@ use keyway_core::rollup::{Level, RollupQuery, RollupRow};
 use keyway_gateway::call_log::{CallLogSender, CallLogSettings, CallLogWriter};
 use keyway_gateway::client_ip::ClientIpResolver;
 use keyway_gateway::limits::Limiters;
-use keyway_gateway::proxy::UpstreamClient;
+use keyway_gateway::upstream_client::UpstreamClient;
 use keyway_gateway::{Gateway, GatewaySettings};
 use keyway_limits::{InMemoryRateLimiter, QuotaCounter, SystemClock};
 use keyway_listener::serve::Handler;

@@ -4,7 +4,7 @@
 //! `SO_REUSEPORT` socket with its own upstream connection pool.
 
 use crate::config::{GatewayConfig, Threading};
-use keyway_gateway::proxy::UpstreamClient;
+use keyway_gateway::upstream_client::UpstreamClient;
 use keyway_gateway::Gateway;
 use keyway_listener::workers::{bind_listeners, spawn_workers, Worker};
 use keyway_listener::ListenerSettings;
