@@ -80,7 +80,15 @@ impl RequestId {
     pub fn at(time: crate::Timestamp) -> Self {
         let ms = u64::try_from(time.timestamp_millis()).unwrap_or(0);
         let ulid = ulid::Ulid::from_parts(ms, rand::random::<u128>());
-        Self(format!("{}_{}", Self::PREFIX, ulid.to_string().to_lowercase()))
+        // One allocation: minted on every request.
+        let mut buf = [0u8; ulid::ULID_LEN];
+        let text = ulid.array_to_str(&mut buf);
+        text.make_ascii_lowercase();
+        let mut id = String::with_capacity(Self::PREFIX.len() + 1 + ulid::ULID_LEN);
+        id.push_str(Self::PREFIX);
+        id.push('_');
+        id.push_str(text);
+        Self(id)
     }
 
     /// The smallest id of a request that arrived at `ms` milliseconds
@@ -108,6 +116,10 @@ mod tests {
         assert!(id.0 < RequestId::lower_bound(1_700_000_000_124), "{id}");
         assert!(RequestId::at(t + chrono::Duration::milliseconds(1)).0 > id.0);
         assert!(RequestId::lower_bound(-5) < RequestId::lower_bound(1));
+        let text = id.as_str().strip_prefix("req_").unwrap();
+        assert_eq!(text.len(), 26);
+        assert_eq!(ulid::Ulid::from_string(text).unwrap().timestamp_ms(), 1_700_000_000_123);
+        assert_eq!(text, text.to_lowercase());
     }
 
     #[test]

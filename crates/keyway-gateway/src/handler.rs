@@ -128,7 +128,7 @@ impl Gateway {
             path: req.uri().path().to_owned(),
             status: 0,
             code: None,
-            client_ip: client_ip.to_string(),
+            client_ip: crate::client_ip::ip_text(client_ip),
             latency_ms: 0.0,
             upstream_latency_ms: None,
             model: None,
@@ -244,7 +244,7 @@ impl Gateway {
             }
         };
         let upstream_ms = ms(sent.elapsed());
-        call.trace.pass(Stage::Upstream, format!("{} answered {} in {upstream_ms:.1} ms", target.url, resp.status().as_u16()));
+        call.trace.pass(Stage::Upstream, answered(&target.url, resp.status(), upstream_ms));
         row.upstream_latency_ms = Some(upstream_ms);
         Ok(proxy::relay_response(resp, version))
     }
@@ -339,6 +339,29 @@ fn health(status: u16, text: &'static str) -> Response<Body> {
     r
 }
 
+/// `{url} answered {status} in {ms:.1} ms`, without float formatting:
+/// written on every request.
+fn answered(url: &str, status: http::StatusCode, ms: f64) -> String {
+    use std::fmt::Write;
+    let tenths = (ms * 10.0).round() as u64;
+    let mut s = String::with_capacity(url.len() + 32);
+    s.push_str(url);
+    s.push_str(" answered ");
+    s.push_str(status.as_str());
+    s.push_str(" in ");
+    let _ = write!(s, "{}.{} ms", tenths / 10, tenths % 10);
+    s
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn upstream_evidence_reads_as_before() {
+        assert_eq!(super::answered("http://a:1", http::StatusCode::OK, 1.26), "http://a:1 answered 200 in 1.3 ms");
+        assert_eq!(super::answered("u", http::StatusCode::BAD_GATEWAY, 0.04), "u answered 502 in 0.0 ms");
+    }
 }

@@ -59,6 +59,8 @@ pub fn build_request(parts: http::request::Parts, body: Body, fwd: &Forwarding<'
     let uri = Uri::from_maybe_shared(bytes::Bytes::from(target)).map_err(|e| UpstreamError::BadUrl(format!("{e}")))?;
 
     let mut headers = parts.headers;
+    // Room for what is added below, so the map grows once at most.
+    headers.reserve(8);
     let original_host =
         headers.remove(HOST).or_else(|| parts.uri.authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok()));
     headers.insert(HOST, fwd.origin.host_header.clone());
@@ -91,7 +93,7 @@ fn forwarding_headers(headers: &mut HeaderMap, fwd: &Forwarding<'_>, host: Optio
     let peer = fwd.peer_ip;
     let xff = match headers.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()).filter(|_| fwd.peer_trusted) {
         Some(prev) => format!("{prev}, {peer}"),
-        None => peer.to_string(),
+        None => crate::client_ip::ip_text(peer),
     };
     insert(headers, X_FORWARDED_FOR, &xff);
     if !(fwd.peer_trusted && headers.contains_key(X_FORWARDED_PROTO)) {

@@ -11,7 +11,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use keyway_listener::BodyProgress;
-use keyway_pipeline::UpstreamTarget;
+use keyway_pipeline::{TargetOrigin, UpstreamTarget};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,7 +69,7 @@ impl UpstreamClient {
     pub async fn send(
         &self,
         target: &Arc<UpstreamTarget>,
-        mut req: Request<Body>,
+        req: Request<Body>,
         timeout: Duration,
         body: Option<&BodyProgress>,
     ) -> Result<Response<Body>, UpstreamError> {
@@ -81,6 +81,17 @@ impl UpstreamClient {
             };
             return within(timeout, body, answer).await;
         }
+        // Boxed: its state would otherwise sit in every request's future.
+        Box::pin(self.send_tls(origin, req, timeout, body)).await
+    }
+
+    async fn send_tls(
+        &self,
+        origin: &TargetOrigin,
+        mut req: Request<Body>,
+        timeout: Duration,
+        body: Option<&BodyProgress>,
+    ) -> Result<Response<Body>, UpstreamError> {
         let absolute = format!("https://{}{}", origin.authority, req.uri().path_and_query().map_or("/", |p| p.as_str()));
         *req.uri_mut() = absolute.parse::<Uri>().map_err(|e| UpstreamError::BadUrl(e.to_string()))?;
         let answer = async {

@@ -70,7 +70,8 @@ impl Http1Pool {
         loop {
             let (mut sender, reused) = match self.checkout(&origin.authority) {
                 Some(sender) => (sender, true),
-                None => (self.connect(&origin.host, origin.port).await?, false),
+                // Boxed: rare, and its state would otherwise sit in every request's future.
+                None => (Box::pin(self.connect(&origin.host, origin.port)).await?, false),
             };
             if let Err(e) = sender.ready().await {
                 if reused {

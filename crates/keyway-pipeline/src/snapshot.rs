@@ -13,7 +13,9 @@ use keyway_core::change::{Change, Record};
 use keyway_core::ids::{ApiId, AppId, KeyId, TenantId, UserId};
 use keyway_core::model::{Api, ApiKey, ApiStatus, App, Subscription, Tenant, User};
 use keyway_core::Timestamp;
-use std::collections::HashMap;
+// hashbrown's default hasher (foldhash), not SipHash: a lookup per stage on
+// every request, keyed by ids this node made.
+use hashbrown::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 

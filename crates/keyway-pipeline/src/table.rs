@@ -12,7 +12,9 @@
 //! before.
 
 use crate::shard_key::ShardKey;
-use std::collections::HashMap;
+// hashbrown's default hasher (foldhash), not SipHash: a lookup per stage on
+// every request, keyed by ids this node made.
+use hashbrown::HashMap;
 use std::sync::Arc;
 
 /// Shards per table. At a million entries a write copies ~1,000 entries
