@@ -1,13 +1,28 @@
 //! The call log: batched inserts from the gateway, filtered reads for the
 //! admin API and diagnose, and retention.
 //!
-//! The table is keyed by request id and has no other index: ids are
-//! time-ordered ULIDs, so an insert is an append, a lookup by id is the
-//! primary key, and a time range is a range of ids (widened by
-//! [`ID_SLACK_MS`] for ids minted a moment before their row's time, then
-//! filtered on the exact time). Filters by key, app or code scan the id
-//! range newest first and stop at the limit; the caller narrows the
-//! ranges with the rollups (see `Store::calls`).
+//! The table is a rowid table keyed by `seq = (ms << 20) | n` (migration
+//! 6): `ms` is the request id's ULID millisecond (the gateway mints the
+//! id from the row's time, so it is the row's millisecond) and `n` counts
+//! the rows stored in that millisecond. The writer sorts each batch by
+//! request id and numbers it on from the largest `seq` stored, so an
+//! insert is an append to the table's last page; a row older than that
+//! (a straggler) takes one more than the largest `seq` of its own
+//! millisecond, and a millisecond whose 2^20 numbers are used spills into
+//! the next one's. `request_id` is a plain column without an index:
+//!
+//! - a lookup by request id reads the `seq` range of its millisecond
+//!   (and of the next ones while the one before is full) and compares the
+//!   text; an id that is not a minted ULID is looked for by a scan;
+//! - a time range is a `seq` range, widened by [`ID_SLACK_MS`] for ids
+//!   minted a moment before their row's time (rows migrated from before
+//!   ids were minted from it), then filtered on the exact `time`;
+//! - retention deletes the lowest `seq`s whose `time` has passed.
+//!
+//! Filters by key, app or code scan the `seq` range newest first and stop
+//! at the limit; the caller narrows the ranges with the rollups (see
+//! `Store::calls`). Rows come back newest first by `seq`: within one
+//! millisecond, in the order they were stored.
 
 use super::codec::{clamp_count, from_ns, time_ns};
 use super::enums::Enum;
