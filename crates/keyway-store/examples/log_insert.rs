@@ -33,8 +33,8 @@ fn row(i: usize, keys: &[(TenantId, ApiId, AppId, KeyId)]) -> CallLogRow {
         key_prefix: Some("kw_live_abcd".into()),
         method: "GET".into(),
         path: "/bench/x".into(),
-        status: if i % 10 == 0 { 429 } else { 200 },
-        code: (i % 10 == 0).then_some(ErrorCode::RateLimited),
+        status: if i.is_multiple_of(10) { 429 } else { 200 },
+        code: (i.is_multiple_of(10)).then_some(ErrorCode::RateLimited),
         client_ip: "127.0.0.1".into(),
         latency_ms: 0.25,
         upstream_latency_ms: Some(0.1),
@@ -47,28 +47,28 @@ fn row(i: usize, keys: &[(TenantId, ApiId, AppId, KeyId)]) -> CallLogRow {
 }
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() {
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if let Ok(path) = std::env::var("OPEN") {
         // Times opening (and migrating) an existing database file.
         let started = std::time::Instant::now();
-        SqliteStore::open(std::path::Path::new(&path)).unwrap();
+        SqliteStore::open(std::path::Path::new(&path))?;
         println!("opened {path} in {:.1} s", started.elapsed().as_secs_f64());
-        return;
+        return Ok(());
     }
     let (rows, batch) = (env("ROWS", 200_000), env("BATCH", 256));
     let dir = std::env::var("DIR").unwrap_or_else(|_| format!("/tmp/log_insert_{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let store = SqliteStore::open(&std::path::Path::new(&dir).join("keyway.db")).unwrap();
+    let store = SqliteStore::open(&std::path::Path::new(&dir).join("keyway.db"))?;
     let keys: Vec<_> =
         (0..500).map(|_| (TenantId::generate(), ApiId::generate(), AppId::generate(), KeyId::generate())).collect();
     let all: Vec<CallLogRow> = (0..rows).map(|i| row(i, &keys)).collect();
     let batches: Vec<Arc<Vec<CallLogRow>>> = all.chunks(batch).map(|c| Arc::new(c.to_vec())).collect();
     let started = std::time::Instant::now();
     for b in batches {
-        store.insert_call_batch(b).await.unwrap();
+        store.insert_call_batch(b).await?;
     }
     let took = started.elapsed();
-    store.close().await.unwrap();
+    store.close().await?;
     let size = std::fs::metadata(std::path::Path::new(&dir).join("keyway.db")).map(|m| m.len()).unwrap_or(0);
     println!(
         "{rows} rows in batches of {batch}: {:.2} us per row, {} bytes per row on disk",
@@ -76,4 +76,5 @@ async fn main() {
         size / rows as u64
     );
     let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
 }
