@@ -195,9 +195,12 @@ fn insert_rows(tx: &Connection, rows: &[CallLogRow]) -> Result<(), StoreError> {
                 return Err(conflict());
             }
             let seq = next_seq(tx, ms, last)?;
+            // One past the largest stored: SQLite's own next rowid, which
+            // it appends without searching the tree for a duplicate.
+            let next_rowid = last == Some(seq - 1);
             last = Some(last.map_or(seq, |l| l.max(seq)));
             stmt.execute(params![
-                seq,
+                (!next_rowid).then_some(seq),
                 id,
                 time,
                 r.tenant_id.as_ref().map(TenantId::as_str),
@@ -224,6 +227,9 @@ fn insert_rows(tx: &Connection, rows: &[CallLogRow]) -> Result<(), StoreError> {
                 }
                 other => sqlite_error(other),
             })?;
+            if next_rowid && tx.last_insert_rowid() != seq {
+                return Err(StoreError::Backend(format!("call {id} was stored at {} instead of {seq}", tx.last_insert_rowid())));
+            }
         }
     }
     Ok(())
