@@ -19,6 +19,11 @@
 //!   ids were minted from it), then filtered on the exact `time`;
 //! - retention deletes the lowest `seq`s whose `time` has passed.
 //!
+//! A row whose id is far ahead of the others (a clock that jumped
+//! forward and back) makes every later row a straggler until that time
+//! comes: each then costs two more lookups (its millisecond's largest
+//! `seq`, and the duplicate check), so the log keeps working, slower.
+//!
 //! Filters by key, app or code scan the `seq` range newest first and stop
 //! at the limit; the caller narrows the ranges with the rollups (see
 //! `Store::calls`). Rows come back newest first by `seq`: within one
