@@ -21,8 +21,9 @@
 //!
 //! A row whose id is far ahead of the others (a clock that jumped
 //! forward and back) makes every later row a straggler until that time
-//! comes: each then costs two more lookups (its millisecond's largest
-//! `seq`, and the duplicate check), so the log keeps working, slower.
+//! comes: each then costs the duplicate check, and the first of its
+//! millisecond in a batch a read of that millisecond's largest `seq`, so
+//! the log keeps working, slower.
 //!
 //! Filters by key, app or code scan the `seq` range newest first and stop
 //! at the limit; the caller narrows the ranges with the rollups (see
@@ -187,6 +188,7 @@ fn insert_rows(tx: &Connection, rows: &[CallLogRow]) -> Result<(), StoreError> {
             ))
             .map_err(sqlite_error)?;
         let mut previous: Option<&str> = None;
+        let mut prev: Option<(i64, i64)> = None;
         for &(ms, minted, time, r) in &order {
             let id = r.request_id.as_str();
             let conflict = || StoreError::Conflict(format!("call {id} is already stored"));
@@ -199,7 +201,13 @@ fn insert_rows(tx: &Connection, rows: &[CallLogRow]) -> Result<(), StoreError> {
             if (old_range || !minted) && stored(tx, id, if minted { Some(ms_span(tx, ms)?) } else { None })? {
                 return Err(conflict());
             }
-            let seq = next_seq(tx, ms, last)?;
+            // After a row of the same millisecond, the next number: that
+            // row holds the largest `seq` of its range (also after a spill).
+            let seq = match prev {
+                Some((p_ms, p)) if p_ms == ms && p & N_MAX != N_MAX => p + 1,
+                _ => next_seq(tx, ms, last)?,
+            };
+            prev = Some((ms, seq));
             // One past the largest stored: SQLite's own next rowid, which
             // it appends without searching the tree for a duplicate.
             let next_rowid = last == Some(seq - 1);
@@ -534,11 +542,11 @@ mod tests {
         let mut conn = migrated();
         let (a, b, c) = (row_at(7), row_at(7), row_at(9));
         insert(&mut conn, &[c.clone(), b.clone(), a.clone()]).unwrap();
-        let straggler = row_at(7);
+        let (straggler, second) = (row_at(7), row_at(7));
         let older = row_at(3);
-        insert(&mut conn, &[straggler.clone(), older.clone()]).unwrap();
-        assert_eq!(seqs(&conn), vec![3 << 20, 7 << 20, (7 << 20) + 1, (7 << 20) + 2, 9 << 20]);
-        for r in [&a, &b, &c, &straggler, &older] {
+        insert(&mut conn, &[straggler.clone(), older.clone(), second.clone()]).unwrap();
+        assert_eq!(seqs(&conn), vec![3 << 20, 7 << 20, (7 << 20) + 1, (7 << 20) + 2, (7 << 20) + 3, 9 << 20]);
+        for r in [&a, &b, &c, &straggler, &second, &older] {
             assert_eq!(by_id(&conn, r), vec![r.clone()]);
         }
     }
@@ -550,11 +558,11 @@ mod tests {
         insert(&mut conn, std::slice::from_ref(&filler)).unwrap();
         // As if 2^20 rows had been stored at ms 5: its last seq is taken.
         conn.execute("UPDATE call_log SET seq = ?1", [(5 << 20) + N_MAX]).unwrap();
-        let (spilled, next, straggler) = (row_at(5), row_at(6), row_at(5));
+        let (spilled, next, straggler, again) = (row_at(5), row_at(6), row_at(5), row_at(5));
         insert(&mut conn, &[spilled.clone(), next.clone()]).unwrap();
-        insert(&mut conn, std::slice::from_ref(&straggler)).unwrap();
-        assert_eq!(seqs(&conn), vec![(5 << 20) + N_MAX, 6 << 20, (6 << 20) + 1, (6 << 20) + 2]);
-        for r in [&filler, &spilled, &next, &straggler] {
+        insert(&mut conn, &[straggler.clone(), again.clone()]).unwrap();
+        assert_eq!(seqs(&conn), vec![(5 << 20) + N_MAX, 6 << 20, (6 << 20) + 1, (6 << 20) + 2, (6 << 20) + 3]);
+        for r in [&filler, &spilled, &next, &straggler, &again] {
             assert_eq!(by_id(&conn, r), vec![r.clone()]);
         }
         assert!(matches!(insert(&mut conn, std::slice::from_ref(&spilled)), Err(StoreError::Conflict(_))));
