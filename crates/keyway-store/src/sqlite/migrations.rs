@@ -318,6 +318,36 @@ CREATE TABLE rollups_by_api (
     PRIMARY KEY (level, bucket, tenant_id, api_id, app_id, key_id, status_class, code)
 ) WITHOUT ROWID;
 "#,
+    // 6: the call log as a rowid table keyed by `seq = (ms << 20) | n`
+    // (ms: the request id's ULID millisecond; n: a counter within it, see
+    // calls.rs), so the writer's sorted batches append to the table's
+    // last page; `request_id` stays a column without an index. The rows
+    // are copied by `calls::migrate_to_seq`, which then drops the old
+    // table and renames this one.
+    r#"
+CREATE TABLE call_log_v6 (
+    seq                 INTEGER PRIMARY KEY,
+    request_id          TEXT NOT NULL,
+    time                INTEGER NOT NULL,
+    tenant_id           TEXT,
+    api_id              TEXT,
+    app_id              TEXT,
+    key_id              TEXT,
+    key_prefix          TEXT,
+    method              TEXT NOT NULL,
+    path                TEXT NOT NULL,
+    status              INTEGER NOT NULL,
+    code                TEXT,
+    client_ip           TEXT NOT NULL,
+    latency_ms          REAL,
+    upstream_latency_ms REAL,
+    model               TEXT,
+    prompt_tokens       INTEGER,
+    completion_tokens   INTEGER,
+    cost_usd            REAL,
+    trace               TEXT NOT NULL
+);
+"#,
 ];
 
 /// Work a migration needs beyond SQL, run in the same transaction right
@@ -325,7 +355,7 @@ CREATE TABLE rollups_by_api (
 pub(crate) type Backfill = (i64, fn(&Connection) -> Result<(), StoreError>);
 
 /// Every backfill, by version.
-pub(crate) const BACKFILLS: &[Backfill] = &[(5, super::rollup_backfill::coarse_grains)];
+pub(crate) const BACKFILLS: &[Backfill] = &[(5, super::rollup_backfill::coarse_grains), (6, super::calls::migrate_to_seq)];
 
 /// Brings `conn` up to date with `migrations` (and the `backfills` of the
 /// versions applied); returns how many were applied. All pending
@@ -440,6 +470,57 @@ mod tests {
             .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'call_log'", [], |r| r.get(0))
             .unwrap();
         assert_eq!(indexes, 0, "the raw rows carry no secondary index");
+    }
+
+    #[test]
+    fn migration_6_keys_old_call_log_rows_by_seq_and_they_stay_findable() {
+        use keyway_core::ids::RequestId;
+        use keyway_core::records::LogQuery;
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, &MIGRATIONS[..5], BACKFILLS).unwrap();
+        let ms = 1_714_564_801_000_i64;
+        let id = |offset: i64| RequestId::at(chrono::DateTime::from_timestamp_millis(ms + offset).unwrap()).0;
+        // Two ids in one millisecond, one minted a moment before its row's
+        // time, and an id the gateway did not mint.
+        let (a, b, c, d) = (id(0), id(0), id(-3), "req_b".to_owned());
+        let mut insert = conn
+            .prepare("INSERT INTO call_log (request_id, time, method, path, status, client_ip, trace) VALUES (?1, ?2, 'GET', ?3, 200, '::1', '[]')")
+            .unwrap();
+        for (rid, t, path) in [(&a, ms, "/a"), (&b, ms, "/b"), (&c, ms + 1, "/c"), (&d, ms + 2, "/d")] {
+            insert.execute(rusqlite::params![rid, t * 1_000_000, path]).unwrap();
+        }
+        drop(insert);
+        assert_eq!(migrate(&mut conn, MIGRATIONS, BACKFILLS).unwrap(), MIGRATIONS.len() - 5);
+        let mut stmt = conn.prepare("SELECT seq, request_id FROM call_log ORDER BY seq").unwrap();
+        let rows: Vec<(i64, String)> =
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap();
+        drop(stmt);
+        let (first, second) = if a < b { (&a, &b) } else { (&b, &a) };
+        assert_eq!(
+            rows,
+            vec![
+                ((ms - 3) << 20, c.clone()),
+                (ms << 20, first.clone()),
+                ((ms << 20) + 1, second.clone()),
+                // Not minted: placed by its time, after what is stored.
+                ((ms + 2) << 20, d.clone()),
+            ]
+        );
+        for (rid, path) in [(&a, "/a"), (&b, "/b"), (&c, "/c"), (&d, "/d")] {
+            let found =
+                super::super::calls::find(&conn, &LogQuery { request_id: Some(rid.clone()), ..Default::default() }).unwrap();
+            assert_eq!(found.len(), 1, "{rid}");
+            assert_eq!(found[0].path, path);
+            assert_eq!(found[0].trace, keyway_core::Trace::default());
+        }
+        let since = chrono::DateTime::from_timestamp_millis(ms + 1).unwrap();
+        let window = LogQuery { since: Some(since), limit: 10, ..Default::default() };
+        let paths: Vec<String> = super::super::calls::find(&conn, &window).unwrap().into_iter().map(|r| r.path).collect();
+        assert_eq!(paths, vec!["/d", "/c"], "time ranges find rows whose id was minted before their time");
+        let indexes: i64 = conn
+            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'call_log'", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(indexes, 0);
     }
 
     #[test]

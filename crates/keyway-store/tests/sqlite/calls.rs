@@ -36,13 +36,51 @@ async fn huge_token_counts_saturate_and_nan_latency_survives() {
 }
 
 #[tokio::test]
-async fn newest_first_with_ties_by_request_id_descending() {
+async fn newest_first_with_ties_in_the_order_stored() {
     let s = store();
     let (a, b, c, d) = (call(at(10)), call(at(30)), call(at(20)), call(at(30)));
     s.insert_calls(&[a.clone(), b.clone()]).await.unwrap();
     s.insert_calls(&[c.clone(), d.clone()]).await.unwrap();
-    let (first, second) = if d.request_id > b.request_id { (d, b) } else { (b, d) };
-    assert_eq!(ids(&s, q()).await, vec![first.request_id.0, second.request_id.0, c.request_id.0, a.request_id.0]);
+    // b and d share a millisecond: d, stored later, comes first.
+    assert_eq!(ids(&s, q()).await, vec![d.request_id.0, b.request_id.0, c.request_id.0, a.request_id.0]);
+}
+
+#[tokio::test]
+async fn out_of_order_rows_and_stragglers_are_found_by_id_and_time() {
+    let s = store();
+    // A batch out of order, many rows per millisecond.
+    let mut first: Vec<CallLogRow> = (0..300).map(|i| bare_call(at(1_000 + (i % 7) * 3))).collect();
+    first.reverse();
+    s.insert_calls(&first).await.unwrap();
+    // Stragglers: older than everything stored, inside and between its
+    // milliseconds, and one much older.
+    let late: Vec<CallLogRow> = [1_003, 1_001, 1_006, 5, 1_018].iter().map(|&ms| bare_call(at(ms))).collect();
+    s.insert_calls(&late).await.unwrap();
+    let newer: Vec<CallLogRow> = (0..50).map(|i| bare_call(at(1_018 + i % 3))).collect();
+    s.insert_calls(&newer).await.unwrap();
+    let all: Vec<&CallLogRow> = first.iter().chain(&late).chain(&newer).collect();
+    for r in &all {
+        let by_id = LogQuery { request_id: Some(r.request_id.0.clone()), ..q() };
+        assert_eq!(s.calls(&by_id).await.unwrap(), vec![(*r).clone()], "{}", r.request_id);
+    }
+    // Every time window holds exactly its rows, newest first.
+    for (since, until) in [(0, 10), (1_000, 1_004), (1_003, 1_004), (1_006, 1_019), (1_019, 2_000), (0, 2_000)] {
+        let window = LogQuery { since: Some(at(since)), until: Some(at(until)), limit: 1000, ..q() };
+        let got = s.calls(&window).await.unwrap();
+        let mut want: Vec<String> =
+            all.iter().filter(|r| r.time >= at(since) && r.time < at(until)).map(|r| r.request_id.0.clone()).collect();
+        want.sort();
+        let mut ids: Vec<String> = got.iter().map(|r| r.request_id.0.clone()).collect();
+        assert!(got.windows(2).all(|w| w[0].time >= w[1].time), "newest first in [{since}, {until})");
+        ids.sort();
+        assert_eq!(ids, want, "[{since}, {until})");
+    }
+    // A duplicate of a straggler is refused too, and nothing of its batch stays.
+    let again = [bare_call(at(1_030)), late[0].clone()];
+    assert!(matches!(s.insert_calls(&again).await.unwrap_err(), keyway_store::StoreError::Conflict(_)));
+    assert!(ids(&s, LogQuery { request_id: Some(again[0].request_id.0.clone()), ..q() }).await.is_empty());
+    // Purge by time takes the stragglers with the rest.
+    assert_eq!(s.purge_calls(at(1_004)).await.unwrap() as usize, all.iter().filter(|r| r.time < at(1_004)).count());
 }
 
 #[tokio::test]
