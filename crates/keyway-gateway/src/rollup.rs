@@ -6,11 +6,11 @@
 //! never twice: a flush holds [`LiveRollups`]'s gate while it moves
 //! minutes from memory to storage.
 
+use hashbrown::{Equivalent, HashMap};
 use keyway_core::records::{CallLogRow, LogQuery};
 use keyway_core::rollup::{Grain, Level, RollupKey, RollupQuery, RollupRow, RollupValue};
 use keyway_core::Timestamp;
 use keyway_store::{Store, StoreError};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use tokio::sync::RwLock;
 
@@ -28,7 +28,12 @@ impl LiveRollups {
     pub fn fold(&self, rows: &[CallLogRow]) {
         let mut open = self.lock();
         for row in rows {
-            open.entry(RollupKey::minute_of(row)).or_default().add(row);
+            // Looked up borrowed: the owned key (five strings) is built
+            // only for a minute's first call of its kind.
+            match open.get_mut(&MinuteOf::new(row)) {
+                Some(value) => value.add(row),
+                None => open.entry(RollupKey::minute_of(row)).or_default().add(row),
+            }
         }
     }
 
@@ -96,6 +101,46 @@ impl LiveRollups {
     }
 }
 
+/// [`RollupKey::minute_of`] a row, borrowing its text: hashes and compares
+/// as that key does (the same fields in the same order, `&str` hashing as
+/// `String`).
+#[derive(Hash)]
+struct MinuteOf<'a> {
+    bucket: i64,
+    tenant_id: &'a str,
+    api_id: &'a str,
+    app_id: &'a str,
+    key_id: &'a str,
+    status_class: u16,
+    code: &'a str,
+}
+
+impl<'a> MinuteOf<'a> {
+    fn new(row: &'a CallLogRow) -> Self {
+        MinuteOf {
+            bucket: Level::Minute.bucket(row.time.timestamp()),
+            tenant_id: row.tenant_id.as_ref().map_or("", |v| v.as_str()),
+            api_id: row.api_id.as_ref().map_or("", |v| v.as_str()),
+            app_id: row.app_id.as_ref().map_or("", |v| v.as_str()),
+            key_id: row.key_id.as_ref().map_or("", |v| v.as_str()),
+            status_class: row.status / 100,
+            code: row.code.map_or(keyway_core::rollup::OK, |c| c.as_str()),
+        }
+    }
+}
+
+impl Equivalent<RollupKey> for MinuteOf<'_> {
+    fn equivalent(&self, k: &RollupKey) -> bool {
+        self.bucket == k.bucket
+            && self.status_class == k.status_class
+            && self.key_id == k.key_id
+            && self.app_id == k.app_id
+            && self.api_id == k.api_id
+            && self.tenant_id == k.tenant_id
+            && self.code == k.code
+    }
+}
+
 /// The minute rows, and the hour and day rows they add up to, in every
 /// grain.
 fn with_coarser_levels(minutes: &[(RollupKey, RollupValue)]) -> Vec<RollupRow> {
@@ -125,6 +170,25 @@ mod tests {
     use std::time::Duration;
 
     const KEYS: [&str; 3] = ["key_a", "key_b", "key_c"];
+
+    #[test]
+    fn a_borrowed_minute_key_finds_the_owned_one() {
+        let mut rng = rand::thread_rng();
+        let base = chrono::Utc::now();
+        let mut map: HashMap<RollupKey, u32> = HashMap::new();
+        for _ in 0..200 {
+            let row = random_row(&mut rng, base);
+            *map.entry(RollupKey::minute_of(&row)).or_default() += 1;
+            assert!(map.get(&MinuteOf::new(&row)).is_some(), "{row:?}");
+        }
+        // And only its own: another minute, code or key is another entry.
+        let row = random_row(&mut rng, base);
+        let mut other = row.clone();
+        other.time += chrono::Duration::minutes(10);
+        let key = RollupKey::minute_of(&row);
+        assert!(MinuteOf::new(&row).equivalent(&key));
+        assert!(!MinuteOf::new(&other).equivalent(&key));
+    }
 
     fn random_row(rng: &mut impl Rng, base: Timestamp) -> CallLogRow {
         let time = base + chrono::Duration::milliseconds(rng.gen_range(0..300_000));
