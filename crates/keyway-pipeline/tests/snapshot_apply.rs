@@ -126,8 +126,8 @@ fn random_change(rng: &mut Rng, records: &Records, step: usize) -> Change {
             8 => {
                 if let Some(k) = rng.pick(&keys) {
                     let mut k = k.clone();
-                    k.revoked_at = Some(now);
-                    k.revoked_reason = Some(format!("step {step}").into());
+                    k.rare_mut().revoked_at = Some(now);
+                    k.rare_mut().revoked_reason = Some(format!("step {step}").into());
                     return Change::Update(Record::Key(k));
                 }
             }
@@ -260,13 +260,13 @@ fn a_revocation_is_in_the_next_version_loaded_and_keeps_the_key_usage() {
     in_flight.keys.get(&target.digest).unwrap().usage.touch(now.timestamp_millis());
 
     let mut revoked = target.clone();
-    revoked.revoked_at = Some(now);
+    revoked.rare_mut().revoked_at = Some(now);
     handle.apply(&[Change::Update(Record::Key(revoked))]);
 
     let next = handle.load();
     let entry = next.keys.get(&target.digest).map(|e| (e.key.state_at(now), e.usage.last_used_ms()));
     assert_eq!(entry, Some((KeyState::Revoked, Some(now.timestamp_millis()))));
-    assert_eq!(next.key_by_id(&target.id).map(|e| e.key.revoked_at), Some(Some(now)));
+    assert_eq!(next.key_by_id(&target.id).map(|e| e.key.revoked_at()), Some(Some(now)));
     assert_eq!(in_flight.keys.get(&target.digest).map(|e| e.key.state_at(now)), Some(KeyState::Active));
     assert_eq!(next.keys.len(), 5_000);
 }
