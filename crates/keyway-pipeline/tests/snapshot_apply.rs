@@ -270,3 +270,37 @@ fn a_revocation_is_in_the_next_version_loaded_and_keeps_the_key_usage() {
     assert_eq!(in_flight.keys.get(&target.digest).map(|e| e.key.state_at(now)), Some(KeyState::Active));
     assert_eq!(next.keys.len(), 5_000);
 }
+
+#[test]
+fn concurrent_applies_each_return_with_their_own_change_published() {
+    let now = chrono::Utc::now();
+    let tenant = Tenant::new("t", "T", now);
+    let user = User::new(&tenant.id, "u@x.test", Role::Owner, now);
+    let app = App::new(&tenant.id, "a", &user.id, now);
+    let handle = std::sync::Arc::new(SnapshotHandle::new(Snapshot::build(
+        vec![tenant.clone()],
+        vec![user],
+        vec![app.clone()],
+        vec![],
+        vec![],
+        vec![],
+    )));
+    let threads: Vec<_> = (0..8u64)
+        .map(|t| {
+            let (handle, app, tenant) = (handle.clone(), app.clone(), tenant.clone());
+            std::thread::spawn(move || {
+                let mut rng = Rng(100 + t);
+                for _ in 0..200 {
+                    let key = ApiKey::new(&app.id, &tenant.id, KeyEnv::Live, "kw_live_abcd", rng.digest(), now);
+                    handle.apply(&[Change::Insert(Record::Key(key.clone()))]);
+                    // Once apply returns, the key is in the version loaded.
+                    assert!(handle.load().keys.get(&key.digest).is_some(), "a create returned before it was published");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(handle.load().keys.len(), 1_600);
+}
