@@ -178,7 +178,7 @@ async fn rotate_makes_a_new_key_and_gives_the_old_one_grace() {
     // Both changes reached the snapshot together.
     let snap = h.state.snapshot.load();
     let old_entry = snap.key_by_id(&KeyId::from(old_id.as_str())).unwrap();
-    assert_eq!(old_entry.key.rotated_to.as_ref().map(|k| k.as_str()), Some(new_id.as_str()));
+    assert_eq!(old_entry.key.rotated_to().map(|k| k.as_str()), Some(new_id.as_str()));
     assert_eq!(old_entry.key.state_at(Utc::now()), KeyState::Rotating);
     assert!(snap.keys.contains_key(&h.state.settings.hasher.digest(&new_text)));
 
@@ -218,7 +218,7 @@ async fn revoke_records_who_why_and_when() {
     assert_eq!(r.json["status"], "revoked");
     assert_eq!(r.json["revoked_reason"], "leaked in a CI log");
     let stored = h.state.store.key(&KeyId::from(kid.as_str())).await.unwrap().unwrap();
-    assert!(stored.revoked_by.as_deref().unwrap().starts_with("adm_"), "revoked_by is the actor");
+    assert!(stored.revoked_by().unwrap().starts_with("adm_"), "revoked_by is the actor");
     assert!(r.json["revoked_at"].is_string());
     assert!(r.json.get("key").is_none());
 
@@ -303,7 +303,7 @@ async fn expired_keys_read_as_expired_and_cannot_be_rotated() {
     // Let time pass: move the stored expiry into the past.
     let stored = h.state.store.key(&KeyId::from(kid.as_str())).await.unwrap().unwrap();
     let mut expired = stored.clone();
-    expired.expires_at = Some(Utc::now() - chrono::Duration::seconds(1));
+    expired.rare_mut().expires_at = Some(Utc::now() - chrono::Duration::seconds(1));
     let actor = keyway_admin::Actor("adm_test".into());
     let write = keyway_admin::Write::update("key.test", Record::Key(stored), Record::Key(expired));
     h.state.commit(&actor, vec![write]).await.unwrap();

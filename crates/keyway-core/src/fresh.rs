@@ -5,8 +5,8 @@
 use crate::ids::{ApiId, AppId, KeyId, SubscriptionId, TenantId, UserId};
 use crate::key_format::{KeyDigest, KeyEnv};
 use crate::model::{
-    Api, ApiKey, ApiStatus, App, AuthMethod, KeyLocation, Limits, PrincipalStatus, Protocol, Role, StatusChange, Subscription,
-    SubscriptionStatus, Tenant, TenantStatus, Upstream, User, Visibility,
+    Api, ApiKey, ApiStatus, App, AuthMethod, KeyLocation, Limits, PrincipalStatus, Protocol, Rare, Role, StatusChange,
+    Subscription, SubscriptionStatus, Tenant, TenantStatus, Upstream, User, Visibility,
 };
 use crate::Timestamp;
 
@@ -77,17 +77,9 @@ impl ApiKey {
             env,
             digest,
             scopes: Box::default(),
-            allowed_ips: Box::default(),
-            expires_at: None,
-            revoked_at: None,
-            revoked_reason: None,
-            revoked_by: None,
-            rotated_to: None,
-            grace_until: None,
-            rate_limit: None,
-            quota: None,
             last_used_at: None,
             created_at: now,
+            rare: Rare::default(),
         }
     }
 }

@@ -62,7 +62,12 @@ impl Limiters {
         // Each level: its subject, its rate (a key's own, else its app's
         // default for keys) and its quota.
         let levels: [(Level, &str, Option<&model::RateLimit>, Option<&model::Quota>); 4] = [
-            (Level::Key, key.id.as_str(), key.rate_limit.as_ref().or(app.key_rate_limit.as_ref()), key.quota.as_ref()),
+            (
+                Level::Key,
+                key.id.as_str(),
+                key.rare().rate_limit.as_ref().or(app.key_rate_limit.as_ref()),
+                key.rare().quota.as_ref(),
+            ),
             (Level::App, a.app.id.as_str(), app.rate_limit.as_ref(), app.quota.as_ref()),
             (Level::Tenant, a.tenant.id.as_str(), tenant.rate_limit.as_ref(), tenant.quota.as_ref()),
             (Level::Api, a.api.api.id.as_str(), api.rate_limit.as_ref(), api.quota.as_ref()),

@@ -114,7 +114,7 @@ fn run(n: usize) {
     let mut create = Vec::new();
     for (i, k) in sample.iter().enumerate() {
         let mut after = k.clone();
-        after.revoked_at = Some(now);
+        after.rare_mut().revoked_at = Some(now);
         let held = handle.load();
         let started = Instant::now();
         handle.apply(&[Change::Update(Record::Key(after))]);

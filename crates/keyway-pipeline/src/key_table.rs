@@ -5,8 +5,15 @@
 //! Both indexes hold the same `Arc<KeyEntry>`, an 8-byte slot each,
 //! hashed from the entry itself; a `HashMap` keyed by a copy of the digest
 //! or id took 40 and 48 bytes a slot, at a million keys ~100 MB more. Like
-//! [`crate::table::Table`], each index is [`SHARDS`] copy-on-write shards,
-//! so a write copies one shard of each, not the table.
+//! [`crate::table::Table`], each index is copy-on-write shards, so a write
+//! copies one shard of each, not the table; here in two levels,
+//! [`GROUPS`] groups of [`PER_GROUP`] shards, so a write copies the list
+//! of groups, one group and one shard (128 + 128 + ~61 pointers at a
+//! million keys) instead of 1,024 shard pointers and a ~1,000-entry shard.
+//! Copying a pointer is a reference count increment (and, when the old
+//! version goes, a decrement) on memory the write has no other reason to
+//! touch, a cache miss each: with one level that was ~4,000 of them per
+//! key create at a million keys, most of a create's cost.
 //!
 //! Hashes: a digest is HMAC output, already uniform, so its first eight
 //! bytes are its hash (no hashing on the request path) and the next
@@ -14,12 +21,18 @@
 //! in the snapshot are made by the server, never chosen by a caller.
 
 use crate::snapshot::KeyEntry;
-use crate::table::SHARDS;
 use hashbrown::hash_table::{Entry, HashTable};
 use keyway_core::ids::KeyId;
 use keyway_core::key_format::KeyDigest;
 use std::marker::PhantomData;
 use std::sync::Arc;
+
+/// Groups of shards per index.
+pub const GROUPS: usize = 128;
+/// Shards per group.
+pub const PER_GROUP: usize = 128;
+/// Shards per index, [`GROUPS`] × [`PER_GROUP`].
+pub const SHARDS: usize = GROUPS * PER_GROUP;
 
 /// How an index finds an entry's key and hashes it.
 trait Index {
@@ -70,7 +83,7 @@ impl Index for ById {
     }
 
     fn shard(key: &str) -> usize {
-        // Bits 32..42 of the hash: hashbrown uses the low bits (bucket)
+        // Bits 32..46 of the hash: hashbrown uses the low bits (bucket)
         // and the top seven (control byte), so a shard's entries still
         // spread over its buckets.
         ((Self::hash(key) >> 32) as usize) & (SHARDS - 1)
@@ -98,33 +111,54 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// One index: [`SHARDS`] copy-on-write hash tables of entries.
+/// One shard: a hash table of entries.
+type Shard = HashTable<Arc<KeyEntry>>;
+
+/// One index: [`SHARDS`] copy-on-write hash tables of entries, in
+/// [`GROUPS`] copy-on-write groups.
 struct Shards<I> {
-    shards: Arc<Vec<Arc<HashTable<Arc<KeyEntry>>>>>,
+    groups: Arc<Vec<Arc<Vec<Arc<Shard>>>>>,
     index: PhantomData<I>,
 }
 
 impl<I> Clone for Shards<I> {
     fn clone(&self) -> Self {
-        Shards { shards: self.shards.clone(), index: PhantomData }
+        Shards { groups: self.groups.clone(), index: PhantomData }
     }
 }
 
 impl<I: Index> Shards<I> {
     fn with_capacity(n: usize) -> Self {
         // A little over the mean, so few shards grow while being filled.
+        // Empty, every shard is one shared empty table (copied on its
+        // first insert).
         let each = if n == 0 { 0 } else { n / SHARDS + n / SHARDS / 8 + 8 };
-        let shards = (0..SHARDS).map(|_| Arc::new(HashTable::with_capacity(each))).collect();
-        Shards { shards: Arc::new(shards), index: PhantomData }
+        let empty = Arc::new(HashTable::new());
+        let group = |_| -> Arc<Vec<Arc<Shard>>> {
+            Arc::new(
+                (0..PER_GROUP)
+                    .map(|_| if each == 0 { empty.clone() } else { Arc::new(HashTable::with_capacity(each)) })
+                    .collect(),
+            )
+        };
+        Shards { groups: Arc::new((0..GROUPS).map(group).collect()), index: PhantomData }
+    }
+
+    fn shard(&self, key: &I::Key) -> &Shard {
+        let at = I::shard(key);
+        &self.groups[at / PER_GROUP][at % PER_GROUP]
     }
 
     fn get(&self, key: &I::Key) -> Option<&Arc<KeyEntry>> {
-        self.shards[I::shard(key)].find(I::hash(key), |e| I::key(e) == key)
+        self.shard(key).find(I::hash(key), |e| I::key(e) == key)
     }
 
-    /// The key's shard, copied first if another version shares it.
-    fn shard_mut(&mut self, key: &I::Key) -> &mut HashTable<Arc<KeyEntry>> {
-        Arc::make_mut(&mut Arc::make_mut(&mut self.shards)[I::shard(key)])
+    /// The key's shard, copied first (with its group and the list of
+    /// groups) if another version shares it.
+    fn shard_mut(&mut self, key: &I::Key) -> &mut Shard {
+        let at = I::shard(key);
+        let group = Arc::make_mut(&mut Arc::make_mut(&mut self.groups)[at / PER_GROUP]);
+        Arc::make_mut(&mut group[at % PER_GROUP])
     }
 
     /// Sets the entry for `entry`'s key, returning the one it replaces.
@@ -149,13 +183,20 @@ impl<I: Index> Shards<I> {
     }
 
     fn values(&self) -> impl Iterator<Item = &Arc<KeyEntry>> {
-        self.shards.iter().flat_map(|s| s.iter())
+        self.groups.iter().flat_map(|g| g.iter()).flat_map(|s| s.iter())
+    }
+
+    /// Every shard, in order.
+    #[cfg(test)]
+    fn all_shards(&self) -> impl Iterator<Item = &Arc<Shard>> {
+        self.groups.iter().flat_map(|g| g.iter())
     }
 }
 
 impl<I> std::fmt::Debug for Shards<I> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Shards").field("entries", &self.shards.iter().map(|s| s.len()).sum::<usize>()).finish()
+        let entries: usize = self.groups.iter().flat_map(|g| g.iter()).map(|s| s.len()).sum();
+        f.debug_struct("Shards").field("entries", &entries).finish()
     }
 }
 
@@ -277,7 +318,7 @@ mod tests {
         assert_eq!(old.len(), 3_000);
         // Only the touched shards were copied.
         let shared = |a: &Shards<ByDigest>, b: &Shards<ByDigest>| {
-            a.shards.iter().zip(b.shards.iter()).filter(|(x, y)| Arc::ptr_eq(x, y)).count()
+            a.all_shards().zip(b.all_shards()).filter(|(x, y)| Arc::ptr_eq(x, y)).count()
         };
         assert!(shared(&old.by_digest, &t.by_digest) >= SHARDS - 2);
         for i in (0..3_000).step_by(97) {

@@ -225,14 +225,14 @@ fn key_evidence(entry: &KeyEntry, now: Timestamp) -> String {
     let mut s = String::with_capacity(64);
     s.push_str("key ");
     s.push_str(k.id.as_str());
-    match k.grace_until {
+    match k.grace_until() {
         Some(g) if k.state_at(now) == KeyState::Rotating => {
             s.push_str(" rotated, in grace period until ");
             s.push_str(&fmt_time(&g));
         }
         _ => s.push_str(" active"),
     }
-    match k.expires_at {
+    match k.expires_at() {
         Some(e) => {
             s.push_str(", expires ");
             s.push_str(&fmt_time(&e));
@@ -351,7 +351,7 @@ mod tests {
         let mut f = fixture();
         // Break everything at once: revoked key, suspended owner, suspended tenant, retired API.
         let mut k = f.stored.clone();
-        k.revoked_at = Some(Utc::now());
+        k.rare_mut().revoked_at = Some(Utc::now());
         let mut u = f.user.clone();
         u.status = PrincipalStatus::Suspended;
         let mut t = f.tenant.clone();

@@ -257,12 +257,14 @@ pub fn normalize_base_path(p: &str) -> String {
 pub struct SnapshotHandle {
     current: ArcSwap<Snapshot>,
     writer: Mutex<()>,
+    /// Changes waiting for the next [`SnapshotHandle::apply`] to publish.
+    pending: Mutex<Vec<Change>>,
 }
 
 impl SnapshotHandle {
     /// A handle holding `snapshot`.
     pub fn new(snapshot: Snapshot) -> Self {
-        Self { current: ArcSwap::from_pointee(snapshot), writer: Mutex::new(()) }
+        Self { current: ArcSwap::from_pointee(snapshot), writer: Mutex::new(()), pending: Mutex::default() }
     }
 
     /// The current snapshot: lock-free, for the request path.
@@ -276,16 +278,34 @@ impl SnapshotHandle {
         self.current.store(Arc::new(snapshot));
     }
 
-    /// Applies committed changes and publishes the result.
+    /// Applies committed changes and publishes the result; returns once a
+    /// published version holds them.
+    ///
+    /// Writers are serialized so no change is lost between load and
+    /// store, and group themselves: changes queue first, and whoever holds
+    /// the writer lock next applies everything queued in one new version.
+    /// So concurrent writers (key creates committed in one storage group)
+    /// copy a table's list of shards once between them, not once each. A
+    /// writer that finds the queue empty once it has the lock had its
+    /// changes published by the writer before it.
     pub fn apply(&self, changes: &[Change]) {
-        // Writers are serialized so no change is lost between load and store.
-        let _guard = self.writer.lock();
+        lock(&self.pending).extend_from_slice(changes);
+        let _guard = lock(&self.writer);
+        let queued = std::mem::take(&mut *lock(&self.pending));
+        if queued.is_empty() {
+            return;
+        }
         let mut next = Snapshot::clone(&self.current.load());
-        for c in changes {
+        for c in &queued {
             next.apply(c);
         }
         self.current.store(Arc::new(next));
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while applying leaves the published version whole: go on.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -126,8 +126,8 @@ fn random_change(rng: &mut Rng, records: &Records, step: usize) -> Change {
             8 => {
                 if let Some(k) = rng.pick(&keys) {
                     let mut k = k.clone();
-                    k.revoked_at = Some(now);
-                    k.revoked_reason = Some(format!("step {step}").into());
+                    k.rare_mut().revoked_at = Some(now);
+                    k.rare_mut().revoked_reason = Some(format!("step {step}").into());
                     return Change::Update(Record::Key(k));
                 }
             }
@@ -260,13 +260,47 @@ fn a_revocation_is_in_the_next_version_loaded_and_keeps_the_key_usage() {
     in_flight.keys.get(&target.digest).unwrap().usage.touch(now.timestamp_millis());
 
     let mut revoked = target.clone();
-    revoked.revoked_at = Some(now);
+    revoked.rare_mut().revoked_at = Some(now);
     handle.apply(&[Change::Update(Record::Key(revoked))]);
 
     let next = handle.load();
     let entry = next.keys.get(&target.digest).map(|e| (e.key.state_at(now), e.usage.last_used_ms()));
     assert_eq!(entry, Some((KeyState::Revoked, Some(now.timestamp_millis()))));
-    assert_eq!(next.key_by_id(&target.id).map(|e| e.key.revoked_at), Some(Some(now)));
+    assert_eq!(next.key_by_id(&target.id).map(|e| e.key.revoked_at()), Some(Some(now)));
     assert_eq!(in_flight.keys.get(&target.digest).map(|e| e.key.state_at(now)), Some(KeyState::Active));
     assert_eq!(next.keys.len(), 5_000);
+}
+
+#[test]
+fn concurrent_applies_each_return_with_their_own_change_published() {
+    let now = chrono::Utc::now();
+    let tenant = Tenant::new("t", "T", now);
+    let user = User::new(&tenant.id, "u@x.test", Role::Owner, now);
+    let app = App::new(&tenant.id, "a", &user.id, now);
+    let handle = std::sync::Arc::new(SnapshotHandle::new(Snapshot::build(
+        vec![tenant.clone()],
+        vec![user],
+        vec![app.clone()],
+        vec![],
+        vec![],
+        vec![],
+    )));
+    let threads: Vec<_> = (0..8u64)
+        .map(|t| {
+            let (handle, app, tenant) = (handle.clone(), app.clone(), tenant.clone());
+            std::thread::spawn(move || {
+                let mut rng = Rng(100 + t);
+                for _ in 0..200 {
+                    let key = ApiKey::new(&app.id, &tenant.id, KeyEnv::Live, "kw_live_abcd", rng.digest(), now);
+                    handle.apply(&[Change::Insert(Record::Key(key.clone()))]);
+                    // Once apply returns, the key is in the version loaded.
+                    assert!(handle.load().keys.get(&key.digest).is_some(), "a create returned before it was published");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert_eq!(handle.load().keys.len(), 1_600);
 }

@@ -47,8 +47,8 @@ pub async fn seed_bench(config: &Config, keys: usize, upstream: &str, base_path:
         let mut key = ApiKey::new(&app.id, &tenant.id, KeyEnv::Live, &text[..12], hasher.digest(&text), now);
         if policies {
             key.scopes = Box::new(["bench".into()]);
-            key.allowed_ips = Box::new(["127.0.0.0/8".parse()?]);
-            key.rate_limit = Some(RateLimit { requests: 1_000_000_000, per_seconds: 1 });
+            key.rare_mut().allowed_ips = vec!["127.0.0.0/8".parse()?];
+            key.rare_mut().rate_limit = Some(RateLimit { requests: 1_000_000_000, per_seconds: 1 });
         }
         batch.push(Change::Insert(Record::Key(key)));
         last = text;

@@ -18,7 +18,7 @@ use ipnet::IpNet;
 use keyway_core::change::Record;
 use keyway_core::ids::{AppId, KeyId, TenantId};
 use keyway_core::key_format::{self, KeyEnv};
-use keyway_core::model::{ApiKey, App, KeyState, PrincipalStatus, Quota, RateLimit, Tenant, TenantStatus, User};
+use keyway_core::model::{ApiKey, App, KeyRare, KeyState, PrincipalStatus, Quota, RateLimit, Tenant, TenantStatus, User};
 use keyway_core::{ErrorCode, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -254,14 +254,14 @@ impl KeyView {
             effective_status,
             refusal_code: effective_status.refusal_code(),
             scopes: k.scopes.to_vec(),
-            allowed_ips: k.allowed_ips.to_vec(),
-            expires_at: k.expires_at,
-            revoked_at: k.revoked_at,
-            revoked_reason: k.revoked_reason.as_deref().map(str::to_owned),
-            rotated_to: k.rotated_to.clone(),
-            grace_until: k.grace_until,
-            rate_limit: k.rate_limit,
-            quota: k.quota,
+            allowed_ips: k.allowed_ips().to_vec(),
+            expires_at: k.expires_at(),
+            revoked_at: k.revoked_at(),
+            revoked_reason: k.revoked_reason().map(str::to_owned),
+            rotated_to: k.rotated_to().cloned(),
+            grace_until: k.grace_until(),
+            rate_limit: k.rate_limit(),
+            quota: k.quota(),
             last_used_at: k.last_used_at,
             created_at: k.created_at,
         }
@@ -309,16 +309,19 @@ impl KeySpec {
     /// it, the only copy); `default_env` when the body named none.
     pub fn mint(self, state: &AdminState, app: &App, t: Timestamp) -> Result<(ApiKey, String), AdminError> {
         let env = self.env.unwrap_or(state.settings.environment);
-        let template = ApiKey {
+        let mut template = ApiKey {
             name: self.name.map(String::into_boxed_str),
             scopes: self.scopes.into_boxed_slice(),
-            allowed_ips: self.allowed_ips.into_boxed_slice(),
-            expires_at: self.expires_at,
-            rate_limit: self.rate_limit,
-            quota: self.quota,
             // Prefix and digest are set by `mint`.
             ..ApiKey::new(&app.id, &app.tenant_id, env, "", [0; 32], t)
         };
+        template.set_rare(KeyRare {
+            allowed_ips: self.allowed_ips,
+            expires_at: self.expires_at,
+            rate_limit: self.rate_limit,
+            quota: self.quota,
+            ..KeyRare::default()
+        });
         mint(state, template)
     }
 }
@@ -385,7 +388,7 @@ pub async fn rotate(
         KeyState::Active => {}
         KeyState::Revoked => return Err(AdminError::InvalidState(format!("key {id} is revoked; create a new key"))),
         KeyState::Rotating | KeyState::Rotated => {
-            let to = old.rotated_to.as_ref().map(ToString::to_string).unwrap_or_default();
+            let to = old.rotated_to().map(ToString::to_string).unwrap_or_default();
             return Err(AdminError::InvalidState(format!("key {id} was already rotated to {to}")));
         }
         KeyState::Expired => return Err(AdminError::InvalidState(format!("key {id} has expired; create a new key"))),
@@ -393,22 +396,21 @@ pub async fn rotate(
     let app = usable_app(&state, old.app_id.as_str()).await?;
     let standing = Standing::load(&state, &app).await?;
 
-    let template = ApiKey {
-        id: KeyId::generate(),
-        revoked_at: None,
-        revoked_reason: None,
-        revoked_by: None,
-        rotated_to: None,
-        grace_until: None,
-        last_used_at: None,
-        created_at: t,
-        ..old.clone()
-    };
+    let mut template = ApiKey { id: KeyId::generate(), last_used_at: None, created_at: t, ..old.clone() };
+    // The successor keeps the settings, not the retirement.
+    let kept = old.rare();
+    template.set_rare(KeyRare {
+        allowed_ips: kept.allowed_ips.clone(),
+        expires_at: kept.expires_at,
+        rate_limit: kept.rate_limit,
+        quota: kept.quota,
+        ..KeyRare::default()
+    });
     let (record, key) = mint(&state, template)?;
     let grace = Duration::seconds(i64::try_from(req.grace_seconds).unwrap_or(i64::MAX));
     let mut retired = old.clone();
-    retired.rotated_to = Some(record.id.clone());
-    retired.grace_until = Some(t + grace);
+    retired.rare_mut().rotated_to = Some(record.id.clone());
+    retired.rare_mut().grace_until = Some(t + grace);
     state
         .commit(
             &actor,
@@ -433,13 +435,14 @@ pub async fn revoke(
     let _write = state.begin_write().await;
     let before = super::key(&state, &id).await?;
     let standing = standing_of_key(&state, &before).await?;
-    if let Some(at) = before.revoked_at {
+    if let Some(at) = before.revoked_at() {
         return Err(AdminError::InvalidState(format!("key {id} was already revoked at {}", keyway_core::fmt_time(&at))));
     }
     let mut after = before.clone();
-    after.revoked_at = Some(t);
-    after.revoked_reason = Some(reason.into_boxed_str());
-    after.revoked_by = Some(actor.0.as_str().into());
+    let r = after.rare_mut();
+    r.revoked_at = Some(t);
+    r.revoked_reason = Some(reason.into_boxed_str());
+    r.revoked_by = Some(actor.0.as_str().into());
     state.commit(&actor, vec![Write::update("key.revoke", Record::Key(before), Record::Key(after.clone()))]).await?;
     Ok(Json(KeyView::of(&after, t, &standing)))
 }

@@ -61,7 +61,7 @@ impl Refusal {
 
     /// `ip_not_allowed`: `client_ip` is outside `key`'s allow list.
     pub fn ip_not_allowed(key: &ApiKey, client_ip: IpAddr) -> Self {
-        let list: Vec<String> = key.allowed_ips.iter().map(ToString::to_string).collect();
+        let list: Vec<String> = key.allowed_ips().iter().map(ToString::to_string).collect();
         Self::new(
             ErrorCode::IpNotAllowed,
             format!("Key {}... may not be used from {client_ip} (the client IP as the gateway saw it).", key.prefix),

@@ -17,9 +17,9 @@ impl Refusal {
     /// `key_revoked`: `key` was revoked.
     pub fn key_revoked(key: &ApiKey) -> Self {
         let prefix = &key.prefix;
-        let at = key.revoked_at.map(|t| fmt_time(&t)).unwrap_or_default();
-        let reason = key.revoked_reason.as_deref().unwrap_or("no reason given");
-        let by = key.revoked_by.as_deref().unwrap_or("unknown");
+        let at = key.revoked_at().map(|t| fmt_time(&t)).unwrap_or_default();
+        let reason = key.revoked_reason().unwrap_or("no reason given");
+        let by = key.revoked_by().unwrap_or("unknown");
         Self::new(
             ErrorCode::KeyRevoked,
             format!("Key {prefix}... was revoked at {at}: {reason}."),
@@ -33,7 +33,7 @@ impl Refusal {
     /// `successor_prefix` is the newer key's display prefix, if it exists.
     pub fn key_rotated(key: &ApiKey, successor_prefix: Option<&str>) -> Self {
         let prefix = &key.prefix;
-        let ended = key.grace_until.map(|t| fmt_time(&t)).unwrap_or_default();
+        let ended = key.grace_until().map(|t| fmt_time(&t)).unwrap_or_default();
         let use_text = match successor_prefix {
             Some(p) => format!("Use the newer key {p}... that replaced it."),
             None => "Use the key that replaced it.".to_owned(),
@@ -44,7 +44,7 @@ impl Refusal {
             format!(
                 "key {} ({prefix}) rotated to {}; grace ended {ended}",
                 key.id,
-                key.rotated_to.as_ref().map(|i| i.as_str()).unwrap_or("?")
+                key.rotated_to().map(|i| i.as_str()).unwrap_or("?")
             ),
         )
         .hint(use_text)
@@ -54,7 +54,7 @@ impl Refusal {
     /// `key_expired`: `key` expired before `now`.
     pub fn key_expired(key: &ApiKey, now: Timestamp) -> Self {
         let prefix = &key.prefix;
-        let at = key.expires_at.map(|t| fmt_time(&t)).unwrap_or_default();
+        let at = key.expires_at().map(|t| fmt_time(&t)).unwrap_or_default();
         let server = fmt_time(&now);
         Self::new(
             ErrorCode::KeyExpired,

@@ -59,7 +59,7 @@ pub fn check(snapshot: &Snapshot, key: &KeyEntry, app: &App, api: &ApiEntry, cal
     }
 
     // Client IP allow list.
-    let allowed = &key.key.allowed_ips;
+    let allowed = key.key.allowed_ips();
     if !allowed.is_empty() {
         if !allowed.iter().any(|net| net.contains(&call.client_ip)) {
             return Err(Refusal::ip_not_allowed(&key.key, call.client_ip));

@@ -28,7 +28,7 @@ pub fn check_live(snapshot: &Snapshot, entry: &KeyEntry, now: Timestamp) -> Resu
         KeyState::Active | KeyState::Rotating => Ok(()),
         KeyState::Revoked => Err(Refusal::key_revoked(k)),
         KeyState::Rotated => {
-            let successor = k.rotated_to.as_ref().and_then(|id| snapshot.key_by_id(id));
+            let successor = k.rotated_to().and_then(|id| snapshot.key_by_id(id));
             Err(Refusal::key_rotated(k, successor.map(|s| &*s.key.prefix)))
         }
         KeyState::Expired => Err(Refusal::key_expired(k, now)),

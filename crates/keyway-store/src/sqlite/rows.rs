@@ -7,7 +7,7 @@ use super::codec::{Json, Time};
 use super::enums::Enum;
 use crate::AdminToken;
 use keyway_core::ids::{AdminTokenId, ApiId, AppId, KeyId, SubscriptionId, TenantId, UserId};
-use keyway_core::model::{Api, ApiKey, App, Subscription, Tenant, User};
+use keyway_core::model::{Api, ApiKey, App, KeyRare, Rare, Subscription, Tenant, User};
 use rusqlite::{params, Row, Statement};
 
 /// A table and its columns; the first column is the id.
@@ -173,17 +173,19 @@ pub(crate) fn key(r: &Row<'_>) -> rusqlite::Result<ApiKey> {
         env: r.get::<_, Enum<_>>(5)?.0,
         digest: r.get(6)?,
         scopes: r.get::<_, Json<_>>(7)?.0,
-        allowed_ips: r.get::<_, Json<_>>(8)?.0,
-        expires_at: r.get::<_, Option<Time>>(9)?.map(|t| t.0),
-        revoked_at: r.get::<_, Option<Time>>(10)?.map(|t| t.0),
-        revoked_reason: r.get(11)?,
-        revoked_by: r.get(12)?,
-        rotated_to: r.get::<_, Option<String>>(13)?.map(KeyId::from),
-        grace_until: r.get::<_, Option<Time>>(14)?.map(|t| t.0),
-        rate_limit: r.get::<_, Option<Json<_>>>(15)?.map(|j| j.0),
         last_used_at: r.get::<_, Option<Time>>(16)?.map(|t| t.0),
         created_at: r.get::<_, Time>(17)?.0,
-        quota: r.get::<_, Option<Json<_>>>(18)?.map(|j| j.0),
+        rare: Rare::of(KeyRare {
+            allowed_ips: r.get::<_, Json<_>>(8)?.0,
+            expires_at: r.get::<_, Option<Time>>(9)?.map(|t| t.0),
+            revoked_at: r.get::<_, Option<Time>>(10)?.map(|t| t.0),
+            revoked_reason: r.get(11)?,
+            revoked_by: r.get(12)?,
+            rotated_to: r.get::<_, Option<String>>(13)?.map(KeyId::from),
+            grace_until: r.get::<_, Option<Time>>(14)?.map(|t| t.0),
+            rate_limit: r.get::<_, Option<Json<_>>>(15)?.map(|j| j.0),
+            quota: r.get::<_, Option<Json<_>>>(18)?.map(|j| j.0),
+        }),
     })
 }
 
@@ -198,17 +200,17 @@ pub(crate) fn write_key(stmt: &mut Statement<'_>, k: &ApiKey) -> rusqlite::Resul
         Enum(k.env),
         k.digest,
         Json(&k.scopes),
-        Json(&k.allowed_ips),
-        k.expires_at.map(Time),
-        k.revoked_at.map(Time),
-        k.revoked_reason,
-        k.revoked_by,
-        k.rotated_to.as_ref().map(KeyId::as_str),
-        k.grace_until.map(Time),
-        k.rate_limit.as_ref().map(Json),
+        Json(k.allowed_ips()),
+        k.expires_at().map(Time),
+        k.revoked_at().map(Time),
+        k.revoked_reason(),
+        k.revoked_by(),
+        k.rotated_to().map(KeyId::as_str),
+        k.grace_until().map(Time),
+        k.rate_limit().map(Json),
         k.last_used_at.map(Time),
         Time(k.created_at),
-        k.quota.as_ref().map(Json),
+        k.quota().map(Json),
     ])
 }
 

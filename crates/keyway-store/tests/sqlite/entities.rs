@@ -169,7 +169,7 @@ async fn a_time_with_no_fixed_width_form_is_refused_not_mangled() {
     let s = store();
     let w = world(&s, "acme").await;
     let mut k = bare_key(&w.app);
-    k.expires_at = Some(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 10_000, 1, 1, 0, 0, 0).unwrap());
+    k.rare_mut().expires_at = Some(chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, 10_000, 1, 1, 0, 0, 0).unwrap());
     let err = s.apply(&[insert(Record::Key(k.clone()))], &[]).await.unwrap_err();
     assert!(matches!(err, keyway_store::StoreError::Backend(ref m) if m.contains("storable range")), "{err}");
     assert_eq!(s.key(&k.id).await.unwrap(), None);

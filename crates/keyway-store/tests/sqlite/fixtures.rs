@@ -87,17 +87,19 @@ pub fn key(app: &App) -> ApiKey {
         env: KeyEnv::Test,
         digest: digest(),
         scopes: Box::new(["orders:read".into(), "orders:write".into()]),
-        allowed_ips: Box::new(["10.0.0.0/8".parse().unwrap(), "2001:db8::/32".parse().unwrap()]),
-        expires_at: Some(at(100)),
-        revoked_at: Some(at(101)),
-        revoked_reason: Some("leaked".into()),
-        revoked_by: Some("usr_01someone".into()),
-        rotated_to: Some(KeyId::generate()),
-        grace_until: Some(at(102)),
-        rate_limit: Some(RateLimit { requests: u64::MAX, per_seconds: 60 }),
-        quota: Some(keyway_core::model::Quota { requests: 1000, period: keyway_core::model::QuotaPeriod::Month }),
         last_used_at: Some(at(103)),
         created_at: at(3),
+        rare: keyway_core::model::Rare::of(keyway_core::model::KeyRare {
+            allowed_ips: vec!["10.0.0.0/8".parse().unwrap(), "2001:db8::/32".parse().unwrap()],
+            expires_at: Some(at(100)),
+            revoked_at: Some(at(101)),
+            revoked_reason: Some("leaked".into()),
+            revoked_by: Some("usr_01someone".into()),
+            rotated_to: Some(KeyId::generate()),
+            grace_until: Some(at(102)),
+            rate_limit: Some(RateLimit { requests: u64::MAX, per_seconds: 60 }),
+            quota: Some(keyway_core::model::Quota { requests: 1000, period: keyway_core::model::QuotaPeriod::Month }),
+        }),
     }
 }
 
@@ -108,16 +110,8 @@ pub fn bare_key(app: &App) -> ApiKey {
         env: KeyEnv::Live,
         prefix: "kw_live_abcd".into(),
         scopes: Box::default(),
-        allowed_ips: Box::default(),
-        expires_at: None,
-        revoked_at: None,
-        revoked_reason: None,
-        revoked_by: None,
-        rotated_to: None,
-        grace_until: None,
-        rate_limit: None,
-        quota: None,
         last_used_at: None,
+        rare: keyway_core::model::Rare::default(),
         ..key(app)
     }
 }
