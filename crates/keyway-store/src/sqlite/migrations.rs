@@ -318,6 +318,21 @@ CREATE TABLE rollups_by_api (
     PRIMARY KEY (level, bucket, tenant_id, api_id, app_id, key_id, status_class, code)
 ) WITHOUT ROWID;
 "#,
+    // 6: reserved for the call-log change of another branch; this
+    // placeholder does nothing and is replaced by that migration when the
+    // branches merge (never ship both).
+    "-- 6: placeholder",
+    // 7: the counts of the two coarser grains without their sketches, as
+    // covering indexes in time order: a query of counts (requests,
+    // errors, tokens, cost) reads these narrow entries, never the sketch
+    // bytes (two-thirds of a per-key row). Built by SQLite from the rows
+    // already stored; kept by every write like any index.
+    r#"
+CREATE INDEX rollups_by_key_counts ON rollups_by_key
+    (level, bucket, tenant_id, app_id, key_id, requests, errors, prompt_tokens, completion_tokens, cost_usd);
+CREATE INDEX rollups_by_api_counts ON rollups_by_api
+    (level, bucket, tenant_id, api_id, status_class, code, requests, errors, prompt_tokens, completion_tokens, cost_usd);
+"#,
 ];
 
 /// Work a migration needs beyond SQL, run in the same transaction right
