@@ -188,7 +188,8 @@ async fn series_and_rankings_equal_brute_force_counts_and_percentiles() {
     // key index), and of one app per hour (the per-key grain's app index).
     let of_key = |r: &CallLogRow| key(r).as_deref() == Some("key_a");
     let of_app = |r: &CallLogRow| r.app_id.as_ref().is_some_and(|a| a.as_str() == "app_c");
-    let cases: [(&str, i64, &dyn Fn(&CallLogRow) -> bool); 2] = [("key_id=key_a", 60, &of_key), ("app_id=app_c", 3600, &of_app)];
+    type Case<'a> = (&'a str, i64, &'a dyn Fn(&CallLogRow) -> bool);
+    let cases: [Case<'_>; 2] = [("key_id=key_a", 60, &of_key), ("app_id=app_c", 3600, &of_app)];
     for (filter, step, matches) in cases {
         let got = points(
             &h.ok("GET", &format!("/admin/v1/analytics/timeseries?metric=requests&{filter}&step={step}&{range}"), Value::Null)
