@@ -137,7 +137,7 @@ pub fn timeseries(rows: &[RollupRow], step: i64, by: Option<Dimension>, metric: 
     let mut sorted: Vec<(i64, &str, &RollupValue)> =
         rows.iter().map(|r| (r.key.bucket - r.key.bucket.rem_euclid(step), by.map_or("", |d| d.of(&r.key)), &r.value)).collect();
     sorted.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
-    let mut points = Vec::new();
+    let mut points = Vec::with_capacity(sorted.len());
     // Points come bucket by bucket: each bucket's time is formatted once.
     let mut time: Option<(i64, String)> = None;
     for run in sorted.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {

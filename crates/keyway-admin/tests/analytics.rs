@@ -184,6 +184,26 @@ async fn series_and_rankings_equal_brute_force_counts_and_percentiles() {
         .sum();
     assert_eq!(got.values().sum::<f64>(), want);
 
+    // Requests of one key per minute (the full grain, read through its
+    // key index), and of one app per hour (the per-key grain's app index).
+    let of_key = |r: &CallLogRow| key(r).as_deref() == Some("key_a");
+    let of_app = |r: &CallLogRow| r.app_id.as_ref().is_some_and(|a| a.as_str() == "app_c");
+    type Case<'a> = (&'a str, i64, &'a dyn Fn(&CallLogRow) -> bool);
+    let cases: [Case<'_>; 2] = [("key_id=key_a", 60, &of_key), ("app_id=app_c", 3600, &of_app)];
+    for (filter, step, matches) in cases {
+        let got = points(
+            &h.ok("GET", &format!("/admin/v1/analytics/timeseries?metric=requests&{filter}&step={step}&{range}"), Value::Null)
+                .await,
+        );
+        let mut want: BTreeMap<(String, Option<String>), f64> = BTreeMap::new();
+        for r in rows.iter().filter(|r| matches(r)) {
+            let t = r.time.timestamp();
+            *want.entry((time(t - t.rem_euclid(step)), None)).or_default() += 1.0;
+        }
+        assert!(!want.is_empty());
+        assert_eq!(got, want, "{filter}");
+    }
+
     // Which keys got key_owner_suspended: one call, largest first.
     let body = h.ok("GET", &format!("/admin/v1/analytics/top?dimension=key&code=key_owner_suspended&{range}"), Value::Null).await;
     let mut want: BTreeMap<Option<String>, f64> = BTreeMap::new();
@@ -232,6 +252,8 @@ async fn every_grain_and_the_merged_read_give_the_same_answers_and_the_planner_p
     for filter in ["app_id=app_a", "api_id=api_1&code=key_revoked", "tenant_id=ten_x&key_id=key_c", "code=ok"] {
         queries.push(format!("/admin/v1/analytics/timeseries?metric=latency_p99&by=code&step=3600&{filter}&{range}"));
         queries.push(format!("/admin/v1/analytics/top?dimension=api&metric=requests&{filter}&{range}"));
+        queries.push(format!("/admin/v1/analytics/timeseries?metric=requests&by=key&step=3600&{filter}&{range}"));
+        queries.push(format!("/admin/v1/analytics/top?dimension=key&metric=errors&{filter}&{range}"));
     }
     for q in &queries {
         let want = planned.ok("GET", q, Value::Null).await;

@@ -128,6 +128,10 @@ enum Tools {
         /// (for profiling the queries).
         #[arg(long)]
         measure_only: bool,
+        /// Time only the queries whose label contains this text (and no
+        /// purge), for profiling one query.
+        #[arg(long)]
+        only: Option<String>,
     },
 }
 
@@ -159,9 +163,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{key}");
             Ok(())
         }
-        Command::Tools(Tools::ScaleTest { data_dir, rows, days, keys, purge_rows, measure_only }) => {
+        Command::Tools(Tools::ScaleTest { data_dir, rows, days, keys, purge_rows, measure_only, only }) => {
             let config = Config { data_dir, ..Config::from_env(None)? };
-            let opts = keyway::scale::ScaleOptions { rows, days, keys, purge_rows, measure_only };
+            let opts = keyway::scale::ScaleOptions { rows, days, keys, purge_rows, measure_only, only };
             runtime(2)?.block_on(keyway::scale::run(&config, &opts))
         }
     }

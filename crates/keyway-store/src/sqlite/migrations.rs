@@ -348,6 +348,17 @@ CREATE TABLE call_log_v6 (
     trace               TEXT NOT NULL
 );
 "#,
+    // 7: the counts of the two coarser grains without their sketches, as
+    // covering indexes in time order: a query of counts (requests,
+    // errors, tokens, cost) reads these narrow entries, never the sketch
+    // bytes (two-thirds of a per-key row). Built by SQLite from the rows
+    // already stored; kept by every write like any index.
+    r#"
+CREATE INDEX rollups_by_key_counts ON rollups_by_key
+    (level, bucket, tenant_id, app_id, key_id, requests, errors, prompt_tokens, completion_tokens, cost_usd);
+CREATE INDEX rollups_by_api_counts ON rollups_by_api
+    (level, bucket, tenant_id, api_id, status_class, code, requests, errors, prompt_tokens, completion_tokens, cost_usd);
+"#,
 ];
 
 /// Work a migration needs beyond SQL, run in the same transaction right

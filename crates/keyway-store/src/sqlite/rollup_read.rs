@@ -11,23 +11,45 @@ use super::errors::sqlite_error;
 use super::query::Filter;
 use super::rollups::{merge_value, table, KEY, VALUES};
 use crate::StoreError;
-use keyway_core::rollup::{Dimension, Grain, Level, Merge, RollupKey, RollupQuery, RollupRow, RollupValue};
+use keyway_core::rollup::{Dimension, Grain, Level, Merge, RollupKey, RollupQuery, RollupRow, RollupValue, OK};
 use rusqlite::types::Value;
 use rusqlite::{params_from_iter, Connection, Row};
 use std::collections::HashMap;
 
-/// Columns of [`KEY`] by position.
-const BUCKET: usize = 1;
+/// Columns of a merged read (`SELECT bucket, <group>, {VALUES}, ...`).
+const MERGED_BUCKET: usize = 0;
+const MERGED_GROUP: usize = 1;
+const MERGED_FIRST_VALUE: usize = 2;
+/// Most merged rows reserved up front (~70 MB of address space, paged in
+/// only as used).
+const RESERVE_CAP: usize = 262_144;
+/// The first counted column of an unmerged read (`SELECT {KEY}, ...`).
 const FIRST_VALUE: usize = 8;
 
-/// The column of `d` in [`KEY`].
-fn column(d: Dimension) -> usize {
+/// The column named `d`.
+fn column(d: Dimension) -> &'static str {
     match d {
-        Dimension::Tenant => 2,
-        Dimension::Api => 3,
-        Dimension::App => 4,
-        Dimension::Key => 5,
-        Dimension::Code => 7,
+        Dimension::Tenant => "tenant_id",
+        Dimension::Api => "api_id",
+        Dimension::App => "app_id",
+        Dimension::Key => "key_id",
+        Dimension::Code => "code",
+    }
+}
+
+/// The index a query filtering on one key, app or code reads, when its
+/// grain has one: the rows of that key, app or code in bucket order,
+/// instead of every row of the range (SQLite, without statistics, picks
+/// the range of the primary key whatever the filter). A key is the most
+/// selective, then an app, then a code (not `ok`: most calls).
+fn index_hint(q: &RollupQuery) -> &'static str {
+    match q.grain {
+        Grain::Full if q.key_id.is_some() => "INDEXED BY rollups_key",
+        Grain::Full if q.app_id.is_some() => "INDEXED BY rollups_app",
+        Grain::Full if q.code.as_deref().is_some_and(|c| c != OK) => "INDEXED BY rollups_code",
+        Grain::Key if q.key_id.is_some() => "INDEXED BY rollups_by_key_key",
+        Grain::Key if q.app_id.is_some() => "INDEXED BY rollups_by_key_app",
+        _ => "",
     }
 }
 
@@ -50,11 +72,12 @@ fn no_limit() -> usize {
 }
 
 /// Rows matching `q`, oldest bucket first: as stored, or merged per
-/// `q.merge`.
+/// `q.merge`. A merged read selects only the bucket, the group and the
+/// values (the sketches only when `q.sketches`), so a read of counts
+/// alone is answered from the grain's counts index (migration 7) and
+/// never reads a sketch.
 pub(crate) fn query(conn: &Connection, q: &RollupQuery) -> Result<Vec<RollupRow>, StoreError> {
-    let sketches = if q.sketches { "latency, upstream_latency" } else { "x'', x''" };
-    let (sql, params) =
-        filter(q, q.level).build(&format!("SELECT {KEY}, {VALUES}, {sketches} FROM {}", table(q.grain)), "bucket", no_limit());
+    let (sql, params) = sql(q);
     let mut stmt = conn.prepare_cached(&sql).map_err(sqlite_error)?;
     let mut rows = stmt.query(params_from_iter(params)).map_err(sqlite_error)?;
     let mut out = Vec::new();
@@ -75,6 +98,21 @@ pub(crate) fn query(conn: &Connection, q: &RollupQuery) -> Result<Vec<RollupRow>
         }
     }
     Ok(out)
+}
+
+/// The statement reading `q`, and its parameters.
+fn sql(q: &RollupQuery) -> (String, Vec<Value>) {
+    let t = table(q.grain);
+    let hint = index_hint(q);
+    let sketches = if q.sketches { ", latency, upstream_latency" } else { "" };
+    let select = match q.merge {
+        None => format!("SELECT {KEY}, {VALUES}{sketches} FROM {t} {hint}"),
+        Some(merge) => {
+            let group = merge.by.map_or("''", column);
+            format!("SELECT bucket, {group}, {VALUES}{sketches} FROM {t} {hint}")
+        }
+    };
+    filter(q, q.level).build(&select, "bucket", no_limit())
 }
 
 /// The key columns of a row read as `SELECT {KEY}, ...`.
@@ -102,20 +140,17 @@ struct Fold<'a> {
 
 impl Fold<'_> {
     fn add(&mut self, r: &Row<'_>) -> rusqlite::Result<()> {
-        let bucket = self.merge.bucket(r.get(BUCKET)?);
+        let bucket = self.merge.bucket(r.get(MERGED_BUCKET)?);
         if self.bucket != Some(bucket) {
             self.close();
             self.bucket = Some(bucket);
         }
-        let group = match self.merge.by {
-            Some(d) => r.get_ref(column(d))?.as_str()?,
-            None => "",
-        };
+        let group = r.get_ref(MERGED_GROUP)?.as_str()?;
         if let Some(value) = self.open.get_mut(group) {
-            return merge_value(r, FIRST_VALUE, self.q.sketches, value);
+            return merge_value(r, MERGED_FIRST_VALUE, self.q.sketches, value);
         }
         let mut value = RollupValue::default();
-        merge_value(r, FIRST_VALUE, self.q.sketches, &mut value)?;
+        merge_value(r, MERGED_FIRST_VALUE, self.q.sketches, &mut value)?;
         self.open.insert(group.to_owned(), value);
         Ok(())
     }
@@ -126,6 +161,14 @@ impl Fold<'_> {
             return;
         };
         let (grain, level, by) = (self.q.grain, self.q.level, self.merge.by);
+        if self.out.is_empty() {
+            // As many groups in each bucket still to come as in the first:
+            // the answer grows once, not by doubling (a copy of every row
+            // so far, and fresh pages, each time).
+            let buckets = (self.q.until.saturating_sub(bucket) / self.merge.step.max(1)).saturating_add(1);
+            let rows = usize::try_from(buckets).unwrap_or(usize::MAX).saturating_mul(self.open.len());
+            self.out.reserve(rows.min(RESERVE_CAP));
+        }
         self.out.extend(self.open.drain().map(|(group, value)| {
             let mut key = RollupKey { bucket, status_class: 0, ..RollupKey::default() };
             if let Some(d) = by {
@@ -155,4 +198,56 @@ pub(crate) fn minutes(conn: &Connection, q: &RollupQuery) -> Result<Vec<i64>, St
     let mut stmt = conn.prepare_cached(&sql).map_err(sqlite_error)?;
     let rows = stmt.query_map(params_from_iter(params), |r| r.get(0)).map_err(sqlite_error)?;
     rows.collect::<Result<_, _>>().map_err(sqlite_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sqlite::migrations::{migrate, BACKFILLS, MIGRATIONS};
+
+    fn plan(conn: &Connection, q: &RollupQuery) -> String {
+        let (sql, params) = sql(q);
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = stmt.query_map(params_from_iter(params), |r| r.get::<_, String>(3)).unwrap();
+        rows.collect::<Result<Vec<_>, _>>().unwrap().join("; ")
+    }
+
+    fn q(grain: Grain, level: Level, sketches: bool, by: Option<Dimension>) -> RollupQuery {
+        RollupQuery {
+            grain,
+            level,
+            since: 0,
+            until: 86_400 * 7,
+            tenant_id: None,
+            api_id: None,
+            app_id: None,
+            key_id: None,
+            code: None,
+            sketches,
+            merge: Some(Merge { step: 3600, by }),
+        }
+    }
+
+    #[test]
+    fn reads_of_counts_never_touch_sketches_and_filters_use_their_index() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, MIGRATIONS, BACKFILLS).unwrap();
+        let counts = q(Grain::Key, Level::Hour, false, Some(Dimension::Key));
+        assert!(plan(&conn, &counts).contains("COVERING INDEX rollups_by_key_counts"), "{}", plan(&conn, &counts));
+        let by_code = q(Grain::Api, Level::Minute, false, Some(Dimension::Code));
+        assert!(plan(&conn, &by_code).contains("COVERING INDEX rollups_by_api_counts"), "{}", plan(&conn, &by_code));
+        // Percentiles need the sketches: the table itself.
+        let p99 = q(Grain::Key, Level::Hour, true, Some(Dimension::App));
+        assert!(!plan(&conn, &p99).contains("rollups_by_key_counts"), "{}", plan(&conn, &p99));
+        // One key, app or code: its rows only.
+        let one_key = RollupQuery { key_id: Some("key_1".into()), ..q(Grain::Key, Level::Hour, true, None) };
+        assert!(plan(&conn, &one_key).contains("INDEX rollups_by_key_key (level=? AND key_id=?"), "{}", plan(&conn, &one_key));
+        let one_key = RollupQuery { key_id: Some("key_1".into()), ..q(Grain::Full, Level::Minute, false, None) };
+        assert!(plan(&conn, &one_key).contains("INDEX rollups_key (level=? AND key_id=?"), "{}", plan(&conn, &one_key));
+        let one_code =
+            RollupQuery { code: Some("key_revoked".into()), ..q(Grain::Full, Level::Hour, false, Some(Dimension::Key)) };
+        assert!(plan(&conn, &one_code).contains("INDEX rollups_code (level=? AND code=?"), "{}", plan(&conn, &one_code));
+        let one_app = RollupQuery { app_id: Some("app_1".into()), ..q(Grain::Key, Level::Day, false, None) };
+        assert!(plan(&conn, &one_app).contains("INDEX rollups_by_key_app (level=? AND app_id=?"), "{}", plan(&conn, &one_app));
+    }
 }

@@ -34,7 +34,16 @@ fn since(days: f64) -> String {
 }
 
 /// Times each query `n` times through the admin router; fails on a non-200.
-async fn time(app: &axum::Router, label: &str, n: usize, path: impl Fn(usize) -> String) -> anyhow::Result<()> {
+async fn time(
+    app: &axum::Router,
+    only: Option<&str>,
+    label: &str,
+    n: usize,
+    path: impl Fn(usize) -> String,
+) -> anyhow::Result<()> {
+    if only.is_some_and(|o| !label.contains(o)) {
+        return Ok(());
+    }
     let mut ms = Vec::with_capacity(n);
     let mut rows = 0;
     for i in 0..n {
@@ -55,7 +64,7 @@ async fn time(app: &axum::Router, label: &str, n: usize, path: impl Fn(usize) ->
 }
 
 /// Times the analytics and log queries.
-pub async fn queries(config: &Config, store: Arc<SqliteStore>, gen: &Traffic) -> anyhow::Result<()> {
+pub async fn queries(config: &Config, store: Arc<SqliteStore>, gen: &Traffic, only: Option<&str>) -> anyhow::Result<()> {
     let hasher = app::key_hasher(config)?;
     bootstrap_admin_token(store.as_ref(), &hasher, Some(TOKEN)).await?;
     let state = AdminState {
@@ -73,51 +82,56 @@ pub async fn queries(config: &Config, store: Arc<SqliteStore>, gen: &Traffic) ->
     let key = |i: usize| Traffic::key(i * 37 % 500).0;
     let n = 30;
     println!("-- analytics (each query {n} times)");
-    time(&app, "requests by key, hourly, 7 days", n, |_| format!("{ts}?metric=requests&by=key&step=3600&since={}", since(7.0)))
-        .await?;
-    time(&app, "errors by code, per minute, 24 hours", n, |_| format!("{ts}?metric=errors&by=code&step=60&since={}", since(1.0)))
-        .await?;
-    time(&app, "latency_p99 by api, daily, 30 days", n, |_| {
+    time(&app, only, "requests by key, hourly, 7 days", n, |_| {
+        format!("{ts}?metric=requests&by=key&step=3600&since={}", since(7.0))
+    })
+    .await?;
+    time(&app, only, "errors by code, per minute, 24 hours", n, |_| {
+        format!("{ts}?metric=errors&by=code&step=60&since={}", since(1.0))
+    })
+    .await?;
+    time(&app, only, "latency_p99 by api, daily, 30 days", n, |_| {
         format!("{ts}?metric=latency_p99&by=api&step=86400&since={}", since(30.0))
     })
     .await?;
-    time(&app, "latency_p95 of the hottest key, hourly, 7 days", n, |_| {
+    time(&app, only, "latency_p95 of the hottest key, hourly, 7 days", n, |_| {
         format!("{ts}?metric=latency_p95&key_id={hot}&step=3600&since={}", since(7.0))
     })
     .await?;
-    time(&app, "requests of one key, per minute, 24 hours", n, |i| {
+    time(&app, only, "requests of one key, per minute, 24 hours", n, |i| {
         format!("{ts}?metric=requests&key_id={}&step=60&since={}", key(i), since(1.0))
     })
     .await?;
-    time(&app, "top keys refused key_owner_suspended, 7 days", n, |_| {
+    time(&app, only, "top keys refused key_owner_suspended, 7 days", n, |_| {
         format!("{top}?dimension=key&code=key_owner_suspended&since={}", since(7.0))
     })
     .await?;
-    time(&app, "top apps by latency_p99, 30 days", n, |_| {
+    time(&app, only, "top apps by latency_p99, 30 days", n, |_| {
         format!("{top}?dimension=app&metric=latency_p99&since={}", since(30.0))
     })
     .await?;
-    time(&app, "top codes, 30 days (odd edges: minutes, hours, days)", n, |_| {
+    time(&app, only, "top codes, 30 days (odd edges: minutes, hours, days)", n, |_| {
         format!("{top}?dimension=code&since={}", since(29.7))
     })
     .await?;
     println!("-- logs");
     let ids = &gen.sample_ids;
-    time(&app, "by request id", ids.len().min(500), |i| format!("/admin/v1/logs?request_id={}", ids[i])).await?;
-    time(&app, "by key over a day (100 newest)", n, |i| format!("/admin/v1/logs?key_id={}&since={}", key(i), since(1.0))).await?;
-    time(&app, "by key over 30 days, a tail key (100 newest)", n, |i| {
+    time(&app, only, "by request id", ids.len().min(500), |i| format!("/admin/v1/logs?request_id={}", ids[i])).await?;
+    time(&app, only, "by key over a day (100 newest)", n, |i| format!("/admin/v1/logs?key_id={}&since={}", key(i), since(1.0)))
+        .await?;
+    time(&app, only, "by key over 30 days, a tail key (100 newest)", n, |i| {
         format!("/admin/v1/logs?key_id={}&since={}", Traffic::key(400 + i).0, since(30.0))
     })
     .await?;
-    time(&app, "by code scope_insufficient, 30 days (100 newest)", n, |_| {
+    time(&app, only, "by code scope_insufficient, 30 days (100 newest)", n, |_| {
         format!("/admin/v1/logs?code=scope_insufficient&since={}", since(30.0))
     })
     .await?;
-    time(&app, "by app over a day (100 newest)", n, |i| {
+    time(&app, only, "by app over a day (100 newest)", n, |i| {
         format!("/admin/v1/logs?app_id={}&since={}", Traffic::key(i).1, since(1.0))
     })
     .await?;
-    time(&app, "newest 100, no filter", n, |_| "/admin/v1/logs".to_owned()).await?;
+    time(&app, only, "newest 100, no filter", n, |_| "/admin/v1/logs".to_owned()).await?;
     Ok(())
 }
 
@@ -143,7 +157,8 @@ pub async fn purge(store: Arc<SqliteStore>, gen: &Traffic, rows: u64) -> anyhow:
     let writer = tokio::spawn(async move {
         let mut ms = Vec::new();
         let mut tick = tokio::time::interval(Duration::from_millis(10));
-        let mut probe = Traffic::new(&super::ScaleOptions { rows: 1, days: 1, keys: 500, purge_rows: 0, measure_only: false });
+        let mut probe =
+            Traffic::new(&super::ScaleOptions { rows: 1, days: 1, keys: 500, purge_rows: 0, measure_only: false, only: None });
         while !*stop_rx.borrow_and_update() {
             tokio::select! {
                 _ = tick.tick() => {}

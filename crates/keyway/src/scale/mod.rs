@@ -27,6 +27,8 @@ pub struct ScaleOptions {
     pub purge_rows: u64,
     /// Measure what is stored, writing nothing first.
     pub measure_only: bool,
+    /// Time only the queries whose label contains this (and no purge).
+    pub only: Option<String>,
 }
 
 /// Rows per insert transaction while generating.
@@ -37,7 +39,10 @@ pub async fn run(config: &Config, opts: &ScaleOptions) -> anyhow::Result<()> {
     let store = app::open_store(config)?;
     let mut gen = traffic::Traffic::new(opts);
     if opts.measure_only {
-        measure::queries(config, store.clone(), &gen).await?;
+        measure::queries(config, store.clone(), &gen, opts.only.as_deref()).await?;
+        if opts.only.is_some() {
+            return Ok(());
+        }
         return measure::purge(store, &gen, opts.purge_rows).await;
     }
     let first = gen.time_of(0);
@@ -79,7 +84,7 @@ pub async fn run(config: &Config, opts: &ScaleOptions) -> anyhow::Result<()> {
         bytes as f64 / 1e9,
         bytes as f64 / 1e6 / (opts.rows as f64 / 1e6)
     );
-    measure::queries(config, store.clone(), &gen).await?;
+    measure::queries(config, store.clone(), &gen, opts.only.as_deref()).await?;
     measure::purge(store, &gen, opts.purge_rows).await?;
     Ok(())
 }
