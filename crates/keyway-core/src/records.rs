@@ -49,6 +49,35 @@ pub struct CallLogRow {
     pub trace: Trace,
 }
 
+impl CallLogRow {
+    /// The row of a request that has just arrived at `time`: a fresh
+    /// request id minted from that time, nothing decided yet (no owner,
+    /// status 0, empty trace). The request path fills in the rest.
+    pub fn arriving(time: Timestamp, method: impl Into<String>, path: impl Into<String>, client_ip: impl Into<String>) -> Self {
+        CallLogRow {
+            request_id: RequestId::at(time),
+            time,
+            tenant_id: None,
+            api_id: None,
+            app_id: None,
+            key_id: None,
+            key_prefix: None,
+            method: method.into(),
+            path: path.into(),
+            status: 0,
+            code: None,
+            client_ip: client_ip.into(),
+            latency_ms: 0.0,
+            upstream_latency_ms: None,
+            model: None,
+            prompt_tokens: None,
+            completion_tokens: None,
+            cost_usd: None,
+            trace: Trace::default(),
+        }
+    }
+}
+
 /// Filters for reading the call log (`GET /admin/v1/logs`).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct LogQuery {

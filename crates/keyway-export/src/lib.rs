@@ -214,33 +214,17 @@ impl Exporters {
 /// Rows for the unit tests.
 #[cfg(test)]
 pub(crate) mod test_rows {
-    use keyway_core::ids::RequestId;
     use keyway_core::records::CallLogRow;
     use keyway_core::ErrorCode;
 
     /// A call to `path` answered `status`, refused with `code` if any.
     pub(crate) fn row(path: &str, status: u16, code: Option<ErrorCode>) -> CallLogRow {
-        let time = chrono::Utc::now();
         CallLogRow {
-            request_id: RequestId::at(time),
-            time,
-            tenant_id: None,
-            api_id: None,
-            app_id: None,
-            key_id: None,
             key_prefix: Some("kw_live_ab12".into()),
-            method: "GET".into(),
-            path: path.into(),
             status,
             code,
-            client_ip: "127.0.0.1".into(),
             latency_ms: 0.5,
-            upstream_latency_ms: None,
-            model: None,
-            prompt_tokens: None,
-            completion_tokens: None,
-            cost_usd: None,
-            trace: keyway_core::Trace::default(),
+            ..CallLogRow::arriving(chrono::Utc::now(), "GET", path, "127.0.0.1")
         }
     }
 }

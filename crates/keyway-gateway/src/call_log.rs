@@ -310,33 +310,15 @@ async fn write_shared(store: &dyn Store, batch: &Arc<Vec<CallLogRow>>, n: u64, s
 #[cfg(test)]
 mod tests {
     use super::*;
-    use keyway_core::ids::RequestId;
     use keyway_core::records::LogQuery;
-    use keyway_core::Trace;
     use keyway_store::sqlite::SqliteStore;
 
     fn row() -> CallLogRow {
-        let time = chrono::Utc::now();
         CallLogRow {
-            request_id: RequestId::at(time),
-            time,
-            tenant_id: None,
-            api_id: None,
-            app_id: None,
-            key_id: None,
-            key_prefix: None,
-            method: "GET".into(),
-            path: "/x".into(),
             status: 404,
             code: Some(keyway_core::ErrorCode::RouteNotFound),
-            client_ip: "127.0.0.1".into(),
             latency_ms: 0.1,
-            upstream_latency_ms: None,
-            model: None,
-            prompt_tokens: None,
-            completion_tokens: None,
-            cost_usd: None,
-            trace: Trace::default(),
+            ..CallLogRow::arriving(chrono::Utc::now(), "GET", "/x", "127.0.0.1")
         }
     }
 

@@ -13,11 +13,10 @@ use crate::trace_sampler::{upstream_traceparent, TraceSampler};
 use crate::upstream_client::{UpstreamClient, UpstreamError};
 use http::{Request, Response};
 use http_body_util::BodyExt;
-use keyway_core::ids::RequestId;
 use keyway_core::model::Protocol;
 use keyway_core::records::CallLogRow;
 use keyway_core::refusals::{BodyTimeout, Malformed};
-use keyway_core::{ErrorCode, Refusal, Stage, Trace};
+use keyway_core::{ErrorCode, Refusal, Stage};
 use keyway_listener::serve::Handler;
 use keyway_listener::{BodyFault, GuardedBody};
 use keyway_pipeline::{Admitted, Call, CallInput, Settings, Snapshot, SnapshotHandle};
@@ -113,30 +112,9 @@ impl Gateway {
         }
         let started = Instant::now();
         let now = chrono::Utc::now();
-        let request_id = RequestId::at(now);
         let client_ip = self.settings.client_ip.resolve(peer.ip(), req.headers());
         let snapshot = self.snapshot.load();
-        let mut row = CallLogRow {
-            request_id,
-            time: now,
-            tenant_id: None,
-            api_id: None,
-            app_id: None,
-            key_id: None,
-            key_prefix: None,
-            method: req.method().to_string(),
-            path: req.uri().path().to_owned(),
-            status: 0,
-            code: None,
-            client_ip: crate::client_ip::ip_text(client_ip),
-            latency_ms: 0.0,
-            upstream_latency_ms: None,
-            model: None,
-            prompt_tokens: None,
-            completion_tokens: None,
-            cost_usd: None,
-            trace: Trace::default(),
-        };
+        let mut row = CallLogRow::arriving(now, req.method().as_str(), req.uri().path(), crate::client_ip::ip_text(client_ip));
         let mut call = Call::new();
         if let Some(sampler) = &self.settings.traces {
             call.trace.spans = sampler.start(req.headers(), started);

@@ -505,27 +505,7 @@ mod tests {
 
     fn row_at(ms: i64) -> CallLogRow {
         let time = chrono::DateTime::from_timestamp_millis(ms).unwrap();
-        CallLogRow {
-            request_id: RequestId::at(time),
-            time,
-            tenant_id: None,
-            api_id: None,
-            app_id: None,
-            key_id: None,
-            key_prefix: None,
-            method: "GET".into(),
-            path: "/".into(),
-            status: 200,
-            code: None,
-            client_ip: "::1".into(),
-            latency_ms: 1.0,
-            upstream_latency_ms: None,
-            model: None,
-            prompt_tokens: None,
-            completion_tokens: None,
-            cost_usd: None,
-            trace: keyway_core::Trace::default(),
-        }
+        CallLogRow { status: 200, latency_ms: 1.0, ..CallLogRow::arriving(time, "GET", "/", "::1") }
     }
 
     fn seqs(conn: &Connection) -> Vec<i64> {

@@ -220,22 +220,7 @@ pub fn call(time: Timestamp) -> CallLogRow {
 
 /// An accepted call with every optional field empty.
 pub fn bare_call(time: Timestamp) -> CallLogRow {
-    CallLogRow {
-        tenant_id: None,
-        api_id: None,
-        app_id: None,
-        key_id: None,
-        key_prefix: None,
-        status: 200,
-        code: None,
-        upstream_latency_ms: None,
-        model: None,
-        prompt_tokens: None,
-        completion_tokens: None,
-        cost_usd: None,
-        trace: Trace::default(),
-        ..call(time)
-    }
+    CallLogRow { status: 200, latency_ms: 1.25, ..CallLogRow::arriving(time, "POST", "/orders/v1/items", "203.0.113.9") }
 }
 
 pub fn audit_entry(time: Timestamp, resource_id: &str) -> AuditEntry {
