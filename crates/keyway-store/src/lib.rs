@@ -5,7 +5,9 @@
 //! implementation. A PostgreSQL implementation slots in beside it without
 //! touching the request path, which never calls the store per request.
 
+mod call_frame;
 pub mod sqlite;
+mod trace_codec;
 
 use async_trait::async_trait;
 use keyway_core::change::Change;

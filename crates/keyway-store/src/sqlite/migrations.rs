@@ -322,7 +322,7 @@ CREATE TABLE rollups_by_api (
     // (ms: the request id's ULID millisecond; n: a counter within it, see
     // calls.rs), so the writer's sorted batches append to the table's
     // last page; `request_id` stays a column without an index. The rows
-    // are copied by `calls::migrate_to_seq`, which then drops the old
+    // are copied by `legacy_calls::migrate_to_seq`, which then drops the old
     // table and renames this one.
     r#"
 CREATE TABLE call_log_v6 (
@@ -359,6 +359,22 @@ CREATE INDEX rollups_by_key_counts ON rollups_by_key
 CREATE INDEX rollups_by_api_counts ON rollups_by_api
     (level, bucket, tenant_id, api_id, status_class, code, requests, errors, prompt_tokens, completion_tokens, cost_usd);
 "#,
+    // 8: the call log in frames (see `call_frame` and calls.rs): one row
+    // per writer batch of up to 1,024 calls, their bounds in milliseconds
+    // and one blob, instead of a row per call. Reads by time walk
+    // `call_frames_lo`, which holds both bounds, so a frame is read only
+    // when it overlaps. `legacy_calls::move_into_frames`
+    // moves the rows of `call_log` over and drops it.
+    r#"
+CREATE TABLE call_frames (
+    id    INTEGER PRIMARY KEY,
+    lo_ms INTEGER NOT NULL,
+    hi_ms INTEGER NOT NULL,
+    rows  INTEGER NOT NULL,
+    data  BLOB NOT NULL
+);
+CREATE INDEX call_frames_lo ON call_frames (lo_ms, hi_ms);
+"#,
 ];
 
 /// Work a migration needs beyond SQL, run in the same transaction right
@@ -366,7 +382,11 @@ CREATE INDEX rollups_by_api_counts ON rollups_by_api
 pub(crate) type Backfill = (i64, fn(&Connection) -> Result<(), StoreError>);
 
 /// Every backfill, by version.
-pub(crate) const BACKFILLS: &[Backfill] = &[(5, super::rollup_backfill::coarse_grains), (6, super::calls::migrate_to_seq)];
+pub(crate) const BACKFILLS: &[Backfill] = &[
+    (5, super::rollup_backfill::coarse_grains),
+    (6, super::legacy_calls::migrate_to_seq),
+    (8, super::legacy_calls::move_into_frames),
+];
 
 /// Brings `conn` up to date with `migrations` (and the `backfills` of the
 /// versions applied); returns how many were applied. All pending
@@ -469,7 +489,8 @@ mod tests {
              ('req_b', '2024-05-01T12:00:09.000000000Z', 'GET', '/y', 200, '::1', '[]');",
         )
         .unwrap();
-        assert_eq!(migrate(&mut conn, MIGRATIONS, BACKFILLS).unwrap(), MIGRATIONS.len() - 3);
+        // Up to 7: the last version with a row table.
+        assert_eq!(migrate(&mut conn, &MIGRATIONS[..7], BACKFILLS).unwrap(), 4);
         let mut stmt = conn.prepare("SELECT request_id, time, path FROM call_log ORDER BY request_id").unwrap();
         let rows: Vec<(String, i64, String)> =
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).unwrap().collect::<Result<_, _>>().unwrap();
@@ -501,7 +522,7 @@ mod tests {
             insert.execute(rusqlite::params![rid, t * 1_000_000, path]).unwrap();
         }
         drop(insert);
-        assert_eq!(migrate(&mut conn, MIGRATIONS, BACKFILLS).unwrap(), MIGRATIONS.len() - 5);
+        assert_eq!(migrate(&mut conn, &MIGRATIONS[..7], BACKFILLS).unwrap(), 2);
         let mut stmt = conn.prepare("SELECT seq, request_id FROM call_log ORDER BY seq").unwrap();
         let rows: Vec<(i64, String)> =
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap();
@@ -517,6 +538,8 @@ mod tests {
                 ((ms + 2) << 20, d.clone()),
             ]
         );
+        // Migration 8 moves them into frames, where they stay findable.
+        assert_eq!(migrate(&mut conn, MIGRATIONS, BACKFILLS).unwrap(), MIGRATIONS.len() - 7);
         for (rid, path) in [(&a, "/a"), (&b, "/b"), (&c, "/c"), (&d, "/d")] {
             let found =
                 super::super::calls::find(&conn, &LogQuery { request_id: Some(rid.clone()), ..Default::default() }).unwrap();
@@ -528,10 +551,8 @@ mod tests {
         let window = LogQuery { since: Some(since), limit: 10, ..Default::default() };
         let paths: Vec<String> = super::super::calls::find(&conn, &window).unwrap().into_iter().map(|r| r.path).collect();
         assert_eq!(paths, vec!["/d", "/c"], "time ranges find rows whose id was minted before their time");
-        let indexes: i64 = conn
-            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'call_log'", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(indexes, 0);
+        let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'call_log'", [], |r| r.get(0)).unwrap();
+        assert_eq!(tables, 0, "the row table is gone");
     }
 
     #[test]

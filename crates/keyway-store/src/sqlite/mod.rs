@@ -28,6 +28,7 @@ mod entities;
 mod enums;
 mod errors;
 mod group;
+mod legacy_calls;
 mod migrations;
 mod query;
 mod quota;
@@ -36,7 +37,6 @@ mod rollup_read;
 mod rollups;
 mod rows;
 mod store;
-mod trace_codec;
 mod usage;
 
 use crate::StoreError;

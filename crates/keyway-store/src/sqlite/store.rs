@@ -13,10 +13,12 @@ use std::sync::Arc;
 
 use keyway_core::rollup::{Grain, Level, RollupQuery, RollupRow};
 
-/// Call-log rows deleted per retention transaction.
+/// Rollup rows deleted per retention transaction.
 const PURGE_CHUNK: usize = 1_000;
-/// Retention transactions between two checkpoints of a purge: ~10,000
-/// rows, a few MiB of WAL.
+/// Calls deleted per retention transaction: whole frames go with one
+/// row delete each, so a transaction of 16 frames' worth stays short.
+const CALL_PURGE_CHUNK: usize = 16 * crate::call_frame::MAX_ROWS;
+/// Retention transactions between two checkpoints of a call-log purge.
 const PURGE_CHUNKS_PER_CHECKPOINT: u64 = 10;
 
 fn passive_checkpoint(c: &mut rusqlite::Connection) -> Result<(), StoreError> {
@@ -204,9 +206,9 @@ impl Store for SqliteStore {
         let mut total = 0;
         let mut chunks = 0;
         loop {
-            let n = run(&self.log, move |c| calls::purge_chunk(c, before, PURGE_CHUNK)).await?;
+            let n = run(&self.log, move |c| calls::purge_chunk(c, before, CALL_PURGE_CHUNK)).await?;
             total += n;
-            if n < PURGE_CHUNK as u64 {
+            if n < CALL_PURGE_CHUNK as u64 {
                 return Ok(total);
             }
             chunks += 1;

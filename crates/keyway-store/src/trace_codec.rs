@@ -1,11 +1,11 @@
-//! The stored form of a call's decision trace. The call log stores one
-//! per request, so it is most of a row's size and, written as JSON, most
-//! of the writer's cost (every evidence string escaped byte by byte). So
-//! it is stored as a small binary blob: a version byte, then per entry
-//! the stage and result as one byte each, the evidence and the optional
-//! fix as length-prefixed UTF-8. Rows written before this form hold a
-//! JSON array of `[stage, result, evidence, fix?]` (or the API's objects);
-//! those are still read.
+//! The stored form of a call's decision trace in the call log's rows of
+//! schema versions 4 to 7 (since migration 8 the log is stored in frames,
+//! `call_frame`, which keep the stage and result bytes defined here). It
+//! is a small binary blob: a version byte, then per entry the stage and
+//! result as one byte each, the evidence and the optional fix as
+//! length-prefixed UTF-8. Rows written before this form hold a JSON array
+//! of `[stage, result, evidence, fix?]` (or the API's objects); those are
+//! still read, so a store of any age migrates.
 
 use keyway_core::{Stage, StepResult, Trace, TraceEntry};
 use serde::Deserialize;
@@ -60,16 +60,33 @@ pub(crate) fn decode(stored: &[u8]) -> Result<Trace, Unreadable> {
     }
 }
 
-fn stage_byte(stage: Stage) -> u8 {
+/// The byte a stage is stored as: its position in [`Stage::ALL`].
+pub(crate) fn stage_byte(stage: Stage) -> u8 {
     // Stage::ALL has seven entries: the index fits a byte.
     Stage::ALL.iter().position(|s| *s == stage).map_or(u8::MAX, |i| i as u8)
 }
 
-fn result_byte(result: StepResult) -> u8 {
+/// The stage stored as `b`, if any.
+pub(crate) fn stage_from_byte(b: u8) -> Option<Stage> {
+    Stage::ALL.get(usize::from(b)).copied()
+}
+
+/// The byte a stage's result is stored as.
+pub(crate) fn result_byte(result: StepResult) -> u8 {
     match result {
         StepResult::Pass => 0,
         StepResult::Fail => 1,
         StepResult::NotReached => 2,
+    }
+}
+
+/// The result stored as `b`, if any.
+pub(crate) fn result_from_byte(b: u8) -> Option<StepResult> {
+    match b {
+        0 => Some(StepResult::Pass),
+        1 => Some(StepResult::Fail),
+        2 => Some(StepResult::NotReached),
+        _ => None,
     }
 }
 
@@ -91,13 +108,9 @@ fn push_text(out: &mut Vec<u8>, text: &str) {
 fn decode_binary(mut rest: &[u8]) -> Result<Trace, Unreadable> {
     let mut entries = Vec::with_capacity(Stage::ALL.len());
     while !rest.is_empty() {
-        let stage = *Stage::ALL.get(usize::from(take_byte(&mut rest)?)).ok_or_else(|| Unreadable("stage out of range".into()))?;
-        let result = match take_byte(&mut rest)? {
-            0 => StepResult::Pass,
-            1 => StepResult::Fail,
-            2 => StepResult::NotReached,
-            other => return Err(Unreadable(format!("result byte {other}"))),
-        };
+        let stage = stage_from_byte(take_byte(&mut rest)?).ok_or_else(|| Unreadable("stage out of range".into()))?;
+        let b = take_byte(&mut rest)?;
+        let result = result_from_byte(b).ok_or_else(|| Unreadable(format!("result byte {b}")))?;
         let evidence = take_text(&mut rest)?;
         let fix = match take_byte(&mut rest)? {
             NO_FIX => None,
