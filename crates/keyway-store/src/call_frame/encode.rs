@@ -68,7 +68,7 @@ pub fn encode(rows: &[Placed<'_>]) -> (Bounds, Vec<u8>) {
         lo_ms: rows.iter().map(Placed::lo_ms).min().unwrap_or(0),
         hi_ms: rows.iter().map(Placed::hi_ms).max().unwrap_or(0),
     };
-    let mut dict = Dict::default();
+    let mut dict = Dict::new();
     let mut body = Vec::with_capacity(rows.len() * 96);
     let mut scratch = Vec::with_capacity(256);
     for p in rows {
@@ -94,18 +94,18 @@ fn row<'a>(out: &mut Vec<u8>, p: &Placed<'a>, base_ns: i64, dict: &mut Dict<'a>)
     // The head: what a filtered read looks at before skipping a row.
     put_i64(out, p.time_ns - base_ns);
     put_text(out, r.request_id.as_str());
-    dict.put(out, r.tenant_id.as_ref().map(|t| t.as_str()));
-    dict.put(out, r.api_id.as_ref().map(|a| a.as_str()));
-    dict.put(out, r.app_id.as_ref().map(|a| a.as_str()));
-    dict.put(out, r.key_id.as_ref().map(|k| k.as_str()));
-    dict.put(out, r.code.map(|c| c.as_str()));
+    dict.put(out, 0, r.tenant_id.as_ref().map(|t| t.as_str()));
+    dict.put(out, 1, r.api_id.as_ref().map(|a| a.as_str()));
+    dict.put(out, 2, r.app_id.as_ref().map(|a| a.as_str()));
+    dict.put(out, 3, r.key_id.as_ref().map(|k| k.as_str()));
+    dict.put(out, 4, r.code.map(|c| c.as_str()));
     put_u64(out, u64::from(r.status));
     // The rest.
-    dict.put(out, r.key_prefix.as_deref());
-    dict.put(out, Some(&r.method));
-    dict.put(out, Some(&r.path));
-    dict.put(out, Some(&r.client_ip));
-    dict.put(out, r.model.as_deref());
+    dict.put(out, 5, r.key_prefix.as_deref());
+    dict.put(out, 6, Some(&r.method));
+    dict.put(out, 7, Some(&r.path));
+    dict.put(out, 8, Some(&r.client_ip));
+    dict.put(out, 9, r.model.as_deref());
     let present = flag(r.upstream_latency_ms.is_some(), UPSTREAM_LATENCY)
         | flag(r.cost_usd.is_some(), COST)
         | flag(r.prompt_tokens.is_some(), PROMPT_TOKENS)
@@ -120,11 +120,11 @@ fn row<'a>(out: &mut Vec<u8>, p: &Placed<'a>, base_ns: i64, dict: &mut Dict<'a>)
         put_u64(out, v.min(i64::MAX as u64));
     }
     put_u64(out, r.trace.entries.len() as u64);
-    for e in &r.trace.entries {
+    for (i, e) in r.trace.entries.iter().enumerate() {
         out.push(stage_byte(e.stage));
         out.push(result_byte(e.result));
-        dict.put(out, Some(&e.evidence));
-        dict.put(out, e.fix.as_deref());
+        dict.put(out, TRACE_SLOTS + 2 * i, Some(&e.evidence));
+        dict.put(out, TRACE_SLOTS + 2 * i + 1, e.fix.as_deref());
     }
 }
 
@@ -136,27 +136,50 @@ fn flag(set: bool, bit: u8) -> u8 {
     }
 }
 
+/// The first slot of the trace's texts in [`Dict::last`]: the ten text
+/// columns come before.
+const TRACE_SLOTS: usize = 10;
+/// Slots remembered: the columns and two texts for each of 16 entries.
+const SLOTS: usize = TRACE_SLOTS + 32;
+
 /// The frame's distinct texts, in first-use order.
-#[derive(Default)]
 struct Dict<'a> {
     index: HashMap<&'a str, u32>,
     texts: Vec<&'a str>,
     bytes: usize,
+    /// Per column (slot), the last text put and its index: consecutive
+    /// calls of a batch mostly repeat them, and comparing is cheaper
+    /// than hashing.
+    last: Vec<Option<(&'a str, u32)>>,
 }
 
 impl<'a> Dict<'a> {
-    /// Appends the reference of `text`: `0` for none, else its index + 1.
-    fn put(&mut self, out: &mut Vec<u8>, text: Option<&'a str>) {
+    fn new() -> Self {
+        Dict { index: HashMap::new(), texts: Vec::new(), bytes: 0, last: vec![None; SLOTS] }
+    }
+
+    /// Appends the reference of `text`, put in column `slot`: `0` for
+    /// none, else its index + 1.
+    fn put(&mut self, out: &mut Vec<u8>, slot: usize, text: Option<&'a str>) {
         let Some(text) = text else {
             out.push(0);
             return;
         };
-        let next = self.texts.len() as u32;
-        let i = *self.index.entry(text).or_insert_with(|| {
-            self.texts.push(text);
-            self.bytes += text.len() + 2;
-            next
-        });
+        let i = match self.last.get(slot).copied().flatten() {
+            Some((last, i)) if last == text => i,
+            _ => {
+                let next = self.texts.len() as u32;
+                let i = *self.index.entry(text).or_insert_with(|| {
+                    self.texts.push(text);
+                    self.bytes += text.len() + 2;
+                    next
+                });
+                if let Some(s) = self.last.get_mut(slot) {
+                    *s = Some((text, i));
+                }
+                i
+            }
+        };
         put_u64(out, u64::from(i) + 1);
     }
 }

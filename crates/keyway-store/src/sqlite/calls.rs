@@ -28,9 +28,13 @@ use crate::StoreError;
 use keyway_core::records::{CallLogRow, LogQuery};
 use keyway_core::Timestamp;
 use rusqlite::{params, Connection, TransactionBehavior};
-use std::collections::HashSet;
 
 const MS: i64 = 1_000_000;
+
+/// How far a request id's time may precede its call's time: ids of calls
+/// stored before the gateway minted them from the arrival time were
+/// minted within microseconds of it.
+const ID_SLACK_MS: i64 = 1_000;
 
 fn frame_error(e: FrameError) -> StoreError {
     StoreError::Backend(e.to_string())
@@ -67,22 +71,31 @@ pub(crate) fn write_frames(conn: &Connection, frames: &[Vec<Placed<'_>>]) -> Res
 /// Fails if a row of `frames` repeats a request id, in the batch or stored.
 fn refuse_stored(conn: &Connection, frames: &[Vec<Placed<'_>>]) -> Result<(), StoreError> {
     let conflict = |id: &str| StoreError::Conflict(format!("call {id} is already stored"));
-    let placed = || frames.iter().flatten();
-    let mut seen = HashSet::new();
-    for p in placed() {
-        if !seen.insert(p.row.request_id.as_str()) {
-            return Err(conflict(p.row.request_id.as_str()));
-        }
+    // Sorted by (millisecond, id) across frames: a repeat is adjacent.
+    let placed: Vec<&Placed<'_>> = frames.iter().flatten().collect();
+    if let Some(w) = placed.windows(2).find(|w| w[0].row.request_id == w[1].row.request_id) {
+        return Err(conflict(w[0].row.request_id.as_str()));
     }
     // Each new frame spans at most MAX_SPAN_MS: the stored frames it
-    // overlaps are few, and only their ids are read.
+    // overlaps are few, and of those only the ids of calls in its time
+    // span (give or take the slack of ids minted before their call's
+    // time) are looked up, by binary search in the sorted batch.
     for frame in frames {
         let (lo, hi) = frame.iter().fold((i64::MAX, i64::MIN), |(lo, hi), p| (lo.min(p.id_ms), hi.max(p.id_ms)));
+        let (lo_ns, hi_ns) = ((lo - ID_SLACK_MS).saturating_mul(MS), (hi + 1 + ID_SLACK_MS).saturating_mul(MS));
         let mut clash = None;
         for_frames(conn, lo, hi, |stored| {
-            let ids = Frame::parse(stored.data()?).and_then(|f| f.ids()).map_err(frame_error)?;
-            clash = ids.into_iter().map(|(_, id)| id).find(|id| seen.contains(id)).map(str::to_owned);
-            Ok(clash.is_none())
+            for (time, id) in Frame::parse(stored.data()?).and_then(|f| f.ids()).map_err(frame_error)? {
+                if time < lo_ns || time >= hi_ns {
+                    continue;
+                }
+                let ms = call_frame::id_ms(id).unwrap_or_else(|| time.div_euclid(MS));
+                if frame.binary_search_by(|p| (p.id_ms, p.row.request_id.as_str()).cmp(&(ms, id))).is_ok() {
+                    clash = Some(id.to_owned());
+                    return Ok(false);
+                }
+            }
+            Ok(true)
         })?;
         if let Some(id) = clash {
             return Err(conflict(&id));
