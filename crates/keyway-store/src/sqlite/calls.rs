@@ -113,8 +113,16 @@ struct FrameRef<'r, 's> {
     row: &'r rusqlite::Row<'s>,
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Frames whose blob a test's reads fetched.
+    static FETCHED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 impl FrameRef<'_, '_> {
     fn data(&self) -> Result<&[u8], StoreError> {
+        #[cfg(test)]
+        FETCHED.with(|f| f.set(f.get() + 1));
         match self.row.get_ref(3).map_err(sqlite_error)? {
             rusqlite::types::ValueRef::Blob(b) => Ok(b),
             _ => Err(StoreError::Backend("call_frames.data is not a blob".into())),
@@ -198,8 +206,15 @@ pub(crate) fn query(
         let (id, b) = (frame.id, frame.bounds);
         // Every frame from here on starts at or before this one: once
         // `limit` rows are newer than anything it can hold, stop.
-        if found.len() >= limit && b.lo_ms.saturating_add(MAX_SPAN_MS) < oldest_kept {
-            return Ok(false);
+        if found.len() >= limit {
+            if b.lo_ms.saturating_add(MAX_SPAN_MS) < oldest_kept {
+                return Ok(false);
+            }
+            // Every call of this frame is older than the limit's last:
+            // skipped on its bounds, its blob never read.
+            if b.hi_ms < oldest_kept {
+                return Ok(true);
+            }
         }
         let rows = Frame::parse(frame.data()?).and_then(|f| f.rows(&filter)).map_err(frame_error)?;
         for (i, row) in rows.into_iter().enumerate() {
@@ -218,65 +233,69 @@ pub(crate) fn query(
     Ok(found.into_iter().map(|f| f.3).collect())
 }
 
-/// Deletes about `chunk` rows with `time < before`, oldest frames first,
-/// in one transaction; returns how many. Frames wholly older go whole;
-/// a frame straddling `before` is rewritten with its newer rows.
-pub(crate) fn purge_chunk(conn: &mut Connection, before: Timestamp, chunk: usize) -> Result<u64, StoreError> {
+/// What one retention transaction did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Purged {
+    /// Calls deleted.
+    pub(crate) rows: u64,
+    /// Whether no call older than the cut is left.
+    pub(crate) done: bool,
+}
+
+/// Deletes calls with `time < before` from at most `max_frames` frames,
+/// oldest first, in one transaction. Frames wholly older go whole (their
+/// blobs are never read); a frame straddling `before` is rewritten with
+/// its newer calls. Bounding frames rather than calls keeps each
+/// transaction short however small the frames are.
+pub(crate) fn purge_chunk(conn: &mut Connection, before: Timestamp, max_frames: usize) -> Result<Purged, StoreError> {
     let before = ns(&before);
     let before_ms = before.div_euclid(MS);
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
-    let mut purged = 0u64;
+    let mut rows = 0u64;
+    let done;
     {
-        let mut pick = tx
-            .prepare_cached(
-                "SELECT id, hi_ms, rows, data FROM call_frames WHERE lo_ms <= ?1 ORDER BY lo_ms, id LIMIT ?2 OFFSET ?3",
-            )
+        let limit = i64::try_from(max_frames).unwrap_or(i64::MAX);
+        // One more than asked: whether any is left after these.
+        let picked: Vec<(i64, i64, i64)> = tx
+            .prepare_cached("SELECT id, hi_ms, rows FROM call_frames WHERE lo_ms <= ?1 ORDER BY lo_ms, id LIMIT ?2")
+            .and_then(|mut s| {
+                s.query_map(params![before_ms, limit.saturating_add(1)], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect::<Result<_, _>>()
+            })
             .map_err(sqlite_error)?;
         let mut delete = tx.prepare_cached("DELETE FROM call_frames WHERE id = ?1").map_err(sqlite_error)?;
+        let mut read = tx.prepare_cached("SELECT data FROM call_frames WHERE id = ?1").map_err(sqlite_error)?;
         let mut rewrite = tx
             .prepare_cached("UPDATE call_frames SET lo_ms = ?2, hi_ms = ?3, rows = ?4, data = ?5 WHERE id = ?1")
             .map_err(sqlite_error)?;
-        // Frames left as they are (straddling, nothing older) are skipped
-        // by the offset on the next page.
-        let mut kept = 0i64;
-        'pages: while purged < chunk as u64 {
-            let page: Vec<(i64, i64, i64, Vec<u8>)> = pick
-                .query_map(params![before_ms, 64, kept], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-                .map_err(sqlite_error)?
-                .collect::<Result<_, _>>()
-                .map_err(sqlite_error)?;
-            if page.is_empty() {
-                break;
+        let mut straddling = 0;
+        for &(id, hi_ms, n) in picked.iter().take(max_frames) {
+            if hi_ms < before_ms {
+                delete.execute([id]).map_err(sqlite_error)?;
+                rows += u64::try_from(n).unwrap_or(0);
+                continue;
             }
-            for (id, hi_ms, rows, data) in page {
-                if hi_ms < before_ms {
-                    delete.execute([id]).map_err(sqlite_error)?;
-                    purged += u64::try_from(rows).unwrap_or(0);
-                } else {
-                    let all = Frame::parse(&data).and_then(|f| f.rows(&RowFilter::default())).map_err(frame_error)?;
-                    let newer: Vec<CallLogRow> = all.iter().filter(|r| ns(&r.time) >= before).cloned().collect();
-                    let gone = (all.len() - newer.len()) as u64;
-                    if newer.is_empty() {
-                        delete.execute([id]).map_err(sqlite_error)?;
-                    } else if gone > 0 {
-                        let frames = call_frame::split(&newer).map_err(frame_error)?;
-                        // Fewer rows of one frame make one frame again.
-                        let (b, data) = call_frame::encode(&frames.concat());
-                        rewrite.execute(params![id, b.lo_ms, b.hi_ms, newer.len() as i64, data]).map_err(sqlite_error)?;
-                        kept += 1;
-                    } else {
-                        kept += 1;
-                    }
-                    purged += gone;
-                }
-                if purged >= chunk as u64 {
-                    break 'pages;
-                }
+            straddling += 1;
+            let data: Vec<u8> = read.query_row([id], |r| r.get(0)).map_err(sqlite_error)?;
+            let all = Frame::parse(&data).and_then(|f| f.rows(&RowFilter::default())).map_err(frame_error)?;
+            let newer: Vec<CallLogRow> = all.iter().filter(|r| ns(&r.time) >= before).cloned().collect();
+            let gone = (all.len() - newer.len()) as u64;
+            if newer.is_empty() {
+                delete.execute([id]).map_err(sqlite_error)?;
+            } else if gone > 0 {
+                // Fewer calls of one frame make one frame again.
+                let frames = call_frame::split(&newer).map_err(frame_error)?;
+                let (b, data) = call_frame::encode(&frames.concat());
+                rewrite.execute(params![id, b.lo_ms, b.hi_ms, newer.len() as i64, data]).map_err(sqlite_error)?;
             }
+            rows += gone;
         }
+        // Straddling frames stay picked (they start before the cut): once
+        // every frame picked straddles, nothing older is left.
+        done = picked.len() <= max_frames || straddling == max_frames;
     }
     tx.commit().map_err(sqlite_error)?;
-    Ok(purged)
+    Ok(Purged { rows, done })
 }
 
 /// Rows matching `q`, newest first, at most its effective limit. A query

@@ -15,9 +15,10 @@ use keyway_core::rollup::{Grain, Level, RollupQuery, RollupRow};
 
 /// Rollup rows deleted per retention transaction.
 const PURGE_CHUNK: usize = 1_000;
-/// Calls deleted per retention transaction: whole frames go with one
-/// row delete each, so a transaction of 16 frames' worth stays short.
-const CALL_PURGE_CHUNK: usize = 16 * crate::call_frame::MAX_ROWS;
+/// Call-log frames a retention transaction deletes or rewrites: a whole
+/// frame goes with one row delete, so 32 of them (at most 32,768 calls)
+/// keep the transaction to a few milliseconds.
+const CALL_PURGE_FRAMES: usize = 32;
 /// Retention transactions between two checkpoints of a call-log purge.
 const PURGE_CHUNKS_PER_CHECKPOINT: u64 = 10;
 
@@ -206,9 +207,9 @@ impl Store for SqliteStore {
         let mut total = 0;
         let mut chunks = 0;
         loop {
-            let n = run(&self.log, move |c| calls::purge_chunk(c, before, CALL_PURGE_CHUNK)).await?;
-            total += n;
-            if n < CALL_PURGE_CHUNK as u64 {
+            let p = run(&self.log, move |c| calls::purge_chunk(c, before, CALL_PURGE_FRAMES)).await?;
+            total += p.rows;
+            if p.done {
                 return Ok(total);
             }
             chunks += 1;

@@ -125,18 +125,44 @@ fn purge_deletes_exactly_the_older_rows_and_rewrites_straddling_frames() {
     }
     // Cuts the sixth frame in the middle.
     let cut = at(20_000_000 + 5 * 10_000 + 50 * 100);
-    let mut purged = 0;
+    let (mut purged, mut transactions) = (0, 0);
     loop {
-        let n = purge_chunk(&mut conn, cut, 120).unwrap();
-        purged += n;
-        if n < 120 {
+        let p = purge_chunk(&mut conn, cut, 2).unwrap();
+        purged += p.rows;
+        transactions += 1;
+        if p.done {
             break;
         }
     }
     assert_eq!(purged, 550);
+    // Each batch spans 10 s: two frames of 5 s. Eleven frames are wholly
+    // older and the twelfth is cut; two frames a transaction.
+    assert_eq!(transactions, 6);
     assert_eq!(count(&conn).unwrap(), 450);
     let left = query(&conn, &LogQuery::default(), None, 1_000).unwrap();
     assert_eq!(left.len(), 450);
     assert!(left.iter().all(|r| r.time >= cut));
-    assert_eq!(purge_chunk(&mut conn, cut, 120).unwrap(), 0, "nothing older is left");
+    assert_eq!(purge_chunk(&mut conn, cut, 2).unwrap(), Purged { rows: 0, done: true }, "nothing older is left");
+}
+
+#[test]
+fn the_newest_calls_of_a_dense_log_read_few_frames() {
+    let mut conn = migrated();
+    // 200 batches of 256 calls, 10 ms apart: all within 5 s of each other.
+    let mut newest = Vec::new();
+    for b in 0..200i64 {
+        let rows: Vec<_> = (0..256).map(|_| row_at(30_000_000 + b * 10, "key_a")).collect();
+        insert(&mut conn, &rows).unwrap();
+        newest = rows;
+    }
+    let mut stmt = conn.prepare("SELECT count(*) FROM call_frames").unwrap();
+    let frames: i64 = stmt.query_row([], |r| r.get(0)).unwrap();
+    assert_eq!(frames, 200);
+    FETCHED.with(|f| f.set(0));
+    let got = query(&conn, &LogQuery::default(), None, 100).unwrap();
+    assert_eq!(FETCHED.with(|f| f.get()), 1, "the newest frame holds the 100 newest; the others are skipped on their bounds");
+    assert_eq!(got.len(), 100);
+    let mut want: Vec<_> = newest.iter().map(|r| r.request_id.clone()).collect();
+    want.sort_by(|a, b| b.as_str().cmp(a.as_str()));
+    assert_eq!(got.into_iter().map(|r| r.request_id).collect::<Vec<_>>(), want[..100].to_vec());
 }
