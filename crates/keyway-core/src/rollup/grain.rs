@@ -63,11 +63,16 @@ pub enum Grain {
     /// Per API and outcome: tenant, API, status class and code (no app,
     /// no key).
     Api,
+    /// Per app: tenant and app, over every key, API and outcome. Hour and
+    /// day rows only, like [`Grain::Key`]. A month of apps ranked by a
+    /// percentile reads a row per app and day (with its sketches) instead
+    /// of one per key and day.
+    App,
 }
 
 impl Grain {
     /// Every grain, finest first.
-    pub const ALL: [Grain; 3] = [Grain::Full, Grain::Key, Grain::Api];
+    pub const ALL: [Grain; 4] = [Grain::Full, Grain::Key, Grain::Api, Grain::App];
 
     /// Whether rows of this grain keep `d`.
     pub fn keeps(self, d: Dimension) -> bool {
@@ -75,19 +80,20 @@ impl Grain {
             (Grain::Full, _) | (_, Dimension::Tenant) => true,
             (Grain::Key, d) => matches!(d, Dimension::App | Dimension::Key),
             (Grain::Api, d) => matches!(d, Dimension::Api | Dimension::Code),
+            (Grain::App, d) => d == Dimension::App,
         }
     }
 
     /// Whether rows of this grain are kept at `level`.
     pub fn stored_at(self, level: Level) -> bool {
-        self != Grain::Key || level != Level::Minute
+        !matches!(self, Grain::Key | Grain::App) || level != Level::Minute
     }
 
     /// The grain with the fewest rows, stored at `level`, that keeps every
     /// dimension of `needed`: per API (~ APIs x codes rows a bucket), then
-    /// per key (~ keys), then the full one.
+    /// per app (~ apps), then per key (~ keys), then the full one.
     pub fn coarsest(needed: &[Dimension], level: Level) -> Grain {
-        [Grain::Api, Grain::Key]
+        [Grain::Api, Grain::App, Grain::Key]
             .into_iter()
             .find(|g| g.stored_at(level) && needed.iter().all(|d| g.keeps(*d)))
             .unwrap_or(Grain::Full)
@@ -118,7 +124,9 @@ mod tests {
         use Dimension::{Api, App, Code, Key, Tenant};
         assert_eq!(Grain::coarsest(&[], Level::Minute), Grain::Api);
         assert_eq!(Grain::coarsest(&[Api, Code, Tenant], Level::Day), Grain::Api);
-        assert_eq!(Grain::coarsest(&[App], Level::Hour), Grain::Key);
+        assert_eq!(Grain::coarsest(&[App], Level::Hour), Grain::App);
+        assert_eq!(Grain::coarsest(&[App, Tenant], Level::Day), Grain::App);
+        assert_eq!(Grain::coarsest(&[App], Level::Minute), Grain::Full, "no per-app minutes");
         assert_eq!(Grain::coarsest(&[App, Key, Tenant], Level::Day), Grain::Key);
         assert_eq!(Grain::coarsest(&[Key], Level::Minute), Grain::Full, "no per-key minutes");
         assert_eq!(Grain::coarsest(&[Key, Code], Level::Hour), Grain::Full);
@@ -140,5 +148,6 @@ mod tests {
         let per_key = RollupKey { api_id: String::new(), status_class: 0, code: String::new(), ..k.clone() };
         assert_eq!(Grain::Key.project(&k), per_key);
         assert_eq!(Grain::Api.project(&k), RollupKey { key_id: String::new(), app_id: String::new(), ..k.clone() });
+        assert_eq!(Grain::App.project(&k), RollupKey { key_id: String::new(), ..per_key });
     }
 }

@@ -75,6 +75,14 @@ pub(crate) fn tune_for_admin_writes(conn: &Connection) -> Result<(), StoreError>
     Ok(())
 }
 
+/// Settings of a connection that only reads (analytics): it refuses
+/// writes (`query_only`), and keeps a page cache of `cache_kib` KiB.
+pub(crate) fn tune_for_reads(conn: &Connection, cache_kib: i64) -> Result<(), StoreError> {
+    conn.pragma_update(None, "query_only", true).map_err(sqlite_error)?;
+    conn.pragma_update(None, "cache_size", -cache_kib).map_err(sqlite_error)?; // negative: KiB
+    Ok(())
+}
+
 /// Opens a private in-memory database.
 pub(crate) fn open_memory() -> Result<Connection, StoreError> {
     let conn = Connection::open_in_memory().map_err(sqlite_error)?;

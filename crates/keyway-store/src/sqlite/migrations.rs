@@ -375,6 +375,36 @@ CREATE TABLE call_frames (
 );
 CREATE INDEX call_frames_lo ON call_frames (lo_ms, hi_ms);
 "#,
+    // 9: a per-app grain, the same shape as `rollups` (api_id, key_id and
+    // code '', status_class 0; hour and day rows only): a ranking or a
+    // series of apps reads a row per app and bucket instead of one per
+    // key (a month of apps by p99: ~200 day rows with sketches a day
+    // instead of ~500). With the index of one app and the counts index,
+    // as the per-key grain has. Filled from `rollups_by_key` by
+    // `BACKFILLS`.
+    r#"
+CREATE TABLE rollups_by_app (
+    level             INTEGER NOT NULL,
+    bucket            INTEGER NOT NULL,
+    tenant_id         TEXT NOT NULL,
+    api_id            TEXT NOT NULL,
+    app_id            TEXT NOT NULL,
+    key_id            TEXT NOT NULL,
+    status_class      INTEGER NOT NULL,
+    code              TEXT NOT NULL,
+    requests          INTEGER NOT NULL,
+    errors            INTEGER NOT NULL,
+    prompt_tokens     INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    cost_usd          REAL NOT NULL,
+    latency           BLOB NOT NULL,
+    upstream_latency  BLOB NOT NULL,
+    PRIMARY KEY (level, bucket, tenant_id, api_id, app_id, key_id, status_class, code)
+) WITHOUT ROWID;
+CREATE INDEX rollups_by_app_app ON rollups_by_app (level, app_id, bucket);
+CREATE INDEX rollups_by_app_counts ON rollups_by_app
+    (level, bucket, tenant_id, app_id, requests, errors, prompt_tokens, completion_tokens, cost_usd);
+"#,
 ];
 
 /// Work a migration needs beyond SQL, run in the same transaction right
@@ -386,6 +416,7 @@ pub(crate) const BACKFILLS: &[Backfill] = &[
     (5, super::rollup_backfill::coarse_grains),
     (6, super::legacy_calls::migrate_to_seq),
     (8, super::legacy_calls::move_into_frames),
+    (9, super::rollup_backfill::app_grain),
 ];
 
 /// Brings `conn` up to date with `migrations` (and the `backfills` of the
@@ -556,6 +587,53 @@ mod tests {
     }
 
     #[test]
+    fn migration_9_builds_the_app_grain_from_the_per_key_rows() {
+        use keyway_core::sketch::Sketch;
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn, &MIGRATIONS[..8], BACKFILLS).unwrap();
+        let sketch = |v: &[f64]| {
+            let mut s = Sketch::default();
+            v.iter().for_each(|x| s.add(*x));
+            s.encode()
+        };
+        // Two keys of one app and a key of another, in one hour and one day.
+        let mut insert = conn
+            .prepare("INSERT INTO rollups_by_key VALUES (?1, ?2, 'ten', '', ?3, ?4, 0, '', ?5, 1, 2, 0, 0.5, ?6, x'')")
+            .unwrap();
+        for (level, bucket, app, key, n, lat) in [
+            (1, 3600, "app_a", "key_1", 2, sketch(&[1.0, 2.0])),
+            (1, 3600, "app_a", "key_2", 1, sketch(&[3.0])),
+            (1, 3600, "app_b", "key_3", 1, sketch(&[4.0])),
+            (2, 0, "app_a", "key_1", 2, sketch(&[1.0, 2.0])),
+            (2, 0, "app_a", "key_2", 1, sketch(&[3.0])),
+        ] {
+            insert.execute(rusqlite::params![level, bucket, app, key, n, lat]).unwrap();
+        }
+        drop(insert);
+        assert_eq!(migrate(&mut conn, MIGRATIONS, BACKFILLS).unwrap(), MIGRATIONS.len() - 8);
+        type Stored = (i64, i64, String, String, i64, i64, f64, Vec<u8>);
+        let mut stmt = conn
+            .prepare(
+                "SELECT level, bucket, app_id, key_id, requests, prompt_tokens, cost_usd, latency FROM rollups_by_app \
+                 ORDER BY level, bucket, app_id",
+            )
+            .unwrap();
+        let rows: Vec<Stored> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                (1, 3600, "app_a".into(), String::new(), 3, 4, 1.0, sketch(&[1.0, 2.0, 3.0])),
+                (1, 3600, "app_b".into(), String::new(), 1, 2, 0.5, sketch(&[4.0])),
+                (2, 0, "app_a".into(), String::new(), 3, 4, 1.0, sketch(&[1.0, 2.0, 3.0])),
+            ]
+        );
+    }
+
+    #[test]
     fn migration_5_builds_the_coarser_grains_from_stored_rollups() {
         use keyway_core::sketch::Sketch;
         let mut conn = Connection::open_in_memory().unwrap();
@@ -595,6 +673,8 @@ mod tests {
         };
         // Per key: hours and days only, over every API and code.
         assert_eq!(rows("rollups_by_key"), vec![(1, 0, "app_a".into(), "key_1".into(), 3, 2, sketch(&[0.5, 1.0, 2.0]))]);
+        // Per app (migration 9, from the per-key rows): hours and days only.
+        assert_eq!(rows("rollups_by_app"), vec![(1, 0, "app_a".into(), String::new(), 3, 2, sketch(&[0.5, 1.0, 2.0]))]);
         assert_eq!(
             rows("rollups_by_api"),
             vec![

@@ -1,13 +1,15 @@
 //! The embedded store: SQLite through `rusqlite`.
 //!
 //! Connections are blocking, so each operation runs on tokio's blocking
-//! pool with the connection behind a mutex. A file database gets three
+//! pool with the connection behind a mutex. A file database gets these
 //! connections: one for admin reads and writes, one for the gateway's
 //! background writes (call log, `last_used_at`) and log reads, so a large
-//! call-log batch never holds up the admin API, and one that only
+//! call-log batch never holds up the admin API, one that only
 //! checkpoints the write-ahead log, so copying it back never holds either
-//! of the others' mutex. WAL mode lets them overlap; writes serialize on
-//! SQLite's lock, waiting up to five seconds (the busy timeout).
+//! of the others' mutex, and a few read-only ones for analytics, which
+//! split a rollup read between them (see `readers.rs`). WAL mode lets
+//! them overlap; writes serialize on SQLite's lock, waiting up to five
+//! seconds (the busy timeout).
 //!
 //! Every write transaction starts `IMMEDIATE`, taking the write lock up
 //! front, so two connections never deadlock upgrading a read.
@@ -32,8 +34,10 @@ mod legacy_calls;
 mod migrations;
 mod query;
 mod quota;
+mod readers;
 mod rollup_backfill;
 mod rollup_read;
+mod rollup_split;
 mod rollups;
 mod rows;
 mod store;
@@ -41,6 +45,7 @@ mod usage;
 
 use crate::StoreError;
 use rusqlite::Connection;
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -60,6 +65,8 @@ pub struct SqliteStore {
     /// Checkpoints only (`log` again for an in-memory database, which has
     /// no write-ahead log).
     checkpointer: Arc<Mutex<Connection>>,
+    /// Analytics reads (`main` alone for an in-memory database).
+    readers: Arc<readers::Readers>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -78,12 +85,14 @@ impl SqliteStore {
         let log = connect::open_file(path)?;
         connect::tune_for_log_writes(&log)?;
         let checkpointer = connect::open_file(path)?;
+        let readers = readers::Readers::open(path)?;
         Ok(SqliteStore {
             main: Arc::new(Mutex::new(main)),
             log: Arc::new(Mutex::new(log)),
             queue: Arc::default(),
             tokens: Arc::default(),
             checkpointer: Arc::new(Mutex::new(checkpointer)),
+            readers: Arc::new(readers),
         })
     }
 
@@ -95,6 +104,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             log: Arc::clone(&main),
             checkpointer: Arc::clone(&main),
+            readers: Arc::new(readers::Readers::shared(&main)),
             main,
             queue: Arc::default(),
             tokens: Arc::default(),
@@ -126,15 +136,31 @@ where
             }
         }
     }
+    spawn(conn, job).await
+}
+
+/// Starts `job` with exclusive use of `conn` on the blocking pool now,
+/// whether or not the answer is awaited yet (inline, before returning,
+/// without a runtime): several of these run at once on different
+/// connections.
+fn spawn<T, F>(conn: &Arc<Mutex<Connection>>, job: F) -> impl Future<Output = Result<T, StoreError>>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+{
     let conn = Arc::clone(conn);
     let locked = move || {
         let mut guard = conn.lock().map_err(|_| StoreError::Backend("sqlite connection mutex poisoned".into()))?;
         job(&mut guard)
     };
-    match tokio::runtime::Handle::try_current() {
-        Ok(runtime) => {
-            runtime.spawn_blocking(locked).await.map_err(|e| StoreError::Backend(format!("storage task failed: {e}")))?
+    let started = match tokio::runtime::Handle::try_current() {
+        Ok(runtime) => Ok(runtime.spawn_blocking(locked)),
+        Err(_) => Err(locked()),
+    };
+    async move {
+        match started {
+            Ok(task) => task.await.map_err(|e| StoreError::Backend(format!("storage task failed: {e}")))?,
+            Err(done) => done,
         }
-        Err(_) => locked(),
     }
 }

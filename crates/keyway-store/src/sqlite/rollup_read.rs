@@ -49,6 +49,7 @@ fn index_hint(q: &RollupQuery) -> &'static str {
         Grain::Full if q.code.as_deref().is_some_and(|c| c != OK) => "INDEXED BY rollups_code",
         Grain::Key if q.key_id.is_some() => "INDEXED BY rollups_by_key_key",
         Grain::Key if q.app_id.is_some() => "INDEXED BY rollups_by_key_app",
+        Grain::App if q.app_id.is_some() => "INDEXED BY rollups_by_app_app",
         _ => "",
     }
 }
@@ -249,5 +250,9 @@ mod tests {
         assert!(plan(&conn, &one_code).contains("INDEX rollups_code (level=? AND code=?"), "{}", plan(&conn, &one_code));
         let one_app = RollupQuery { app_id: Some("app_1".into()), ..q(Grain::Key, Level::Day, false, None) };
         assert!(plan(&conn, &one_app).contains("INDEX rollups_by_key_app (level=? AND app_id=?"), "{}", plan(&conn, &one_app));
+        let one_app = RollupQuery { app_id: Some("app_1".into()), ..q(Grain::App, Level::Day, true, None) };
+        assert!(plan(&conn, &one_app).contains("INDEX rollups_by_app_app (level=? AND app_id=?"), "{}", plan(&conn, &one_app));
+        let by_app = q(Grain::App, Level::Hour, false, Some(Dimension::App));
+        assert!(plan(&conn, &by_app).contains("COVERING INDEX rollups_by_app_counts"), "{}", plan(&conn, &by_app));
     }
 }

@@ -5,8 +5,9 @@
 //!
 //! Each grain has a table of the same shape: `rollups` (every dimension),
 //! `rollups_by_key` (per key: API and code empty, status class 0; hour and
-//! day rows only) and `rollups_by_api` (per API and code: app and key
-//! empty).
+//! day rows only), `rollups_by_api` (per API and code: app and key
+//! empty) and `rollups_by_app` (per app: API, key and code empty, status
+//! class 0; hour and day rows only).
 
 use super::errors::sqlite_error;
 use crate::StoreError;
@@ -25,6 +26,7 @@ pub(crate) fn table(grain: Grain) -> &'static str {
         Grain::Full => "rollups",
         Grain::Key => "rollups_by_key",
         Grain::Api => "rollups_by_api",
+        Grain::App => "rollups_by_app",
     }
 }
 

@@ -1,7 +1,7 @@
 //! [`Store`] for [`SqliteStore`]: each method moves its arguments onto the
 //! blocking pool and calls the module that does the work.
 
-use super::{admin_tokens, audit, calls, entities, group, quota, rollup_read, rollups, rows, run, usage, SqliteStore};
+use super::{admin_tokens, audit, calls, entities, group, quota, rollups, rows, run, usage, SqliteStore};
 use crate::{AdminToken, KeySink, QuotaUsageRow, StateDump, Store, StoreError};
 use async_trait::async_trait;
 use keyway_core::change::Change;
@@ -171,9 +171,9 @@ impl Store for SqliteStore {
         run(&self.log, move |c| rollups::save(c, &rows, watermark)).await
     }
 
+    /// Split over the analytics connections (see `readers.rs`).
     async fn rollups(&self, query: &RollupQuery) -> Result<Vec<RollupRow>, StoreError> {
-        let query = query.clone();
-        run(&self.log, move |c| rollup_read::query(c, &query)).await
+        self.readers.rollups(query.clone()).await
     }
 
     async fn start_rollups(&self, at: Timestamp) -> Result<Timestamp, StoreError> {
