@@ -9,7 +9,7 @@ use axum::body::Body;
 use http::Request;
 use http_body_util::BodyExt;
 use keyway_admin::{bootstrap_admin_token, router, AdminState};
-use keyway_core::records::CallLogRow;
+use keyway_core::records::{CallLogRow, LogQuery};
 use keyway_pipeline::{Settings, SnapshotHandle};
 use keyway_store::sqlite::SqliteStore;
 use keyway_store::Store;
@@ -64,9 +64,27 @@ async fn time(
 }
 
 /// Times the analytics and log queries.
+/// Request ids to look up: those the generation kept (one per 10,000
+/// rows), or, measuring a store filled before, the newest call before
+/// each of 500 times spread over the traffic's span.
+async fn lookup_ids(store: &SqliteStore, gen: &Traffic) -> anyhow::Result<Vec<String>> {
+    if !gen.sample_ids.is_empty() {
+        return Ok(gen.sample_ids.clone());
+    }
+    let (start, end) = (gen.time_of(0), chrono::Utc::now());
+    let mut ids = Vec::new();
+    for k in 1..=500 {
+        let until = start + (end - start) * k / 500;
+        let q = LogQuery { until: Some(until), limit: 1, ..Default::default() };
+        ids.extend(store.calls(&q).await?.into_iter().map(|r| r.request_id.0));
+    }
+    Ok(ids)
+}
+
 pub async fn queries(config: &Config, store: Arc<SqliteStore>, gen: &Traffic, only: Option<&str>) -> anyhow::Result<()> {
     let hasher = app::key_hasher(config)?;
     bootstrap_admin_token(store.as_ref(), &hasher, Some(TOKEN)).await?;
+    let ids = lookup_ids(store.as_ref(), gen).await?;
     let state = AdminState {
         store,
         snapshot: Arc::new(SnapshotHandle::default()),
@@ -115,7 +133,6 @@ pub async fn queries(config: &Config, store: Arc<SqliteStore>, gen: &Traffic, on
     })
     .await?;
     println!("-- logs");
-    let ids = &gen.sample_ids;
     time(&app, only, "by request id", ids.len().min(500), |i| format!("/admin/v1/logs?request_id={}", ids[i])).await?;
     time(&app, only, "by key over a day (100 newest)", n, |i| format!("/admin/v1/logs?key_id={}&since={}", key(i), since(1.0)))
         .await?;
