@@ -1,35 +1,16 @@
 //! The call log's row table of schema versions 6 and 7, kept for the
 //! migrations that still write it (6) and read it (8, which moves every
-//! row into frames, see `calls.rs`). Nothing else uses it.
+//! row into frames, see `calls.rs`). Nothing else uses it; reads,
+//! filters and retention are the frames' (`calls.rs`).
 //!
 //! The table is a rowid table keyed by `seq = (ms << 20) | n` (migration
 //! 6): `ms` is the request id's ULID millisecond (the gateway mints the
 //! id from the row's time, so it is the row's millisecond) and `n` counts
-//! the rows stored in that millisecond. The writer sorts each batch by
-//! request id and numbers it on from the largest `seq` stored, so an
-//! insert is an append to the table's last page; a row older than that
-//! (a straggler) takes one more than the largest `seq` of its own
-//! millisecond, and a millisecond whose 2^20 numbers are used spills into
-//! the next one's. `request_id` is a plain column without an index:
-//!
-//! - a lookup by request id reads the `seq` range of its millisecond
-//!   (and of the next ones while the one before is full) and compares the
-//!   text; an id that is not a minted ULID is looked for by a scan;
-//! - a time range is a `seq` range, widened by [`ID_SLACK_MS`] for ids
-//!   minted a moment before their row's time (rows migrated from before
-//!   ids were minted from it), then filtered on the exact `time`;
-//! - retention deletes the lowest `seq`s whose `time` has passed.
-//!
-//! A row whose id is far ahead of the others (a clock that jumped
-//! forward and back) makes every later row a straggler until that time
-//! comes: each then costs the duplicate check, and the first of its
-//! millisecond in a batch a read of that millisecond's largest `seq`, so
-//! the log keeps working, slower.
-//!
-//! Filters by key, app or code scan the `seq` range newest first and stop
-//! at the limit; the caller narrows the ranges with the rollups (see
-//! `Store::calls`). Rows come back newest first by `seq`: within one
-//! millisecond, in the order they were stored.
+//! the rows stored in that millisecond. Migration 6 numbers the rows it
+//! copies in id order; a row whose id the gateway did not mint is placed
+//! by its time, one more than the largest `seq` of its millisecond, and a
+//! millisecond whose 2^20 numbers are used spills into the next one's.
+//! `request_id` is a plain column without an index.
 
 use super::codec::{clamp_count, from_ns, time_ns};
 use super::enums::Enum;
