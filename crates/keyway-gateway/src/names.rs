@@ -23,8 +23,10 @@ pub const KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 /// `proxy-connection`.
 pub const PROXY_CONNECTION: HeaderName = HeaderName::from_static("proxy-connection");
 
-/// Headers that describe one hop and are never forwarded (RFC 9110 §7.6.1).
-pub const HOP_BY_HOP: [HeaderName; 8] = [
+/// Headers that describe one hop and are never forwarded (RFC 9110 §7.6.1);
+/// `connection` first. A `static`: a `const` array is built and dropped
+/// at every use.
+pub static HOP_BY_HOP: [HeaderName; 8] = [
     http::header::CONNECTION,
     KEEP_ALIVE,
     PROXY_CONNECTION,

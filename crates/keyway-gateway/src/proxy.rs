@@ -134,27 +134,36 @@ pub fn relay_response(mut resp: Response<Body>, version: http::Version) -> Respo
 }
 
 fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    // One pass over the few names present, instead of a lookup per
-    // hop-by-hop name: most messages carry none.
-    if !headers.keys().any(|n| HOP_BY_HOP.contains(n)) {
-        return;
+    // One pass over the few names present notes which hop-by-hop names
+    // are there: most requests carry none, most upstream responses just
+    // `connection: keep-alive`; only those are removed.
+    let mut present = [false; HOP_BY_HOP.len()];
+    for name in headers.keys() {
+        if let Some(i) = HOP_BY_HOP.iter().position(|h| h == name) {
+            present[i] = true;
+        }
     }
     // Headers named in Connection are hop-by-hop too.
-    if headers.contains_key(http::header::CONNECTION) {
+    if present[0] {
         strip_named_in_connection(headers);
     }
-    for n in &HOP_BY_HOP {
-        headers.remove(n);
+    for (name, _) in HOP_BY_HOP.iter().zip(present).filter(|(_, here)| *here) {
+        headers.remove(name);
     }
 }
 
+/// Removes the headers a `Connection` value names (RFC 9110 §7.6.1),
+/// besides the hop-by-hop ones removed anyway; `close` and `keep-alive`,
+/// the usual tokens, name no other header and cost nothing.
 fn strip_named_in_connection(headers: &mut HeaderMap) {
     let named: Vec<HeaderName> = headers
         .get_all(http::header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .map(str::trim)
+        .filter(|t| !t.eq_ignore_ascii_case("close") && !HOP_BY_HOP.iter().any(|h| t.eq_ignore_ascii_case(h.as_str())))
+        .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
         .collect();
     for n in named {
         headers.remove(n);
@@ -192,5 +201,47 @@ mod tests {
         assert_eq!(strip_prefix("/orders/v1/items", "/orders/v1"), "/items");
         assert_eq!(strip_prefix("/orders/v1", "/orders/v1"), "/");
         assert_eq!(strip_prefix("/anything", "/"), "/anything");
+    }
+
+    fn names(h: &HeaderMap) -> Vec<&str> {
+        let mut v: Vec<&str> = h.keys().map(HeaderName::as_str).collect();
+        v.sort_unstable();
+        v
+    }
+
+    #[test]
+    fn hop_by_hop_headers_and_those_connection_names_are_stripped() {
+        let mut h = HeaderMap::new();
+        for (n, v) in [
+            ("connection", "keep-alive, X-Secret-Hop, close"),
+            ("connection", "upgrade"),
+            ("keep-alive", "timeout=5"),
+            ("x-secret-hop", "1"),
+            ("upgrade", "websocket"),
+            ("te", "trailers"),
+            ("transfer-encoding", "chunked"),
+            ("proxy-authorization", "Basic x"),
+            ("proxy-connection", "keep-alive"),
+            ("trailer", "x-t"),
+            ("content-type", "text/plain"),
+            ("x-kept", "yes"),
+        ] {
+            h.append(HeaderName::from_static(n), HeaderValue::from_static(v));
+        }
+        strip_hop_by_hop(&mut h);
+        assert_eq!(names(&h), ["content-type", "x-kept"]);
+    }
+
+    #[test]
+    fn messages_without_hop_by_hop_headers_are_left_alone() {
+        let mut h = HeaderMap::new();
+        h.insert(HeaderName::from_static("content-length"), HeaderValue::from_static("3"));
+        h.insert(HeaderName::from_static("x-a"), HeaderValue::from_static("b"));
+        strip_hop_by_hop(&mut h);
+        assert_eq!(names(&h), ["content-length", "x-a"]);
+        // Only `keep-alive` present, no `connection`: it goes, the rest stays.
+        h.insert(HeaderName::from_static("keep-alive"), HeaderValue::from_static("timeout=5"));
+        strip_hop_by_hop(&mut h);
+        assert_eq!(names(&h), ["content-length", "x-a"]);
     }
 }

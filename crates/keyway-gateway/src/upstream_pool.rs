@@ -24,7 +24,10 @@ use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use keyway_pipeline::{TargetOrigin, UpstreamTarget};
-use std::collections::{HashMap, VecDeque};
+// foldhash, not SipHash: looked up twice per request (checkout, give back)
+// with the authority of a configured target, never a caller's text.
+use hashbrown::HashMap;
+use std::collections::VecDeque;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};

@@ -87,20 +87,29 @@ fn clean(raw: &str, location: KeyLocation) -> Result<&str, Refusal> {
     if raw.is_empty() {
         return Err(Refusal::credential_malformed(CredentialProblem::Empty { place }));
     }
-    if raw.starts_with(char::is_whitespace) || raw.ends_with(char::is_whitespace) || raw.contains("  ") {
+    // One scan decides whether any whitespace check can fire: a pasted
+    // key rarely holds any (this runs on every request).
+    let spaced = if raw.is_ascii() { raw.bytes().any(is_ascii_space) } else { raw.contains(char::is_whitespace) };
+    if spaced && (raw.starts_with(char::is_whitespace) || raw.ends_with(char::is_whitespace) || raw.contains("  ")) {
         return Err(Refusal::credential_malformed(CredentialProblem::StrayWhitespace { place }));
     }
-    let lower = raw.to_ascii_lowercase();
-    if lower.starts_with("bearer ") || lower == "bearer" {
+    let bearer_prefix = raw.as_bytes().get(..7).is_some_and(|p| p.eq_ignore_ascii_case(b"bearer "));
+    if bearer_prefix || raw.eq_ignore_ascii_case("bearer") {
         return Err(Refusal::credential_malformed(CredentialProblem::DoubledBearer));
     }
     if raw.starts_with(['"', '\'']) || raw.ends_with(['"', '\'']) || raw.starts_with('<') {
         return Err(Refusal::credential_malformed(CredentialProblem::Quoted { place }));
     }
-    if raw.contains(char::is_whitespace) {
+    if spaced {
         return Err(Refusal::credential_malformed(CredentialProblem::InnerWhitespace { place }));
     }
     Ok(raw)
+}
+
+/// The ASCII bytes [`char::is_whitespace`] holds: unlike
+/// [`u8::is_ascii_whitespace`], also the vertical tab.
+fn is_ascii_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
 }
 
 fn missing_or_misplaced(headers: &HeaderMap, query: Option<&str>, accepted: &[KeyLocation]) -> Refusal {
@@ -195,4 +204,85 @@ fn second_key_elsewhere(headers: &HeaderMap, query: Option<&str>, accepted: &[Ke
 /// enough to recognise a key's display prefix, never the secret part.
 fn safe_prefix(text: &str) -> String {
     text.chars().take(12).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `clean` as it was before its single-scan fast path: the reference
+    /// the fast path must agree with on every input.
+    fn clean_reference(raw: &str, location: KeyLocation) -> Result<&str, Refusal> {
+        let place = location.describe();
+        if raw.is_empty() {
+            return Err(Refusal::credential_malformed(CredentialProblem::Empty { place }));
+        }
+        if raw.starts_with(char::is_whitespace) || raw.ends_with(char::is_whitespace) || raw.contains("  ") {
+            return Err(Refusal::credential_malformed(CredentialProblem::StrayWhitespace { place }));
+        }
+        let lower = raw.to_ascii_lowercase();
+        if lower.starts_with("bearer ") || lower == "bearer" {
+            return Err(Refusal::credential_malformed(CredentialProblem::DoubledBearer));
+        }
+        if raw.starts_with(['"', '\'']) || raw.ends_with(['"', '\'']) || raw.starts_with('<') {
+            return Err(Refusal::credential_malformed(CredentialProblem::Quoted { place }));
+        }
+        if raw.contains(char::is_whitespace) {
+            return Err(Refusal::credential_malformed(CredentialProblem::InnerWhitespace { place }));
+        }
+        Ok(raw)
+    }
+
+    fn outcome(r: Result<&str, Refusal>) -> Result<String, (keyway_core::ErrorCode, String, String)> {
+        r.map(str::to_owned).map_err(|e| (e.code, e.detail, e.evidence))
+    }
+
+    #[test]
+    fn ascii_space_is_char_whitespace_on_ascii() {
+        for b in 0u8..128 {
+            assert_eq!(is_ascii_space(b), char::from(b).is_whitespace(), "byte {b:#04x}");
+        }
+    }
+
+    #[test]
+    fn clean_agrees_with_its_reference() {
+        let key = "kw_live_abcDEF123";
+        let mut inputs: Vec<String> = vec![
+            String::new(),
+            key.into(),
+            format!(" {key}"),
+            format!("{key} "),
+            format!("kw_live  x"),
+            format!("kw_live\u{0b}x"),
+            format!("kw_live\tx"),
+            format!("kw_live\u{a0}x"),
+            format!("\u{2003}{key}"),
+            format!("{key}\u{3000}"),
+            format!("Bearer {key}"),
+            format!("bEaReR {key}"),
+            "bearer".into(),
+            "BEARER".into(),
+            "bearerx".into(),
+            "bearé".into(),
+            "béarer x".into(),
+            format!("\"{key}\""),
+            format!("'{key}"),
+            format!("<{key}>"),
+            format!("{key}'"),
+            "é".into(),
+            "kw_é_x y".into(),
+        ];
+        for c in [' ', '\t', '\u{0b}', '\u{0c}', '\r', '\n', '\u{85}', '\u{a0}', '"', '<', 'é'] {
+            for at in [0, 3, key.len()] {
+                let mut s = key.to_owned();
+                s.insert(at, c);
+                inputs.push(s);
+            }
+        }
+        for raw in &inputs {
+            for loc in [KeyLocation::AuthorizationBearer, KeyLocation::XApiKey, KeyLocation::Query] {
+                assert_eq!(outcome(clean(raw, loc)), outcome(clean_reference(raw, loc)), "{raw:?} at {loc:?}");
+            }
+        }
+    }
 }
