@@ -156,6 +156,10 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
 /// besides the hop-by-hop ones removed anyway; `close` and `keep-alive`,
 /// the usual tokens, name no other header and cost nothing.
 fn strip_named_in_connection(headers: &mut HeaderMap) {
+    let usual = |v: &HeaderValue| v.as_bytes().eq_ignore_ascii_case(b"keep-alive") || v.as_bytes().eq_ignore_ascii_case(b"close");
+    if headers.get_all(http::header::CONNECTION).iter().all(usual) {
+        return;
+    }
     let named: Vec<HeaderName> = headers
         .get_all(http::header::CONNECTION)
         .iter()
