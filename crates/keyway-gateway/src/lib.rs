@@ -24,6 +24,7 @@ pub mod respond;
 pub mod rollup;
 pub mod trace_sampler;
 pub mod upstream_client;
+mod upstream_h1;
 mod upstream_pool;
 pub mod usage;
 

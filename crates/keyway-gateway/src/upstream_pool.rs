@@ -13,24 +13,21 @@
 //! This is the hop most APIs take, and the reason it is its own code:
 //! hyper-util's general client (still used for `https://` targets, where
 //! ALPN may pick HTTP/2) spent ~12,000 instructions per request on its
-//! pool, its checkout-or-connect race and its bookkeeping (callgrind).
+//! pool, its checkout-or-connect race and its bookkeeping (callgrind);
+//! the exchange itself is [`crate::upstream_h1`]'s, not hyper's client
+//! connection (~14,000 more).
 
 use crate::body::Body;
-use crate::upstream_client::{describe, UpstreamError};
-use bytes::Bytes;
-use http::{Request, Response};
-use http_body::{Body as _, Frame, SizeHint};
-use hyper::body::Incoming;
-use hyper::client::conn::http1::SendRequest;
-use hyper_util::rt::TokioIo;
-use keyway_pipeline::{TargetOrigin, UpstreamTarget};
+use crate::upstream_client::UpstreamError;
+use crate::upstream_h1::{Conn, Reuse, UpstreamBody};
 // foldhash, not SipHash: looked up twice per request (checkout, give back)
 // with the authority of a configured target, never a caller's text.
 use hashbrown::HashMap;
+use http::{Request, Response};
+use http_body::Body as _;
+use keyway_pipeline::{TargetOrigin, UpstreamTarget};
 use std::collections::VecDeque;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 /// The pool of one worker.
@@ -50,9 +47,12 @@ struct Inner {
 
 #[derive(Debug)]
 struct Idle {
-    sender: SendRequest<Body>,
+    conn: Conn,
     since: Instant,
 }
+
+/// A response body from a pooled connection.
+pub(crate) type PooledBody = UpstreamBody<GiveBack>;
 
 impl Http1Pool {
     /// An empty pool.
@@ -62,54 +62,48 @@ impl Http1Pool {
 
     /// Sends `req` (origin-form URI, `Host` set) to `target` and returns
     /// the response head; the body streams from the connection. A request
-    /// that a reused connection could not take (the upstream had closed
-    /// it) is sent once more, on a new connection.
+    /// that may be repeated (idempotent, no body) and found a reused
+    /// connection dead before any answer is sent once more, on a new one.
     pub(crate) async fn send(
         &self,
         target: &Arc<UpstreamTarget>,
         origin: &TargetOrigin,
-        mut req: Request<Body>,
+        req: Request<Body>,
     ) -> Result<Response<PooledBody>, UpstreamError> {
+        let (parts, mut body) = req.into_parts();
+        let repeatable = parts.method.is_idempotent() && body.is_end_stream();
         loop {
-            let (mut sender, reused) = match self.checkout(&origin.authority) {
-                Some(sender) => (sender, true),
+            let (mut conn, reused) = match self.checkout(&origin.authority) {
+                Some(conn) => (conn, true),
                 // Boxed: rare, and its state would otherwise sit in every request's future.
                 None => (Box::pin(self.connect(&origin.host, origin.port)).await?, false),
             };
-            if let Err(e) = sender.ready().await {
-                if reused {
-                    continue;
+            match conn.exchange(&parts, &mut body).await {
+                Ok(head) => {
+                    let give_back = GiveBack { pool: self.inner.clone(), target: target.clone() };
+                    let body = UpstreamBody::new(conn, &head, give_back);
+                    return Ok(head.into_response(body));
                 }
-                return Err(UpstreamError::Unavailable(describe(&e)));
-            }
-            match sender.try_send_request(req).await {
-                Ok(resp) => {
-                    let give_back = GiveBack { pool: self.inner.clone(), target: target.clone(), sender };
-                    return Ok(resp.map(|body| PooledBody { body, give_back: Some(give_back) }));
-                }
-                Err(mut e) => match e.take_message() {
-                    // Not written: safe to send again, on a fresh connection.
-                    Some(unsent) if reused => req = unsent,
-                    _ => return Err(UpstreamError::Unavailable(describe(e.error()))),
-                },
+                Err(e) if reused && repeatable && e.unanswered() => {}
+                Err(e) => return Err(UpstreamError::Unavailable(crate::upstream_client::describe(&e))),
             }
         }
     }
 
     /// The most recently used live idle connection to `authority`.
-    fn checkout(&self, authority: &str) -> Option<SendRequest<Body>> {
+    fn checkout(&self, authority: &str) -> Option<Conn> {
         let mut idle = self.inner.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let queue = idle.get_mut(authority)?;
         let now = Instant::now();
-        while let Some(Idle { sender, since }) = queue.pop_back() {
-            if !sender.is_closed() && now.duration_since(since) < self.inner.idle_timeout {
-                return Some(sender);
+        while let Some(Idle { mut conn, since }) = queue.pop_back() {
+            if now.duration_since(since) < self.inner.idle_timeout && conn.is_usable() {
+                return Some(conn);
             }
         }
         None
     }
 
-    async fn connect(&self, host: &str, port: u16) -> Result<SendRequest<Body>, UpstreamError> {
+    async fn connect(&self, host: &str, port: u16) -> Result<Conn, UpstreamError> {
         let timeout = self.inner.connect_timeout;
         let stream = match tokio::time::timeout(timeout, tokio::net::TcpStream::connect((host, port))).await {
             Err(_) => return Err(UpstreamError::Unavailable(format!("connect timed out after {timeout:?}"))),
@@ -118,22 +112,13 @@ impl Http1Pool {
         };
         // Best effort: a request head is one write anyway.
         let _ = stream.set_nodelay(true);
-        let (sender, conn) = hyper::client::conn::http1::Builder::new()
-            .handshake(TokioIo::new(stream))
-            .await
-            .map_err(|e| UpstreamError::Unavailable(describe(&e)))?;
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "upstream connection ended");
-            }
-        });
-        Ok(sender)
+        Ok(Conn::new(stream))
     }
 }
 
 impl Inner {
-    fn put(&self, authority: &str, sender: SendRequest<Body>) {
-        if self.max_idle_per_host == 0 || sender.is_closed() {
+    fn put(&self, authority: &str, conn: Conn) {
+        if self.max_idle_per_host == 0 {
             return;
         }
         let now = Instant::now();
@@ -149,73 +134,21 @@ impl Inner {
         if queue.len() >= self.max_idle_per_host {
             queue.pop_front();
         }
-        queue.push_back(Idle { sender, since: now });
+        queue.push_back(Idle { conn, since: now });
     }
 }
 
 /// What returns a connection to its pool when the body has ended.
-struct GiveBack {
+#[derive(Debug)]
+pub(crate) struct GiveBack {
     pool: Arc<Inner>,
     target: Arc<UpstreamTarget>,
-    sender: SendRequest<Body>,
 }
 
-impl GiveBack {
-    fn now(self) {
+impl Reuse for GiveBack {
+    fn reuse(self, conn: Conn) {
         if let Ok(origin) = &self.target.origin {
-            self.pool.put(&origin.authority, self.sender);
-        }
-    }
-}
-
-/// A response body from a pooled connection: the connection goes back to
-/// the pool once the body has been read to its end.
-pub(crate) struct PooledBody {
-    body: Incoming,
-    give_back: Option<GiveBack>,
-}
-
-impl std::fmt::Debug for PooledBody {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PooledBody").field("body", &self.body).finish_non_exhaustive()
-    }
-}
-
-impl http_body::Body for PooledBody {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let frame = std::task::ready!(Pin::new(&mut self.body).poll_frame(cx));
-        match &frame {
-            Some(Ok(_)) if !self.body.is_end_stream() => {}
-            // A broken body: the connection is not reused.
-            Some(Err(_)) => self.give_back = None,
-            Some(Ok(_)) | None => {
-                if let Some(g) = self.give_back.take() {
-                    g.now();
-                }
-            }
-        }
-        Poll::Ready(frame)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        self.body.size_hint()
-    }
-}
-
-impl Drop for PooledBody {
-    fn drop(&mut self) {
-        // Read to its end without the last poll (an empty body, say).
-        if self.body.is_end_stream() {
-            if let Some(g) = self.give_back.take() {
-                g.now();
-            }
+            self.pool.put(&origin.authority, conn);
         }
     }
 }
