@@ -159,8 +159,11 @@ impl Gateway {
     ) -> Result<Response<Body>, Refusal> {
         admitted.key.usage.touch(row.time.timestamp_millis());
         let limit_headers = self.limits(call, admitted, row.time)?;
-        let resp = self.upstream(call, admitted, req, peer, row).await?;
-        Ok(respond::admitted(resp, &admitted.api.api, snapshot, row.request_id.as_str(), limit_headers))
+        // One value for the upstream request and the response: cloning it
+        // shares its bytes.
+        let id = respond::request_id_value(row.request_id.as_str());
+        let resp = self.upstream(call, admitted, req, peer, row, &id).await?;
+        Ok(respond::admitted(resp, &admitted.api.api, snapshot, id, limit_headers))
     }
 
     /// Phase limits.
@@ -184,6 +187,7 @@ impl Gateway {
         req: Request<GuardedBody>,
         peer: SocketAddr,
         row: &mut CallLogRow,
+        request_id: &http::HeaderValue,
     ) -> Result<Response<Body>, Refusal> {
         let limit = self.settings.max_body_bytes;
         let declared =
@@ -205,7 +209,7 @@ impl Gateway {
             admitted,
             peer_ip: peer.ip(),
             peer_trusted: self.settings.client_ip.trusts(peer.ip()),
-            request_id: row.request_id.as_str(),
+            request_id,
             proto: self.settings.proto,
             traceparent: traceparent.as_deref(),
         };

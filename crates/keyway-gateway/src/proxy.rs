@@ -27,8 +27,8 @@ pub struct Forwarding<'a> {
     /// Whether that peer is a trusted proxy: its forwarding headers are
     /// extended; anyone else's are replaced.
     pub peer_trusted: bool,
-    /// The request id.
-    pub request_id: &'a str,
+    /// The request id, as a header value.
+    pub request_id: &'a HeaderValue,
     /// `http` or `https` as the caller used.
     pub proto: &'static str,
     /// The `traceparent` naming the gateway's upstream span, when the
@@ -73,7 +73,7 @@ pub fn build_request(parts: http::request::Parts, body: Body, fwd: &Forwarding<'
     insert(&mut headers, X_KEYWAY_TENANT_ID, a.tenant.id.as_str());
     insert(&mut headers, X_KEYWAY_APP_ID, a.app.id.as_str());
     insert(&mut headers, X_KEYWAY_KEY_ID, a.key.key.id.as_str());
-    insert(&mut headers, X_REQUEST_ID, fwd.request_id);
+    headers.insert(X_REQUEST_ID, fwd.request_id.clone());
     if let Some(tp) = fwd.traceparent {
         insert(&mut headers, HeaderName::from_static(crate::trace_sampler::TRACEPARENT), tp);
     }

@@ -31,11 +31,11 @@ pub fn admitted(
     mut resp: Response<Body>,
     api: &Api,
     snapshot: &Snapshot,
-    request_id: &str,
+    request_id: HeaderValue,
     limit_headers: Vec<(&'static str, String)>,
 ) -> Response<Body> {
     let h = resp.headers_mut();
-    set_request_id(h, request_id);
+    h.insert(crate::names::X_REQUEST_ID, request_id);
     lifecycle_headers(h, api, snapshot);
     for (name, value) in limit_headers {
         if let Ok(v) = HeaderValue::from_str(&value) {
@@ -43,6 +43,12 @@ pub fn admitted(
         }
     }
     resp
+}
+
+/// `request_id` as a header value (request ids are ASCII; were one not, the
+/// header would say so rather than fail the request).
+pub fn request_id_value(request_id: &str) -> HeaderValue {
+    HeaderValue::from_str(request_id).unwrap_or_else(|_| HeaderValue::from_static("invalid-request-id"))
 }
 
 /// Sets `x-request-id`.
