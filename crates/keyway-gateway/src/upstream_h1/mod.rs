@@ -30,8 +30,6 @@ use tokio::net::TcpStream;
 
 /// Most bytes of a response head.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
-/// Most headers in a response head (hyper's default too).
-const MAX_HEADERS: usize = 100;
 
 /// One connection to an upstream.
 #[derive(Debug)]
