@@ -69,10 +69,10 @@ pub fn build_request(parts: http::request::Parts, body: Body, fwd: &Forwarding<'
     places::strip_headers(&mut headers);
     // Never let callers spoof identity headers.
     // (insert replaces whatever the caller sent under these names)
-    let a = fwd.admitted;
-    insert(&mut headers, X_KEYWAY_TENANT_ID, a.tenant.id.as_str());
-    insert(&mut headers, X_KEYWAY_APP_ID, a.app.id.as_str());
-    insert(&mut headers, X_KEYWAY_KEY_ID, a.key.key.id.as_str());
+    let ids = fwd.admitted.key.id_headers();
+    headers.insert(X_KEYWAY_TENANT_ID, ids.tenant.clone());
+    headers.insert(X_KEYWAY_APP_ID, ids.app.clone());
+    headers.insert(X_KEYWAY_KEY_ID, ids.key.clone());
     headers.insert(X_REQUEST_ID, fwd.request_id.clone());
     if let Some(tp) = fwd.traceparent {
         insert(&mut headers, HeaderName::from_static(crate::trace_sampler::TRACEPARENT), tp);

@@ -20,10 +20,15 @@ pub fn spans_of(buf: &[u8], headers: &[httparse::Header<'_>], out: &mut Vec<Span
     );
 }
 
+/// Room kept in a parsed header map for the headers a proxy adds
+/// (forwarding, request id, rate-limit headers), so adding them does not
+/// grow and rehash the map.
+const ROOM_TO_ADD: usize = 8;
+
 /// The headers at `spans` of `head`; values share `head`'s bytes. `Err`
 /// names the header that is not valid.
 pub fn header_map(head: &Bytes, spans: &[Span]) -> Result<HeaderMap, String> {
-    let mut headers = HeaderMap::with_capacity(spans.len());
+    let mut headers = HeaderMap::with_capacity(spans.len() + ROOM_TO_ADD);
     for &[name_at, name_len, value_at, value_len] in spans {
         let name =
             HeaderName::from_bytes(&head[name_at..name_at + name_len]).map_err(|_| "a header name is not valid".to_owned())?;

@@ -7,8 +7,10 @@
 //!   read strictly.
 //! - [`framing`]: a message body decoded in place off a read buffer
 //!   (a length, chunked with extensions and trailers, or until close).
+//! - [`read`]: a socket read into a buffer, one system call per arrival.
 
 pub mod framing;
 pub mod head;
+pub mod read;
 
 pub use framing::{Decoder, Framing, FramingError, Source};

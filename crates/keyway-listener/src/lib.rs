@@ -9,6 +9,8 @@
 //!   serving, blocked on a slow reader), and the deadlines that follow.
 //! - [`request_body`]: request bodies under a size limit, an idle timeout
 //!   and a whole-request deadline, with the fault named when they break.
+//! - [`h1`]: Keyway's own HTTP/1.1 server connection (hyper serves h2c).
+//! - [`raw_refusal`]: refusals written straight to a socket.
 //! - [`accept`]: accept errors backed off, counted and logged at a
 //!   bounded rate.
 //! - [`overload`]: the answer at the connection limit.
@@ -19,7 +21,9 @@
 pub mod accept;
 pub mod activity;
 pub mod fd_budget;
+mod h1;
 pub mod overload;
+pub mod raw_refusal;
 pub mod request_body;
 pub mod serve;
 pub mod settings;

@@ -3,8 +3,6 @@
 //! straight to the socket (no request is parsed), then the connection is
 //! closed.
 
-use keyway_core::ids::RequestId;
-use keyway_core::model::Protocol;
 use keyway_core::Refusal;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -15,25 +13,7 @@ const WRITE_BUDGET: Duration = Duration::from_secs(1);
 
 /// The whole HTTP/1.1 response, head and body.
 pub fn response(listener: &str, max_connections: usize) -> Vec<u8> {
-    let request_id = RequestId::generate();
-    let refusal = Refusal::gateway_overloaded(listener, max_connections);
-    let rendered = refusal.render(Protocol::Rest, request_id.as_str());
-    let mut head = format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\nx-request-id: {}\r\n",
-        rendered.content_type,
-        rendered.body.len(),
-        request_id.as_str(),
-    );
-    for (name, value) in &rendered.headers {
-        head.push_str(name);
-        head.push_str(": ");
-        head.push_str(value);
-        head.push_str("\r\n");
-    }
-    head.push_str("\r\n");
-    let mut out = head.into_bytes();
-    out.extend_from_slice(&rendered.body);
-    out
+    crate::raw_refusal::response(&Refusal::gateway_overloaded(listener, max_connections))
 }
 
 /// Writes the refusal to `stream` and closes it. What the client sent is

@@ -100,9 +100,40 @@ pub struct BodyRules {
     pub total: Duration,
 }
 
+/// Where a body comes from: hyper's connection (HTTP/2) or Keyway's own
+/// HTTP/1.1 one.
+enum Inner {
+    Hyper(Incoming),
+    Lean(crate::h1::RequestBody),
+}
+
+impl Inner {
+    fn is_end_stream(&self) -> bool {
+        match self {
+            Inner::Hyper(b) => b.is_end_stream(),
+            Inner::Lean(b) => b.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            Inner::Hyper(b) => b.size_hint(),
+            Inner::Lean(b) => b.size_hint(),
+        }
+    }
+
+    /// The next frame, a broken body named as the client's fault.
+    fn poll_frame(&mut self, cx: &mut Context<'_>, received: u64) -> Poll<Option<Result<Frame<Bytes>, BodyFault>>> {
+        match self {
+            Inner::Hyper(b) => Pin::new(b).poll_frame(cx).map_err(|e| classify(&e, received)),
+            Inner::Lean(b) => b.poll_data(cx).map_err(|e| classify_lean(e, received)),
+        }
+    }
+}
+
 /// A request body read under [`BodyRules`].
 pub struct GuardedBody {
-    inner: Incoming,
+    inner: Inner,
     /// `None` for a body that was empty from the start (nothing to police).
     progress: Option<Arc<BodyProgress>>,
     rules: BodyRules,
@@ -124,6 +155,15 @@ impl fmt::Debug for GuardedBody {
 impl GuardedBody {
     /// Polices `inner` from now on.
     pub fn new(inner: Incoming, rules: BodyRules) -> Self {
+        Self::of(Inner::Hyper(inner), rules)
+    }
+
+    /// Polices a body of Keyway's HTTP/1.1 server from now on.
+    pub(crate) fn lean(inner: crate::h1::RequestBody, rules: BodyRules) -> Self {
+        Self::of(Inner::Lean(inner), rules)
+    }
+
+    fn of(inner: Inner, rules: BodyRules) -> Self {
         let empty = inner.is_end_stream();
         let now = if empty { empty_body_instant() } else { Instant::now() };
         Self {
@@ -193,6 +233,20 @@ fn empty_body_instant() -> Instant {
     *AT.get_or_init(Instant::now)
 }
 
+fn classify_lean(e: keyway_h1::FramingError, received: u64) -> BodyFault {
+    use keyway_h1::FramingError;
+    match e {
+        FramingError::Cut => BodyFault::ClientGone { received },
+        FramingError::Invalid(what) => BodyFault::Malformed(what.to_owned()),
+        FramingError::Io(io) => match io.kind() {
+            std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset | std::io::ErrorKind::BrokenPipe => {
+                BodyFault::ClientGone { received }
+            }
+            _ => BodyFault::Malformed(io.to_string()),
+        },
+    }
+}
+
 fn classify(e: &hyper::Error, received: u64) -> BodyFault {
     use std::error::Error;
     let mut source = e.source();
@@ -220,7 +274,8 @@ impl Body for GuardedBody {
         if self.ended {
             return Poll::Ready(None);
         }
-        match Pin::new(&mut self.inner).poll_frame(cx) {
+        let received = self.received;
+        match self.inner.poll_frame(cx, received) {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
                     self.received += data.len() as u64;
@@ -234,10 +289,7 @@ impl Body for GuardedBody {
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
-            Poll::Ready(Some(Err(e))) => {
-                let fault = classify(&e, self.received);
-                self.fail(fault)
-            }
+            Poll::Ready(Some(Err(fault))) => self.fail(fault),
             Poll::Ready(None) => {
                 self.end();
                 Poll::Ready(None)

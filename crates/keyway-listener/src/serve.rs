@@ -1,35 +1,34 @@
 //! The accept loop of one listener: a connection limit (one more gets
-//! `503 gateway_overloaded`), accept errors backed off, HTTP/1.1 and h2c
-//! with keep-alive, a watchdog per connection for the header-read, idle
-//! and send timeouts, request bodies under [`GuardedBody`], and a
-//! graceful drain at shutdown.
+//! `503 gateway_overloaded`), accept errors backed off, HTTP/1.1 (Keyway's
+//! own connection, [`crate::h1`]) with keep-alive, h2c by prior knowledge
+//! (hyper's), a watchdog per connection for the header-read, idle and
+//! send timeouts, request bodies under [`GuardedBody`], and a graceful
+//! drain at shutdown.
 
 use crate::accept::AcceptErrors;
 use crate::activity::{watchdog, Activity, Expired};
 use crate::request_body::{BodyRules, GuardedBody};
 use crate::settings::ListenerSettings;
 use crate::tracked_body::{InFlight, TrackedBody};
-use crate::watched_io::WatchedIo;
+use crate::watched_io::{Rewind, WatchedIo};
 use bytes::Bytes;
 use http::{Request, Response};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder;
-use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Semaphore};
 
 /// What a listener serves: one request at a time, with its peer address.
 pub trait Handler: Send + Sync + 'static {
     /// The response body.
     type Body: http_body::Body<Data = Bytes, Error = Self::Error> + Send + Unpin + 'static;
     /// The response body's error.
-    type Error: Into<Box<dyn std::error::Error + Send + Sync>>;
+    type Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send;
 
     /// Answers `req` from `peer`.
     fn handle(&self, req: Request<GuardedBody>, peer: SocketAddr) -> impl Future<Output = Response<Self::Body>> + Send;
@@ -119,8 +118,9 @@ pub async fn serve_with_slots<H: Handler>(
     let slots = slots.free;
     let settings = Arc::new(settings);
     let rules = BodyRules { limit: settings.max_body_bytes, idle: settings.body_read_timeout, total: settings.request_timeout };
-    let builder = Builder::new(TokioExecutor::new());
-    let graceful = GracefulShutdown::new();
+    // Every connection holds a receiver: `true` asks it to finish, and
+    // the sender's `closed()` is the drain's end.
+    let (drain_tx, drain_rx) = watch::channel(false);
     let metrics = Arc::new(ListenerMetrics::new(name));
     let mut errors = AcceptErrors::new(name);
     tokio::pin!(shutdown);
@@ -144,25 +144,14 @@ pub async fn serve_with_slots<H: Handler>(
                 };
                 let _ = stream.set_nodelay(true);
                 let activity = Arc::new(Activity::new());
-                let io = TokioIo::new(WatchedIo::new(stream, activity.clone()));
                 let handler = handler.clone();
-                let on_request = activity.clone();
-                let service = service_fn(move |req: Request<Incoming>| {
-                    let in_flight = InFlight::begin(on_request.clone());
-                    let req = req.map(|body| GuardedBody::new(body, rules));
-                    let handler = handler.clone();
-                    async move {
-                        let resp = handler.handle(req, peer).await;
-                        Ok::<_, std::convert::Infallible>(resp.map(|body| TrackedBody::new(body, in_flight)))
-                    }
-                });
-                let conn = graceful.watch(builder.serve_connection_with_upgrades(io, service).into_owned());
                 let settings = settings.clone();
                 let metrics = metrics.clone();
+                let drain = drain_rx.clone();
                 tokio::spawn(async move {
                     metrics.open.increment(1.0);
                     tokio::select! {
-                        ended = conn => {
+                        ended = connection(stream, peer, activity.clone(), handler, rules, drain) => {
                             if let Err(e) = ended {
                                 tracing::debug!(error = %e, %peer, "connection ended with error");
                             }
@@ -180,8 +169,45 @@ pub async fn serve_with_slots<H: Handler>(
         }
     }
     drop(listener);
+    drop(drain_rx);
+    let _ = drain_tx.send(true);
     tokio::select! {
-        () = graceful.shutdown() => tracing::info!(listener = name, "connections drained"),
+        () = drain_tx.closed() => tracing::info!(listener = name, "connections drained"),
         () = tokio::time::sleep(drain) => tracing::warn!(listener = name, ?drain, "drain deadline passed; closing remaining connections"),
     }
+}
+
+/// One connection: HTTP/1.1 on Keyway's own connection, handed to hyper's
+/// HTTP/2 one when the client opens with the HTTP/2 preface.
+async fn connection<H: Handler>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    activity: Arc<Activity>,
+    handler: Arc<H>,
+    rules: BodyRules,
+    mut drain: watch::Receiver<bool>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let (stream, read) =
+        match crate::h1::serve_connection(stream, peer, activity.clone(), &*handler, rules, drain.clone()).await? {
+            crate::h1::Ended::Closed => return Ok(()),
+            crate::h1::Ended::Http2(stream, read) => (stream, read),
+        };
+    let io = TokioIo::new(Rewind::new(read, WatchedIo::new(stream, activity.clone())));
+    let on_request = activity;
+    let service = service_fn(move |req: Request<Incoming>| {
+        let in_flight = InFlight::begin(on_request.clone());
+        let req = req.map(|body| GuardedBody::new(body, rules));
+        let handler = handler.clone();
+        async move {
+            let resp = handler.handle(req, peer).await;
+            Ok::<_, std::convert::Infallible>(resp.map(|body| TrackedBody::new(body, in_flight)))
+        }
+    });
+    let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new()).serve_connection(io, service);
+    tokio::pin!(conn);
+    tokio::select! {
+        ended = conn.as_mut() => return Ok(ended?),
+        _ = drain.wait_for(|finish| *finish) => conn.as_mut().graceful_shutdown(),
+    }
+    Ok(conn.await?)
 }

@@ -28,7 +28,7 @@ impl KeyLoader {
     pub fn add(&mut self, mut key: ApiKey) {
         key.app_id = AppId(self.shared(&key.app_id.0));
         key.tenant_id = TenantId(self.shared(&key.tenant_id.0));
-        self.table.insert(Arc::new(KeyEntry { key, usage: Default::default() }));
+        self.table.insert(Arc::new(KeyEntry::new(key, Default::default())));
     }
 
     /// The one copy of `text` all keys share.

@@ -295,7 +295,7 @@ mod tests {
             chrono::Utc::now(),
         );
         key.id = KeyId::from(id);
-        Arc::new(KeyEntry { key, usage: Default::default() })
+        Arc::new(KeyEntry::new(key, Default::default()))
     }
 
     #[test]

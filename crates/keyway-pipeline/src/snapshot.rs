@@ -67,6 +67,43 @@ pub struct KeyEntry {
     pub key: ApiKey,
     /// Its usage counters.
     pub usage: KeyUsage,
+    /// The identity headers sent upstream, made on the key's first
+    /// admitted request (8 bytes for a key never used).
+    id_headers: std::sync::OnceLock<Box<IdHeaders>>,
+}
+
+/// `x-keyway-tenant-id`, `-app-id` and `-key-id` values of one key:
+/// cloning one shares its bytes.
+#[derive(Debug)]
+pub struct IdHeaders {
+    /// The key's tenant.
+    pub tenant: http::HeaderValue,
+    /// The key's app.
+    pub app: http::HeaderValue,
+    /// The key itself.
+    pub key: http::HeaderValue,
+}
+
+impl KeyEntry {
+    /// The entry for `key`, with `usage`.
+    pub fn new(key: ApiKey, usage: KeyUsage) -> Self {
+        Self { key, usage, id_headers: std::sync::OnceLock::new() }
+    }
+
+    /// The key's identity header values (ids are ASCII, so always valid).
+    pub fn id_headers(&self) -> &IdHeaders {
+        self.id_headers.get_or_init(|| {
+            let value = |id: &str| {
+                http::HeaderValue::from_maybe_shared(bytes::Bytes::copy_from_slice(id.as_bytes()))
+                    .unwrap_or(http::HeaderValue::from_static(""))
+            };
+            Box::new(IdHeaders {
+                tenant: value(self.key.tenant_id.as_str()),
+                app: value(self.key.app_id.as_str()),
+                key: value(self.key.id.as_str()),
+            })
+        })
+    }
 }
 
 /// An API as the request path sees it, with its upstream plan.
@@ -203,7 +240,7 @@ impl Snapshot {
                 // Keep usage counters across versions of the same key.
                 let usage = self.keys.by_id(&k.id).map(|old| old.usage.carried()).unwrap_or_default();
                 let key = self.shared_ids(k.clone());
-                self.keys.insert(Arc::new(KeyEntry { key, usage }));
+                self.keys.insert(Arc::new(KeyEntry::new(key, usage)));
             }
             Record::Api(a) => {
                 Arc::make_mut(&mut self.apis).insert(a.id.clone(), Arc::new(ApiEntry::new(a.clone())));

@@ -15,6 +15,8 @@ pub enum Malformed<'a> {
     },
     /// An HTTP/1.1 request without `Host`.
     MissingHost,
+    /// The request head cannot be parsed (what is wrong with it).
+    Head(&'a dyn Seen),
     /// The body's framing (chunked encoding, length) is broken.
     BodyFraming(&'a dyn Seen),
     /// The body ended before the length it declared.
@@ -37,6 +39,13 @@ impl Refusal {
                 "HTTP/1.1 request without Host",
             )
             .hint("Send the Host header (every HTTP/1.1 client library does; check hand-written requests)."),
+            Malformed::Head(what) => Self::new(
+                ErrorCode::RequestMalformed,
+                format!("The request head is not valid HTTP/1.1: {what}."),
+                format!("request head: {what}"),
+            )
+            .hint("Check the request line and headers the client sends (one header per line, name: value, lines ending in CRLF).")
+            .closing_connection(),
             Malformed::BodyFraming(fault) => {
                 Self::new(ErrorCode::RequestMalformed, "The request body's framing is broken.", fault.to_string())
                     .hint("Check the client's chunked encoding or Content-Length.")

@@ -99,21 +99,12 @@ impl Conn {
 
     /// Reads more bytes into the buffer; `Ok(0)` at end of stream.
     async fn fill(&mut self) -> io::Result<usize> {
-        use tokio::io::AsyncReadExt;
-        self.buf.reserve(8 * 1024);
-        self.io.read_buf(&mut self.buf).await
+        std::future::poll_fn(|cx| self.poll_fill(cx)).await
     }
 
     /// Reads more bytes into the buffer, in a `poll` context.
     fn poll_fill(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<usize>> {
-        self.buf.reserve(8 * 1024);
-        loop {
-            std::task::ready!(self.io.poll_read_ready(cx))?;
-            match self.io.try_read_buf(&mut self.buf) {
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                other => return Poll::Ready(other),
-            }
-        }
+        keyway_h1::read::poll_read_buf(&self.io, &mut self.buf, cx)
     }
 }
 
