@@ -11,6 +11,8 @@ pub(crate) fn kind_from_openai(t: &str, code: Option<&str>) -> ErrorKind {
     match (t, code) {
         (_, Some("rate_limit_exceeded")) => ErrorKind::RateLimit,
         (_, Some("invalid_api_key")) => ErrorKind::Authentication,
+        (_, Some("overloaded")) => ErrorKind::Overloaded,
+        (_, Some("request_too_large")) => ErrorKind::RequestTooLarge,
         ("invalid_request_error", _) => ErrorKind::InvalidRequest,
         ("authentication_error", _) => ErrorKind::Authentication,
         ("permission_error", _) => ErrorKind::Permission,
@@ -51,9 +53,16 @@ pub(crate) fn error_from_value(v: &Value, path: &str) -> Result<ApiError, Format
     })
 }
 
-/// The inner `error` object of [`render_error`].
+/// The inner `error` object of [`render_error`]. OpenAI has no type for
+/// overload or oversized bodies, so those get `code` `overloaded` /
+/// `request_too_large` (when no code is set), which [`parse_error`] reads back.
 pub(crate) fn error_to_value(e: &ApiError) -> Value {
-    json!({"message": e.message, "type": kind_to_openai(&e.kind), "param": e.param, "code": e.code})
+    let code = e.code.clone().or(match e.kind {
+        ErrorKind::Overloaded => Some("overloaded".to_owned()),
+        ErrorKind::RequestTooLarge => Some("request_too_large".to_owned()),
+        _ => None,
+    });
+    json!({"message": e.message, "type": kind_to_openai(&e.kind), "param": e.param, "code": code})
 }
 
 /// Parses an OpenAI error body.

@@ -1,7 +1,11 @@
 //! Integration tests for keyway-ai: fixtures in the providers' real shapes.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test harness fails loudly")]
 
+mod anthropic;
+mod garbage;
 mod openai;
+mod stream;
+mod translate;
 
 use serde_json::Value;
 
