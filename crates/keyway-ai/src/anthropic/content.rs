@@ -30,7 +30,11 @@ pub(crate) fn parse_blocks(v: &Value, path: &str) -> Result<Vec<Block>, FormatEr
 fn parse_block(v: &Value, path: &str) -> Result<Block, FormatError> {
     let m = json::object(v, path)?;
     match json::req_str(m, "type", path)? {
-        "text" => Ok(Block::Part(ContentPart::Text(json::req_str(m, "text", path)?.to_owned()))),
+        "text" => {
+            let text = json::req_str(m, "text", path)?;
+            // Extra fields (`cache_control`, `citations`) are kept by keeping the block.
+            Ok(Block::Part(if m.len() > 2 { other(v) } else { ContentPart::Text(text.to_owned()) }))
+        }
         "image" => {
             let s_path = key_path(path, "source");
             let s = json::object(json::req(m, "source", path)?, &s_path)?;
@@ -89,7 +93,7 @@ pub(crate) fn render_part(p: &ContentPart) -> Option<Value> {
             Some(json!({"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}}))
         }
         ContentPart::Other { format: WireFormat::Anthropic, value } => Some(value.clone()),
-        ContentPart::Other { .. } => None,
+        ContentPart::Other { .. } => p.as_text().map(|t| json!({"type": "text", "text": t})),
     }
 }
 

@@ -2,9 +2,11 @@
 //!
 //! A user message's `tool_result` blocks become [`Role::Tool`] messages
 //! (in place), its other blocks a [`Role::User`] message; rendering merges
-//! them back into one user message. Non-custom tools (server tools such as
-//! `web_search_*`, which have no `input_schema`) are not modelled and are
-//! dropped; per-block fields such as `cache_control` are not kept.
+//! them back into one user message. Server tools (no `input_schema`) and
+//! tools' `cache_control` are kept for Anthropic only (see [`Tool::extra`]);
+//! a `text` block with extra fields (`cache_control`, `citations`) is kept
+//! whole as [`ContentPart::Other`], its text still readable by the OpenAI
+//! renderer. `cache_control` on image and `tool_result` blocks is lost.
 
 use serde_json::{json, Map, Value};
 
@@ -58,12 +60,23 @@ pub fn parse_request(body: &[u8]) -> Result<ChatRequest, FormatError> {
         for (i, t) in tools.iter().enumerate() {
             let path = index_path("tools", i);
             let tm = json::object(t, &path)?;
-            let Some(schema) = json::get(tm, "input_schema") else { continue };
+            let name = json::req_str(tm, "name", &path)?.to_owned();
+            let Some(schema) = json::get(tm, "input_schema") else {
+                // A server tool (`web_search_20250305`...): kept whole, for Anthropic only.
+                req.tools.push(Tool { name, description: None, parameters: Value::Null, strict: None, extra: tm.clone() });
+                continue;
+            };
+            const KNOWN_TOOL: &[&str] = &["name", "description", "input_schema"];
             req.tools.push(Tool {
-                name: json::req_str(tm, "name", &path)?.to_owned(),
+                name,
                 description: json::opt_string(tm, "description", &path)?,
                 parameters: schema.clone(),
                 strict: None,
+                extra: tm
+                    .iter()
+                    .filter(|(k, _)| !KNOWN_TOOL.contains(&k.as_str()))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
             });
         }
     }
@@ -138,7 +151,8 @@ fn parse_message(v: &Value, path: &str, out: &mut Vec<Message>) -> Result<(), Fo
 /// `strict`, image `detail`, unknown parts and `extra` from another format.
 pub fn render_request(req: &ChatRequest) -> Vec<u8> {
     let mut m = Map::new();
-    if matches!(req.extra_format, None | Some(WireFormat::Anthropic)) {
+    let same_format = matches!(req.extra_format, None | Some(WireFormat::Anthropic));
+    if same_format {
         m.extend(req.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
     m.insert("model".into(), json!(req.model));
@@ -152,18 +166,24 @@ pub fn render_request(req: &ChatRequest) -> Vec<u8> {
     }
     m.insert("messages".into(), Value::Array(render_messages(&req.messages)));
     m.insert("max_tokens".into(), json!(req.max_tokens.unwrap_or(DEFAULT_MAX_TOKENS)));
-    if !req.tools.is_empty() {
-        let tools = req
-            .tools
-            .iter()
-            .map(|t| {
-                let mut tm = Map::new();
-                tm.insert("name".into(), json!(t.name));
-                put_opt(&mut tm, "description", t.description.clone());
-                tm.insert("input_schema".into(), t.parameters.clone());
-                Value::Object(tm)
-            })
-            .collect();
+    let tools: Vec<Value> = req
+        .tools
+        .iter()
+        .filter_map(|t| {
+            if t.parameters.is_null() {
+                return same_format.then(|| Value::Object(t.extra.clone()));
+            }
+            let mut tm = Map::new();
+            if same_format {
+                tm.extend(t.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+            }
+            tm.insert("name".into(), json!(t.name));
+            put_opt(&mut tm, "description", t.description.clone());
+            tm.insert("input_schema".into(), t.parameters.clone());
+            Some(Value::Object(tm))
+        })
+        .collect();
+    if !tools.is_empty() {
         m.insert("tools".into(), Value::Array(tools));
         let mut tc = match &req.tool_choice {
             None if req.parallel_tool_calls.is_none() => None,

@@ -126,10 +126,9 @@ impl StreamDecoder {
                     }
                     "input_json_delta" => {
                         let part = json::req_str(delta, "partial_json", "delta")?;
+                        // Blocks not started as `tool_use` (e.g. `server_tool_use`) are not modelled.
                         let tool = self.tool_blocks.iter().find(|(b, _)| *b == index).map(|(_, t)| *t);
-                        let Some(tool_index) = tool else {
-                            return Err(FormatError::invalid("index", "input_json_delta for a block that is not tool_use"));
-                        };
+                        let Some(tool_index) = tool else { return Ok(()) };
                         if !part.is_empty() {
                             out.push(StreamEvent::ToolCallArgsDelta { index: 0, tool_index, json: part.to_owned() });
                         }

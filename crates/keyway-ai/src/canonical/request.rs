@@ -115,15 +115,10 @@ impl Message {
     }
 }
 
-/// The text parts of `parts` concatenated (images and unknown parts skipped).
+/// The text of `parts` concatenated (see [`ContentPart::as_text`]; images
+/// and other parts skipped).
 pub fn joined_text(parts: &[ContentPart]) -> String {
-    parts
-        .iter()
-        .filter_map(|p| match p {
-            ContentPart::Text(t) => Some(t.as_str()),
-            _ => None,
-        })
-        .collect()
+    parts.iter().filter_map(ContentPart::as_text).collect()
 }
 
 /// A piece of message content.
@@ -146,6 +141,22 @@ pub enum ContentPart {
         /// The part as received.
         value: Value,
     },
+}
+
+impl ContentPart {
+    /// The text of a [`Text`](Self::Text) part, and of an
+    /// [`Other`](Self::Other) part that is a text block kept verbatim for
+    /// its extra fields (an Anthropic `text` block with `cache_control` or
+    /// `citations`). Renderers of the other format use this to keep the text.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            Self::Text(t) => Some(t),
+            Self::Other { value, .. } if value.get("type").and_then(Value::as_str) == Some("text") => {
+                value.get("text").and_then(Value::as_str)
+            }
+            Self::Image { .. } | Self::Other { .. } => None,
+        }
+    }
 }
 
 /// Where an image is.
@@ -206,6 +217,14 @@ pub struct Tool {
     pub parameters: Value,
     /// OpenAI `strict` (structured outputs for the arguments).
     pub strict: Option<bool>,
+    /// Unknown fields of the tool (Anthropic: beside `name`, e.g.
+    /// `cache_control`; OpenAI: inside `function`), rendered only into the
+    /// format of [`ChatRequest::extra_format`]. When `parameters` is `null`
+    /// the tool is one this crate does not model (an Anthropic server tool
+    /// such as `web_search_*`, an OpenAI non-`function` tool): `extra` then
+    /// holds the whole tool object, passed through to its own format and
+    /// dropped by the other format's renderer.
+    pub extra: Map<String, Value>,
 }
 
 /// How the model must use tools.

@@ -44,12 +44,12 @@ pub(crate) fn render(parts: &[ContentPart]) -> Value {
     Value::Array(parts.iter().filter_map(render_part).collect())
 }
 
-/// Renders text parts only, joined (tool and system messages).
+/// Renders the text only (tool and system messages): a string when it is one text.
 pub(crate) fn render_text_only(parts: &[ContentPart]) -> Value {
-    let texts: Vec<&ContentPart> = parts.iter().filter(|p| matches!(p, ContentPart::Text(_))).collect();
+    let texts: Vec<&str> = parts.iter().filter_map(ContentPart::as_text).collect();
     match texts.as_slice() {
-        [ContentPart::Text(t)] => Value::String(t.clone()),
-        _ => Value::Array(texts.into_iter().filter_map(render_part).collect()),
+        [t] => Value::String((*t).to_owned()),
+        _ => Value::Array(texts.into_iter().map(|t| json!({"type": "text", "text": t})).collect()),
     }
 }
 
@@ -64,6 +64,6 @@ fn render_part(p: &ContentPart) -> Option<Value> {
             Some(json!({"type": "image_url", "image_url": img}))
         }
         ContentPart::Other { format: WireFormat::OpenAi, value } => Some(value.clone()),
-        ContentPart::Other { .. } => None,
+        ContentPart::Other { .. } => p.as_text().map(|t| json!({"type": "text", "text": t})),
     }
 }

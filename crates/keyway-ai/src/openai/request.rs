@@ -3,9 +3,9 @@
 //! Leading `system`/`developer` messages become [`ChatRequest::system`]
 //! (`developer` is read as system and rendered back as `system`); later
 //! ones stay in place as [`Role::System`] messages. `stream_options` other
-//! than `include_usage`, non-`function` tools and the legacy
-//! `functions`/`function_call` fields are not modelled (the legacy ones stay
-//! in `extra`).
+//! than `include_usage` are not modelled and are lost; the legacy
+//! `functions`/`function_call` fields stay in `extra`; non-`function` tools
+//! are kept whole for OpenAI only (see [`Tool::extra`]).
 
 use serde_json::{json, Map, Value};
 
@@ -56,9 +56,7 @@ pub fn parse_request(body: &[u8]) -> Result<ChatRequest, FormatError> {
     }
     if let Some(tools) = json::opt_array(m, "tools", ROOT)? {
         for (i, t) in tools.iter().enumerate() {
-            if let Some(tool) = parse_tool(t, &index_path("tools", i))? {
-                req.tools.push(tool);
-            }
+            req.tools.push(parse_tool(t, &index_path("tools", i))?);
         }
     }
     req.tool_choice = json::get(m, "tool_choice").map(|v| parse_tool_choice(v, "tool_choice")).transpose()?;
@@ -121,19 +119,22 @@ fn parse_tool_call(v: &Value, path: &str) -> Result<ToolCall, FormatError> {
     })
 }
 
-fn parse_tool(v: &Value, path: &str) -> Result<Option<Tool>, FormatError> {
+fn parse_tool(v: &Value, path: &str) -> Result<Tool, FormatError> {
     let m = json::object(v, path)?;
     if json::opt_str(m, "type", path)?.is_some_and(|t| t != "function") {
-        return Ok(None);
+        let name = json::opt_string(m, "name", path)?.unwrap_or_default();
+        return Ok(Tool { name, description: None, parameters: Value::Null, strict: None, extra: m.clone() });
     }
     let f_path = key_path(path, "function");
     let f = json::object(json::req(m, "function", path)?, &f_path)?;
-    Ok(Some(Tool {
+    const KNOWN_FN: &[&str] = &["name", "description", "parameters", "strict"];
+    Ok(Tool {
         name: json::req_str(f, "name", &f_path)?.to_owned(),
         description: json::opt_string(f, "description", &f_path)?,
         parameters: json::get(f, "parameters").cloned().unwrap_or_else(|| json!({"type": "object", "properties": {}})),
         strict: json::opt_bool(f, "strict", &f_path)?,
-    }))
+        extra: f.iter().filter(|(k, _)| !KNOWN_FN.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect(),
+    })
 }
 
 fn parse_tool_choice(v: &Value, path: &str) -> Result<ToolChoice, FormatError> {
@@ -177,7 +178,8 @@ fn parse_response_format(m: &Obj, path: &str) -> Result<ResponseFormat, FormatEr
 /// [`ChatRequest::system`] becomes one leading `system` message.
 pub fn render_request(req: &ChatRequest) -> Vec<u8> {
     let mut m = Map::new();
-    if matches!(req.extra_format, None | Some(WireFormat::OpenAi)) {
+    let same_format = matches!(req.extra_format, None | Some(WireFormat::OpenAi));
+    if same_format {
         m.extend(req.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
     m.insert("model".into(), Value::String(req.model.clone()));
@@ -187,8 +189,9 @@ pub fn render_request(req: &ChatRequest) -> Vec<u8> {
     }
     messages.extend(req.messages.iter().map(render_message));
     m.insert("messages".into(), Value::Array(messages));
-    if !req.tools.is_empty() {
-        m.insert("tools".into(), Value::Array(req.tools.iter().map(render_tool).collect()));
+    let tools: Vec<Value> = req.tools.iter().filter_map(|t| render_tool(t, same_format)).collect();
+    if !tools.is_empty() {
+        m.insert("tools".into(), Value::Array(tools));
     }
     put_opt(&mut m, "tool_choice", req.tool_choice.as_ref().map(render_tool_choice));
     put_opt(&mut m, "parallel_tool_calls", req.parallel_tool_calls);
@@ -240,13 +243,19 @@ fn render_message(msg: &Message) -> Value {
     Value::Object(m)
 }
 
-fn render_tool(t: &Tool) -> Value {
+fn render_tool(t: &Tool, same_format: bool) -> Option<Value> {
+    if t.parameters.is_null() {
+        return same_format.then(|| Value::Object(t.extra.clone()));
+    }
     let mut f = Map::new();
+    if same_format {
+        f.extend(t.extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
     f.insert("name".into(), Value::String(t.name.clone()));
     put_opt(&mut f, "description", t.description.clone());
     f.insert("parameters".into(), t.parameters.clone());
     put_opt(&mut f, "strict", t.strict);
-    json!({"type": "function", "function": f})
+    Some(json!({"type": "function", "function": f}))
 }
 
 fn render_tool_choice(c: &ToolChoice) -> Value {

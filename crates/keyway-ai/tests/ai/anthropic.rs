@@ -170,3 +170,38 @@ fn unknown_block_kept_for_anthropic_only() {
     let o = json(&keyway_ai::openai::render_request(&r));
     assert_eq!(o["messages"][0]["content"], json!([{"type": "text", "text": "summarise"}]));
 }
+
+#[test]
+fn cache_control_and_server_tools_survive_anthropic_round_trip_only() {
+    let body = br#"{"model":"claude-sonnet-4-5","max_tokens":100,
+      "system":[{"type":"text","text":"Long policy text","cache_control":{"type":"ephemeral"}}],
+      "messages":[{"role":"user","content":"hi"}],
+      "tools":[
+        {"name":"get_weather","input_schema":{"type":"object"},"cache_control":{"type":"ephemeral"}},
+        {"type":"web_search_20250305","name":"web_search","max_uses":5}]}"#;
+    let r = anthropic::parse_request(body).unwrap();
+    assert_eq!(r.system[0].as_text(), Some("Long policy text"));
+    let v = json(&anthropic::render_request(&r));
+    assert_eq!(v["system"], json!([{"type": "text", "text": "Long policy text", "cache_control": {"type": "ephemeral"}}]));
+    assert_eq!(v["tools"][0]["cache_control"], json!({"type": "ephemeral"}));
+    assert_eq!(v["tools"][1], json!({"type": "web_search_20250305", "name": "web_search", "max_uses": 5}));
+    // To OpenAI: the text survives, the Anthropic-only parts do not.
+    let o = json(&keyway_ai::openai::render_request(&r));
+    assert_eq!(o["messages"][0], json!({"role": "system", "content": "Long policy text"}));
+    assert_eq!(o["tools"].as_array().unwrap().len(), 1);
+    assert_eq!(o["tools"][0], json!({"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}));
+}
+
+#[test]
+fn server_tool_input_json_delta_is_ignored_not_an_error() {
+    let s = concat!(
+        "event: content_block_start\n",
+        "data: {\"type\":\"content_block_start\",\"index\":0,\"content_block\":{\"type\":\"server_tool_use\",\"id\":\"srvtoolu_1\",\"name\":\"web_search\",\"input\":{}}}\n\n",
+        "event: content_block_delta\n",
+        "data: {\"type\":\"content_block_delta\",\"index\":0,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\\\"query\\\": \\\"x\\\"}\"}}\n\n",
+        "event: content_block_delta\n",
+        "data: {\"type\":\"content_block_delta\",\"index\":1,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":\"hmm\"}}\n\n",
+    );
+    let mut d = anthropic::StreamDecoder::new();
+    assert_eq!(d.feed(s.as_bytes()).unwrap(), vec![]);
+}

@@ -64,7 +64,10 @@ fn stream_decoders_reject_garbage_without_panicking() {
         d.feed(b"data: {\"choices\":[{\"delta\":{\"content\":5}}]}\n\n").unwrap_err().path() == Some("choices[0].delta.content")
     );
     let mut d = anthropic::StreamDecoder::new();
-    assert!(d.feed(b"event: content_block_delta\ndata: {\"index\":3,\"delta\":{\"type\":\"input_json_delta\",\"partial_json\":\"{\"}}\n\n").is_err());
+    assert_eq!(
+        d.feed(b"event: content_block_delta\ndata: {\"index\":0,\"delta\":{\"type\":\"text_delta\"}}\n\n").unwrap_err().path(),
+        Some("delta.text")
+    );
     let mut d = anthropic::StreamDecoder::new();
     assert!(d.feed(b"event: message_start\ndata: []\n\n").is_err());
     // Every truncation of a real stream decodes or errors; none panics.
