@@ -287,3 +287,23 @@ fn parallel_openai_tool_calls_become_separate_anthropic_blocks() {
     let back = anthropic_events(&bytes);
     assert_eq!(back[..5], evs[..5]);
 }
+
+#[test]
+fn openai_encoder_sends_role_once_per_choice() {
+    let evs = vec![
+        StreamEvent::Start { id: "c".into(), model: "m".into() },
+        StreamEvent::TextDelta { index: 0, text: "a".into() },
+        StreamEvent::TextDelta { index: 1, text: "b".into() },
+        StreamEvent::TextDelta { index: 1, text: "c".into() },
+        StreamEvent::Finish { index: 0, reason: FinishReason::Stop },
+        StreamEvent::Finish { index: 1, reason: FinishReason::Length },
+        StreamEvent::Done,
+    ];
+    let bytes = openai::StreamEncoder::new(0, false).encode_all(&evs);
+    let chunks = sse_data(&bytes);
+    assert_eq!(chunks[1].1["choices"][0]["delta"], json!({"content": "a"}));
+    assert_eq!(chunks[2].1["choices"][0]["delta"], json!({"role": "assistant", "content": "b"}));
+    assert_eq!(chunks[2].1["choices"][0]["index"], json!(1));
+    assert_eq!(chunks[3].1["choices"][0]["delta"], json!({"content": "c"}));
+    assert_eq!(openai_events(&bytes), evs);
+}
