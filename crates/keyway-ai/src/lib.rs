@@ -23,6 +23,30 @@
 //! request fields are kept in [`ChatRequest::extra`] and rendered back only
 //! into the format they came from. Anything one format cannot express in
 //! the other is dropped on translation; each renderer documents what.
+//!
+//! ```
+//! # fn main() -> Result<(), keyway_ai::FormatError> {
+//! use keyway_ai::{anthropic, openai};
+//!
+//! // An OpenAI caller, an Anthropic provider.
+//! let req = openai::parse_request(br#"{"model":"claude-sonnet-4-5",
+//!     "messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi"}]}"#)?;
+//! let upstream = anthropic::render_request(&req); // system top-level, max_tokens 4096
+//! assert!(String::from_utf8_lossy(&upstream).contains(r#""system":"Be brief.""#));
+//!
+//! // The provider's stream, translated back chunk by chunk.
+//! let mut decode = anthropic::StreamDecoder::new();
+//! let mut encode = openai::StreamEncoder::new(1_700_000_000, false);
+//! let mut out = Vec::new();
+//! for chunk in [&b"event: message_stop\ndata: {\"type\":\"message_stop\"}\n\n"[..]] {
+//!     for ev in decode.feed(chunk)? {
+//!         out.extend(encode.encode(&ev));
+//!     }
+//! }
+//! assert_eq!(out, b"data: [DONE]\n\n");
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod anthropic;
 pub mod canonical;

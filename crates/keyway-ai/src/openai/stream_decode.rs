@@ -11,7 +11,7 @@ use crate::sse::{SseDecoder, SseEvent};
 
 /// Decodes an OpenAI stream, chunk by chunk.
 ///
-/// The first chunk yields [`StreamEvent::Start`]; `delta.content` yields
+/// The first chunk with an `id` or a choice yields [`StreamEvent::Start`]; `delta.content` yields
 /// text; a `delta.tool_calls[]` entry seen for the first time (per choice
 /// and `index`) yields [`StreamEvent::ToolCallStart`], and its
 /// `function.arguments` fragments yield [`StreamEvent::ToolCallArgsDelta`];
@@ -80,7 +80,11 @@ impl StreamDecoder {
             out.push(StreamEvent::Error(error_from_value(e, "error")?));
             return Ok(());
         }
-        if !self.started {
+        // Azure sends a first chunk with `id: ""` and no choices (only
+        // `prompt_filter_results`): wait for a chunk that names the answer.
+        let has_id = json::opt_str(m, "id", ROOT)?.is_some_and(|id| !id.is_empty());
+        let has_choices = json::opt_array(m, "choices", ROOT)?.is_some_and(|c| !c.is_empty());
+        if !self.started && (has_id || has_choices) {
             self.started = true;
             out.push(StreamEvent::Start {
                 id: json::opt_string(m, "id", ROOT)?.unwrap_or_default(),

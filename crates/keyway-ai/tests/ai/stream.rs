@@ -307,3 +307,20 @@ fn openai_encoder_sends_role_once_per_choice() {
     assert_eq!(chunks[3].1["choices"][0]["delta"], json!({"content": "c"}));
     assert_eq!(openai_events(&bytes), evs);
 }
+
+#[test]
+fn azure_prompt_filter_chunk_does_not_start_the_stream() {
+    let s = concat!(
+        "data: {\"choices\":[],\"created\":0,\"id\":\"\",\"model\":\"\",\"object\":\"\",\"prompt_filter_results\":[{\"prompt_index\":0,\"content_filter_results\":{}}]}\n\n",
+        "data: {\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"Hi\"},\"finish_reason\":null}],\"created\":1,\"id\":\"chatcmpl-A\",\"model\":\"gpt-4o\",\"object\":\"chat.completion.chunk\"}\n\n",
+        "data: [DONE]\n\n",
+    );
+    assert_eq!(
+        openai_events(s.as_bytes()),
+        vec![
+            StreamEvent::Start { id: "chatcmpl-A".into(), model: "gpt-4o".into() },
+            StreamEvent::TextDelta { index: 0, text: "Hi".into() },
+            StreamEvent::Done,
+        ]
+    );
+}
