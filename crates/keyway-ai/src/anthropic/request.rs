@@ -80,14 +80,19 @@ pub fn parse_request(body: &[u8]) -> Result<ChatRequest, FormatError> {
             });
         }
     }
+    let mut unmodelled_tool_choice = None;
     if let Some(tc) = json::opt_object(m, "tool_choice", ROOT)? {
-        req.tool_choice = Some(match json::req_str(tc, "type", "tool_choice")? {
-            "auto" => ToolChoice::Auto,
-            "any" => ToolChoice::Required,
-            "none" => ToolChoice::None,
-            "tool" => ToolChoice::Tool(json::req_str(tc, "name", "tool_choice")?.to_owned()),
-            other => return Err(FormatError::invalid("tool_choice.type", format!("unknown tool_choice `{other}`"))),
-        });
+        req.tool_choice = match json::req_str(tc, "type", "tool_choice")? {
+            "auto" => Some(ToolChoice::Auto),
+            "any" => Some(ToolChoice::Required),
+            "none" => Some(ToolChoice::None),
+            "tool" => Some(ToolChoice::Tool(json::req_str(tc, "name", "tool_choice")?.to_owned())),
+            // A newer shape: passed through as it came.
+            _ => {
+                unmodelled_tool_choice = Some(Value::Object(tc.clone()));
+                None
+            }
+        };
         req.parallel_tool_calls = json::opt_bool(tc, "disable_parallel_tool_use", "tool_choice")?.map(|d| !d);
     }
     req.temperature = json::opt_f64(m, "temperature", ROOT)?;
@@ -104,6 +109,9 @@ pub fn parse_request(body: &[u8]) -> Result<ChatRequest, FormatError> {
         req.user = json::opt_string(meta, "user_id", "metadata")?;
     }
     req.extra = m.iter().filter(|(k, _)| !KNOWN.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+    if let Some(tc) = unmodelled_tool_choice {
+        req.extra.insert("tool_choice".to_owned(), tc);
+    }
     Ok(req)
 }
 

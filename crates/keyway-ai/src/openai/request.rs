@@ -59,10 +59,10 @@ pub fn parse_request(body: &[u8]) -> Result<ChatRequest, FormatError> {
             req.tools.push(parse_tool(t, &index_path("tools", i))?);
         }
     }
-    req.tool_choice = json::get(m, "tool_choice").map(|v| parse_tool_choice(v, "tool_choice")).transpose()?;
+    req.tool_choice = json::get(m, "tool_choice").map(|v| parse_tool_choice(v, "tool_choice")).transpose()?.flatten();
     req.parallel_tool_calls = json::opt_bool(m, "parallel_tool_calls", ROOT)?;
     req.response_format =
-        json::opt_object(m, "response_format", ROOT)?.map(|f| parse_response_format(f, "response_format")).transpose()?;
+        json::opt_object(m, "response_format", ROOT)?.map(|f| parse_response_format(f, "response_format")).transpose()?.flatten();
     if let Some(n) = json::opt_u64(m, "max_completion_tokens", ROOT)? {
         req.max_tokens = Some(n);
         req.openai_max_completion_tokens = true;
@@ -80,6 +80,12 @@ pub fn parse_request(body: &[u8]) -> Result<ChatRequest, FormatError> {
     }
     req.user = json::opt_string(m, "user", ROOT)?;
     req.extra = m.iter().filter(|(k, _)| !KNOWN.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
+    // Values of a newer shape than this crate models pass through as they came.
+    for (key, unmodelled) in [("tool_choice", req.tool_choice.is_none()), ("response_format", req.response_format.is_none())] {
+        if let (true, Some(v)) = (unmodelled, json::get(m, key)) {
+            req.extra.insert(key.to_owned(), v.clone());
+        }
+    }
     Ok(req)
 }
 
@@ -137,38 +143,44 @@ fn parse_tool(v: &Value, path: &str) -> Result<Tool, FormatError> {
     })
 }
 
-fn parse_tool_choice(v: &Value, path: &str) -> Result<ToolChoice, FormatError> {
+/// `None` for a choice of a shape this crate does not model (e.g.
+/// `allowed_tools`); the caller keeps it in `extra`.
+fn parse_tool_choice(v: &Value, path: &str) -> Result<Option<ToolChoice>, FormatError> {
     match v {
-        Value::String(s) => match s.as_str() {
-            "auto" => Ok(ToolChoice::Auto),
-            "none" => Ok(ToolChoice::None),
-            "required" => Ok(ToolChoice::Required),
-            other => Err(FormatError::invalid(path, format!("unknown tool_choice `{other}`"))),
-        },
+        Value::String(s) => Ok(match s.as_str() {
+            "auto" => Some(ToolChoice::Auto),
+            "none" => Some(ToolChoice::None),
+            "required" => Some(ToolChoice::Required),
+            _ => None,
+        }),
         Value::Object(m) => {
+            if json::opt_str(m, "type", path)?.is_some_and(|t| t != "function") {
+                return Ok(None);
+            }
             let f_path = key_path(path, "function");
             let f = json::object(json::req(m, "function", path)?, &f_path)?;
-            Ok(ToolChoice::Tool(json::req_str(f, "name", &f_path)?.to_owned()))
+            Ok(Some(ToolChoice::Tool(json::req_str(f, "name", &f_path)?.to_owned())))
         }
         _ => Err(json::wrong(path, "a string or an object")),
     }
 }
 
-fn parse_response_format(m: &Obj, path: &str) -> Result<ResponseFormat, FormatError> {
-    match json::req_str(m, "type", path)? {
-        "text" => Ok(ResponseFormat::Text),
-        "json_object" => Ok(ResponseFormat::JsonObject),
+/// `None` for a type this crate does not model; the caller keeps it in `extra`.
+fn parse_response_format(m: &Obj, path: &str) -> Result<Option<ResponseFormat>, FormatError> {
+    Ok(Some(match json::req_str(m, "type", path)? {
+        "text" => ResponseFormat::Text,
+        "json_object" => ResponseFormat::JsonObject,
         "json_schema" => {
             let s_path = key_path(path, "json_schema");
             let s = json::object(json::req(m, "json_schema", path)?, &s_path)?;
-            Ok(ResponseFormat::JsonSchema {
+            ResponseFormat::JsonSchema {
                 name: json::req_str(s, "name", &s_path)?.to_owned(),
                 schema: json::get(s, "schema").cloned().unwrap_or_else(|| json!({})),
                 strict: json::opt_bool(s, "strict", &s_path)?,
-            })
+            }
         }
-        other => Err(FormatError::invalid(key_path(path, "type"), format!("unknown response_format `{other}`"))),
-    }
+        _ => return Ok(None),
+    }))
 }
 
 /// Renders [`ChatRequest`] as an OpenAI request body.

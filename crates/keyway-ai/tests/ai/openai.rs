@@ -174,3 +174,19 @@ fn format_error_becomes_400_naming_the_field() {
     let v = json(&openai::render_error(&api));
     assert_eq!(v["error"]["param"], json!("messages[2].content"));
 }
+
+#[test]
+fn unmodelled_tool_choice_and_response_format_pass_through() {
+    let body = br#"{"model":"m","messages":[{"role":"user","content":"hi"}],
+        "tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[]}},
+        "response_format":{"type":"grammar","grammar":"root ::= x"}}"#;
+    let r = openai::parse_request(body).unwrap();
+    assert_eq!(r.tool_choice, None);
+    assert_eq!(r.response_format, None);
+    let v = json(&openai::render_request(&r));
+    assert_eq!(v["tool_choice"]["type"], json!("allowed_tools"));
+    assert_eq!(v["response_format"]["grammar"], json!("root ::= x"));
+    // Not leaked into Anthropic.
+    let a = json(&keyway_ai::anthropic::render_request(&r));
+    assert!(a.get("tool_choice").is_none() && a.get("response_format").is_none());
+}
