@@ -1,0 +1,15 @@
+//! Integration tests for keyway-ai: fixtures in the providers' real shapes.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test harness fails loudly")]
+
+mod anthropic;
+mod garbage;
+mod openai;
+mod stream;
+mod translate;
+
+use serde_json::Value;
+
+/// Parses bytes as JSON (test helper).
+pub fn json(bytes: &[u8]) -> Value {
+    serde_json::from_slice(bytes).unwrap()
+}
