@@ -9,6 +9,7 @@
 //! - [`problem`]: the RFC 9457 problem+json renderer (gateway and admin API).
 //! - [`trace`]: the per-request decision trace (stage, result, evidence).
 //! - [`records`]: call-log and audit rows.
+//! - [`sealed`]: secrets Keyway must use again, sealed with AES-256-GCM.
 //! - [`span_timing`]: stage timing and W3C trace context of a traced request.
 
 pub mod change;
@@ -22,6 +23,7 @@ pub mod records;
 pub mod refusal;
 pub mod refusals;
 pub mod rollup;
+pub mod sealed;
 pub mod sketch;
 pub mod span_timing;
 pub mod trace;
