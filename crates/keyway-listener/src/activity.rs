@@ -85,6 +85,11 @@ impl Activity {
         }
     }
 
+    /// Whether no request is in flight.
+    pub fn is_idle(&self) -> bool {
+        self.in_flight.load(Ordering::Relaxed) == 0
+    }
+
     /// Bytes arrived from the client.
     pub fn on_read(&self) {
         if self.in_flight.load(Ordering::Relaxed) == 0 {

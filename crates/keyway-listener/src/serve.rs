@@ -151,7 +151,7 @@ pub async fn serve_with_slots<H: Handler>(
                 tokio::spawn(async move {
                     metrics.open.increment(1.0);
                     tokio::select! {
-                        ended = connection(stream, peer, activity.clone(), handler, rules, drain) => {
+                        ended = connection(stream, peer, activity.clone(), handler, rules, drain.clone()) => {
                             if let Err(e) = ended {
                                 tracing::debug!(error = %e, %peer, "connection ended with error");
                             }
@@ -159,6 +159,9 @@ pub async fn serve_with_slots<H: Handler>(
                         why = watchdog(&activity, &settings) => {
                             metrics.timed_out(why);
                             tracing::debug!(%peer, timeout = why.as_str(), "connection closed by timeout");
+                        }
+                        () = idle_at_drain(drain, &activity) => {
+                            tracing::debug!(%peer, "idle connection closed for shutdown");
                         }
                     }
                     metrics.open.decrement(1.0);
@@ -174,6 +177,18 @@ pub async fn serve_with_slots<H: Handler>(
     tokio::select! {
         () = drain_tx.closed() => tracing::info!(listener = name, "connections drained"),
         () = tokio::time::sleep(drain) => tracing::warn!(listener = name, ?drain, "drain deadline passed; closing remaining connections"),
+    }
+}
+
+/// Resolves once shutdown has begun and the connection has no request in
+/// flight (one in flight finishes first; its connection then closes
+/// after the response).
+async fn idle_at_drain(mut drain: watch::Receiver<bool>, activity: &Activity) {
+    if drain.wait_for(|finish| *finish).await.is_err() {
+        return std::future::pending().await;
+    }
+    while !activity.is_idle() {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
 }
 

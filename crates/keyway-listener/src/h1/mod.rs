@@ -54,15 +54,17 @@ pub(crate) enum Ended {
     Http2(TcpStream, Bytes),
 }
 
-/// Serves HTTP/1.1 requests on `stream` until it closes or `shutdown`
-/// turns true.
+/// Serves HTTP/1.1 requests on `stream` until it closes, or until
+/// `shutdown` is true after a response. (A connection idle when shutdown
+/// begins is closed by its owner, [`crate::serve`]: waiting on the flag
+/// here would register with the shared channel twice per request.)
 pub(crate) async fn serve_connection<H: Handler>(
     stream: TcpStream,
     peer: SocketAddr,
     activity: Arc<Activity>,
     handler: &H,
     rules: BodyRules,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<Ended> {
     let stream = Arc::new(stream);
     let mut buf = BytesMut::with_capacity(8 * 1024);
@@ -87,12 +89,7 @@ pub(crate) async fn serve_connection<H: Handler>(
                     Err(e) => return refuse_head(&stream, &activity, e).await,
                 }
             }
-            let read = tokio::select! {
-                biased;
-                read = std::future::poll_fn(|cx| io::poll_fill(&stream, &mut buf, cx)) => read,
-                _ = shutdown.changed(), if buf.is_empty() => return Ok(Ended::Closed),
-            };
-            match read {
+            match std::future::poll_fn(|cx| io::poll_fill(&stream, &mut buf, cx)).await {
                 Ok(0) => return Ok(Ended::Closed),
                 Ok(_) => activity.on_read(),
                 Err(e) => return Err(e),
