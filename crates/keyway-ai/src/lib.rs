@@ -14,6 +14,8 @@
 //!   `chat.completion.chunk` streams.
 //! - [`anthropic`]: Anthropic Messages requests, responses, errors and
 //!   `message_start`...`message_stop` streams.
+//! - [`gemini`]: Google Gemini `generateContent` as a provider: requests
+//!   rendered, responses, `alt=sse` streams and errors parsed.
 //! - [`sse`]: an incremental Server-Sent Events decoder and an encoder,
 //!   used by both streaming formats.
 //! - [`error`]: [`FormatError`], which names the JSON path of a bad field.
@@ -51,6 +53,7 @@
 pub mod anthropic;
 pub mod canonical;
 pub mod error;
+pub mod gemini;
 mod json;
 pub mod openai;
 pub mod sse;

@@ -3,6 +3,7 @@
 
 mod anthropic;
 mod garbage;
+mod gemini;
 mod openai;
 mod stream;
 mod translate;
