@@ -16,6 +16,8 @@
 //!   `message_start`...`message_stop` streams.
 //! - [`gemini`]: Google Gemini `generateContent` as a provider: requests
 //!   rendered, responses, `alt=sse` streams and errors parsed.
+//! - [`provider`]: the provider catalog: [`ProviderKind`], base URLs,
+//!   credential headers, operation URLs and `openai_compatible` presets.
 //! - [`sse`]: an incremental Server-Sent Events decoder and an encoder,
 //!   used by both streaming formats.
 //! - [`error`]: [`FormatError`], which names the JSON path of a bad field.
@@ -56,6 +58,7 @@ pub mod error;
 pub mod gemini;
 mod json;
 pub mod openai;
+pub mod provider;
 pub mod sse;
 
 pub use canonical::{
@@ -63,3 +66,4 @@ pub use canonical::{
     Role, StreamEvent, Tool, ToolCall, ToolChoice, Usage, WireFormat,
 };
 pub use error::FormatError;
+pub use provider::ProviderKind;

@@ -3,7 +3,7 @@
 //!
 //! Provider side only: requests are rendered, responses and streams parsed.
 //! The model is named in the URL, not the body (see
-//! `ProviderKind::url`).
+//! [`ProviderKind::url`](crate::provider::ProviderKind::url)).
 //!
 //! - [`render_request`]: request bodies (`contents`, `systemInstruction`,
 //!   `tools`, `toolConfig`, `generationConfig`).

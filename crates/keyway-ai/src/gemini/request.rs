@@ -9,7 +9,7 @@ use crate::json::{self, put_opt};
 /// Renders [`ChatRequest`] as a body for `generateContent` and
 /// `streamGenerateContent?alt=sse` (the same body serves both: the model
 /// and streaming are chosen by the URL, see
-/// `ProviderKind::url`).
+/// [`ProviderKind::url`](crate::provider::ProviderKind::url)).
 ///
 /// - [`ChatRequest::system`] becomes `systemInstruction` (text only).
 /// - Messages become `contents`: user -> `user`, assistant -> `model`,

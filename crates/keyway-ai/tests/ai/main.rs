@@ -5,6 +5,7 @@ mod anthropic;
 mod garbage;
 mod gemini;
 mod openai;
+mod provider;
 mod stream;
 mod translate;
 
