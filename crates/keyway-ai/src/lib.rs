@@ -16,6 +16,8 @@
 //!   `message_start`...`message_stop` streams.
 //! - [`gemini`]: Google Gemini `generateContent` as a provider: requests
 //!   rendered, responses, `alt=sse` streams and errors parsed.
+//! - [`price`]: [`Price`](price::Price), [`cost`](price::cost) and the
+//!   built-in [`PriceTable`](price::PriceTable) (`prices.toml`).
 //! - [`provider`]: the provider catalog: [`ProviderKind`], base URLs,
 //!   credential headers, operation URLs and `openai_compatible` presets.
 //! - [`sse`]: an incremental Server-Sent Events decoder and an encoder,
@@ -58,6 +60,7 @@ pub mod error;
 pub mod gemini;
 mod json;
 pub mod openai;
+pub mod price;
 pub mod provider;
 pub mod sse;
 

@@ -25,7 +25,10 @@ use crate::json::{self, put_opt};
 ///   text parsed as a JSON object, else `{"content": text}` (`{"error":
 ///   text}` when [`Message::is_error`]).
 /// - Tools -> one `functionDeclarations` tool, schemas rewritten to
-///   Gemini's subset (see [`schema`](super::schema)); `tool_choice` ->
+///   Gemini's OpenAPI subset (`type: [T, "null"]` -> `nullable`, `const`
+///   -> `enum`, `oneOf` -> `anyOf`; `additionalProperties`, `$schema`,
+///   `$ref`/`$defs` (not inlined) and other keywords dropped); a function
+///   with no properties is sent without `parameters`; `tool_choice` ->
 ///   `toolConfig.functionCallingConfig` (`AUTO`, `NONE`, `ANY`, or `ANY`
 ///   with `allowedFunctionNames`).
 /// - `generationConfig`: `temperature`, `topP`, `maxOutputTokens`,

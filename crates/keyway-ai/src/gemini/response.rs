@@ -111,8 +111,8 @@ pub(crate) fn parse_part(v: &Value, path: &str) -> Result<Part, FormatError> {
 /// `responseId` becomes the id and `modelVersion` the model; each
 /// candidate becomes a choice (its `index`, else its position), its text
 /// and images the message content and its `functionCall` parts tool calls
-/// (the call's `id` when Gemini sends one, else [`call_id`]-style
-/// `call_{responseId}_{n}`; `args` serialized as a JSON string). A prompt
+/// (the call's `id` when Gemini sends one, else
+/// `call_{responseId}_{n}`, `n` counting calls across candidates; `args` serialized as a JSON string). A prompt
 /// blocked by `promptFeedback.blockReason` (no candidates) gives one empty
 /// choice finished with [`FinishReason::ContentFilter`]. Safety ratings,
 /// citations, grounding and logprobs are dropped.

@@ -6,7 +6,7 @@
 //! - [`auth`]: how the credential is sent ([`CredentialScheme`],
 //!   [`ProviderKind::auth_headers`]).
 //! - [`endpoint`]: the URL of an [`Operation`] ([`ProviderKind::url`]).
-//! - [`preset`]: named `openai_compatible` upstreams (vLLM, DeepSeek,
+//! - [`preset`](mod@preset): named `openai_compatible` upstreams (vLLM, DeepSeek,
 //!   Groq, OpenRouter, Together, Fireworks, LM Studio) and their base URLs.
 //!
 //! Everything here is data and string building; no request is sent.

@@ -5,6 +5,7 @@ mod anthropic;
 mod garbage;
 mod gemini;
 mod openai;
+mod price;
 mod provider;
 mod stream;
 mod translate;
