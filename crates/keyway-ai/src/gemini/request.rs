@@ -102,7 +102,7 @@ fn render_tool(t: &Tool) -> Option<Value> {
     put_opt(&mut d, "description", t.description.clone());
     // Gemini refuses an object schema with no properties as `parameters`.
     let empty = t.parameters.get("properties").and_then(Value::as_object).is_none_or(Map::is_empty)
-        && t.parameters.get("type").and_then(Value::as_str) == Some("object");
+        && t.parameters.get("type").and_then(Value::as_str).is_none_or(|ty| ty == "object");
     if !empty {
         d.insert("parameters".into(), schema::to_gemini(&t.parameters));
     }

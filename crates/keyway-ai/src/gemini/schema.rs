@@ -11,14 +11,20 @@
 //!   `minimum`, `maximum`, `default`, `example`, `propertyOrdering`;
 //! - `type: ["string", "null"]` becomes `type: "string", nullable: true`
 //!   (a type list of several non-null types keeps only the first);
-//! - `const: x` becomes `enum: [x]`; `oneOf` is read as `anyOf`;
+//! - `const: x` becomes `enum: [x]`; `oneOf` is read as `anyOf`; a
+//!   `{"type": "null"}` alternative becomes `nullable: true`, and an
+//!   `anyOf` left with one alternative is merged into the schema (the
+//!   shape Pydantic gives `Optional[T]`);
+//! - `format` is kept only when Gemini accepts it (`enum`, `date-time`,
+//!   `int32`, `int64`, `float`, `double`; it refuses e.g. `uri`, `email`);
 //! - dropped: everything else (`additionalProperties`, `$schema`, `$ref`
 //!   and `$defs` — references are NOT inlined —, `strict`, `examples`...).
 
 use serde_json::{Map, Value};
 
+const FORMATS: &[&str] = &["enum", "date-time", "int32", "int64", "float", "double"];
+
 const KEPT: &[&str] = &[
-    "format",
     "title",
     "description",
     "nullable",
@@ -78,10 +84,29 @@ pub(crate) fn to_gemini(schema: &Value) -> Value {
                 }
             }
             "anyOf" | "oneOf" => {
-                if let Some(alts) = v.as_array() {
-                    out.insert("anyOf".into(), Value::Array(alts.iter().map(to_gemini).collect()));
+                let Some(alts) = v.as_array() else { continue };
+                let is_null = |a: &&Value| a.get("type").and_then(Value::as_str) == Some("null");
+                if alts.iter().any(|a| is_null(&a)) {
+                    out.insert("nullable".into(), Value::Bool(true));
+                }
+                let mut rest: Vec<Value> = alts.iter().filter(|a| !is_null(a)).map(to_gemini).collect();
+                match rest.pop() {
+                    Some(Value::Object(only)) if rest.is_empty() => {
+                        for (k, v) in only {
+                            out.entry(k).or_insert(v);
+                        }
+                    }
+                    Some(last) => {
+                        rest.push(last);
+                        out.insert("anyOf".into(), Value::Array(rest));
+                    }
+                    None => {}
                 }
             }
+            "format" if v.as_str().is_some_and(|f| FORMATS.contains(&f)) => {
+                out.insert(k.clone(), v.clone());
+            }
+            "format" => {}
             key if KEPT.contains(&key) => {
                 out.insert(k.clone(), v.clone());
             }

@@ -362,3 +362,48 @@ fn garbage_is_an_error_with_a_path() {
     let mut d = gemini::StreamDecoder::new();
     assert_eq!(d.feed(b"data: {\"candidates\":[{\"index\":\"0\"}]}\n\n").unwrap_err().path(), Some("candidates[0].index"));
 }
+
+#[test]
+fn json_schemas_are_rewritten_to_gemini_subset() {
+    // A strict OpenAI structured-output schema, Pydantic style.
+    let body = br##"{"model":"gemini-2.5-pro","messages":[{"role":"user","content":"Extract"}],
+      "response_format":{"type":"json_schema","json_schema":{"name":"person","strict":true,"schema":{
+        "$schema":"https://json-schema.org/draft/2020-12/schema","type":"object","additionalProperties":false,
+        "title":"Person","required":["name","site","born","tags"],
+        "properties":{
+          "name":{"type":"string","minLength":1},
+          "site":{"anyOf":[{"type":"string","format":"uri"},{"type":"null"}],"description":"Home page"},
+          "born":{"type":"string","format":"date-time"},
+          "kind":{"oneOf":[{"type":"string","enum":["a","b"]},{"type":"integer","format":"int64","minimum":0}]},
+          "tags":{"type":"array","items":{"type":"string","examples":["x"]},"maxItems":5}}}}}}"##;
+    let v = json(&gemini::render_request(&openai::parse_request(body).unwrap()));
+    assert_eq!(v["generationConfig"]["responseMimeType"], json!("application/json"));
+    assert_eq!(
+        v["generationConfig"]["responseSchema"],
+        json!({"type": "object", "title": "Person", "required": ["name", "site", "born", "tags"], "properties": {
+            "name": {"type": "string", "minLength": 1},
+            "site": {"type": "string", "nullable": true, "description": "Home page"},
+            "born": {"type": "string", "format": "date-time"},
+            "kind": {"anyOf": [{"type": "string", "enum": ["a", "b"]}, {"type": "integer", "format": "int64", "minimum": 0}]},
+            "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 5}}})
+    );
+}
+
+#[test]
+fn gateway_extra_passes_and_no_arg_tools() {
+    let mut r = openai::parse_request(
+        br#"{"model":"g","messages":[{"role":"user","content":"hi"}],
+        "tools":[{"type":"function","function":{"name":"now"}}],"frequency_penalty":1}"#,
+    )
+    .unwrap();
+    let v = json(&gemini::render_request(&r));
+    assert!(v.get("frequency_penalty").is_none());
+    assert_eq!(v["tools"], json!([{"functionDeclarations": [{"name": "now"}]}]));
+    // Extra set by the gateway itself (no format) is written.
+    r.extra_format = None;
+    r.extra =
+        serde_json::from_value(json!({"safetySettings": [{"category": "HARM_CATEGORY_HARASSMENT", "threshold": "BLOCK_NONE"}]}))
+            .unwrap();
+    let v = json(&gemini::render_request(&r));
+    assert_eq!(v["safetySettings"][0]["threshold"], json!("BLOCK_NONE"));
+}
