@@ -15,6 +15,9 @@
 //!   `{"type": "null"}` alternative becomes `nullable: true`, and an
 //!   `anyOf` left with one alternative is merged into the schema (the
 //!   shape Pydantic gives `Optional[T]`);
+//! - `enum` is kept on strings only (Gemini refuses it elsewhere): a
+//!   schema with `enum` and no `type` gets `type: "string"` (values
+//!   stringified), and `enum` on another type is dropped;
 //! - `format` is kept only when Gemini accepts it (`enum`, `date-time`,
 //!   `int32`, `int64`, `float`, `double`; it refuses e.g. `uri`, `email`);
 //! - dropped: everything else (`additionalProperties`, `$schema`, `$ref`
@@ -111,6 +114,23 @@ pub(crate) fn to_gemini(schema: &Value) -> Value {
                 out.insert(k.clone(), v.clone());
             }
             _ => {}
+        }
+    }
+    // Gemini takes `enum` on strings only ("enum only allowed for STRING type").
+    if out.contains_key("enum") {
+        match out.get("type").and_then(Value::as_str) {
+            None => {
+                out.insert("type".into(), Value::String("string".into()));
+            }
+            Some("string") => {}
+            Some(_) => {
+                out.remove("enum");
+            }
+        }
+        if let Some(Value::Array(values)) = out.get_mut("enum") {
+            for v in values.iter_mut().filter(|v| !v.is_string()) {
+                *v = Value::String(v.to_string());
+            }
         }
     }
     Value::Object(out)

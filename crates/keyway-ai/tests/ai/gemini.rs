@@ -127,7 +127,7 @@ fn gemini_request_details() {
     assert_eq!(
         decls[0]["parameters"],
         json!({"type": "object", "required": ["city"], "properties": {
-            "city": {"type": "string", "nullable": true, "description": "City"}, "unit": {"enum": ["c"]}}})
+            "city": {"type": "string", "nullable": true, "description": "City"}, "unit": {"type": "string", "enum": ["c"]}}})
     );
     // A function without arguments sends no `parameters`.
     assert_eq!(decls[1], json!({"name": "t"}));
@@ -374,7 +374,8 @@ fn json_schemas_are_rewritten_to_gemini_subset() {
           "name":{"type":"string","minLength":1},
           "site":{"anyOf":[{"type":"string","format":"uri"},{"type":"null"}],"description":"Home page"},
           "born":{"type":"string","format":"date-time"},
-          "kind":{"oneOf":[{"type":"string","enum":["a","b"]},{"type":"integer","format":"int64","minimum":0}]},
+          "kind":{"oneOf":[{"type":"string","enum":["a","b"]},{"type":"integer","format":"int64","minimum":0,"enum":[1,2]}]},
+          "level":{"enum":[1,"two"]},
           "tags":{"type":"array","items":{"type":"string","examples":["x"]},"maxItems":5}}}}}}"##;
     let v = json(&gemini::render_request(&openai::parse_request(body).unwrap()));
     assert_eq!(v["generationConfig"]["responseMimeType"], json!("application/json"));
@@ -385,6 +386,7 @@ fn json_schemas_are_rewritten_to_gemini_subset() {
             "site": {"type": "string", "nullable": true, "description": "Home page"},
             "born": {"type": "string", "format": "date-time"},
             "kind": {"anyOf": [{"type": "string", "enum": ["a", "b"]}, {"type": "integer", "format": "int64", "minimum": 0}]},
+            "level": {"type": "string", "enum": ["1", "two"]},
             "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 5}}})
     );
 }
