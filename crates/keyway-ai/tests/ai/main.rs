@@ -4,6 +4,7 @@
 mod anthropic;
 mod garbage;
 mod gemini;
+mod gemini_stream;
 mod openai;
 mod price;
 mod provider;
