@@ -14,6 +14,12 @@
 //!   `chat.completion.chunk` streams.
 //! - [`anthropic`]: Anthropic Messages requests, responses, errors and
 //!   `message_start`...`message_stop` streams.
+//! - [`gemini`]: Google Gemini `generateContent` as a provider: requests
+//!   rendered, responses, `alt=sse` streams and errors parsed.
+//! - [`price`]: [`Price`](price::Price), [`cost`](price::cost) and the
+//!   built-in [`PriceTable`](price::PriceTable) (`prices.toml`).
+//! - [`provider`]: the provider catalog: [`ProviderKind`], base URLs,
+//!   credential headers, operation URLs and `openai_compatible` presets.
 //! - [`sse`]: an incremental Server-Sent Events decoder and an encoder,
 //!   used by both streaming formats.
 //! - [`error`]: [`FormatError`], which names the JSON path of a bad field.
@@ -51,8 +57,11 @@
 pub mod anthropic;
 pub mod canonical;
 pub mod error;
+pub mod gemini;
 mod json;
 pub mod openai;
+pub mod price;
+pub mod provider;
 pub mod sse;
 
 pub use canonical::{
@@ -60,3 +69,4 @@ pub use canonical::{
     Role, StreamEvent, Tool, ToolCall, ToolChoice, Usage, WireFormat,
 };
 pub use error::FormatError;
+pub use provider::ProviderKind;

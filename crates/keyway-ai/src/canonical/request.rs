@@ -10,6 +10,8 @@ pub enum WireFormat {
     OpenAi,
     /// Anthropic Messages (`/v1/messages`).
     Anthropic,
+    /// Google Gemini `generateContent` (`/v1beta/models/{model}:generateContent`).
+    Gemini,
 }
 
 /// A chat request, independent of any wire format.

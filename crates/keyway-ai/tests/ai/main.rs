@@ -3,7 +3,11 @@
 
 mod anthropic;
 mod garbage;
+mod gemini;
+mod gemini_stream;
 mod openai;
+mod price;
+mod provider;
 mod stream;
 mod translate;
 
