@@ -1,9 +1,13 @@
-//! The call log's write path: the request path hands rows to a bounded
-//! channel and never waits; one writer task wakes every `flush_interval`
-//! (sooner when the queue is half full) and inserts what is queued in
-//! batches of at most `batch_size` rows, one transaction per batch. When the channel is full the row is dropped and
-//! counted (`keyway_call_log_dropped_total`), never silently. Shutdown
-//! closes the channel and the writer drains everything buffered.
+//! The call log's write path: the request path stages each row in its
+//! worker's own buffer (an uncontended lock and a push: nothing shared
+//! with the other workers per request) and hands the writer a chunk of
+//! [`STAGE_ROWS`] at a time through a bounded channel, never waiting. One
+//! writer task wakes every `flush_interval` (sooner when the queue is half
+//! full), collects every worker's partial chunk, and inserts what is
+//! queued in batches of at most `batch_size` rows, one transaction per
+//! batch. When the channel is full the chunk is dropped and counted
+//! (`keyway_call_log_dropped_total`), never silently. Shutdown collects the
+//! partial chunks, closes the channel and drains everything buffered.
 //!
 //! Every batch is also offered to the [`BatchSink`]s (the exporters)
 //! before it is stored; with none, nothing more happens per row.
@@ -16,7 +20,7 @@ use crate::rollup::LiveRollups;
 use keyway_core::records::CallLogRow;
 use keyway_store::Store;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, Notify};
 use tokio::task::JoinHandle;
@@ -67,35 +71,105 @@ impl CallLogStats {
     }
 }
 
-/// The request path's handle: cheap to clone, never blocks.
+/// Rows a worker stages before handing them to the writer together.
+pub const STAGE_ROWS: usize = 64;
+
+/// One worker's rows not yet handed to the writer.
+#[derive(Debug, Default)]
+struct Stage {
+    rows: Mutex<Vec<CallLogRow>>,
+}
+
+impl Stage {
+    fn take(&self) -> Vec<CallLogRow> {
+        std::mem::take(&mut *self.rows.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// Every worker's stage, for the writer (and `flush`) to collect.
+#[derive(Debug, Default)]
+struct Stages {
+    all: Mutex<Vec<Arc<Stage>>>,
+}
+
+impl Stages {
+    fn add(&self) -> Arc<Stage> {
+        let stage = Arc::new(Stage::default());
+        self.all.lock().unwrap_or_else(PoisonError::into_inner).push(stage.clone());
+        stage
+    }
+
+    /// Every worker's partial chunk, counted as queued.
+    fn take_all(&self, stats: &CallLogStats) -> Vec<Vec<CallLogRow>> {
+        let stages = self.all.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let chunks: Vec<_> = stages.iter().map(|s| s.take()).filter(|rows| !rows.is_empty()).collect();
+        stats.queued.fetch_add(chunks.iter().map(|c| c.len() as u64).sum(), Ordering::Relaxed);
+        chunks
+    }
+
+    /// Rows staged and not yet handed over.
+    fn staged_rows(&self) -> u64 {
+        let stages = self.all.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        stages.iter().map(|s| s.rows.lock().unwrap_or_else(PoisonError::into_inner).len() as u64).sum()
+    }
+}
+
+/// Queues `rows` for the writer, or drops and counts them when it is full.
+fn hand_over(tx: &mpsc::Sender<Vec<CallLogRow>>, stats: &CallLogStats, rows: Vec<CallLogRow>) -> bool {
+    let n = rows.len() as u64;
+    match tx.try_send(rows) {
+        Ok(()) => {
+            stats.queued.fetch_add(n, Ordering::Relaxed);
+            true
+        }
+        Err(_) => {
+            stats.dropped.fetch_add(n, Ordering::Relaxed);
+            metrics::counter!("keyway_call_log_dropped_total").increment(n);
+            false
+        }
+    }
+}
+
+/// The request path's handle, never blocks. A clone shares its stage;
+/// [`CallLogSender::for_worker`] gives a worker a stage of its own.
 #[derive(Clone, Debug)]
 pub struct CallLogSender {
     /// Off (`call_log.enabled = false`): rows are dropped uncounted.
     enabled: bool,
-    tx: mpsc::Sender<CallLogRow>,
+    tx: mpsc::Sender<Vec<CallLogRow>>,
+    stage: Arc<Stage>,
+    stages: Arc<Stages>,
     stats: Arc<CallLogStats>,
     backlog: Arc<Notify>,
     rollups: Arc<LiveRollups>,
 }
 
 impl CallLogSender {
-    /// Queues a row; if the queue is full, drops it and counts the drop.
+    /// The same log with a stage of its own, for one worker thread.
+    pub fn for_worker(&self) -> Self {
+        Self { stage: self.stages.add(), ..self.clone() }
+    }
+
+    /// Stages a row; a full stage goes to the writer (if the queue is
+    /// full, its rows are dropped and counted).
     pub fn record(&self, row: CallLogRow) {
         if !self.enabled {
             return;
         }
-        match self.tx.try_send(row) {
-            Ok(()) => {
-                self.stats.queued.fetch_add(1, Ordering::Relaxed);
-                // Past half full, do not wait for the interval.
-                if self.tx.capacity() < self.tx.max_capacity() / 2 {
-                    self.backlog.notify_one();
-                }
+        let chunk = {
+            let mut rows = self.stage.rows.lock().unwrap_or_else(PoisonError::into_inner);
+            if rows.capacity() == 0 {
+                rows.reserve(STAGE_ROWS);
             }
-            Err(_) => {
-                self.stats.dropped.fetch_add(1, Ordering::Relaxed);
-                metrics::counter!("keyway_call_log_dropped_total").increment(1);
+            rows.push(row);
+            if rows.len() < STAGE_ROWS {
+                return;
             }
+            std::mem::replace(&mut *rows, Vec::with_capacity(STAGE_ROWS))
+        };
+        // Past half full, do not wait for the interval.
+        if hand_over(&self.tx, &self.stats, chunk) && self.tx.capacity() < self.tx.max_capacity() / 2 {
+            self.backlog.notify_one();
         }
     }
 
@@ -104,7 +178,8 @@ impl CallLogSender {
     /// whether they were. So `diagnose` finds a request the moment its
     /// response was sent: its row was queued before the response left.
     pub async fn flush(&self, within: Duration) -> bool {
-        let target = self.stats.queued.load(Ordering::Relaxed);
+        // The staged rows count too: the writer collects them when woken.
+        let target = self.stats.queued.load(Ordering::Relaxed) + self.stages.staged_rows();
         let wait = async {
             loop {
                 let settled = self.stats.settled.notified();
@@ -156,7 +231,7 @@ impl CallLogWriter {
         settings: CallLogSettings,
         sinks: Vec<Arc<dyn BatchSink>>,
     ) -> (CallLogSender, CallLogWriter) {
-        let (tx, rx) = mpsc::channel(settings.queue_capacity.max(1));
+        let (tx, rx) = mpsc::channel(settings.queue_capacity.div_ceil(STAGE_ROWS).max(1));
         let stats = Arc::new(CallLogStats::default());
         // Exported from the start, at zero, so a dashboard sees 0 rather than nothing.
         for name in ["keyway_call_log_dropped_total", "keyway_call_log_written_total", "keyway_call_log_failed_total"] {
@@ -165,9 +240,11 @@ impl CallLogWriter {
         let (stop_tx, stop_rx) = oneshot::channel();
         let backlog = Arc::new(Notify::new());
         let rollups = Arc::new(LiveRollups::default());
-        let shared = Shared { stats: stats.clone(), rollups: rollups.clone(), sinks };
+        let stages = Arc::new(Stages::default());
+        let stage = stages.add();
+        let shared = Shared { stats: stats.clone(), rollups: rollups.clone(), sinks, stages: stages.clone() };
         let task = tokio::spawn(run(store, settings, rx, stop_rx, backlog.clone(), shared));
-        (CallLogSender { enabled: true, tx, stats, backlog, rollups }, CallLogWriter { stop: Some(stop_tx), task })
+        (CallLogSender { enabled: true, tx, stage, stages, stats, backlog, rollups }, CallLogWriter { stop: Some(stop_tx), task })
     }
 
     /// Stops accepting rows, writes every buffered one, and returns.
@@ -186,17 +263,18 @@ struct Shared {
     stats: Arc<CallLogStats>,
     rollups: Arc<LiveRollups>,
     sinks: Vec<Arc<dyn BatchSink>>,
+    stages: Arc<Stages>,
 }
 
 async fn run(
     store: Arc<dyn Store>,
     settings: CallLogSettings,
-    mut rx: mpsc::Receiver<CallLogRow>,
+    mut rx: mpsc::Receiver<Vec<CallLogRow>>,
     mut stop: oneshot::Receiver<()>,
     backlog: Arc<Notify>,
     shared: Shared,
 ) {
-    let Shared { stats, rollups, sinks } = shared;
+    let Shared { stats, rollups, sinks, stages } = shared;
     let batch_size = settings.batch_size.max(1);
     let mut batch: Vec<CallLogRow> = Vec::with_capacity(batch_size);
     let mut stopping = false;
@@ -208,17 +286,30 @@ async fn run(
         tokio::select! {
             () = tokio::time::sleep(settings.flush_interval) => {}
             () = backlog.notified() => {}
-            _ = &mut stop => {
-                stopping = true;
-                rx.close();
-            }
+            _ = &mut stop => stopping = true,
         }
+        if stopping {
+            rx.close();
+        }
+        // The workers' partial chunks come after the full ones queued
+        // before them (at the stop, the last ones: nothing is recorded
+        // after the listeners drained).
+        let mut partial = stages.take_all(&stats).into_iter();
         // Write everything queued, one transaction per batch.
+        let mut carry: Vec<CallLogRow> = Vec::new();
         loop {
             while batch.len() < batch_size {
-                match rx.try_recv() {
-                    Ok(r) => batch.push(r),
-                    Err(_) => break,
+                if carry.is_empty() {
+                    match rx.try_recv().ok().or_else(|| partial.next()) {
+                        Some(chunk) => carry = chunk,
+                        None => break,
+                    }
+                }
+                let room = batch_size - batch.len();
+                if carry.len() <= room {
+                    batch.append(&mut carry);
+                } else {
+                    batch.extend(carry.drain(..room));
                 }
             }
             if batch.is_empty() {
@@ -396,17 +487,45 @@ mod tests {
     async fn a_full_queue_drops_and_counts_instead_of_blocking() {
         let store = Arc::new(SqliteStore::open_in_memory().unwrap());
         let settings = CallLogSettings {
-            queue_capacity: 4,
+            // Room for one staged chunk.
+            queue_capacity: STAGE_ROWS,
             batch_size: 10,
             flush_interval: Duration::from_secs(3600),
             ..Default::default()
         };
         let (tx, writer) = CallLogWriter::start(store.clone(), settings);
-        for _ in 0..10 {
+        for _ in 0..STAGE_ROWS * 3 + 5 {
             tx.record(row());
         }
-        assert_eq!(tx.stats().dropped.load(Ordering::Relaxed), 6);
+        assert_eq!(tx.stats().dropped.load(Ordering::Relaxed), 2 * STAGE_ROWS as u64, "two chunks found the queue full");
         writer.shutdown().await;
-        assert_eq!(count(&store).await, 4, "what was queued is written; nothing else");
+        assert_eq!(count(&store).await, STAGE_ROWS + 5, "the queued chunk and the staged rows are written");
+    }
+
+    #[tokio::test]
+    async fn every_workers_staged_rows_are_written_at_the_interval_and_at_shutdown() {
+        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+        let settings = CallLogSettings { batch_size: 7, flush_interval: Duration::from_millis(20), ..Default::default() };
+        let (tx, writer) = CallLogWriter::start(store.clone(), settings);
+        let workers = [tx.for_worker(), tx.for_worker(), tx.for_worker()];
+        for (i, w) in workers.iter().enumerate() {
+            for _ in 0..=i {
+                w.record(row());
+            }
+        }
+        let mut n = 0;
+        for _ in 0..200 {
+            n = count(&store).await;
+            if n == 6 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(n, 6, "partial stages are collected at the interval");
+        for w in &workers {
+            w.record(row());
+        }
+        writer.shutdown().await;
+        assert_eq!(count(&store).await, 9, "and at shutdown");
     }
 }

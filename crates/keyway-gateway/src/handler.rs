@@ -90,11 +90,12 @@ impl Gateway {
         Self { snapshot, settings, upstream, call_log, store, limiters, accepted, refused }
     }
 
-    /// The same gateway with its own upstream connection pool: a worker
-    /// thread's runtime owns the connections it opens, so each worker of
-    /// a per-core listener gets one.
+    /// The same gateway with its own upstream connection pool and call-log
+    /// stage: a worker thread's runtime owns the connections it opens, and
+    /// stages its rows apart from the other workers', so each worker of a
+    /// per-core listener gets one of each.
     pub fn with_upstream(&self, upstream: UpstreamClient) -> Self {
-        Self { upstream, ..self.clone() }
+        Self { upstream, call_log: self.call_log.for_worker(), ..self.clone() }
     }
 
     /// Handles one request from `peer`: the phases of

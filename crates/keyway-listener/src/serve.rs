@@ -73,6 +73,13 @@ impl ListenerMetrics {
     }
 }
 
+/// Registers a listener's metrics (connections, refusals, timeouts,
+/// accept errors) at zero.
+pub(crate) fn register_metrics(name: &'static str) {
+    drop(ListenerMetrics::new(name));
+    drop(AcceptErrors::new(name));
+}
+
 /// Serves `handler` on `listener` until `shutdown` resolves, then waits up
 /// to `drain` for in-flight requests to finish.
 pub async fn serve<H: Handler>(

@@ -69,6 +69,9 @@ where
     S: Fn() -> F + Send + Sync + 'static,
     F: Future<Output = ()> + Send + 'static,
 {
+    // Exported at zero before any worker thread runs, so a scrape right
+    // after start-up already sees every series.
+    crate::serve::register_metrics(name);
     let shutdown = Arc::new(shutdown);
     let count = workers.len().max(1);
     let mut done = Vec::with_capacity(count);
