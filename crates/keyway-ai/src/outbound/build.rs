@@ -33,7 +33,7 @@ const INCLUDE_USAGE: &[u8] = br#"{"include_usage":true}"#;
 /// metered: `stream_options.include_usage` is forced `true` (the rest of
 /// the caller's `stream_options` kept). Mistral is the exception: it
 /// refuses `stream_options` (422 `extra_forbidden`) and always sends usage
-/// on its last chunk, so `stream_options` is removed instead.
+/// on its last chunk, so `stream_options` is removed from its bodies instead.
 pub fn build_chat(
     target: &ProviderTarget,
     req: &ChatRequest,
@@ -142,20 +142,18 @@ fn pass_through(kind: ProviderKind, body: &[u8], model: &str, stream: bool) -> R
     if format != WireFormat::Gemini {
         splice.set("model", &json_string(model));
     }
-    if format == WireFormat::OpenAi && stream {
-        if kind == ProviderKind::Mistral {
-            splice.remove("stream_options");
-        } else {
-            let options = match splice.get("stream_options") {
-                Some(raw) if raw.first() == Some(&b'{') => {
-                    let mut inner = Splice::new(raw)?;
-                    inner.set("include_usage", b"true");
-                    inner.finish()
-                }
-                _ => INCLUDE_USAGE.to_vec(),
-            };
-            splice.set("stream_options", &options);
-        }
+    if kind == ProviderKind::Mistral {
+        splice.remove("stream_options");
+    } else if format == WireFormat::OpenAi && stream {
+        let options = match splice.get("stream_options") {
+            Some(raw) if raw.first() == Some(&b'{') => {
+                let mut inner = Splice::new(raw)?;
+                inner.set("include_usage", b"true");
+                inner.finish()
+            }
+            _ => INCLUDE_USAGE.to_vec(),
+        };
+        splice.set("stream_options", &options);
     }
     Ok(splice.finish())
 }
