@@ -20,6 +20,10 @@
 //!   built-in [`PriceTable`](price::PriceTable) (`prices.toml`).
 //! - [`provider`]: the provider catalog: [`ProviderKind`], base URLs,
 //!   credential headers, operation URLs and `openai_compatible` presets.
+//! - [`outbound`]: a request for a [`ProviderTarget`](outbound::ProviderTarget)
+//!   built (URL, headers, body; the caller's bytes passed through when
+//!   formats match) and the provider's answer read back
+//!   ([`ResponseReader`](outbound::ResponseReader)). Still no I/O.
 //! - [`sse`]: an incremental Server-Sent Events decoder and an encoder,
 //!   used by both streaming formats.
 //! - [`error`]: [`FormatError`], which names the JSON path of a bad field.
@@ -60,6 +64,7 @@ pub mod error;
 pub mod gemini;
 mod json;
 pub mod openai;
+pub mod outbound;
 pub mod price;
 pub mod provider;
 pub mod sse;

@@ -6,10 +6,16 @@ mod garbage;
 mod gemini;
 mod gemini_stream;
 mod openai;
+mod outbound;
 mod price;
 mod provider;
 mod stream;
 mod translate;
+mod upstream;
+mod upstream_native;
+
+#[path = "../support/mod.rs"]
+mod support;
 
 use serde_json::Value;
 

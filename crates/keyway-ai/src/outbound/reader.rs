@@ -1,0 +1,157 @@
+//! [`ResponseReader`]: a provider's answer bytes, back to canonical values.
+
+use std::time::Duration;
+
+use crate::canonical::{ApiError, ChatResponse, ErrorKind, StreamEvent, WireFormat};
+use crate::error::FormatError;
+use crate::provider::ProviderKind;
+use crate::{anthropic, gemini, openai};
+
+/// Longest provider error text kept when the body is not a known error shape.
+const MAX_RAW_MESSAGE: usize = 1000;
+
+/// Which parsers read a provider's answers: its wire format's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResponseReader {
+    /// OpenAI Chat Completions (OpenAI, Azure, Mistral, Ollama, `openai_compatible`).
+    OpenAi,
+    /// Anthropic Messages.
+    Anthropic,
+    /// Gemini `generateContent`.
+    Gemini,
+}
+
+impl ResponseReader {
+    /// The reader for `kind`'s [`wire_format`](ProviderKind::wire_format).
+    pub fn for_kind(kind: ProviderKind) -> Self {
+        Self::for_format(kind.wire_format())
+    }
+
+    /// The reader for `format`.
+    pub fn for_format(format: WireFormat) -> Self {
+        match format {
+            WireFormat::OpenAi => Self::OpenAi,
+            WireFormat::Anthropic => Self::Anthropic,
+            WireFormat::Gemini => Self::Gemini,
+        }
+    }
+
+    /// Parses a successful (2xx) non-streamed chat body.
+    pub fn parse_response(self, body: &[u8]) -> Result<ChatResponse, FormatError> {
+        match self {
+            Self::OpenAi => openai::parse_response(body),
+            Self::Anthropic => anthropic::parse_response(body),
+            Self::Gemini => gemini::parse_response(body),
+        }
+    }
+
+    /// Reads an error answer (HTTP `status`, non-2xx). Never fails:
+    ///
+    /// - a body in the format's error shape is parsed; when its kind is
+    ///   unknown ([`ErrorKind::Other`], e.g. Azure's `{"error": {"code":
+    ///   "401"}}` without `type`) and `status` names one, the status wins
+    ///   and the provider's type is kept in [`ApiError::code`] (if unset);
+    /// - any other body (Mistral's `{"detail": ...}`, an HTML proxy page)
+    ///   gives the kind from `status` and the body text (lossy UTF-8, at
+    ///   most 1000 bytes) as the message.
+    pub fn parse_error(self, status: u16, body: &[u8]) -> ApiError {
+        let parsed = match self {
+            Self::OpenAi => openai::parse_error(body),
+            Self::Anthropic => anthropic::parse_error(body),
+            Self::Gemini => gemini::parse_error(body),
+        };
+        let from_status = kind_from_status(status);
+        match parsed {
+            Ok(mut e) => {
+                if let (ErrorKind::Other(t), Some(k)) = (&e.kind, &from_status) {
+                    if e.code.is_none() && !t.is_empty() {
+                        e.code = Some(t.clone());
+                    }
+                    e.kind = k.clone();
+                }
+                e
+            }
+            Err(_) => ApiError {
+                kind: from_status.unwrap_or_else(|| ErrorKind::Other(status.to_string())),
+                message: raw_message(status, body),
+                param: None,
+                code: None,
+            },
+        }
+    }
+
+    /// A fresh stream decoder for a streamed (2xx) answer.
+    pub fn stream(self) -> ProviderStream {
+        match self {
+            Self::OpenAi => ProviderStream::OpenAi(openai::StreamDecoder::new()),
+            Self::Anthropic => ProviderStream::Anthropic(anthropic::StreamDecoder::new()),
+            Self::Gemini => ProviderStream::Gemini(gemini::StreamDecoder::new()),
+        }
+    }
+}
+
+/// The stream decoder of a provider's format.
+#[derive(Debug)]
+pub enum ProviderStream {
+    /// `data: {chat.completion.chunk}` ... `data: [DONE]`.
+    OpenAi(openai::StreamDecoder),
+    /// `message_start` ... `message_stop`.
+    Anthropic(anthropic::StreamDecoder),
+    /// Gemini `alt=sse` chunks.
+    Gemini(gemini::StreamDecoder),
+}
+
+impl ProviderStream {
+    /// Feeds raw body bytes, split anywhere.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<StreamEvent>, FormatError> {
+        match self {
+            Self::OpenAi(d) => d.feed(bytes),
+            Self::Anthropic(d) => d.feed(bytes),
+            Self::Gemini(d) => d.feed(bytes),
+        }
+    }
+
+    /// Ends the stream; call it when the HTTP body ends (Gemini's final
+    /// usage and [`StreamEvent::Done`] only come from here).
+    pub fn finish(&mut self) -> Result<Vec<StreamEvent>, FormatError> {
+        match self {
+            Self::OpenAi(d) => d.finish(),
+            Self::Anthropic(d) => d.finish(),
+            Self::Gemini(d) => d.finish(),
+        }
+    }
+}
+
+/// A `Retry-After` header value in delta-seconds (`30`, or `1.5` as some
+/// providers send). `None` for an HTTP-date or anything else.
+pub fn retry_after(value: &str) -> Option<Duration> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    v.parse::<f64>().ok().and_then(|s| Duration::try_from_secs_f64(s).ok())
+}
+
+fn kind_from_status(status: u16) -> Option<ErrorKind> {
+    Some(match status {
+        400 | 422 => ErrorKind::InvalidRequest,
+        401 => ErrorKind::Authentication,
+        403 => ErrorKind::Permission,
+        404 => ErrorKind::NotFound,
+        413 => ErrorKind::RequestTooLarge,
+        429 => ErrorKind::RateLimit,
+        503 | 529 => ErrorKind::Overloaded,
+        500..=599 => ErrorKind::Server,
+        _ => return None,
+    })
+}
+
+fn raw_message(status: u16, body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body.get(..MAX_RAW_MESSAGE).unwrap_or(body));
+    let text = text.trim();
+    if text.is_empty() {
+        format!("provider answered HTTP {status} with no error body")
+    } else {
+        text.to_owned()
+    }
+}
