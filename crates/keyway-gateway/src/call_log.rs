@@ -417,6 +417,19 @@ mod tests {
         store.calls(&LogQuery { limit: 1000, ..Default::default() }).await.unwrap().len()
     }
 
+    /// The stored row count once it reaches `n`, or after two seconds.
+    async fn count_reaching(store: &SqliteStore, n: usize) -> usize {
+        let mut seen = 0;
+        for _ in 0..200 {
+            seen = count(store).await;
+            if seen == n {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        seen
+    }
+
     /// A writer over a fresh in-memory store that only writes on its own
     /// once an hour, in batches of 7.
     fn hourly_writer_in_batches_of_7() -> (Arc<SqliteStore>, CallLogSender, CallLogWriter) {
@@ -471,15 +484,7 @@ mod tests {
         for _ in 0..25 {
             tx.record(row());
         }
-        let mut n = 0;
-        for _ in 0..200 {
-            n = count(&store).await;
-            if n == 25 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        assert_eq!(n, 25);
+        assert_eq!(count_reaching(&store, 25).await, 25);
         writer.shutdown().await;
     }
 
@@ -513,15 +518,7 @@ mod tests {
                 w.record(row());
             }
         }
-        let mut n = 0;
-        for _ in 0..200 {
-            n = count(&store).await;
-            if n == 6 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        assert_eq!(n, 6, "partial stages are collected at the interval");
+        assert_eq!(count_reaching(&store, 6).await, 6, "partial stages are collected at the interval");
         for w in &workers {
             w.record(row());
         }
