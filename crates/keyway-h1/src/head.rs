@@ -1,7 +1,7 @@
 //! Header blocks and the header rules both ends apply.
 
 use bytes::Bytes;
-use http::header::{CONNECTION, CONTENT_LENGTH};
+use http::header::{CONNECTION, CONTENT_LENGTH, EXPECT, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue};
 
 /// Most headers in one head (hyper's default too).
@@ -25,18 +25,79 @@ pub fn spans_of(buf: &[u8], headers: &[httparse::Header<'_>], out: &mut Vec<Span
 /// grow and rehash the map.
 const ROOM_TO_ADD: usize = 8;
 
-/// The headers at `spans` of `head`; values share `head`'s bytes. `Err`
-/// names the header that is not valid.
-pub fn header_map(head: &Bytes, spans: &[Span]) -> Result<HeaderMap, String> {
+/// What the framing and connection rules need from a head, noted while
+/// its headers are read, so deciding them takes no lookups.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Facts {
+    /// The one length every `Content-Length` agrees on; `Err` when one is
+    /// not a number or two disagree; `None` without the header.
+    pub content_length: Option<Result<u64, &'static str>>,
+    /// Whether `Transfer-Encoding` is present.
+    pub transfer_encoding: bool,
+    /// Whether the last transfer coding named is `chunked`.
+    pub chunked_last: bool,
+    /// Whether `Connection` names `close`.
+    pub close: bool,
+    /// Whether `Connection` names `keep-alive`.
+    pub keep_alive: bool,
+    /// Whether `Expect` is `100-continue`.
+    pub expect_continue: bool,
+}
+
+impl Facts {
+    fn note(&mut self, name: &HeaderName, value: &[u8]) {
+        if *name == CONTENT_LENGTH {
+            self.content_length = Some(match self.content_length.take() {
+                Some(Err(e)) => Err(e),
+                seen => lengths_of(value, seen.and_then(Result::ok)),
+            });
+        } else if *name == TRANSFER_ENCODING {
+            self.transfer_encoding = true;
+            if let Some(last) = value.split(|&b| b == b',').map(<[u8]>::trim_ascii).rfind(|t| !t.is_empty()) {
+                self.chunked_last = last.eq_ignore_ascii_case(b"chunked");
+            }
+        } else if *name == CONNECTION {
+            for token in value.split(|&b| b == b',').map(<[u8]>::trim_ascii) {
+                self.close |= token.eq_ignore_ascii_case(b"close");
+                self.keep_alive |= token.eq_ignore_ascii_case(b"keep-alive");
+            }
+        } else if *name == EXPECT {
+            self.expect_continue = value.trim_ascii().eq_ignore_ascii_case(b"100-continue");
+        }
+    }
+}
+
+/// The length in one `Content-Length` value (`12` or `12, 12`), agreeing
+/// with `seen`.
+fn lengths_of(value: &[u8], mut seen: Option<u64>) -> Result<u64, &'static str> {
+    for part in value.split(|&b| b == b',') {
+        let part = part.trim_ascii();
+        if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
+            return Err("content-length is not a number");
+        }
+        let n = part.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+        if seen.is_some_and(|l| l != n) {
+            return Err("conflicting content-length values");
+        }
+        seen = Some(n);
+    }
+    seen.ok_or("content-length is not a number")
+}
+
+/// The headers at `spans` of `head` (values share `head`'s bytes) and
+/// their [`Facts`]. `Err` names the header that is not valid.
+pub fn header_map(head: &Bytes, spans: &[Span]) -> Result<(HeaderMap, Facts), String> {
     let mut headers = HeaderMap::with_capacity(spans.len() + ROOM_TO_ADD);
+    let mut facts = Facts::default();
     for &[name_at, name_len, value_at, value_len] in spans {
         let name =
             HeaderName::from_bytes(&head[name_at..name_at + name_len]).map_err(|_| "a header name is not valid".to_owned())?;
         let value = HeaderValue::from_maybe_shared(head.slice(value_at..value_at + value_len))
             .map_err(|_| format!("the value of header {name} is not valid"))?;
+        facts.note(&name, value.as_bytes());
         headers.append(name, value);
     }
-    Ok(headers)
+    Ok((headers, facts))
 }
 
 /// The one length all `Content-Length` values agree on (`None` when there
@@ -44,17 +105,7 @@ pub fn header_map(head: &Bytes, spans: &[Span]) -> Result<HeaderMap, String> {
 pub fn content_length(headers: &HeaderMap) -> Result<Option<u64>, &'static str> {
     let mut length: Option<u64> = None;
     for value in headers.get_all(CONTENT_LENGTH) {
-        for part in value.as_bytes().split(|&b| b == b',') {
-            let part = part.trim_ascii();
-            if part.is_empty() || part.len() > 19 || !part.iter().all(u8::is_ascii_digit) {
-                return Err("content-length is not a number");
-            }
-            let n = part.iter().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
-            if length.is_some_and(|l| l != n) {
-                return Err("conflicting content-length values");
-            }
-            length = Some(n);
-        }
+        length = Some(lengths_of(value.as_bytes(), length)?);
     }
     Ok(length)
 }
@@ -115,16 +166,37 @@ mod tests {
         assert!(!connection_has(&h, "close"));
     }
 
-    #[test]
-    fn header_values_share_the_head() {
-        let head = Bytes::from_static(b"GET / HTTP/1.1\r\nHost: a\r\nX-K: v 1\r\n\r\n");
-        let mut slots = [httparse::EMPTY_HEADER; 4];
+    /// The header map and facts of a whole head.
+    fn parsed(wire: &[u8]) -> (HeaderMap, Facts) {
+        let head = Bytes::copy_from_slice(wire);
+        let mut slots = [httparse::EMPTY_HEADER; 8];
         let mut req = httparse::Request::new(&mut slots);
         assert!(req.parse(&head).unwrap().is_complete());
         let mut spans = Vec::new();
         spans_of(&head, req.headers, &mut spans);
-        let h = header_map(&head, &spans).unwrap();
+        header_map(&head, &spans).unwrap()
+    }
+
+    #[test]
+    fn header_values_share_the_head() {
+        let (h, facts) = parsed(b"GET / HTTP/1.1\r\nHost: a\r\nX-K: v 1\r\n\r\n");
         assert_eq!(h["host"], "a");
         assert_eq!(h["x-k"], "v 1");
+        assert_eq!(facts, Facts::default());
+    }
+
+    #[test]
+    fn facts_agree_with_the_lookups() {
+        let (h, facts) = parsed(
+            b"POST / HTTP/1.1\r\nContent-Length: 5\r\ncontent-length: 5, 5\r\nConnection: Keep-Alive, x\r\n\
+            Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked, \r\nExpect: 100-Continue\r\n\r\n",
+        );
+        assert_eq!(facts.content_length, Some(content_length(&h)).map(|r| r.map(|n| n.unwrap_or(0))));
+        assert_eq!(facts.content_length, Some(Ok(5)));
+        assert!(facts.transfer_encoding && facts.chunked_last == chunked_last(h.get_all("transfer-encoding").iter()));
+        assert!(facts.chunked_last);
+        assert!(facts.keep_alive && !facts.close && facts.expect_continue);
+        let (_, facts) = parsed(b"GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n");
+        assert_eq!(facts.content_length, Some(Err("conflicting content-length values")));
     }
 }

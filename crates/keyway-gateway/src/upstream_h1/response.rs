@@ -3,7 +3,7 @@
 
 use super::{Conn, ExchangeError, MAX_HEAD_BYTES};
 use bytes::{Bytes, BytesMut};
-use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::header::CONTENT_LENGTH;
 use http::{HeaderMap, Method, Response, StatusCode, Version};
 use keyway_h1::head::{self, MAX_HEADERS};
 use keyway_h1::Framing;
@@ -84,32 +84,30 @@ pub(super) fn parse(buf: &mut BytesMut, spans: &mut Vec<[usize; 4]>, method: &Me
     };
     let bytes: Bytes = buf.split_to(len).freeze();
     let status = StatusCode::from_u16(code).map_err(|_| ExchangeError::Invalid(format!("status {code}")))?;
-    let mut headers = head::header_map(&bytes, spans).map_err(ExchangeError::Invalid)?;
+    let (mut headers, facts) = head::header_map(&bytes, spans).map_err(ExchangeError::Invalid)?;
     let version = if minor == 0 { Version::HTTP_10 } else { Version::HTTP_11 };
-    let (framing, ambiguous) = framing(method, status, &headers)?;
+    let (framing, ambiguous) = framing(method, status, &facts)?;
     if ambiguous {
         // A transfer coding wins over a length (RFC 9112 §6.3): the length
         // does not reach the caller either.
         headers.remove(CONTENT_LENGTH);
     }
-    let reusable =
-        version == Version::HTTP_11 && !head::connection_has(&headers, "close") && framing != Framing::Close && !ambiguous;
+    let reusable = version == Version::HTTP_11 && !facts.close && framing != Framing::Close && !ambiguous;
     Ok(Some(Head { status, version, headers, framing, reusable }))
 }
 
 /// The body's framing, and whether the head was ambiguous (a transfer
 /// coding and a length both).
-fn framing(method: &Method, status: StatusCode, headers: &HeaderMap) -> Result<(Framing, bool), ExchangeError> {
+fn framing(method: &Method, status: StatusCode, facts: &head::Facts) -> Result<(Framing, bool), ExchangeError> {
     let code = status.as_u16();
     if method == Method::HEAD || code == 204 || code == 304 || (100..200).contains(&code) {
         return Ok((Framing::Empty, false));
     }
-    if headers.contains_key(TRANSFER_ENCODING) {
-        let framing =
-            if head::chunked_last(headers.get_all(TRANSFER_ENCODING).iter()) { Framing::Chunked } else { Framing::Close };
-        return Ok((framing, headers.contains_key(CONTENT_LENGTH)));
+    if facts.transfer_encoding {
+        let framing = if facts.chunked_last { Framing::Chunked } else { Framing::Close };
+        return Ok((framing, facts.content_length.is_some()));
     }
-    Ok(match head::content_length(headers).map_err(|e| ExchangeError::Invalid(e.into()))? {
+    Ok(match facts.content_length.transpose().map_err(|e| ExchangeError::Invalid(e.into()))? {
         Some(0) => (Framing::Empty, false),
         Some(n) => (Framing::Length(n), false),
         None => (Framing::Close, false),

@@ -5,7 +5,6 @@
 //! are refused, never guessed at: that is where request smuggling lives.
 
 use bytes::BytesMut;
-use http::header::{CONTENT_LENGTH, EXPECT, TRANSFER_ENCODING};
 use http::{Method, Request, Uri, Version};
 use keyway_h1::head::{self, Span, MAX_HEADERS};
 use keyway_h1::Framing;
@@ -59,16 +58,14 @@ pub(crate) fn parse(buf: &mut BytesMut, spans: &mut Vec<Span>) -> Result<Option<
     let bytes = buf.split_to(len).freeze();
     let uri = Uri::from_maybe_shared(bytes.slice(target.0..target.0 + target.1))
         .map_err(|_| HeadError::Malformed("invalid request target".into()))?;
-    let headers = head::header_map(&bytes, spans).map_err(HeadError::Malformed)?;
+    let (headers, facts) = head::header_map(&bytes, spans).map_err(HeadError::Malformed)?;
     let version = if minor == 0 { Version::HTTP_10 } else { Version::HTTP_11 };
-    let framing = framing(version, &headers)?;
+    let framing = framing(version, &facts)?;
     let keep_alive = match version {
-        Version::HTTP_10 => head::connection_has(&headers, "keep-alive"),
-        _ => !head::connection_has(&headers, "close"),
+        Version::HTTP_10 => facts.keep_alive,
+        _ => !facts.close,
     };
-    let expect_continue = version == Version::HTTP_11
-        && framing != Framing::Empty
-        && headers.get(EXPECT).is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    let expect_continue = version == Version::HTTP_11 && framing != Framing::Empty && facts.expect_continue;
     let mut req = Request::new(());
     *req.method_mut() = method;
     *req.uri_mut() = uri;
@@ -79,20 +76,20 @@ pub(crate) fn parse(buf: &mut BytesMut, spans: &mut Vec<Span>) -> Result<Option<
 }
 
 /// The framing of a request body.
-fn framing(version: Version, headers: &http::HeaderMap) -> Result<Framing, HeadError> {
-    if headers.contains_key(TRANSFER_ENCODING) {
+fn framing(version: Version, facts: &head::Facts) -> Result<Framing, HeadError> {
+    if facts.transfer_encoding {
         if version == Version::HTTP_10 {
             return Err(HeadError::Malformed("transfer-encoding in an HTTP/1.0 request".into()));
         }
-        if headers.contains_key(CONTENT_LENGTH) {
+        if facts.content_length.is_some() {
             return Err(HeadError::Malformed("both transfer-encoding and content-length".into()));
         }
-        if !head::chunked_last(headers.get_all(TRANSFER_ENCODING).iter()) {
+        if !facts.chunked_last {
             return Err(HeadError::Malformed("transfer-encoding that does not end in chunked".into()));
         }
         return Ok(Framing::Chunked);
     }
-    Ok(match head::content_length(headers).map_err(|e| HeadError::Malformed(e.into()))? {
+    Ok(match facts.content_length.transpose().map_err(|e| HeadError::Malformed(e.into()))? {
         None | Some(0) => Framing::Empty,
         Some(n) => Framing::Length(n),
     })

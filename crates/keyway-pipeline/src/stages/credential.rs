@@ -66,7 +66,7 @@ pub fn check<'a>(
 fn raw_value<'a>(headers: &'a HeaderMap, query: Option<&'a str>, location: KeyLocation) -> Result<Option<&'a str>, Refusal> {
     match location {
         KeyLocation::AuthorizationBearer => {
-            let Some(v) = header_str(headers, "authorization")? else { return Ok(None) };
+            let Some(v) = header_str(headers, &http::header::AUTHORIZATION)? else { return Ok(None) };
             let (scheme, rest) = v.split_once(' ').unwrap_or((v, ""));
             if !scheme.eq_ignore_ascii_case("bearer") {
                 if key_format::looks_like_key(v) {
@@ -76,7 +76,7 @@ fn raw_value<'a>(headers: &'a HeaderMap, query: Option<&'a str>, location: KeyLo
             }
             Ok(Some(rest))
         }
-        KeyLocation::XApiKey => header_str(headers, "x-api-key"),
+        KeyLocation::XApiKey => header_str(headers, &X_API_KEY),
         KeyLocation::Query => Ok(query_param(query, QUERY_PARAM)),
     }
 }
@@ -148,10 +148,14 @@ fn missing_or_misplaced(headers: &HeaderMap, query: Option<&str>, accepted: &[Ke
     }
 }
 
+/// `x-api-key`, parsed once.
+static X_API_KEY: http::HeaderName = http::HeaderName::from_static("x-api-key");
+
 /// The one value of header `name`: repeated with the same value is one
 /// credential; with different values, two.
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, Refusal> {
+fn header_str<'a>(headers: &'a HeaderMap, name: &http::HeaderName) -> Result<Option<&'a str>, Refusal> {
     let mut values = headers.get_all(name).iter();
+    let name = name.as_str();
     let Some(first) = values.next() else { return Ok(None) };
     let text = |v: &'a http::HeaderValue| {
         v.to_str().map_err(|_| Refusal::credential_malformed(CredentialProblem::NonAscii { header: name }))
