@@ -209,6 +209,8 @@ fn identify(r: &Record) -> (String, Option<TenantId>) {
         Record::Key(k) => (k.id.to_string(), Some(k.tenant_id.clone())),
         Record::Api(a) => (a.id.to_string(), Some(a.tenant_id.clone())),
         Record::Subscription(s) => (s.id.to_string(), Some(s.tenant_id.clone())),
+        Record::Provider(p) => (p.id.to_string(), Some(p.tenant_id.clone())),
+        Record::Model(m) => (m.id.to_string(), Some(m.tenant_id.clone())),
     }
 }
 
@@ -222,6 +224,8 @@ fn record_json(r: &Record) -> Result<Value, AdminError> {
         Record::Key(k) => serde_json::to_value(k),
         Record::Api(a) => serde_json::to_value(a),
         Record::Subscription(s) => serde_json::to_value(s),
+        Record::Provider(p) => serde_json::to_value(p),
+        Record::Model(m) => serde_json::to_value(m),
     };
     v.map_err(|e| AdminError::Internal(format!("serializing an audit record: {e}")))
 }

@@ -3,6 +3,7 @@
 //! snapshot. In a cluster the same changes travel between nodes.
 
 use crate::model::{Api, ApiKey, App, Subscription, Tenant, User};
+use crate::providers::{AiModel, Provider};
 
 /// One stored entity, whole.
 // A record lives only while a write is in flight (the snapshot keeps its
@@ -23,6 +24,10 @@ pub enum Record {
     Api(Api),
     /// A subscription of an app to an API.
     Subscription(Subscription),
+    /// An AI provider of a tenant (credentials sealed).
+    Provider(Provider),
+    /// A model of a tenant.
+    Model(AiModel),
 }
 
 impl Record {
@@ -35,6 +40,8 @@ impl Record {
             Record::Key(_) => "key",
             Record::Api(_) => "api",
             Record::Subscription(_) => "subscription",
+            Record::Provider(_) => "provider",
+            Record::Model(_) => "model",
         }
     }
 }

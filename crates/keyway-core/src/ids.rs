@@ -70,6 +70,12 @@ id_type!(/// A published API version.
     ApiId, "api");
 id_type!(/// A subscription of an app to an API.
     SubscriptionId, "sub");
+id_type!(/// An AI provider of a tenant.
+    ProviderId, "prv");
+id_type!(/// One credential of an AI provider (the record, never the secret).
+    CredentialId, "prc");
+id_type!(/// A model of a tenant, as callers name it.
+    ModelId, "mdl");
 id_type!(/// One request through the gateway.
     RequestId, "req", String);
 

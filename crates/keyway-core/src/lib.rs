@@ -6,6 +6,7 @@
 //! - [`codes`]: the refusal catalog of `errors.md`, one variant per code.
 //! - [`refusal`]: a refusal with its evidence, and its three envelopes.
 //! - [`refusals`]: one typed constructor per refusal code, by stage.
+//! - [`providers`]: AI providers (with sealed credentials) and models of a tenant.
 //! - [`problem`]: the RFC 9457 problem+json renderer (gateway and admin API).
 //! - [`trace`]: the per-request decision trace (stage, result, evidence).
 //! - [`records`]: call-log and audit rows.
@@ -19,6 +20,7 @@ pub mod ids;
 pub mod key_format;
 pub mod model;
 pub mod problem;
+pub mod providers;
 pub mod records;
 pub mod refusal;
 pub mod refusals;

@@ -10,8 +10,9 @@ use crate::table::Table;
 use crate::upstream_target::UpstreamTarget;
 use arc_swap::ArcSwap;
 use keyway_core::change::{Change, Record};
-use keyway_core::ids::{ApiId, AppId, KeyId, TenantId, UserId};
+use keyway_core::ids::{ApiId, AppId, KeyId, ModelId, ProviderId, TenantId, UserId};
 use keyway_core::model::{Api, ApiKey, ApiStatus, App, Subscription, Tenant, User};
+use keyway_core::providers::{AiModel, Provider};
 use keyway_core::Timestamp;
 // hashbrown's default hasher (foldhash), not SipHash: a lookup per stage on
 // every request, keyed by ids this node made.
@@ -156,6 +157,10 @@ pub struct Snapshot {
     pub routes: Arc<HashMap<String, Vec<Arc<ApiEntry>>>>,
     /// Subscriptions by (app, API).
     pub subscriptions: Table<(AppId, ApiId), Arc<Subscription>>,
+    /// AI providers by id (few per tenant: a write copies the map).
+    pub providers: Arc<HashMap<ProviderId, Arc<Provider>>>,
+    /// AI models by id.
+    pub models: Arc<HashMap<ModelId, Arc<AiModel>>>,
     /// Increases with every change applied.
     pub revision: u64,
 }
@@ -199,6 +204,13 @@ impl Snapshot {
         s.apis = Arc::new(apis.into_iter().map(|a| (a.id.clone(), Arc::new(ApiEntry::new(a)))).collect());
         s.rebuild_routes();
         s
+    }
+
+    /// The same snapshot with these AI providers and models.
+    pub fn with_ai(mut self, providers: Vec<Provider>, models: Vec<AiModel>) -> Self {
+        self.providers = Arc::new(providers.into_iter().map(|p| (p.id.clone(), Arc::new(p))).collect());
+        self.models = Arc::new(models.into_iter().map(|m| (m.id.clone(), Arc::new(m))).collect());
+        self
     }
 
     /// `key` with its app and tenant ids pointing at the app's and the
@@ -248,6 +260,12 @@ impl Snapshot {
             }
             Record::Subscription(x) => {
                 self.subscriptions.insert((x.app_id.clone(), x.api_id.clone()), Arc::new(x.clone()));
+            }
+            Record::Provider(p) => {
+                Arc::make_mut(&mut self.providers).insert(p.id.clone(), Arc::new(p.clone()));
+            }
+            Record::Model(m) => {
+                Arc::make_mut(&mut self.models).insert(m.id.clone(), Arc::new(m.clone()));
             }
         }
         self.revision += 1;
@@ -347,7 +365,46 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 #[cfg(test)]
 mod tests {
-    use super::KeyUsage;
+    use super::{KeyUsage, Snapshot};
+    use keyway_core::change::{Change, Record};
+    use keyway_core::ids::{ModelId, ProviderId, TenantId};
+    use keyway_core::providers::{AiModel, Provider, ProviderKind};
+
+    #[test]
+    fn providers_and_models_are_applied_without_touching_older_versions() {
+        let tenant = TenantId::generate();
+        let now = chrono::Utc::now();
+        let p = Provider {
+            id: ProviderId::generate(),
+            tenant_id: tenant.clone(),
+            name: "openai".into(),
+            kind: ProviderKind::OpenAi,
+            base_url: None,
+            preset: None,
+            api_version: None,
+            credentials: Vec::new(),
+            created_at: now,
+            deleted_at: None,
+        };
+        let m = AiModel {
+            id: ModelId::generate(),
+            tenant_id: tenant,
+            name: "gpt-4o".into(),
+            targets: Vec::new(),
+            fallbacks: Vec::new(),
+            timeout_ms: None,
+            price: None,
+            created_at: now,
+            deleted_at: None,
+        };
+        let before = Snapshot::default().with_ai(vec![p.clone()], Vec::new());
+        let mut after = before.clone();
+        after.apply(&Change::Insert(Record::Model(m.clone())));
+        after.apply(&Change::Update(Record::Provider(Provider { deleted_at: Some(now), ..p.clone() })));
+        assert_eq!(after.models.get(&m.id).map(|x| x.name.as_str()), Some("gpt-4o"));
+        assert!(after.providers[&p.id].deleted_at.is_some());
+        assert!(before.models.is_empty() && before.providers[&p.id].deleted_at.is_none(), "older versions unchanged");
+    }
 
     #[test]
     fn usage_is_flushed_once_per_new_use() {

@@ -70,6 +70,8 @@ fn id_of(r: &Record) -> String {
         Record::Key(x) => x.id.to_string(),
         Record::Api(x) => x.id.to_string(),
         Record::Subscription(x) => x.id.to_string(),
+        Record::Provider(x) => x.id.to_string(),
+        Record::Model(x) => x.id.to_string(),
     }
 }
 

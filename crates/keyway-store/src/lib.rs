@@ -67,6 +67,10 @@ pub struct StateDump {
     pub apis: Vec<Api>,
     /// All subscriptions, whatever their status.
     pub subscriptions: Vec<Subscription>,
+    /// All AI providers (deleted ones included), credentials sealed.
+    pub providers: Vec<keyway_core::providers::Provider>,
+    /// All AI models (deleted ones included).
+    pub models: Vec<keyway_core::providers::AiModel>,
 }
 
 /// An admin token as stored: its digest, never the token.

@@ -96,14 +96,10 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let keys = std::mem::take(&mut *Loading(loader).get()).finish();
     let load_ms = started.elapsed().as_millis() as u64;
     let key_count = keys.len();
-    let snapshot = Arc::new(SnapshotHandle::new(Snapshot::from_parts(
-        dump.tenants,
-        dump.users,
-        dump.apps,
-        keys,
-        dump.apis,
-        dump.subscriptions,
-    )));
+    let snapshot = Arc::new(SnapshotHandle::new(
+        Snapshot::from_parts(dump.tenants, dump.users, dump.apps, keys, dump.apis, dump.subscriptions)
+            .with_ai(dump.providers, dump.models),
+    ));
     let build_ms = started.elapsed().as_millis() as u64 - load_ms;
     let keys = key_count;
     tracing::info!(keys, load_ms, build_ms, "snapshot loaded");

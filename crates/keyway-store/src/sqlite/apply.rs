@@ -2,6 +2,7 @@
 //! admin write, inside its group's transaction (see `group.rs`), with
 //! constraint failures explained in the caller's terms.
 
+use super::ai_rows;
 use super::audit;
 use super::errors::{sqlite_error, violation, Violation};
 use super::rows::{self, Table};
@@ -30,6 +31,8 @@ fn table(record: &Record) -> &'static Table {
         Record::Key(_) => &rows::KEYS,
         Record::Api(_) => &rows::APIS,
         Record::Subscription(_) => &rows::SUBSCRIPTIONS,
+        Record::Provider(_) => &ai_rows::PROVIDERS,
+        Record::Model(_) => &ai_rows::MODELS,
     }
 }
 
@@ -41,6 +44,8 @@ fn id(record: &Record) -> &str {
         Record::Key(k) => k.id.as_str(),
         Record::Api(a) => a.id.as_str(),
         Record::Subscription(s) => s.id.as_str(),
+        Record::Provider(p) => p.id.as_str(),
+        Record::Model(m) => m.id.as_str(),
     }
 }
 
@@ -59,6 +64,8 @@ fn write(tx: &Connection, change: &Change) -> Result<(), StoreError> {
             Record::Key(k) => rows::write_key(&mut stmt, k),
             Record::Api(a) => rows::write_api(&mut stmt, a),
             Record::Subscription(s) => rows::write_subscription(&mut stmt, s),
+            Record::Provider(p) => ai_rows::write_provider(&mut stmt, p),
+            Record::Model(m) => ai_rows::write_model(&mut stmt, m),
         }
     };
     match written {
@@ -110,6 +117,12 @@ fn unique_message(record: &Record, message: &str) -> String {
         Record::Subscription(s) if on("subscriptions.app_id") => {
             format!("app '{}' already has a subscription to API '{}'", s.app_id, s.api_id)
         }
+        Record::Provider(p) if on("ai_providers.name") || on("ai_providers_name_uq") => {
+            format!("provider name '{}' is taken in tenant '{}'", p.name, p.tenant_id)
+        }
+        Record::Model(m) if on("ai_models.name") || on("ai_models_name_uq") => {
+            format!("model name '{}' is taken in tenant '{}'", m.name, m.tenant_id)
+        }
         _ if on(".id") || on("_id_tenant_uq") => format!("{} id '{}' already exists", record.kind(), id(record)),
         _ => format!("{} '{}' clashes with an existing row ({message})", record.kind(), id(record)),
     }
@@ -129,6 +142,8 @@ fn missing_reference(tx: &Connection, record: &Record) -> Result<Option<StoreErr
         Record::Tenant(_) => Ok(None),
         Record::User(u) => Ok((!tenant_exists(u.tenant_id.as_str())?).then(|| no_tenant(u.tenant_id.as_str()))),
         Record::Api(a) => Ok((!tenant_exists(a.tenant_id.as_str())?).then(|| no_tenant(a.tenant_id.as_str()))),
+        Record::Provider(p) => Ok((!tenant_exists(p.tenant_id.as_str())?).then(|| no_tenant(p.tenant_id.as_str()))),
+        Record::Model(m) => Ok((!tenant_exists(m.tenant_id.as_str())?).then(|| no_tenant(m.tenant_id.as_str()))),
         Record::Subscription(s) => {
             if !exists(tx, "SELECT 1 FROM apis WHERE id = ?1", [s.api_id.as_str()])? {
                 return Ok(Some(StoreError::NotFound(format!("API '{}' does not exist (subscription '{}')", s.api_id, s.id))));

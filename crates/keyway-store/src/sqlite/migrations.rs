@@ -405,6 +405,38 @@ CREATE INDEX rollups_by_app_app ON rollups_by_app (level, app_id, bucket);
 CREATE INDEX rollups_by_app_counts ON rollups_by_app
     (level, bucket, tenant_id, app_id, requests, errors, prompt_tokens, completion_tokens, cost_usd);
 "#,
+    // 10: AI providers and models of a tenant. A provider's credentials
+    // are a JSON list whose secrets are AES-256-GCM sealed (hex), never
+    // plain; targets, fallbacks and price are JSON too. Names are unique
+    // per tenant among the records not deleted.
+    r#"
+CREATE TABLE ai_providers (
+    id          TEXT PRIMARY KEY NOT NULL,
+    tenant_id   TEXT NOT NULL REFERENCES tenants (id),
+    name        TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    base_url    TEXT,
+    preset      TEXT,
+    api_version TEXT,
+    credentials TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    deleted_at  TEXT
+);
+CREATE UNIQUE INDEX ai_providers_name_uq ON ai_providers (tenant_id, name) WHERE deleted_at IS NULL;
+
+CREATE TABLE ai_models (
+    id          TEXT PRIMARY KEY NOT NULL,
+    tenant_id   TEXT NOT NULL REFERENCES tenants (id),
+    name        TEXT NOT NULL,
+    targets     TEXT NOT NULL,
+    fallbacks   TEXT NOT NULL,
+    timeout_ms  INTEGER,
+    price       TEXT,
+    created_at  TEXT NOT NULL,
+    deleted_at  TEXT
+);
+CREATE UNIQUE INDEX ai_models_name_uq ON ai_models (tenant_id, name) WHERE deleted_at IS NULL;
+"#,
 ];
 
 /// Work a migration needs beyond SQL, run in the same transaction right

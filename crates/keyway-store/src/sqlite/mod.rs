@@ -21,6 +21,7 @@
 //! the schema.
 
 mod admin_tokens;
+mod ai_rows;
 mod apply;
 mod audit;
 mod calls;

@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "a test harness fails loudly")]
 
 mod admin_tokens;
+mod ai_records;
 mod atomicity;
 mod audit;
 mod calls;
