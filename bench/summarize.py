@@ -288,12 +288,13 @@ def print_table(s):
 
     if s["pairs"] is not None:
         print()
-        print("Pairs (saturating runs back to back; CPU us/req, ratio, VM steal % of the two runs)")
-        print(f"  {'pair':>4} {'first':<12} {'nginx us':>8} {'keyway us':>9} {'ratio':>6} {'steal %':>13}")
+        print("Pairs (saturating runs back to back): CPU us/req of each, ratio keyway/nginx, VM steal % of each run")
+        print(f"  {'pair':>4} {'first':<12} {'nginx us':>8} {'keyway us':>9} {'ratio':>6} "
+              f"{'nginx st%':>9} {'keyway st%':>10}")
         for p in s["pairs"]:
             print(f"  {p['pair']:>4} {p['first']:<12} {fmt(p['nginx_cpu_us_per_request'], '.1f'):>8} "
                   f"{fmt(p['keyway_cpu_us_per_request'], '.1f'):>9} {fmt(p['cpu_ratio'], '.2f'):>6} "
-                  f"{p['nginx_steal_pct']:>6.1f} {p['keyway_steal_pct']:>6.1f}"
+                  f"{p['nginx_steal_pct']:>9.1f} {p['keyway_steal_pct']:>10.1f}"
                   f"{'  high steal' if p['high_steal'] else ''}")
     elif "nginx-proxy" in s["targets"]:
         ng = s["targets"]["nginx-proxy"]
