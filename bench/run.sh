@@ -7,23 +7,33 @@
 #
 # For each: saturating throughput (closed-loop wrk), p50/p99 latency at a fixed
 # moderate paced rate (interleaved rounds), and for the two proxies the proxy's CPU time per request
-# (from /proc) and its RSS. Prints a table on stdout (progress goes to stderr)
-# and writes bench/out/summary.json. See bench/README.md.
+# (from /proc) and its RSS. The two proxies' saturating runs come in PAIRS pairs
+# (nginx-proxy and keyway back to back, order swapped every other pair); the
+# CPU-per-request ratio is the median of the pairs' ratios, and VM steal is read
+# from /proc/stat around every measured run. Prints a table on stdout (progress
+# goes to stderr) and writes bench/out/summary.json. See bench/README.md.
 #
 # Usage: bash bench/run.sh
 # Knobs (env): DURATION CONNECTIONS KEYS RATE_CONNS RATE_DELAY_MS RATE_DURATION
 #              ROUNDS WARMUP THREADS NGINX_WORKERS KEYWAY_WORKERS SKIP_KEYWAY SKIP_BUILD
 #              KEYWAY_BIN KEEP_TMP OUT_DIR POLICIES CALL_LOG THREADING
+#              PAIRS PAIR_DURATION PAIR_WARMUP STEAL_WARN_PCT
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(dirname "$BENCH_DIR")"
 
 # ---------------------------------------------------------------- settings --
-DURATION="${DURATION:-10}"            # seconds of each measured wrk run
+DURATION="${DURATION:-10}"            # seconds of direct's saturating wrk run
 DURATION="${DURATION%s}"
-WARMUP="${WARMUP:-2}"                 # seconds of unmeasured warmup per target
+WARMUP="${WARMUP:-2}"                 # seconds of unmeasured warmup per target, once, before its first run
 WARMUP="${WARMUP%s}"
+PAIRS="${PAIRS:-5}"                   # pairs of saturating runs nginx-proxy / keyway
+PAIR_DURATION="${PAIR_DURATION:-5}"   # seconds of each proxy's saturating run in a pair
+PAIR_DURATION="${PAIR_DURATION%s}"
+PAIR_WARMUP="${PAIR_WARMUP:-1}"       # seconds of unmeasured load right before each run of a pair (0: none)
+PAIR_WARMUP="${PAIR_WARMUP%s}"
+STEAL_WARN_PCT="${STEAL_WARN_PCT:-5}" # a pair with a run above this VM steal % is reported apart
 CONNECTIONS="${CONNECTIONS:-64}"      # wrk connections of the saturating run
 THREADS="${THREADS:-2}"               # wrk threads (both runs)
 KEYS="${KEYS:-100000}"                # API keys seeded into Keyway's store
@@ -82,7 +92,9 @@ cleanup() {
     done
     for pid in "${WORKER_PIDS[@]}"; do
         # Only if that pid is still an nginx process (pids get reused).
-        [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == nginx ]] && kill -KILL "$pid" 2>/dev/null || true
+        if [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == nginx ]]; then
+            kill -KILL "$pid" 2>/dev/null || true
+        fi
     done
     wait 2>/dev/null || true
     if [[ -n "$TMP" && -d "$TMP" ]]; then
@@ -331,6 +343,28 @@ cpu_busy_pct() {
     echo $(((total - idle) * 100 / total))
 }
 
+# The cpu line of /proc/stat as "TOTAL IDLE STEAL" (clock ticks, all CPUs):
+# TOTAL sums user..steal (guest time is already inside user and nice), IDLE is
+# idle+iowait, STEAL the time the hypervisor ran something else while this VM
+# had a runnable vCPU.
+stat_cpu() {
+    local f total=0 i
+    read -ra f < <(head -n 1 /proc/stat)
+    # cpu user nice system idle iowait irq softirq steal ...
+    for ((i = 1; i <= 8; i++)); do total=$((total + ${f[i]:-0})); done
+    echo "$total $((f[4] + f[5])) ${f[8]:-0}"
+}
+
+# The JSON fields of /proc/stat's change between two stat_cpu readings.
+#   stat_json "TOTAL0 IDLE0 STEAL0" "TOTAL1 IDLE1 STEAL1"
+stat_json() {
+    local a b
+    read -ra a <<<"$1"
+    read -ra b <<<"$2"
+    local total=$((b[0] - a[0])) idle=$((b[1] - a[1])) steal=$((b[2] - a[2]))
+    echo "\"stat_total\": $total, \"stat_idle\": $idle, \"stat_steal\": $steal"
+}
+
 # Run wrk as a background job and wait for it: bash runs a trap only between
 # commands, and `wait` (unlike a foreground command) is cut short by a
 # signal, so Ctrl-C or SIGTERM stops the bench at once.
@@ -372,9 +406,12 @@ bench_throughput() {
         mapfile -t pids < <(pid_tree "$root_pid")
         t0=$(cpu_ticks "${pids[@]}")
     fi
+    local s0 s1
+    s0=$(stat_cpu)
     log "$name: saturating run, wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s"
     run_wrk "$name-saturating" -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency \
         -s "$BENCH_DIR/report.lua" "${HDR[@]}" "$url"
+    s1=$(stat_cpu)
     if [[ -n "$root_pid" ]]; then
         t1=$(cpu_ticks "${pids[@]}")
         rss_kb=$(status_kb VmRSS "${pids[@]}")
@@ -383,9 +420,90 @@ bench_throughput() {
 
     cat >"$OUT_DIR/$name-proc.json" <<EOF
 {"pids": [$(IFS=,; echo "${pids[*]}")], "cpu_ticks": $((t1 - t0)), "rss_kb": $rss_kb, "hwm_kb": $hwm_kb,
- "idle_busy_pct": $busy}
+ "idle_busy_pct": $busy, $(stat_json "$s0" "$s1")}
 EOF
     log "$name: $(sed 's/.*"rps":\([0-9]*\).*/\1/' "$OUT_DIR/$name-saturating.json") req/s"
+}
+
+# One measured saturating run of a proxy inside a pair: PAIR_WARMUP of load,
+# then PAIR_DURATION of wrk with the proxy's CPU ticks and /proc/stat read
+# around it. Leaves NAME-saturating-P.{txt,json} and NAME-run-P.json.
+#   bench_pair_run NAME URL PAIR PID...
+bench_pair_run() {
+    local name=$1 url=$2 pair=$3 t0 t1 s0 s1
+    shift 3
+    if ((PAIR_WARMUP > 0)); then
+        wrk_bg -t"$THREADS" -c"$CONNECTIONS" -d"${PAIR_WARMUP}s" "${HDR[@]}" "$url" >/dev/null 2>&1
+    fi
+    t0=$(cpu_ticks "$@")
+    s0=$(stat_cpu)
+    run_wrk "$name-saturating-$pair" -t"$THREADS" -c"$CONNECTIONS" -d"${PAIR_DURATION}s" --latency \
+        -s "$BENCH_DIR/report.lua" "${HDR[@]}" "$url"
+    s1=$(stat_cpu)
+    t1=$(cpu_ticks "$@")
+    cat >"$OUT_DIR/$name-run-$pair.json" <<EOF
+{"pair": $pair, "cpu_ticks": $((t1 - t0)), $(stat_json "$s0" "$s1")}
+EOF
+    # One progress line: req/s, CPU us/req and steal % of this run.
+    local rps requests a b
+    read -ra a <<<"$s0"
+    read -ra b <<<"$s1"
+    rps=$(sed 's/.*"rps":\([0-9]*\).*/\1/' "$OUT_DIR/$name-saturating-$pair.json")
+    requests=$(sed 's/.*"requests":\([0-9]*\).*/\1/' "$OUT_DIR/$name-saturating-$pair.json")
+    log "$(awk -v n="$name" -v p="$pair" -v rps="$rps" -v req="$requests" -v ticks="$((t1 - t0))" \
+        -v hz="$(getconf CLK_TCK)" -v st="$((b[2] - a[2]))" -v tot="$((b[0] - a[0]))" \
+        'BEGIN { printf "pair %d %s: %d req/s, %.1f us/req, steal %.1f%%", p, n, rps,
+                 (req > 0 ? ticks / hz / req * 1e6 : 0), (tot > 0 ? st * 100 / tot : 0) }')"
+}
+
+# The proxies' saturating runs, in PAIRS pairs: nginx-proxy and keyway back to
+# back, the order swapped every other pair (N K, K N, N K, ...), so that noise
+# on the machine lands on both halves of a pair alike and neither is always
+# first. Both stay up throughout. Each proxy gets one WARMUP of load first.
+# Leaves NAME-proc.json (pids, RSS after the last pair) per proxy.
+#   bench_pairs NAME=URL=PID...
+bench_pairs() {
+    local busy spec name pair order=()
+    local -A urls=() root=() pidlist=()
+    for spec in "$@"; do
+        name=${spec%%=*}; spec=${spec#*=}
+        urls[$name]=${spec%=*}; root[$name]=${spec##*=}
+        order+=("$name")
+    done
+
+    # Other processes eating CPU make every number here noisy: say so.
+    busy=$(cpu_busy_pct 1)
+    if ((busy > 10)); then
+        log "WARNING: $busy% of the CPUs are busy before any load: results will be noisy"
+    fi
+    # The pids of each proxy (nginx: master + workers), read once: nobody
+    # restarts them during the pairs.
+    for name in "${order[@]}"; do
+        pidlist[$name]="$(pid_tree "${root[$name]}" | tr '\n' ' ')"
+        log "$name: warmup ${WARMUP}s"
+        wrk_bg -t"$THREADS" -c"$CONNECTIONS" -d"${WARMUP}s" "${HDR[@]}" "${urls[$name]}" >/dev/null 2>&1
+    done
+
+    log "saturating runs: $PAIRS pairs of ${order[*]}, wrk -t$THREADS -c$CONNECTIONS" \
+        "-d${PAIR_DURATION}s each after ${PAIR_WARMUP}s of warmup"
+    for ((pair = 1; pair <= PAIRS; pair++)); do
+        local seq=("${order[@]}")
+        if ((pair % 2 == 0 && ${#order[@]} == 2)); then seq=("${order[1]}" "${order[0]}"); fi
+        for name in "${seq[@]}"; do
+            # shellcheck disable=SC2086 # the pid list is meant to split
+            bench_pair_run "$name" "${urls[$name]}" "$pair" ${pidlist[$name]}
+        done
+    done
+
+    local pids rss_kb hwm_kb
+    for name in "${order[@]}"; do
+        read -ra pids <<<"${pidlist[$name]}"
+        rss_kb=$(status_kb VmRSS "${pids[@]}")
+        hwm_kb=$(status_kb VmHWM "${pids[@]}")
+        cat >"$OUT_DIR/$name-proc.json" <<EOF
+{"pids": [$(IFS=,; echo "${pids[*]}")], "rss_kb": $rss_kb, "hwm_kb": $hwm_kb, "idle_busy_pct": $busy}
+EOF
+    done
 }
 
 # Latency of all targets at the paced rate, in ROUNDS rounds that take the
@@ -423,9 +541,11 @@ main() {
     local targets="direct nginx-proxy"
     [[ "$SKIP_KEYWAY" == 1 ]] || targets+=" keyway"
     local v
-    for v in DURATION WARMUP CONNECTIONS THREADS KEYS RATE_CONNS RATE_DELAY_MS RATE_DURATION ROUNDS NGINX_WORKERS; do
+    for v in DURATION WARMUP CONNECTIONS THREADS KEYS RATE_CONNS RATE_DELAY_MS RATE_DURATION ROUNDS \
+        NGINX_WORKERS PAIRS PAIR_DURATION STEAL_WARN_PCT; do
         require_int "$v" "${!v}"
     done
+    [[ "$PAIR_WARMUP" =~ ^[0-9]+$ ]] || die "PAIR_WARMUP must be a non-negative integer, got '$PAIR_WARMUP'"
 
     check_deps
     [[ "$SKIP_KEYWAY" == 1 ]] || build_keyway
@@ -484,8 +604,9 @@ main() {
     [[ "$SKIP_KEYWAY" == 1 ]] || check_target keyway "$keyway_url"
 
     bench_throughput direct "$direct_url"
-    bench_throughput nginx-proxy "$proxy_url" "$px_pid"
-    [[ "$SKIP_KEYWAY" == 1 ]] || bench_throughput keyway "$keyway_url" "$kw_pid"
+    local pair_targets=("nginx-proxy=$proxy_url=$px_pid")
+    [[ "$SKIP_KEYWAY" == 1 ]] || pair_targets+=("keyway=$keyway_url=$kw_pid")
+    bench_pairs "${pair_targets[@]}"
 
     local lat_targets=("direct=$direct_url" "nginx-proxy=$proxy_url")
     [[ "$SKIP_KEYWAY" == 1 ]] || lat_targets+=("keyway=$keyway_url")
@@ -497,7 +618,8 @@ main() {
     BENCH_ROUNDS="$ROUNDS" BENCH_RATE_DURATION="$RATE_DURATION" \
     BENCH_RATE_DELAY_MS="$RATE_DELAY_MS" BENCH_NGINX_WORKERS="$NGINX_WORKERS" \
     BENCH_KEYWAY_WORKERS="${KEYWAY_WORKERS:-default}" BENCH_KEYWAY_THREADING="${THREADING:-default}" \
-    BENCH_CALL_LOG="$CALL_LOG" \
+    BENCH_CALL_LOG="$CALL_LOG" BENCH_PAIRS="$PAIRS" BENCH_PAIR_DURATION="$PAIR_DURATION" \
+    BENCH_PAIR_WARMUP="$PAIR_WARMUP" BENCH_STEAL_WARN_PCT="$STEAL_WARN_PCT" \
     BENCH_SEED_SECS="$seed_secs" BENCH_CLK_TCK="$(getconf CLK_TCK)" \
     BENCH_NGINX_VERSION="$("$NGINX" -v 2>&1 | sed 's/^.*: //')" \
     BENCH_WRK_VERSION="$(wrk -v 2>&1 | head -n 1 | cut -d' ' -f2)" \
