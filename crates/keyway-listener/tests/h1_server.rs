@@ -215,3 +215,25 @@ async fn shutdown_finishes_the_request_in_flight_and_closes_idle_connections() {
     assert_eq!(read_until_quiet(&mut idle, Duration::from_secs(2)).await, "", "the idle connection is closed");
     tokio::time::timeout(Duration::from_secs(3), srv.done).await.expect("the drain ends").unwrap();
 }
+
+#[tokio::test]
+async fn connection_close_is_answered_then_the_connection_closes() {
+    let srv = start().await;
+    let mut s = TcpStream::connect(srv.addr).await.unwrap();
+    s.write_all(b"GET /bye HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\nGET /never HTTP/1.1\r\nHost: h\r\n\r\n")
+        .await
+        .unwrap();
+    let out = read_until_quiet(&mut s, Duration::from_secs(2)).await;
+    assert!(out.contains("GET /bye len=0") && out.contains("connection: close\r\n"), "{out}");
+    assert!(!out.contains("/never"), "nothing after a request that closes: {out}");
+}
+
+#[tokio::test]
+async fn a_request_half_closed_after_sending_is_still_answered() {
+    let srv = start().await;
+    let mut s = TcpStream::connect(srv.addr).await.unwrap();
+    s.write_all(b"POST /half HTTP/1.1\r\nHost: h\r\nContent-Length: 2\r\n\r\nok").await.unwrap();
+    s.shutdown().await.unwrap();
+    let out = read_until_quiet(&mut s, Duration::from_secs(2)).await;
+    assert!(out.contains("POST /half len=2 body=ok"), "{out}");
+}

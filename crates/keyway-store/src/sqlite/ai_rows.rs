@@ -34,12 +34,7 @@ struct StoredCredential {
 
 impl StoredCredential {
     fn of(c: &ProviderCredential) -> Self {
-        Self {
-            id: c.id.to_string(),
-            sealed: hex::encode(&c.sealed),
-            last4: c.last4.clone(),
-            rejected_at: c.rejected_at,
-        }
+        Self { id: c.id.to_string(), sealed: hex::encode(&c.sealed), last4: c.last4.clone(), rejected_at: c.rejected_at }
     }
 
     fn into_credential(self) -> Option<ProviderCredential> {
