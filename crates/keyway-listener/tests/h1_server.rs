@@ -237,3 +237,27 @@ async fn a_request_half_closed_after_sending_is_still_answered() {
     let out = read_until_quiet(&mut s, Duration::from_secs(2)).await;
     assert!(out.contains("POST /half len=2 body=ok"), "{out}");
 }
+
+#[tokio::test]
+async fn an_answer_before_the_whole_upload_reaches_a_client_still_sending() {
+    let srv = start().await;
+    let mut s = TcpStream::connect(srv.addr).await.unwrap();
+    let mut wire = b"POST /ignore HTTP/1.1\r\nHost: h\r\nContent-Length: 10000000\r\n\r\n".to_vec();
+    wire.extend(std::iter::repeat_n(b'x', 64 * 1024));
+    s.write_all(&wire).await.unwrap();
+    // The server answers and closes with body bytes unread. Closing a
+    // socket with unread bytes resets it, and a reset makes the client's
+    // kernel drop the answer it has not read yet; so the client reads
+    // only after a pause, and must still find the answer.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(3), s.read_to_end(&mut out)).await;
+    let out = String::from_utf8_lossy(&out);
+    assert!(out.contains("POST /ignore ignored") && out.contains("connection: close\r\n"), "{read:?} {out}");
+    // The server closed its side (the end of stream above) but still
+    // takes what the client sends, rather than resetting it.
+    for _ in 0..3 {
+        assert!(s.write_all(&[b'y'; 4096]).await.is_ok(), "the server reset the connection instead of lingering");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

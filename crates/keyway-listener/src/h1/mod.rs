@@ -132,6 +132,7 @@ pub(crate) async fn serve_connection<H: Handler>(
         let kept = response::write(&stream, &activity, &mut out, resp, asked).await?;
         drop(in_flight);
         if !kept {
+            io::linger(&stream).await;
             return Ok(Ended::Closed);
         }
     }
@@ -169,5 +170,6 @@ async fn refuse_head(stream: &TcpStream, activity: &Activity, why: HeadError) ->
         }
     };
     io::write_all(stream, activity, &mut [std::io::IoSlice::new(&bytes)]).await?;
+    io::linger(stream).await;
     Ok(Ended::Closed)
 }
