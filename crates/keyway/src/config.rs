@@ -191,7 +191,7 @@ impl Default for CallLogConfig {
         Self {
             enabled: true,
             queue_capacity: 65_536,
-            batch_size: 256,
+            batch_size: 4_096,
             flush_interval_ms: 200,
             retention_days: 30,
             minute_rollup_retention_days: 28,

@@ -90,6 +90,11 @@ fn refuse_stored(conn: &Connection, frames: &[Vec<Placed<'_>>]) -> Result<(), St
                     continue;
                 }
                 let ms = call_frame::id_ms(id).unwrap_or_else(|| time.div_euclid(MS));
+                // Outside the batch's id milliseconds no search can match;
+                // at a batch boundary that is nearly every stored id.
+                if ms < lo || ms > hi {
+                    continue;
+                }
                 if frame.binary_search_by(|p| (p.id_ms, p.row.request_id.as_str()).cmp(&(ms, id))).is_ok() {
                     clash = Some(id.to_owned());
                     return Ok(false);
