@@ -28,6 +28,7 @@ pub mod rollup;
 pub mod sealed;
 pub mod sketch;
 pub mod span_timing;
+pub mod text;
 pub mod trace;
 
 pub use codes::{ErrorCode, Stage};

@@ -4,6 +4,7 @@
 
 use crate::codes::Stage;
 use crate::span_timing::SpanTiming;
+use crate::text::Text;
 use serde::{Deserialize, Serialize};
 
 /// The outcome of one stage for one request.
@@ -37,7 +38,7 @@ pub struct TraceEntry {
     /// What it decided.
     pub result: StepResult,
     /// What it saw, for the operator (never a secret).
-    pub evidence: String,
+    pub evidence: Text,
     /// What would fix a failure, for the operator.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
@@ -67,7 +68,7 @@ impl Trace {
     }
 
     /// Records a passing stage.
-    pub fn pass(&mut self, stage: Stage, evidence: impl Into<String>) {
+    pub fn pass(&mut self, stage: Stage, evidence: impl Into<Text>) {
         if let Some(t) = &mut self.spans {
             t.mark(stage);
         }
@@ -75,7 +76,7 @@ impl Trace {
     }
 
     /// Records a failing stage.
-    pub fn fail(&mut self, stage: Stage, evidence: impl Into<String>, fix: Option<String>) {
+    pub fn fail(&mut self, stage: Stage, evidence: impl Into<Text>, fix: Option<String>) {
         if let Some(t) = &mut self.spans {
             t.mark(stage);
         }
@@ -93,7 +94,7 @@ impl Trace {
             if after.is_some_and(|a| stage <= a) {
                 continue;
             }
-            self.entries.push(TraceEntry { stage, result: StepResult::NotReached, evidence: String::new(), fix: None });
+            self.entries.push(TraceEntry { stage, result: StepResult::NotReached, evidence: Text::default(), fix: None });
         }
     }
 

@@ -45,7 +45,7 @@ pub fn spans(row: &CallLogRow, ids: &dyn IdGenerator, scope: &InstrumentationSco
             KeyValue::new("keyway.stage.result", entry.result.as_str()),
         ];
         if !entry.evidence.is_empty() {
-            attributes.push(KeyValue::new("keyway.evidence", entry.evidence.clone()));
+            attributes.push(KeyValue::new("keyway.evidence", entry.evidence.to_string()));
         }
         let status = match (failed, row.code) {
             (true, Some(code)) => {

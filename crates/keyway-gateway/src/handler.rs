@@ -325,14 +325,17 @@ fn health(status: u16, text: &'static str) -> Response<Body> {
 /// `{url} answered {status} in {ms:.1} ms`, without float formatting:
 /// written on every request.
 fn answered(url: &str, status: http::StatusCode, ms: f64) -> String {
-    use std::fmt::Write;
     let tenths = (ms * 10.0).round() as u64;
     let mut s = String::with_capacity(url.len() + 32);
     s.push_str(url);
     s.push_str(" answered ");
     s.push_str(status.as_str());
     s.push_str(" in ");
-    let _ = write!(s, "{}.{} ms", tenths / 10, tenths % 10);
+    let mut digits = [0; 20];
+    s.extend(keyway_h1::decimal(tenths / 10, &mut digits).iter().map(|&d| char::from(d)));
+    s.push('.');
+    s.push(char::from(b'0' + (tenths % 10) as u8));
+    s.push_str(" ms");
     s
 }
 
@@ -346,5 +349,6 @@ mod tests {
     fn upstream_evidence_reads_as_before() {
         assert_eq!(super::answered("http://a:1", http::StatusCode::OK, 1.26), "http://a:1 answered 200 in 1.3 ms");
         assert_eq!(super::answered("u", http::StatusCode::BAD_GATEWAY, 0.04), "u answered 502 in 0.0 ms");
+        assert_eq!(super::answered("u", http::StatusCode::OK, 12_345.67), "u answered 200 in 12345.7 ms");
     }
 }

@@ -11,6 +11,7 @@
 use chrono::{DateTime, Utc};
 use keyway_core::model::{self, QuotaPeriod};
 use keyway_core::refusals::{QuotaUsed, RateUsed};
+use keyway_core::text::Text;
 use keyway_core::Refusal;
 use keyway_limits::{headers, Level, LimitKey, Period, Quota, QuotaKey, QuotaLimiter, QuotaUsage, RateLimit, RateLimiter};
 use keyway_pipeline::Admitted;
@@ -37,7 +38,7 @@ pub struct Passed {
     /// `RateLimit-Policy` / `RateLimit` of the most restrictive level.
     pub headers: Vec<(&'static str, String)>,
     /// Trace evidence.
-    pub evidence: String,
+    pub evidence: Text,
 }
 
 fn rate(r: &model::RateLimit) -> RateLimit {
@@ -77,7 +78,7 @@ impl Limiters {
         let quotas: Vec<(QuotaKey, Quota)> =
             levels.iter().filter_map(|(l, id, _, q)| q.map(|q| (LimitKey::new(*l, *id), quota(q)))).collect();
         if rates.is_empty() && quotas.is_empty() {
-            return Ok(Passed { headers: Vec::new(), evidence: "no limits set".to_owned() });
+            return Ok(Passed { headers: Vec::new(), evidence: Text::Static("no limits set") });
         }
 
         let decisions = match self.rates.check_all(&rates) {
@@ -122,7 +123,7 @@ impl Limiters {
             .map(|(l, d)| format!("{} rate {}/{}s, {} left", l.as_str(), d.limit.requests, d.limit.per_seconds, d.remaining))
             .collect();
         evidence.extend(quotas.iter().map(|(k, q)| format!("{} quota {}/{}", k.level.as_str(), q.requests, q.period.as_str())));
-        Ok(Passed { headers, evidence: evidence.join("; ") })
+        Ok(Passed { headers, evidence: evidence.join("; ").into() })
     }
 
     /// Writes changed quota counters to storage (and keeps them for a

@@ -9,8 +9,10 @@
 //!   (a length, chunked with extensions and trailers, or until close).
 //! - [`read`]: a socket read into a buffer, one system call per arrival.
 
+pub mod decimal;
 pub mod framing;
 pub mod head;
 pub mod read;
 
+pub use decimal::decimal;
 pub use framing::{Decoder, Framing, FramingError, Source};

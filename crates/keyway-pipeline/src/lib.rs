@@ -7,6 +7,7 @@
 //! gateway runs it for every request, and `diagnose` for hypothetical ones.
 //! [`upstream_target`] holds an API's targets taken apart once.
 
+pub mod evidence_memo;
 pub mod key_loader;
 pub mod key_table;
 mod percent;

@@ -27,6 +27,7 @@ use crate::stages::{authorization, credential, identity, key, request, route};
 use http::HeaderMap;
 use keyway_core::key_format::{KeyEnv, KeyHasher};
 use keyway_core::model::{App, AuthMethod, KeyLocation, KeyState, Tenant};
+use keyway_core::text::Text;
 use keyway_core::{fmt_time, Refusal, Stage, Timestamp, Trace};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -128,9 +129,10 @@ impl Call {
     fn route(&mut self, snapshot: &Snapshot, input: &CallInput<'_>) -> Result<Arc<ApiEntry>, Refusal> {
         let api = route::check(snapshot, input.host, input.method, input.path)?;
         self.api = Some(api.clone());
-        let tenant_slug = snapshot.tenants.get(&api.api.tenant_id).map_or("?", |t| t.slug.as_str());
-        let mut evidence = joined(&["api ", &api.api.name, " ", &api.api.version, " (tenant ", tenant_slug, ")"]);
-        lifecycle_note(&api, &mut evidence);
+        let evidence = match snapshot.tenants.get(&api.api.tenant_id) {
+            Some(tenant) => api.route_evidence.get(tenant, || route_evidence(&api, &tenant.slug)),
+            None => route_evidence(&api, "?").into(),
+        };
         self.trace.pass(Stage::Route, evidence);
         Ok(api)
     }
@@ -161,25 +163,20 @@ impl Call {
         let entry = key::lookup(snapshot, &settings.hasher, &presented.key)?;
         self.key = Some(entry.clone());
         key::check_live(snapshot, &entry, now)?;
-        self.trace.pass(Stage::Key, key_evidence(&entry, now));
+        let evidence: Text = if entry.key.state_at(now) == KeyState::Rotating {
+            key_evidence(&entry, now).into()
+        } else {
+            Text::Shared(entry.in_use().key_evidence.get_or_init(|| key_evidence(&entry, now).into()).clone())
+        };
+        self.trace.pass(Stage::Key, evidence);
         Ok(entry)
     }
 
     /// Phase identity.
     fn identity(&mut self, snapshot: &Snapshot, entry: &KeyEntry, api: &Arc<ApiEntry>) -> Result<identity::Identity, Refusal> {
         let who = identity::check(snapshot, entry, api)?;
-        let app = &who.app;
-        let evidence = joined(&[
-            "app ",
-            &app.name,
-            " (",
-            app.id.as_str(),
-            "), tenant ",
-            &who.tenant.slug,
-            ", owner ",
-            app.owner_user_id.as_str(),
-            " active",
-        ]);
+        let inputs = (who.app.clone(), who.tenant.clone());
+        let evidence = entry.in_use().identity_evidence.get(&inputs, || identity_evidence(&who.app, &who.tenant));
         self.trace.pass(Stage::Identity, evidence);
         Ok(who)
     }
@@ -208,6 +205,28 @@ fn joined(parts: &[&str]) -> String {
         s.push_str(p);
     }
     s
+}
+
+/// `route` evidence: the API, its version and tenant, its lifecycle.
+fn route_evidence(api: &ApiEntry, tenant_slug: &str) -> String {
+    let mut evidence = joined(&["api ", &api.api.name, " ", &api.api.version, " (tenant ", tenant_slug, ")"]);
+    lifecycle_note(api, &mut evidence);
+    evidence
+}
+
+/// `identity` evidence: the app, its tenant and its (active) owner.
+fn identity_evidence(app: &App, tenant: &Tenant) -> String {
+    joined(&[
+        "app ",
+        &app.name,
+        " (",
+        app.id.as_str(),
+        "), tenant ",
+        &tenant.slug,
+        ", owner ",
+        app.owner_user_id.as_str(),
+        " active",
+    ])
 }
 
 fn lifecycle_note(api: &ApiEntry, out: &mut String) {
@@ -344,6 +363,24 @@ mod tests {
             ]
         );
         assert!(!format!("{:?}", d.trace).contains(&f.key), "the trace never holds the key");
+    }
+
+    #[test]
+    fn shared_evidence_follows_renames_of_what_it_names() {
+        let mut f = fixture();
+        let bearer = format!("Bearer {}", f.key);
+        let evidence = |f: &Fixture| -> Vec<String> {
+            run(f, "/orders/v1/items", Some(&bearer)).trace.entries.iter().map(|e| e.evidence.to_string()).collect()
+        };
+        let first = evidence(&f);
+        assert_eq!(first, evidence(&f), "the same request says the same");
+        assert!(first[0].contains("(tenant acme)") && first[3].contains("app billing-sync"), "{first:?}");
+        assert!(first[2].ends_with("active, no expiry"), "{first:?}");
+        f.snapshot.apply(&Change::Update(Record::App(App { name: "billing-v2".into(), ..f.app.clone() })));
+        f.snapshot.apply(&Change::Update(Record::Tenant(Tenant { slug: "acme-eu".into(), ..f.tenant.clone() })));
+        let after = evidence(&f);
+        assert!(after[0].contains("(tenant acme-eu)"), "{after:?}");
+        assert!(after[3].contains("app billing-v2") && after[3].contains("tenant acme-eu"), "{after:?}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! [`Table`]s, so a patch copies one shard of the table it touches, not
 //! the table; the small ones (APIs and their routes) are copied whole.
 
+use crate::evidence_memo::Memo;
 use crate::key_loader::KeyLoader;
 use crate::key_table::KeyTable;
 use crate::table::Table;
@@ -68,9 +69,22 @@ pub struct KeyEntry {
     pub key: ApiKey,
     /// Its usage counters.
     pub usage: KeyUsage,
-    /// The identity headers sent upstream, made on the key's first
-    /// admitted request (8 bytes for a key never used).
-    id_headers: std::sync::OnceLock<Box<IdHeaders>>,
+    /// What an admitted request of this key reuses (identity headers,
+    /// trace evidence), made on the key's first admitted request (8 bytes
+    /// for a key never used).
+    in_use: std::sync::OnceLock<Box<InUse>>,
+}
+
+/// What requests of one key share once it is used.
+#[derive(Debug)]
+pub struct InUse {
+    /// Identity header values sent upstream.
+    pub headers: IdHeaders,
+    /// `key` phase evidence while the key is simply active (not in a
+    /// rotation's grace period, which names a time relative to now).
+    pub key_evidence: std::sync::OnceLock<Arc<str>>,
+    /// `identity` phase evidence, for the app and tenant it names.
+    pub identity_evidence: Memo<(Arc<App>, Arc<Tenant>)>,
 }
 
 /// `x-keyway-tenant-id`, `-app-id` and `-key-id` values of one key:
@@ -88,20 +102,29 @@ pub struct IdHeaders {
 impl KeyEntry {
     /// The entry for `key`, with `usage`.
     pub fn new(key: ApiKey, usage: KeyUsage) -> Self {
-        Self { key, usage, id_headers: std::sync::OnceLock::new() }
+        Self { key, usage, in_use: std::sync::OnceLock::new() }
     }
 
     /// The key's identity header values (ids are ASCII, so always valid).
     pub fn id_headers(&self) -> &IdHeaders {
-        self.id_headers.get_or_init(|| {
+        &self.in_use().headers
+    }
+
+    /// What requests of this key share, made on first use.
+    pub fn in_use(&self) -> &InUse {
+        self.in_use.get_or_init(|| {
             let value = |id: &str| {
                 http::HeaderValue::from_maybe_shared(bytes::Bytes::copy_from_slice(id.as_bytes()))
                     .unwrap_or(http::HeaderValue::from_static(""))
             };
-            Box::new(IdHeaders {
-                tenant: value(self.key.tenant_id.as_str()),
-                app: value(self.key.app_id.as_str()),
-                key: value(self.key.id.as_str()),
+            Box::new(InUse {
+                headers: IdHeaders {
+                    tenant: value(self.key.tenant_id.as_str()),
+                    app: value(self.key.app_id.as_str()),
+                    key: value(self.key.id.as_str()),
+                },
+                key_evidence: std::sync::OnceLock::new(),
+                identity_evidence: Memo::default(),
             })
         })
     }
@@ -115,6 +138,8 @@ pub struct ApiEntry {
     /// Upstream targets, each repeated by its weight, for round robin.
     pub rotation: Vec<Arc<UpstreamTarget>>,
     cursor: AtomicUsize,
+    /// `route` phase evidence, for the tenant it names.
+    pub route_evidence: Memo<Arc<Tenant>>,
 }
 
 impl ApiEntry {
@@ -126,7 +151,7 @@ impl ApiEntry {
             .iter()
             .flat_map(|t| std::iter::repeat_n(Arc::new(UpstreamTarget::new(&t.url)), t.weight.max(1) as usize))
             .collect();
-        Self { api, rotation, cursor: AtomicUsize::new(0) }
+        Self { api, rotation, cursor: AtomicUsize::new(0), route_evidence: Memo::default() }
     }
 
     /// The next upstream target, weighted round robin.

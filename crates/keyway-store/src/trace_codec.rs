@@ -117,7 +117,7 @@ fn decode_binary(mut rest: &[u8]) -> Result<Trace, Unreadable> {
             FIX => Some(take_text(&mut rest)?),
             other => return Err(Unreadable(format!("fix flag {other}"))),
         };
-        entries.push(TraceEntry { stage, result, evidence, fix });
+        entries.push(TraceEntry { stage, result, evidence: evidence.into(), fix });
     }
     Ok(Trace::of(entries))
 }
@@ -152,7 +152,9 @@ struct Row(Stage, StepResult, String, #[serde(default)] Option<String>);
 fn decode_json(text: &str) -> Result<Trace, serde_json::Error> {
     match serde_json::from_str::<Vec<Row>>(text) {
         Ok(rows) => Ok(Trace::of(
-            rows.into_iter().map(|Row(stage, result, evidence, fix)| TraceEntry { stage, result, evidence, fix }).collect(),
+            rows.into_iter()
+                .map(|Row(stage, result, evidence, fix)| TraceEntry { stage, result, evidence: evidence.into(), fix })
+                .collect(),
         )),
         Err(_) => serde_json::from_str::<Trace>(text),
     }

@@ -86,7 +86,7 @@ fn head<B: Body>(out: &mut Vec<u8>, parts: &http::response::Parts, body: &B, ask
     match (out_framing, head_length) {
         (Out::Length(n), _) | (Out::None, Some(n)) if declared.is_none() => {
             out.extend_from_slice(b"content-length: ");
-            out.extend_from_slice(itoa(n, &mut [0; 20]));
+            out.extend_from_slice(keyway_h1::decimal(n, &mut [0; 20]));
             out.extend_from_slice(b"\r\n");
         }
         (Out::Chunked, _) => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
@@ -99,19 +99,6 @@ fn head<B: Body>(out: &mut Vec<u8>, parts: &http::response::Parts, body: &B, ask
     }
     out.extend_from_slice(b"\r\n");
     (out_framing, keep)
-}
-
-/// `n` in decimal, written into the end of `buf`.
-fn itoa(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[at..];
-        }
-    }
 }
 
 /// Writes `resp` to the client; `Ok(true)` when the connection may carry
@@ -282,8 +269,6 @@ mod tests {
 
     #[test]
     fn numbers_are_written_in_their_bases() {
-        assert_eq!(itoa(0, &mut [0; 20]), b"0");
-        assert_eq!(itoa(u64::MAX, &mut [0; 20]), b"18446744073709551615");
         let mut buf = [0u8; 18];
         let n = hex_line(0x1a2b, &mut buf);
         assert_eq!(&buf[..n], b"1a2b\r\n");

@@ -5,6 +5,7 @@
 
 use crate::snapshot::{ApiEntry, KeyEntry, Snapshot};
 use keyway_core::model::{App, ScopeRule, SubscriptionStatus, Visibility};
+use keyway_core::text::Text;
 use keyway_core::Refusal;
 use std::net::IpAddr;
 
@@ -20,13 +21,13 @@ pub struct Call<'a> {
 }
 
 /// Checks subscription, scopes and IP; on success returns the evidence.
-pub fn check(snapshot: &Snapshot, key: &KeyEntry, app: &App, api: &ApiEntry, call: Call<'_>) -> Result<String, Refusal> {
+pub fn check(snapshot: &Snapshot, key: &KeyEntry, app: &App, api: &ApiEntry, call: Call<'_>) -> Result<Text, Refusal> {
     let a = &api.api;
-    let mut evidence = Evidence(String::with_capacity(64));
+    let mut evidence = Evidence::default();
 
     // Subscription: every API but a `tenant` one needs an approved one.
     if a.visibility == Visibility::Tenant {
-        evidence.add(&["open to its tenant's apps, no subscription needed"]);
+        evidence.add_const("open to its tenant's apps, no subscription needed");
     } else {
         let approver = snapshot.tenants.get(&a.tenant_id).map_or("?", |t| t.slug.as_str());
         match snapshot.subscriptions.get(&(app.id.clone(), a.id.clone())) {
@@ -69,17 +70,29 @@ pub fn check(snapshot: &Snapshot, key: &KeyEntry, app: &App, api: &ApiEntry, cal
     Ok(evidence.0)
 }
 
-/// The stage's evidence, clauses joined by "; ", written without `format!`.
-struct Evidence(String);
+/// The stage's evidence, clauses joined by "; ", written without
+/// `format!`; a lone constant clause (the common case) stays a constant.
+#[derive(Default)]
+struct Evidence(Text);
 
 impl Evidence {
+    fn add_const(&mut self, clause: &'static str) {
+        if self.0.is_empty() {
+            self.0 = Text::Static(clause);
+        } else {
+            self.add(&[clause]);
+        }
+    }
+
     fn add(&mut self, parts: &[&str]) {
-        if !self.0.is_empty() {
-            self.0.push_str("; ");
+        let mut text = String::from(std::mem::take(&mut self.0));
+        if !text.is_empty() {
+            text.push_str("; ");
         }
         for p in parts {
-            self.0.push_str(p);
+            text.push_str(p);
         }
+        self.0 = Text::Owned(text);
     }
 }
 

@@ -160,7 +160,7 @@ impl<'a> Frame<'a> {
             let result = result_from_byte(row.byte()?).ok_or(FrameError::Malformed("result out of range"))?;
             let evidence = self.required(row.u64()?)?.to_owned();
             let fix = self.text(row.u64()?)?.map(str::to_owned);
-            trace.push(TraceEntry { stage, result, evidence, fix });
+            trace.push(TraceEntry { stage, result, evidence: evidence.into(), fix });
         }
         if !row.is_empty() {
             return Err(FrameError::Malformed("row longer than its fields"));

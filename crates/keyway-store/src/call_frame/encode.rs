@@ -166,7 +166,8 @@ impl<'a> Dict<'a> {
             return;
         };
         let i = match self.last.get(slot).copied().flatten() {
-            Some((last, i)) if last == text => i,
+            // Shared evidence is the very same string: a pointer compare.
+            Some((last, i)) if std::ptr::eq(last, text) || last == text => i,
             _ => {
                 let next = self.texts.len() as u32;
                 let i = *self.index.entry(text).or_insert_with(|| {
