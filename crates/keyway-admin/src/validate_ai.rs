@@ -85,7 +85,8 @@ pub fn model_name(param: &str, value: &str) -> Result<String, AdminError> {
 /// https, no credentials, query or fragment), returned without a
 /// trailing `/`.
 pub fn base_url(param: &str, url: &str) -> Result<String, AdminError> {
-    target_url(url).map_err(|why| AdminError::invalid(param, format!("{param} {url:?} {why}, e.g. https://api.openai.com/v1")))?;
+    target_url(url)
+        .map_err(|why| AdminError::invalid(param, format!("{param} {url:?} {why}, e.g. https://api.openai.com/v1")))?;
     Ok(url.strip_suffix('/').unwrap_or(url).to_owned())
 }
 
@@ -98,10 +99,9 @@ pub fn api_version(kind: ProviderKind, value: Option<&str>) -> Result<Option<Str
         }
         (ProviderKind::AzureOpenAi, Some(v)) => crate::validate::text("api_version", v, MAX_NAME).map(Some),
         (_, None) => Ok(None),
-        (kind, Some(_)) => Err(AdminError::invalid(
-            "api_version",
-            format!("api_version applies to azure_openai only, not to {}", kind.as_str()),
-        )),
+        (kind, Some(_)) => {
+            Err(AdminError::invalid("api_version", format!("api_version applies to azure_openai only, not to {}", kind.as_str())))
+        }
     }
 }
 
@@ -125,7 +125,9 @@ pub fn has_base_url(kind: ProviderKind, base_url: Option<&str>, preset: Option<&
         return Ok(());
     }
     let why = match kind {
-        ProviderKind::AzureOpenAi => "azure_openai has no public default: give the resource's endpoint, e.g. https://acme.openai.azure.com",
+        ProviderKind::AzureOpenAi => {
+            "azure_openai has no public default: give the resource's endpoint, e.g. https://acme.openai.azure.com"
+        }
         _ => "this kind has no public default: give base_url or a preset",
     };
     Err(AdminError::invalid("base_url", format!("base_url is required: {why}")))

@@ -147,7 +147,11 @@ impl From<&AiModel> for ModelView {
                 .iter()
                 .map(|t| TargetView { provider_id: t.provider_id.clone(), model: t.model.clone(), weight: t.weight })
                 .collect(),
-            fallbacks: m.fallbacks.iter().map(|t| FallbackView { provider_id: t.provider_id.clone(), model: t.model.clone() }).collect(),
+            fallbacks: m
+                .fallbacks
+                .iter()
+                .map(|t| FallbackView { provider_id: t.provider_id.clone(), model: t.model.clone() })
+                .collect(),
             timeout_ms: m.timeout_ms,
             price: m.price,
             status: AiStatus::of(m.deleted_at),
@@ -195,7 +199,10 @@ pub async fn create(
 }
 
 /// `GET /admin/v1/tenants/{id}/models`: deleted ones included.
-pub async fn list_of_tenant(State(state): State<AdminState>, PathId(tenant_id): PathId) -> Result<Json<List<ModelView>>, AdminError> {
+pub async fn list_of_tenant(
+    State(state): State<AdminState>,
+    PathId(tenant_id): PathId,
+) -> Result<Json<List<ModelView>>, AdminError> {
     let tenant = super::tenant(&state, &tenant_id).await?;
     Ok(list(state.store.models_of_tenant(&tenant.id).await?.iter().map(ModelView::from).collect()))
 }
@@ -333,7 +340,10 @@ fn resolve(providers: &[Provider], param: String, by: &str) -> Result<ProviderId
         .find(|p| p.id.as_str() == by)
         .or_else(|| providers.iter().find(|p| p.name == by))
         .map(|p| p.id.clone())
-        .ok_or_else(|| AdminError::reference(param, format!("no provider {by:?} (by id or name) in this tenant")))
+        .ok_or_else(|| {
+            let detail = format!("{param}: no live provider {by:?} (by id or name) in this tenant");
+            AdminError::reference(param, detail)
+        })
 }
 
 fn resolve_targets(providers: &[Provider], list: Vec<TargetIn>) -> Result<Vec<ModelTarget>, AdminError> {

@@ -269,7 +269,9 @@ pub async fn delete(State(state): State<AdminState>, actor: Actor, PathId(id): P
         )));
     }
     let after = Provider { deleted_at: Some(now()), ..before.clone() };
-    state.commit(&actor, vec![Write::update("provider.delete", Record::Provider(before), Record::Provider(after.clone()))]).await?;
+    state
+        .commit(&actor, vec![Write::update("provider.delete", Record::Provider(before), Record::Provider(after.clone()))])
+        .await?;
     Ok(Json(ProviderView::from(&after)))
 }
 

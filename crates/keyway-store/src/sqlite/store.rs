@@ -151,7 +151,8 @@ impl Store for SqliteStore {
 
     async fn providers_of_tenant(&self, tenant: &TenantId) -> Result<Vec<Provider>, StoreError> {
         let tenant = tenant.clone();
-        run(&self.main, move |c| entities::by_parent(c, &ai_rows::PROVIDERS, "tenant_id", tenant.as_str(), ai_rows::provider)).await
+        run(&self.main, move |c| entities::by_parent(c, &ai_rows::PROVIDERS, "tenant_id", tenant.as_str(), ai_rows::provider))
+            .await
     }
 
     async fn model(&self, id: &ModelId) -> Result<Option<AiModel>, StoreError> {
