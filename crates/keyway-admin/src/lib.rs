@@ -21,6 +21,7 @@ pub mod resources;
 mod routes;
 pub mod state;
 pub mod validate;
+pub mod validate_ai;
 
 pub use auth::{bootstrap_admin_token, PUBLIC_PATHS};
 pub use error::AdminError;

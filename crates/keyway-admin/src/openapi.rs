@@ -180,6 +180,10 @@ mod tests {
         use crate::validate::HTTP_METHODS;
         let d = doc();
         assert_eq!(strings(&schema(&d, "HttpMethod")["enum"]), HTTP_METHODS);
+        let kinds: Vec<&str> = keyway_core::providers::ProviderKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(strings(&schema(&d, "ProviderKind")["enum"]), kinds);
+        let presets: Vec<&str> = keyway_ai::provider::PRESETS.iter().map(|p| p.name).collect();
+        assert_eq!(strings(&schema(&d, "ProviderPreset")["enum"]), presets);
         let logs = &d["paths"]["/admin/v1/logs"]["get"]["parameters"];
         let code = logs.as_array().and_then(|ps| ps.iter().find(|p| p["name"] == "code")).expect("a code parameter");
         let codes: Vec<&str> = keyway_core::ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
@@ -208,6 +212,7 @@ mod tests {
         use crate::resources::users::{MAX_PASSWORD, MIN_PASSWORD};
         use crate::resources::MAX_LIMIT;
         use crate::validate::*;
+        use crate::validate_ai as ai;
         let d = doc();
         let n = |v: &Value| v.as_u64().expect("a number");
         let s = |name: &str| schema(&d, name).clone();
@@ -234,6 +239,24 @@ mod tests {
             ("KeyCreate.allowed_ips", n(&s("KeyCreate")["properties"]["allowed_ips"]["maxItems"]), MAX_ALLOWED_IPS as u64),
             ("UserCreate.password.minLength", n(&s("UserCreate")["properties"]["password"]["minLength"]), MIN_PASSWORD as u64),
             ("UserCreate.password.maxLength", n(&s("UserCreate")["properties"]["password"]["maxLength"]), MAX_PASSWORD as u64),
+            ("ApiKey.maxLength", n(&s("ApiKey")["maxLength"]), ai::MAX_API_KEY as u64),
+            ("ModelName.maxLength", n(&s("ModelName")["maxLength"]), ai::MAX_MODEL_NAME as u64),
+            (
+                "ProviderCreate.credentials",
+                n(&s("ProviderCreate")["properties"]["credentials"]["maxItems"]),
+                ai::MAX_CREDENTIALS as u64,
+            ),
+            (
+                "ProviderPatch.credentials",
+                n(&s("ProviderPatch")["properties"]["credentials"]["maxItems"]),
+                ai::MAX_CREDENTIALS as u64,
+            ),
+            ("ModelCreate.targets", n(&s("ModelCreate")["properties"]["targets"]["maxItems"]), ai::MAX_MODEL_TARGETS as u64),
+            ("ModelPatch.targets", n(&s("ModelPatch")["properties"]["targets"]["maxItems"]), ai::MAX_MODEL_TARGETS as u64),
+            ("ModelCreate.fallbacks", n(&s("ModelCreate")["properties"]["fallbacks"]["maxItems"]), ai::MAX_FALLBACKS as u64),
+            ("ModelCreate.timeout_ms", n(&s("ModelCreate")["properties"]["timeout_ms"]["maximum"]), ai::MAX_MODEL_TIMEOUT_MS),
+            ("ModelPatch.timeout_ms", n(&s("ModelPatch")["properties"]["timeout_ms"]["maximum"]), ai::MAX_MODEL_TIMEOUT_MS),
+            ("ModelTargetInput.weight", n(&s("ModelTargetInput")["properties"]["weight"]["maximum"]), MAX_WEIGHT),
         ];
         for (what, documented, served) in checks {
             assert_eq!(documented, served, "{what}");

@@ -2,7 +2,7 @@
 //! handler. [`router`](crate::router) is built from it, and the OpenAPI
 //! test walks it, so the document cannot drift from what is served.
 
-use crate::resources::{analytics, apis, apps, audit, key_batch, keys, logs, subscriptions, tenants, users};
+use crate::resources::{analytics, apis, apps, audit, key_batch, keys, logs, models, providers, subscriptions, tenants, users};
 use crate::state::AdminState;
 use crate::{diagnose, health, openapi};
 use axum::http::Method;
@@ -70,6 +70,18 @@ pub(crate) fn table() -> Vec<RouteDef> {
         POST "/admin/v1/subscriptions/{id}/approve" => subscriptions::approve,
         POST "/admin/v1/subscriptions/{id}/reject" => subscriptions::reject,
         POST "/admin/v1/subscriptions/{id}/revoke" => subscriptions::revoke,
+
+        POST "/admin/v1/tenants/{id}/providers" => providers::create,
+        GET "/admin/v1/tenants/{id}/providers" => providers::list_of_tenant,
+        GET "/admin/v1/providers/{id}" => providers::get,
+        PATCH "/admin/v1/providers/{id}" => providers::patch,
+        DELETE "/admin/v1/providers/{id}" => providers::delete,
+
+        POST "/admin/v1/tenants/{id}/models" => models::create,
+        GET "/admin/v1/tenants/{id}/models" => models::list_of_tenant,
+        GET "/admin/v1/models/{id}" => models::get,
+        PATCH "/admin/v1/models/{id}" => models::patch,
+        DELETE "/admin/v1/models/{id}" => models::delete,
 
         GET "/admin/v1/logs" => logs::list_calls,
         GET "/admin/v1/audit" => audit::list_entries,

@@ -9,7 +9,7 @@ mod common;
 
 use common::Harness;
 use keyway_admin::validate::{self, MAX_NAME, MAX_REASON};
-use keyway_admin::{diagnose, input};
+use keyway_admin::{diagnose, input, validate_ai};
 use regex_automata::meta::Regex;
 use serde_json::{json, Value};
 use std::net::IpAddr;
@@ -125,6 +125,18 @@ fn names_and_reasons() {
     let mut reasons = corpus(CHARS, 6, 5_000);
     reasons.extend(lengths_around(MAX_REASON));
     agree(&StringSchema::schema("Reason"), &reasons, |s| validate::text("reason", s, MAX_REASON).is_ok());
+}
+
+#[test]
+fn model_names_api_keys_and_base_urls() {
+    let mut names = corpus(CHARS, 4, 20_000);
+    names.extend(lengths_around(validate_ai::MAX_MODEL_NAME));
+    agree(&StringSchema::schema("ModelName"), &names, |s| validate_ai::model_name("name", s).is_ok());
+    let mut keys = corpus(CHARS, 4, 20_000);
+    keys.extend(lengths_around(validate_ai::MAX_API_KEY));
+    agree(&StringSchema::schema("ApiKey"), &keys, |s| validate_ai::api_key("api_key", s).is_ok());
+    let urls = corpus(&["https://", "http://", "api.openai.com", "/v1", "/", ":443", "?q", "#f", "u@", " ", "é"], 5, 5_000);
+    agree(&StringSchema::schema("TargetUrl"), &urls, |s| validate_ai::base_url("base_url", s).is_ok());
 }
 
 #[test]

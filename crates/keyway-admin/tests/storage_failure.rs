@@ -6,8 +6,9 @@ mod common;
 use async_trait::async_trait;
 use common::Harness;
 use keyway_core::change::Change;
-use keyway_core::ids::{ApiId, AppId, KeyId, SubscriptionId, TenantId, UserId};
+use keyway_core::ids::{ApiId, AppId, KeyId, ModelId, ProviderId, SubscriptionId, TenantId, UserId};
 use keyway_core::model::{Api, ApiKey, App, Subscription, Tenant, User};
+use keyway_core::providers::{AiModel, Provider};
 use keyway_core::records::{AuditEntry, AuditQuery, CallLogRow, LogQuery};
 use keyway_core::Timestamp;
 use keyway_store::sqlite::SqliteStore;
@@ -75,6 +76,18 @@ impl Store for Flaky {
     }
     async fn apis_of_tenant(&self, tenant: &TenantId) -> Result<Vec<Api>, StoreError> {
         self.inner.apis_of_tenant(tenant).await
+    }
+    async fn provider(&self, id: &ProviderId) -> Result<Option<Provider>, StoreError> {
+        self.inner.provider(id).await
+    }
+    async fn providers_of_tenant(&self, tenant: &TenantId) -> Result<Vec<Provider>, StoreError> {
+        self.inner.providers_of_tenant(tenant).await
+    }
+    async fn model(&self, id: &ModelId) -> Result<Option<AiModel>, StoreError> {
+        self.inner.model(id).await
+    }
+    async fn models_of_tenant(&self, tenant: &TenantId) -> Result<Vec<AiModel>, StoreError> {
+        self.inner.models_of_tenant(tenant).await
     }
     async fn subscription(&self, id: &SubscriptionId) -> Result<Option<Subscription>, StoreError> {
         self.inner.subscription(id).await

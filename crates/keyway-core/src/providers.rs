@@ -105,7 +105,7 @@ mod tests {
 
     fn credential(secret: &str) -> ProviderCredential {
         let id = CredentialId::generate();
-        let sealer = Sealer::derive(b"secret", b"keyway provider credentials v1");
+        let sealer = Sealer::derive(b"secret", crate::sealed::PROVIDER_CREDENTIALS);
         ProviderCredential {
             sealed: sealer.seal(secret.as_bytes(), id.as_str()),
             id,

@@ -13,6 +13,10 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use rand::RngCore;
 use std::fmt;
 
+/// The purpose label of the key that seals provider credentials (AI
+/// provider API keys): pass it to [`Sealer::derive`].
+pub const PROVIDER_CREDENTIALS: &[u8] = b"keyway provider credentials v1";
+
 /// The layout version written first in every sealed value.
 const VERSION: u8 = 1;
 const NONCE_LEN: usize = 12;
@@ -51,7 +55,7 @@ impl fmt::Debug for Sealer {
 
 impl Sealer {
     /// A sealer keyed from `root` (the server secret or a master key) for
-    /// `purpose` (e.g. `b"keyway provider credentials v1"`).
+    /// `purpose` (e.g. [`PROVIDER_CREDENTIALS`]).
     pub fn derive(root: &[u8], purpose: &[u8]) -> Self {
         let hk = hkdf::Hkdf::<sha2::Sha256>::new(Some(b"keyway sealed v1"), root);
         let mut key = [0u8; 32];
@@ -107,7 +111,7 @@ mod tests {
     use super::*;
 
     fn sealer() -> Sealer {
-        Sealer::derive(b"server secret", b"keyway provider credentials v1")
+        Sealer::derive(b"server secret", PROVIDER_CREDENTIALS)
     }
 
     #[test]
@@ -116,7 +120,7 @@ mod tests {
         let sealed = s.seal(b"sk-live-123456", "prc_1");
         assert_eq!(s.open(&sealed, "prc_1").unwrap(), b"sk-live-123456");
         assert_eq!(s.open(&sealed, "prc_2"), Err(OpenError::Rejected), "bound to its record");
-        let other = Sealer::derive(b"another secret", b"keyway provider credentials v1");
+        let other = Sealer::derive(b"another secret", PROVIDER_CREDENTIALS);
         assert_eq!(other.open(&sealed, "prc_1"), Err(OpenError::Rejected), "another root key");
         let purpose = Sealer::derive(b"server secret", b"keyway hmac keys v1");
         assert_eq!(purpose.open(&sealed, "prc_1"), Err(OpenError::Rejected), "another purpose");

@@ -27,6 +27,7 @@ use crate::stages::{authorization, credential, identity, key, request, route};
 use http::HeaderMap;
 use keyway_core::key_format::{KeyEnv, KeyHasher};
 use keyway_core::model::{App, AuthMethod, KeyLocation, KeyState, Tenant};
+use keyway_core::sealed::Sealer;
 use keyway_core::text::Text;
 use keyway_core::{fmt_time, Refusal, Stage, Timestamp, Trace};
 use std::net::IpAddr;
@@ -39,6 +40,9 @@ pub struct Settings {
     pub environment: KeyEnv,
     /// Digests presented keys under the server secret.
     pub hasher: KeyHasher,
+    /// Seals and opens AI provider credentials (key derived from the
+    /// server secret under [`PROVIDER_CREDENTIALS`](keyway_core::sealed::PROVIDER_CREDENTIALS)).
+    pub credentials: Sealer,
 }
 
 /// The parts of a request the stages read.
@@ -285,7 +289,12 @@ mod tests {
 
     fn fixture() -> Fixture {
         let now = Utc::now();
-        let settings = Settings { environment: KeyEnv::Live, hasher: KeyHasher::new(b"test secret for the pipeline") };
+        let secret = b"test secret for the pipeline";
+        let settings = Settings {
+            environment: KeyEnv::Live,
+            hasher: KeyHasher::new(secret),
+            credentials: Sealer::derive(secret, keyway_core::sealed::PROVIDER_CREDENTIALS),
+        };
         let tenant = Tenant::new("acme", "Acme", now);
         let user = User::new(&tenant.id, "ops@acme.test", Role::Owner, now);
         let app = App::new(&tenant.id, "billing-sync", &user.id, now);

@@ -11,8 +11,9 @@ mod trace_codec;
 
 use async_trait::async_trait;
 use keyway_core::change::Change;
-use keyway_core::ids::{AdminTokenId, ApiId, AppId, KeyId, SubscriptionId, TenantId, UserId};
+use keyway_core::ids::{AdminTokenId, ApiId, AppId, KeyId, ModelId, ProviderId, SubscriptionId, TenantId, UserId};
 use keyway_core::model::{Api, ApiKey, App, Subscription, Tenant, User};
+use keyway_core::providers::{AiModel, Provider};
 use keyway_core::records::{AuditEntry, AuditQuery, CallLogRow, LogQuery};
 use keyway_core::rollup::{Level, RollupQuery, RollupRow};
 use keyway_core::Timestamp;
@@ -169,6 +170,15 @@ pub trait Store: Send + Sync + 'static {
     async fn subscriptions_of_api(&self, api: &ApiId) -> Result<Vec<Subscription>, StoreError>;
     /// Subscriptions of an app, oldest first.
     async fn subscriptions_of_app(&self, app: &AppId) -> Result<Vec<Subscription>, StoreError>;
+
+    /// An AI provider by id (deleted ones included), credentials sealed.
+    async fn provider(&self, id: &ProviderId) -> Result<Option<Provider>, StoreError>;
+    /// AI providers of a tenant (deleted ones included), oldest first.
+    async fn providers_of_tenant(&self, tenant: &TenantId) -> Result<Vec<Provider>, StoreError>;
+    /// An AI model by id (deleted ones included).
+    async fn model(&self, id: &ModelId) -> Result<Option<AiModel>, StoreError>;
+    /// AI models of a tenant (deleted ones included), oldest first.
+    async fn models_of_tenant(&self, tenant: &TenantId) -> Result<Vec<AiModel>, StoreError>;
 
     /// Records when keys were last used (batched by the gateway). Unknown
     /// ids are ignored; an older time never overwrites a newer one.

@@ -11,6 +11,7 @@ use keyway_admin::{bootstrap_admin_token, AdminState, PendingCalls};
 use keyway_core::key_format::KeyHasher;
 use keyway_core::model::ApiKey;
 use keyway_core::rollup::{Level, RollupQuery, RollupRow};
+use keyway_core::sealed::{Sealer, PROVIDER_CREDENTIALS};
 use keyway_gateway::call_log::{CallLogSender, CallLogSettings, CallLogWriter};
 use keyway_gateway::client_ip::ClientIpResolver;
 use keyway_gateway::limits::Limiters;
@@ -71,11 +72,22 @@ fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
-/// The key hasher for this node's server secret.
-pub fn key_hasher(config: &Config) -> anyhow::Result<KeyHasher> {
+/// The stages' settings of this node: its key environment, and the key
+/// hasher and the provider-credential sealer, both keyed from this node's
+/// server secret (under different labels, so the keys never coincide).
+pub fn stage_settings(config: &Config) -> anyhow::Result<Settings> {
     create_private_dir(&config.data_dir)?;
     let secret = crate::secret::load_or_create(config.keys.secret.as_deref(), &config.data_dir)?;
-    Ok(KeyHasher::new(&secret))
+    Ok(Settings {
+        environment: config.environment,
+        hasher: KeyHasher::new(&secret),
+        credentials: Sealer::derive(&secret, PROVIDER_CREDENTIALS),
+    })
+}
+
+/// The key hasher for this node's server secret.
+pub fn key_hasher(config: &Config) -> anyhow::Result<KeyHasher> {
+    Ok(stage_settings(config)?.hasher)
 }
 
 /// Starts a node; returns once both listeners accept connections.
@@ -83,8 +95,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     // The recorder must exist before anything registers its counters.
     let metrics = telemetry::metrics_handle();
     let store: Arc<dyn Store> = open_store(&config)?;
-    let hasher = key_hasher(&config)?;
-    let minted_admin_token = bootstrap_admin_token(store.as_ref(), &hasher, config.admin.token.as_deref())
+    let stages = stage_settings(&config)?;
+    let minted_admin_token = bootstrap_admin_token(store.as_ref(), &stages.hasher, config.admin.token.as_deref())
         .await
         .context("creating the first admin token")?;
 
@@ -126,7 +138,6 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         Arc::new(Limiters { rates: Arc::new(InMemoryRateLimiter::new(SystemClock)), quotas: Arc::new(QuotaCounter::new()) });
     let loaded = limiters.load_quotas(store.as_ref(), chrono::Utc::now()).await.context("loading quota counters")?;
     tracing::debug!(rows = loaded, "quota counters loaded");
-    let stages = Settings { environment: config.environment, hasher };
     let g = &config.gateway;
     let upstream = || {
         UpstreamClient::new(

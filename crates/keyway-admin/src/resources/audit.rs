@@ -11,7 +11,7 @@ use keyway_core::records::{AuditEntry, AuditQuery};
 const PARAMS: &[&str] = &["resource_id", "resource_type", "tenant_id", "actor", "since", "until", "limit"];
 
 /// The values of `resource_type`: the kinds of record the audit log holds.
-pub const RESOURCE_TYPES: &[&str] = &["tenant", "user", "app", "key", "api", "subscription"];
+pub const RESOURCE_TYPES: &[&str] = &["tenant", "user", "app", "key", "api", "subscription", "provider", "model"];
 
 /// `GET /admin/v1/audit?resource_id=&resource_type=&tenant_id=&actor=&since=&until=&limit=`.
 pub async fn list_entries(

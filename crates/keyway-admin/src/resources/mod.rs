@@ -9,6 +9,8 @@ pub mod audit;
 pub mod key_batch;
 pub mod keys;
 pub mod logs;
+pub mod models;
+pub mod providers;
 pub mod subscriptions;
 pub mod tenants;
 pub mod users;

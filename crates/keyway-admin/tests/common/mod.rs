@@ -10,6 +10,7 @@ use http_body_util::BodyExt;
 use keyway_admin::{bootstrap_admin_token, router, AdminState};
 use keyway_core::key_format::{KeyEnv, KeyHasher};
 use keyway_core::records::AuditQuery;
+use keyway_core::sealed::{Sealer, PROVIDER_CREDENTIALS};
 use keyway_pipeline::{Settings, SnapshotHandle};
 use keyway_store::sqlite::SqliteStore;
 use keyway_store::Store;
@@ -51,6 +52,11 @@ pub struct Harness {
 
 pub const SECRET: &[u8] = b"test server secret";
 
+/// The provider-credential sealer the harness's admin API uses.
+pub fn sealer() -> Sealer {
+    Sealer::derive(SECRET, PROVIDER_CREDENTIALS)
+}
+
 impl Harness {
     pub async fn new() -> Self {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
@@ -64,7 +70,7 @@ impl Harness {
         let state = AdminState {
             store,
             snapshot: Arc::new(SnapshotHandle::default()),
-            settings: Settings { environment: KeyEnv::Live, hasher },
+            settings: Settings { environment: KeyEnv::Live, hasher, credentials: sealer() },
             metrics: Arc::new(|| "# TYPE keyway_up gauge\nkeyway_up 1\n".to_owned()),
             admin_addr: None,
             call_log: None,

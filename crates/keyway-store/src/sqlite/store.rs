@@ -1,12 +1,13 @@
 //! [`Store`] for [`SqliteStore`]: each method moves its arguments onto the
 //! blocking pool and calls the module that does the work.
 
-use super::{admin_tokens, audit, calls, entities, group, quota, rollups, rows, run, usage, SqliteStore};
+use super::{admin_tokens, ai_rows, audit, calls, entities, group, quota, rollups, rows, run, usage, SqliteStore};
 use crate::{AdminToken, KeySink, QuotaUsageRow, StateDump, Store, StoreError};
 use async_trait::async_trait;
 use keyway_core::change::Change;
-use keyway_core::ids::{ApiId, AppId, KeyId, SubscriptionId, TenantId, UserId};
+use keyway_core::ids::{ApiId, AppId, KeyId, ModelId, ProviderId, SubscriptionId, TenantId, UserId};
 use keyway_core::model::{Api, ApiKey, App, Subscription, Tenant, User};
+use keyway_core::providers::{AiModel, Provider};
 use keyway_core::records::{AuditEntry, AuditQuery, CallLogRow, LogQuery};
 use keyway_core::Timestamp;
 use std::sync::Arc;
@@ -141,6 +142,27 @@ impl Store for SqliteStore {
     async fn subscriptions_of_app(&self, app: &AppId) -> Result<Vec<Subscription>, StoreError> {
         let app = app.clone();
         run(&self.main, move |c| entities::by_parent(c, &rows::SUBSCRIPTIONS, "app_id", app.as_str(), rows::subscription)).await
+    }
+
+    async fn provider(&self, id: &ProviderId) -> Result<Option<Provider>, StoreError> {
+        let id = id.clone();
+        run(&self.main, move |c| entities::by_id(c, &ai_rows::PROVIDERS, id.as_str(), ai_rows::provider)).await
+    }
+
+    async fn providers_of_tenant(&self, tenant: &TenantId) -> Result<Vec<Provider>, StoreError> {
+        let tenant = tenant.clone();
+        run(&self.main, move |c| entities::by_parent(c, &ai_rows::PROVIDERS, "tenant_id", tenant.as_str(), ai_rows::provider))
+            .await
+    }
+
+    async fn model(&self, id: &ModelId) -> Result<Option<AiModel>, StoreError> {
+        let id = id.clone();
+        run(&self.main, move |c| entities::by_id(c, &ai_rows::MODELS, id.as_str(), ai_rows::model)).await
+    }
+
+    async fn models_of_tenant(&self, tenant: &TenantId) -> Result<Vec<AiModel>, StoreError> {
+        let tenant = tenant.clone();
+        run(&self.main, move |c| entities::by_parent(c, &ai_rows::MODELS, "tenant_id", tenant.as_str(), ai_rows::model)).await
     }
 
     async fn quota_usage(&self, since: Timestamp) -> Result<Vec<QuotaUsageRow>, StoreError> {

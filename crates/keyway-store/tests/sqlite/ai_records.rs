@@ -5,7 +5,7 @@ use crate::fixtures::*;
 use keyway_core::change::{Change, Record};
 use keyway_core::ids::{CredentialId, ModelId, ProviderId, TenantId};
 use keyway_core::providers::{AiModel, ModelTarget, Price, Provider, ProviderCredential, ProviderKind};
-use keyway_core::sealed::{last4, Sealer};
+use keyway_core::sealed::{last4, Sealer, PROVIDER_CREDENTIALS};
 use keyway_store::{Store, StoreError};
 
 const SECRET: &str = "sk-test-ZYXWVUTSRQPONMLK";
@@ -55,7 +55,7 @@ async fn providers_and_models_round_trip_and_the_secret_opens_again() {
     let s = store();
     let t = tenant("acme");
     s.apply(&[Change::Insert(Record::Tenant(t.clone()))], &[]).await.unwrap();
-    let sealer = Sealer::derive(b"server secret", b"keyway provider credentials v1");
+    let sealer = Sealer::derive(b"server secret", PROVIDER_CREDENTIALS);
     let p = provider(&t.id, "azure-east", &sealer);
     let m = model(&t.id, &p);
     s.apply(&[Change::Insert(Record::Provider(p.clone())), Change::Insert(Record::Model(m.clone()))], &[]).await.unwrap();
@@ -92,7 +92,7 @@ async fn the_database_file_never_holds_the_secret() {
         let s = keyway_store::sqlite::SqliteStore::open(&path).unwrap();
         let t = tenant("acme");
         s.apply(&[Change::Insert(Record::Tenant(t.clone()))], &[]).await.unwrap();
-        let p = provider(&t.id, "azure", &Sealer::derive(b"server secret", b"keyway provider credentials v1"));
+        let p = provider(&t.id, "azure", &Sealer::derive(b"server secret", PROVIDER_CREDENTIALS));
         s.apply(&[Change::Insert(Record::Provider(p))], &[]).await.unwrap();
         s.close().await.unwrap();
     }
@@ -103,4 +103,32 @@ async fn the_database_file_never_holds_the_secret() {
     assert!(!bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()), "the plaintext secret is stored");
     assert!(bytes.windows(4).any(|w| w == b"MLK\"") || bytes.windows(4).any(|w| w == b"NMLK"), "last4 is stored");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn providers_and_models_are_read_by_id_and_by_tenant() {
+    let s = store();
+    let (a, b) = (tenant("a"), tenant("b"));
+    s.apply(&[Change::Insert(Record::Tenant(a.clone())), Change::Insert(Record::Tenant(b.clone()))], &[]).await.unwrap();
+    let sealer = Sealer::derive(b"server secret", PROVIDER_CREDENTIALS);
+    let p = provider(&a.id, "main", &sealer);
+    let other = provider(&b.id, "main", &sealer);
+    let m = model(&a.id, &p);
+    let changes = [
+        Change::Insert(Record::Provider(p.clone())),
+        Change::Insert(Record::Provider(other.clone())),
+        Change::Insert(Record::Model(m.clone())),
+    ];
+    s.apply(&changes, &[]).await.unwrap();
+    assert_eq!(s.provider(&p.id).await.unwrap(), Some(p.clone()));
+    assert_eq!(s.provider(&ProviderId::generate()).await.unwrap(), None);
+    assert_eq!(s.providers_of_tenant(&a.id).await.unwrap(), vec![p.clone()]);
+    assert_eq!(s.providers_of_tenant(&b.id).await.unwrap(), vec![other]);
+    assert_eq!(s.model(&m.id).await.unwrap(), Some(m.clone()));
+    assert_eq!(s.model(&ModelId::generate()).await.unwrap(), None);
+    assert_eq!(s.models_of_tenant(&a.id).await.unwrap(), vec![m.clone()]);
+    assert!(s.models_of_tenant(&b.id).await.unwrap().is_empty());
+    let deleted = AiModel { deleted_at: Some(at(9)), ..m };
+    s.apply(&[Change::Update(Record::Model(deleted.clone()))], &[]).await.unwrap();
+    assert_eq!(s.models_of_tenant(&a.id).await.unwrap(), vec![deleted], "deleted ones are still read");
 }

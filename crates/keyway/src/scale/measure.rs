@@ -10,7 +10,7 @@ use http::Request;
 use http_body_util::BodyExt;
 use keyway_admin::{bootstrap_admin_token, router, AdminState};
 use keyway_core::records::{CallLogRow, LogQuery};
-use keyway_pipeline::{Settings, SnapshotHandle};
+use keyway_pipeline::SnapshotHandle;
 use keyway_store::sqlite::SqliteStore;
 use keyway_store::Store;
 use std::sync::Arc;
@@ -82,13 +82,13 @@ async fn lookup_ids(store: &SqliteStore, gen: &Traffic) -> anyhow::Result<Vec<St
 }
 
 pub async fn queries(config: &Config, store: Arc<SqliteStore>, gen: &Traffic, only: Option<&str>) -> anyhow::Result<()> {
-    let hasher = app::key_hasher(config)?;
-    bootstrap_admin_token(store.as_ref(), &hasher, Some(TOKEN)).await?;
+    let settings = app::stage_settings(config)?;
+    bootstrap_admin_token(store.as_ref(), &settings.hasher, Some(TOKEN)).await?;
     let ids = lookup_ids(store.as_ref(), gen).await?;
     let state = AdminState {
         store,
         snapshot: Arc::new(SnapshotHandle::default()),
-        settings: Settings { environment: config.environment, hasher },
+        settings,
         metrics: Arc::new(String::new),
         admin_addr: None,
         call_log: None,
