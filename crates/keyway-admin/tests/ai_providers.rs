@@ -196,13 +196,15 @@ async fn patch_replaces_the_credential_pool_and_base_url() {
         (json!({"preset": "groq"}), json!("preset")),
         (json!({"credentials": []}), json!("credentials")),
         (json!({"credentials": null}), json!("credentials")),
-        (json!({"api_version": "2024-10-21"}), json!("api_version")),
         (json!({"base_url": "https://x/v1#frag"}), json!("base_url")),
     ];
     for (body, param) in cases {
         let r = h.call("PATCH", &path, Some(body.clone())).await;
         assert_eq!(r.problem(400, "request_invalid").get("param").cloned().unwrap_or(Value::Null), param, "{body}");
     }
+    // A change the stored kind does not take conflicts with its state.
+    let r = h.call("PATCH", &path, Some(json!({"api_version": "2024-10-21"}))).await;
+    assert!(r.problem(409, "invalid_state")["detail"].as_str().unwrap_or("").contains("azure_openai only"));
 }
 
 #[tokio::test]

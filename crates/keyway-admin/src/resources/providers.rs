@@ -220,11 +220,17 @@ pub async fn patch(
         return Err(AdminError::InvalidState(format!("provider {id} is deleted and cannot be changed")));
     }
     let mut after = before.clone();
+    // What fits depends on the stored provider's kind, not on the body: a
+    // misfit is a conflict with its state (409), not a malformed body.
+    let misfit = |e: AdminError| match e {
+        AdminError::RequestInvalid { detail, .. } => AdminError::InvalidState(detail),
+        other => other,
+    };
     if let Some(api_version) = req.api_version.as_deref() {
-        after.api_version = validate_ai::api_version(before.kind, Some(api_version))?;
+        after.api_version = validate_ai::api_version(before.kind, Some(api_version)).map_err(misfit)?;
     }
     if let Some(base_url) = base_url {
-        validate_ai::has_base_url(before.kind, base_url.as_deref(), before.preset.as_deref())?;
+        validate_ai::has_base_url(before.kind, base_url.as_deref(), before.preset.as_deref()).map_err(misfit)?;
         after.base_url = base_url;
     }
     if let Some(name) = name.filter(|n| *n != before.name) {
