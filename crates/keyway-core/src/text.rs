@@ -29,15 +29,6 @@ impl Text {
             Text::Owned(s) => s,
         }
     }
-
-    /// The same text, shareable: a shared or static text as it is, an
-    /// owned one moved behind an `Arc` (one copy, made once).
-    pub fn into_shared(self) -> Text {
-        match self {
-            Text::Owned(s) => Text::Shared(Arc::from(s)),
-            other => other,
-        }
-    }
 }
 
 impl Default for Text {
@@ -157,9 +148,8 @@ mod tests {
     }
 
     #[test]
-    fn into_shared_keeps_the_text_and_shares_it() {
-        let shared = Text::from(String::from("once")).into_shared();
-        assert!(matches!(shared, Text::Shared(_)));
+    fn a_shared_text_is_cloned_by_pointer() {
+        let shared = Text::from(Arc::<str>::from("once"));
         let copy = shared.clone();
         match (&shared, &copy) {
             (Text::Shared(a), Text::Shared(b)) => assert!(Arc::ptr_eq(a, b)),

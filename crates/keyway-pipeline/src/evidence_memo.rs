@@ -9,31 +9,6 @@ use arc_swap::ArcSwapOption;
 use keyway_core::text::Text;
 use std::sync::Arc;
 
-/// What a memoized text was made from; equal inputs give the same text.
-pub trait Inputs: Clone {
-    /// Whether `self` and `other` are the very same values (the same
-    /// snapshot records, compared by pointer).
-    fn same(&self, other: &Self) -> bool;
-}
-
-impl<T> Inputs for Arc<T> {
-    fn same(&self, other: &Self) -> bool {
-        Arc::ptr_eq(self, other)
-    }
-}
-
-impl<A: Inputs, B: Inputs> Inputs for (A, B) {
-    fn same(&self, other: &Self) -> bool {
-        self.0.same(&other.0) && self.1.same(&other.1)
-    }
-}
-
-impl Inputs for () {
-    fn same(&self, _: &Self) -> bool {
-        true
-    }
-}
-
 /// One memoized text and the inputs it was made from (held, so a
 /// pointer compared later cannot be a new record at a freed address).
 #[derive(Debug)]
@@ -54,15 +29,18 @@ impl<I> Default for Memo<I> {
     }
 }
 
-impl<I: Inputs> Memo<I> {
-    /// The text for `inputs`: the kept one if it was made from the same
-    /// inputs, else `make()`'s, kept for the next call.
-    pub fn get(&self, inputs: &I, make: impl FnOnce() -> String) -> Text {
-        if let Some(made) = self.made.load().as_ref().filter(|m| m.inputs.same(inputs)) {
+impl<I> Memo<I> {
+    /// The kept text if `current` says its inputs are still the ones in
+    /// use (compare snapshot records by pointer: they are replaced, never
+    /// edited), else `make()`'s inputs and text, kept for the next call.
+    /// The inputs are only cloned when the text is (re)made.
+    pub fn get(&self, current: impl Fn(&I) -> bool, make: impl FnOnce() -> (I, String)) -> Text {
+        if let Some(made) = self.made.load().as_ref().filter(|m| current(&m.inputs)) {
             return Text::Shared(made.text.clone());
         }
-        let text: Arc<str> = Arc::from(make());
-        self.made.store(Some(Arc::new(Made { inputs: inputs.clone(), text: text.clone() })));
+        let (inputs, text) = make();
+        let text: Arc<str> = Arc::from(text);
+        self.made.store(Some(Arc::new(Made { inputs, text: text.clone() })));
         Text::Shared(text)
     }
 }
@@ -76,28 +54,35 @@ mod tests {
     fn made_once_for_the_same_inputs_and_again_when_they_change() {
         let memo: Memo<Arc<String>> = Memo::default();
         let made = Cell::new(0);
-        let make = |s: &Arc<String>| {
-            made.set(made.get() + 1);
-            format!("app {s}")
+        let get = |s: &Arc<String>| {
+            memo.get(
+                |held| Arc::ptr_eq(held, s),
+                || {
+                    made.set(made.get() + 1);
+                    (s.clone(), format!("app {s}"))
+                },
+            )
         };
         let first = Arc::new("a".to_owned());
-        let a1 = memo.get(&first, || make(&first));
-        let a2 = memo.get(&first, || make(&first));
+        let (a1, a2) = (get(&first), get(&first));
         assert_eq!((a1.as_str(), a2.as_str(), made.get()), ("app a", "app a", 1));
         // An equal value in a new record is a change: snapshot records are
         // replaced, never edited, so a new pointer means new facts.
         let renamed = Arc::new("b".to_owned());
-        assert_eq!(memo.get(&renamed, || make(&renamed)).as_str(), "app b");
-        assert_eq!(memo.get(&renamed, || make(&renamed)).as_str(), "app b");
+        assert_eq!(get(&renamed).as_str(), "app b");
+        assert_eq!(get(&renamed).as_str(), "app b");
         assert_eq!(made.get(), 2);
     }
 
     #[test]
     fn pairs_change_when_either_side_does() {
         let memo: Memo<(Arc<u8>, Arc<u8>)> = Memo::default();
+        let get = |x: &Arc<u8>, y: &Arc<u8>, text: &str| {
+            memo.get(|(a, b)| Arc::ptr_eq(a, x) && Arc::ptr_eq(b, y), || ((x.clone(), y.clone()), text.to_owned()))
+        };
         let (x, y) = (Arc::new(1), Arc::new(2));
-        assert_eq!(memo.get(&(x.clone(), y.clone()), || "1 2".into()).as_str(), "1 2");
-        assert_eq!(memo.get(&(x.clone(), y.clone()), || "again".into()).as_str(), "1 2");
-        assert_eq!(memo.get(&(x, Arc::new(3)), || "1 3".into()).as_str(), "1 3");
+        assert_eq!(get(&x, &y, "1 2").as_str(), "1 2");
+        assert_eq!(get(&x, &y, "again").as_str(), "1 2");
+        assert_eq!(get(&x, &Arc::new(3), "1 3").as_str(), "1 3");
     }
 }

@@ -134,7 +134,9 @@ impl Call {
         let api = route::check(snapshot, input.host, input.method, input.path)?;
         self.api = Some(api.clone());
         let evidence = match snapshot.tenants.get(&api.api.tenant_id) {
-            Some(tenant) => api.route_evidence.get(tenant, || route_evidence(&api, &tenant.slug)),
+            Some(tenant) => {
+                api.route_evidence.get(|held| Arc::ptr_eq(held, tenant), || (tenant.clone(), route_evidence(&api, &tenant.slug)))
+            }
             None => route_evidence(&api, "?").into(),
         };
         self.trace.pass(Stage::Route, evidence);
@@ -179,8 +181,10 @@ impl Call {
     /// Phase identity.
     fn identity(&mut self, snapshot: &Snapshot, entry: &KeyEntry, api: &Arc<ApiEntry>) -> Result<identity::Identity, Refusal> {
         let who = identity::check(snapshot, entry, api)?;
-        let inputs = (who.app.clone(), who.tenant.clone());
-        let evidence = entry.in_use().identity_evidence.get(&inputs, || identity_evidence(&who.app, &who.tenant));
+        let evidence = entry.in_use().identity_evidence.get(
+            |(app, tenant)| Arc::ptr_eq(app, &who.app) && Arc::ptr_eq(tenant, &who.tenant),
+            || ((who.app.clone(), who.tenant.clone()), identity_evidence(&who.app, &who.tenant)),
+        );
         self.trace.pass(Stage::Identity, evidence);
         Ok(who)
     }
