@@ -26,13 +26,16 @@ pub struct Refusal {
     pub fix: Option<String>,
     /// Extra response headers (e.g. `Allow`, `Retry-After`).
     pub headers: Vec<(&'static str, String)>,
+    /// The request field at fault (`request_invalid`), as OpenAI's
+    /// `param` and problem+json's `param` name it.
+    pub param: Option<String>,
 }
 
 impl Refusal {
     /// A refusal with caller text and operator evidence; only the
     /// constructors of [`crate::refusals`] call it.
     pub(crate) fn new(code: ErrorCode, detail: impl Into<String>, evidence: impl Into<String>) -> Self {
-        Self { code, detail: detail.into(), hint: None, evidence: evidence.into(), fix: None, headers: Vec::new() }
+        Self { code, detail: detail.into(), hint: None, evidence: evidence.into(), fix: None, headers: Vec::new(), param: None }
     }
 
     /// Adds a caller-facing hint.
@@ -79,7 +82,7 @@ impl Refusal {
                     status,
                     detail: &self.detail,
                     hint: self.hint.as_deref(),
-                    param: None,
+                    param: self.param.as_deref(),
                     request_id: Some(request_id),
                 };
                 (PROBLEM_JSON, doc.to_json())
@@ -94,7 +97,7 @@ impl Refusal {
                     json!({"error": {
                         "message": message,
                         "type": self.code.openai_type().as_str(),
-                        "param": null,
+                        "param": self.param,
                         "code": code,
                     }}),
                 )

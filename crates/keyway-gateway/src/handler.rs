@@ -3,6 +3,7 @@
 //! ([`Call::decide`]), limits, upstream, respond, and [`Gateway::finish`],
 //! which closes the trace and queues the call-log row.
 
+use crate::ai::{self, AiCall, Providers, Served};
 use crate::body::{Body, BodyError};
 use crate::call_log::CallLogSender;
 use crate::client_ip::ClientIpResolver;
@@ -53,6 +54,8 @@ pub struct Gateway {
     call_log: CallLogSender,
     store: Arc<dyn Store>,
     limiters: Arc<Limiters>,
+    /// The AI gateway's provider side (credentials and their health).
+    ai: Arc<Providers>,
     /// `keyway_gateway_requests_total{code="ok"}`, registered once: the
     /// hot path only increments it.
     accepted: metrics::Counter,
@@ -87,7 +90,8 @@ impl Gateway {
                 counter
             })
             .collect();
-        Self { snapshot, settings, upstream, call_log, store, limiters, accepted, refused }
+        let ai = Arc::new(Providers::new(settings.stages.credentials.clone()));
+        Self { snapshot, settings, upstream, call_log, store, limiters, ai, accepted, refused }
     }
 
     /// The same gateway with its own upstream connection pool and call-log
@@ -157,14 +161,30 @@ impl Gateway {
         peer: SocketAddr,
         snapshot: &Snapshot,
         row: &mut CallLogRow,
-    ) -> Result<Response<Body>, Refusal> {
+    ) -> Result<Served, Refusal> {
         admitted.key.usage.touch(row.time.timestamp_millis());
         let limit_headers = self.limits(call, admitted, row.time)?;
         // One value for the upstream request and the response: cloning it
         // shares its bytes.
         let id = respond::request_id_value(row.request_id.as_str());
+        if ai::is_ai(&admitted.api.api) {
+            let ctx = AiCall {
+                call,
+                admitted,
+                snapshot,
+                row,
+                client: &self.upstream,
+                max_body_bytes: self.settings.max_body_bytes,
+                default_timeout: self.settings.upstream_timeout,
+            };
+            // Boxed: the AI exchange's state would otherwise sit in every
+            // request's future, REST ones included.
+            let served = Box::pin(self.ai.serve(ctx, req)).await?;
+            let resp = respond::admitted(served.resp, &admitted.api.api, snapshot, id, limit_headers);
+            return Ok(Served { resp, settlement: served.settlement });
+        }
         let resp = self.upstream(call, admitted, req, peer, row, &id).await?;
-        Ok(respond::admitted(resp, &admitted.api.api, snapshot, id, limit_headers))
+        Ok(respond::admitted(resp, &admitted.api.api, snapshot, id, limit_headers).into())
     }
 
     /// Phase limits.
@@ -235,18 +255,14 @@ impl Gateway {
     /// Closes the trace, renders a refusal in the API's envelope, counts,
     /// and queues the call-log row (phase log): the one place every
     /// request ends, admitted or refused.
-    fn finish(
-        &self,
-        mut call: Call,
-        mut row: CallLogRow,
-        outcome: Result<Response<Body>, Refusal>,
-        started: Instant,
-    ) -> Response<Body> {
+    fn finish(&self, mut call: Call, mut row: CallLogRow, outcome: Result<Served, Refusal>, started: Instant) -> Response<Body> {
         call.close(outcome.as_ref().err());
+        let mut settlement = None;
         let resp = match outcome {
-            Ok(resp) => {
+            Ok(served) => {
                 self.accepted.increment(1);
-                resp
+                settlement = served.settlement;
+                served.resp
             }
             Err(refusal) => {
                 if refusal.code.stage() == Stage::Upstream && refusal.code.status() >= 500 {
@@ -258,7 +274,7 @@ impl Gateway {
                     c.increment(1);
                 }
                 row.code = Some(refusal.code);
-                let protocol = call.api.as_ref().map_or(Protocol::Rest, |a| a.api.protocol);
+                let protocol = call.api.as_ref().map_or(Protocol::Rest, |a| ai::protocol(&a.api, &row.path));
                 respond::refusal(&refusal, protocol, row.request_id.as_str())
             }
         };
@@ -272,7 +288,11 @@ impl Gateway {
         row.status = resp.status().as_u16();
         row.latency_ms = ms(started.elapsed());
         row.trace = call.trace;
-        self.call_log.record(row);
+        match settlement {
+            // A stream's row waits for the stream's end and its usage.
+            Some(s) => s.row_ready(row, self.call_log.clone()),
+            None => self.call_log.record(row),
+        }
         resp
     }
 }
@@ -304,7 +324,7 @@ fn missing_host<B>(req: &Request<B>) -> Option<Refusal> {
 
 /// The refusal for a request body the client broke; the upstream request
 /// was aborted, and the connection is closed (its framing is lost).
-fn client_fault(fault: &BodyFault, target: &str) -> Refusal {
+pub(crate) fn client_fault(fault: &BodyFault, target: &str) -> Refusal {
     let refusal = match fault {
         BodyFault::TooLarge { limit } => Refusal::payload_too_large(*limit, fault),
         BodyFault::Malformed(_) => Refusal::request_malformed(Malformed::BodyFraming(fault)),

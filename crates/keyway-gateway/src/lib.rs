@@ -12,6 +12,7 @@
 //! - [`usage`]: periodic flush of keys' `last_used_at`.
 //! - [`client_ip`]: the client IP behind trusted proxies.
 
+pub mod ai;
 pub mod batch_sink;
 pub mod body;
 pub mod call_log;

@@ -186,6 +186,8 @@ pub struct Snapshot {
     pub providers: Arc<HashMap<ProviderId, Arc<Provider>>>,
     /// AI models by id.
     pub models: Arc<HashMap<ModelId, Arc<AiModel>>>,
+    /// Live AI models by tenant, then by the name callers put in `model`.
+    model_names: Arc<HashMap<TenantId, Arc<HashMap<String, Arc<AiModel>>>>>,
     /// Increases with every change applied.
     pub revision: u64,
 }
@@ -235,7 +237,36 @@ impl Snapshot {
     pub fn with_ai(mut self, providers: Vec<Provider>, models: Vec<AiModel>) -> Self {
         self.providers = Arc::new(providers.into_iter().map(|p| (p.id.clone(), Arc::new(p))).collect());
         self.models = Arc::new(models.into_iter().map(|m| (m.id.clone(), Arc::new(m))).collect());
+        let mut names: HashMap<TenantId, HashMap<String, Arc<AiModel>>> = HashMap::new();
+        for m in self.models.values().filter(|m| m.deleted_at.is_none()) {
+            names.entry(m.tenant_id.clone()).or_default().insert(m.name.clone(), m.clone());
+        }
+        self.model_names = Arc::new(names.into_iter().map(|(t, m)| (t, Arc::new(m))).collect());
         self
+    }
+
+    /// The live model of `tenant` that callers name `name`.
+    pub fn model_named(&self, tenant: &TenantId, name: &str) -> Option<&Arc<AiModel>> {
+        self.model_names.get(tenant)?.get(name)
+    }
+
+    /// The live models of `tenant`, in no particular order.
+    pub fn models_of(&self, tenant: &TenantId) -> impl Iterator<Item = &Arc<AiModel>> {
+        self.model_names.get(tenant).into_iter().flat_map(|m| m.values())
+    }
+
+    /// Keeps [`Snapshot::model_named`] in step with a model written:
+    /// its old name (if renamed or deleted) out, its name in while live.
+    fn index_model(&mut self, m: &Arc<AiModel>) {
+        let old = self.models.get(&m.id).cloned();
+        let names = Arc::make_mut(&mut self.model_names);
+        let tenant = Arc::make_mut(names.entry(m.tenant_id.clone()).or_default());
+        if let Some(old) = old {
+            tenant.remove(&old.name);
+        }
+        if m.deleted_at.is_none() {
+            tenant.insert(m.name.clone(), m.clone());
+        }
     }
 
     /// `key` with its app and tenant ids pointing at the app's and the
@@ -290,7 +321,9 @@ impl Snapshot {
                 Arc::make_mut(&mut self.providers).insert(p.id.clone(), Arc::new(p.clone()));
             }
             Record::Model(m) => {
-                Arc::make_mut(&mut self.models).insert(m.id.clone(), Arc::new(m.clone()));
+                let m = Arc::new(m.clone());
+                self.index_model(&m);
+                Arc::make_mut(&mut self.models).insert(m.id.clone(), m);
             }
         }
         self.revision += 1;
@@ -429,6 +462,33 @@ mod tests {
         assert_eq!(after.models.get(&m.id).map(|x| x.name.as_str()), Some("gpt-4o"));
         assert!(after.providers[&p.id].deleted_at.is_some());
         assert!(before.models.is_empty() && before.providers[&p.id].deleted_at.is_none(), "older versions unchanged");
+    }
+
+    #[test]
+    fn models_are_found_by_name_within_their_tenant_through_renames_and_deletes() {
+        let (t1, t2) = (TenantId::generate(), TenantId::generate());
+        let now = chrono::Utc::now();
+        let model = |tenant: &TenantId, name: &str| AiModel {
+            id: ModelId::generate(),
+            tenant_id: tenant.clone(),
+            name: name.into(),
+            targets: Vec::new(),
+            fallbacks: Vec::new(),
+            timeout_ms: None,
+            price: None,
+            created_at: now,
+            deleted_at: None,
+        };
+        let (a, b) = (model(&t1, "fast"), model(&t2, "fast"));
+        let mut s = Snapshot::default().with_ai(Vec::new(), vec![a.clone(), b.clone()]);
+        assert_eq!(s.model_named(&t1, "fast").map(|m| &m.id), Some(&a.id));
+        assert_eq!(s.model_named(&t2, "fast").map(|m| &m.id), Some(&b.id), "same name, other tenant: its own model");
+        s.apply(&Change::Update(Record::Model(AiModel { name: "quick".into(), ..a.clone() })));
+        assert!(s.model_named(&t1, "fast").is_none(), "the old name is gone after a rename");
+        assert_eq!(s.model_named(&t1, "quick").map(|m| &m.id), Some(&a.id));
+        s.apply(&Change::Update(Record::Model(AiModel { name: "quick".into(), deleted_at: Some(now), ..a })));
+        assert!(s.model_named(&t1, "quick").is_none() && s.models_of(&t1).next().is_none(), "a deleted model is not offered");
+        assert_eq!(s.models_of(&t2).count(), 1);
     }
 
     #[test]

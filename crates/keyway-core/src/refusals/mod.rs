@@ -11,6 +11,7 @@
 //! describes only the request itself, never stored state: the disclosure
 //! rule of `errors.md`.
 
+mod ai;
 mod authorization;
 mod credential;
 mod identity;
@@ -20,6 +21,7 @@ mod request;
 mod route;
 mod upstream;
 
+pub use ai::{CredentialRejected, ModelListOf};
 pub use credential::CredentialProblem;
 pub use identity::{OwnerGone, OwnerSuspended, TenantSuspended};
 pub use limits::{QuotaUsed, RateUsed};

@@ -1,0 +1,298 @@
+//! The unified AI API: an `ai` API's operations (OpenAI's chat
+//! completions, embeddings and models, Anthropic's messages) served over
+//! the models of the API's tenant, whatever their providers.
+//!
+//! An AI call walks the same phases as any other (request through
+//! authorization, limits), then its own: the body is read and parsed
+//! (`request_invalid`), [`model_phase`] resolves and allows the model,
+//! [`plan`] orders its targets and fallbacks, [`exchange`] tries them over
+//! each provider's credential pool, and the answer is translated back
+//! into the caller's format: whole ([`respond`]), or as a stream
+//! ([`stream`]). [`metering`] prices the usage and writes it on the
+//! call-log row.
+
+mod credentials;
+mod exchange;
+mod metering;
+mod model_phase;
+mod operation;
+mod plan;
+mod respond;
+mod stream;
+
+pub use exchange::Providers;
+pub use metering::Settlement;
+pub use operation::Operation;
+
+use crate::body::{Body, BodyError};
+use crate::upstream_client::UpstreamClient;
+use bytes::Bytes;
+use exchange::Failed;
+use http::Request;
+use http_body::Body as _;
+use http_body_util::BodyExt;
+use keyway_ai::outbound::{build_chat, build_embeddings, ProviderTarget, ResponseReader};
+use keyway_ai::{anthropic, openai, ChatRequest, WireFormat};
+use keyway_core::model::{Api, Protocol};
+use keyway_core::providers::AiModel;
+use keyway_core::records::CallLogRow;
+use keyway_core::{Refusal, Stage};
+use keyway_listener::GuardedBody;
+use keyway_pipeline::{Admitted, Call, Snapshot};
+use metering::Pricing;
+use plan::Attempt;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The largest provider answer read whole (non-streamed).
+const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+
+/// Whether `api` is served by the AI gateway.
+pub fn is_ai(api: &Api) -> bool {
+    api.protocol != Protocol::Rest // XXX-MERGE: api.kind == ApiKind::Ai
+}
+
+/// The refusal envelope of a request to `api` at `path`.
+pub fn protocol(api: &Api, path: &str) -> Protocol {
+    if is_ai(api) {
+        Operation::protocol_of_path(path)
+    } else {
+        api.protocol
+    }
+}
+
+/// What an AI call needs from the request path.
+#[derive(Debug)]
+pub struct AiCall<'a> {
+    /// The phases' record.
+    pub call: &'a mut Call,
+    /// The admitted caller.
+    pub admitted: &'a Admitted,
+    /// The snapshot the call was admitted under.
+    pub snapshot: &'a Snapshot,
+    /// The call-log row being filled.
+    pub row: &'a mut CallLogRow,
+    /// The worker's upstream client.
+    pub client: &'a UpstreamClient,
+    /// The largest request body accepted.
+    pub max_body_bytes: u64,
+    /// The provider timeout when the model sets none.
+    pub default_timeout: Duration,
+}
+
+/// An AI call's answer; `settlement` is set for a stream, whose row is
+/// recorded once the stream has ended.
+#[derive(Debug)]
+pub struct Served {
+    /// The response.
+    pub resp: http::Response<Body>,
+    /// The stream's settlement, which records the call-log row.
+    pub settlement: Option<Arc<Settlement>>,
+}
+
+impl From<http::Response<Body>> for Served {
+    fn from(resp: http::Response<Body>) -> Self {
+        Self { resp, settlement: None }
+    }
+}
+
+impl Providers {
+    /// Serves one admitted call to an `ai` API.
+    pub async fn serve(&self, ctx: AiCall<'_>, req: Request<GuardedBody>) -> Result<Served, Refusal> {
+        let op = Operation::of(&ctx.admitted.api.api, req.method(), req.uri().path())?;
+        if op == Operation::Models {
+            return Ok(respond::model_list(ctx.snapshot, ctx.admitted).into());
+        }
+        let body = read_body(req, ctx.max_body_bytes).await?;
+        match op {
+            Operation::Embeddings => self.embeddings(ctx, &body).await.map(Served::from),
+            _ => self.chat(ctx, op.caller_format(), &body).await,
+        }
+    }
+
+    async fn chat(&self, mut ctx: AiCall<'_>, format: WireFormat, body: &Bytes) -> Result<Served, Refusal> {
+        let parsed = match format {
+            WireFormat::Anthropic => anthropic::parse_request(body),
+            _ => openai::parse_request(body),
+        }
+        .map_err(|e| Refusal::request_invalid(e.path(), &e))?;
+        let model = model_phase(&mut ctx, &parsed.model)?;
+        let attempts = plan::attempts(ctx.snapshot, &model);
+        let timeout = model.timeout_ms.map_or(ctx.default_timeout, Duration::from_millis);
+        let answered = self
+            .exchange(ctx.client, &attempts, timeout, |a, credential| {
+                build_chat(&target_of(a), &parsed, credential, format, Some(body))
+            })
+            .await;
+        let a = match answered {
+            Ok(a) => a,
+            Err(failed) => return relay_failure(ctx, format, failed),
+        };
+        let attempt = &attempts[a.attempt];
+        let pricing = Pricing::new(&model, &attempt.provider.name, &attempt.model);
+        note_upstream(ctx.call, ctx.row, attempt, &a.tried, a.resp.status(), a.elapsed);
+        let reader = ResponseReader::for_kind(attempt.provider.kind);
+        if parsed.stream {
+            let settlement = Arc::new(Settlement::new(pricing));
+            let resp = respond::stream(a.resp, reader, format, &parsed, estimate_input(&parsed), settlement.clone());
+            return Ok(Served { resp, settlement: Some(settlement) });
+        }
+        let bytes = read_answer(a.resp.into_body(), &attempt.provider.name).await?;
+        let answer = reader.parse_response(&bytes).map_err(|e| {
+            Refusal::upstream_unavailable(&attempt.provider.name, format_args!("answer unreadable as {format:?}: {e}"))
+        })?;
+        let usage = answer.usage.unwrap_or_default();
+        pricing.fill(ctx.row, &usage);
+        let out = if attempt.provider.kind.wire_format() == format { bytes.to_vec() } else { respond::render(format, &answer) };
+        Ok(respond::json(200, out).into())
+    }
+
+    async fn embeddings(&self, mut ctx: AiCall<'_>, body: &Bytes) -> Result<http::Response<Body>, Refusal> {
+        let name = embedding_model_name(body)?;
+        let model = model_phase(&mut ctx, &name)?;
+        let attempts = plan::attempts(ctx.snapshot, &model);
+        let timeout = model.timeout_ms.map_or(ctx.default_timeout, Duration::from_millis);
+        let answered = self
+            .exchange(ctx.client, &attempts, timeout, |a, credential| build_embeddings(&target_of(a), body, credential))
+            .await;
+        let a = match answered {
+            Ok(a) => a,
+            Err(failed) => return relay_failure(ctx, WireFormat::OpenAi, failed).map(|s| s.resp),
+        };
+        let attempt = &attempts[a.attempt];
+        note_upstream(ctx.call, ctx.row, attempt, &a.tried, a.resp.status(), a.elapsed);
+        let bytes = read_answer(a.resp.into_body(), &attempt.provider.name).await?;
+        let prompt_tokens = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|v| v.pointer("/usage/prompt_tokens").and_then(serde_json::Value::as_u64))
+            .unwrap_or(0);
+        let usage = keyway_ai::Usage { input_tokens: prompt_tokens, ..Default::default() };
+        Pricing::new(&model, &attempt.provider.name, &attempt.model).fill(ctx.row, &usage);
+        Ok(respond::json(200, bytes.to_vec()))
+    }
+}
+
+/// Phase model, recorded in the trace under authorization (its refusal,
+/// `model_not_allowed`, is of that stage).
+fn model_phase(ctx: &mut AiCall<'_>, name: &str) -> Result<Arc<AiModel>, Refusal> {
+    let model = model_phase::resolve(ctx.snapshot, ctx.admitted, name)?;
+    ctx.call.trace.pass(Stage::Authorization, model_phase::evidence(&model));
+    Ok(model)
+}
+
+/// The provider target of `attempt`.
+fn target_of(a: &Attempt) -> ProviderTarget {
+    ProviderTarget {
+        kind: a.provider.kind,
+        base_url: a.provider.base_url.clone(),
+        api_version: a.provider.api_version.clone(),
+        preset: a.provider.preset.clone(),
+        model: a.model.clone(),
+    }
+}
+
+/// The trace's upstream entry and the row's upstream latency.
+fn note_upstream(call: &mut Call, row: &mut CallLogRow, a: &Attempt, tried: &[String], status: http::StatusCode, took: Duration) {
+    let ms = took.as_secs_f64() * 1000.0;
+    row.upstream_latency_ms = Some(ms);
+    let mut evidence = format!(
+        "{} {} ({}) model {} answered {} in {:.1} ms",
+        if a.fallback { "fallback" } else { "provider" },
+        a.provider.name,
+        a.provider.kind.as_str(),
+        a.model,
+        status.as_str(),
+        ms
+    );
+    if !tried.is_empty() {
+        evidence.push_str(" after: ");
+        evidence.push_str(&tried.join("; "));
+    }
+    call.trace.pass(Stage::Upstream, evidence);
+}
+
+/// A failure of every attempt: Keyway's refusal, or the provider's own
+/// error relayed in the caller's format.
+fn relay_failure(ctx: AiCall<'_>, format: WireFormat, failed: Failed) -> Result<Served, Refusal> {
+    match failed {
+        Failed::Refused(r) => Err(r),
+        Failed::Provider { status, error, retry_after, tried } => {
+            ctx.call.trace.pass(Stage::Upstream, format!("provider error relayed: {}", tried.join("; ")));
+            Ok(respond::provider_error(format, status, &error, retry_after.as_deref()).into())
+        }
+    }
+}
+
+/// The request body, whole, within `limit`.
+async fn read_body(req: Request<GuardedBody>, limit: u64) -> Result<Bytes, Refusal> {
+    let declared =
+        req.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if let Some(n) = declared.filter(|n| *n > limit) {
+        return Err(Refusal::payload_too_large(limit, format_args!("content-length {n} over limit {limit}")));
+    }
+    let body = req.into_body();
+    let progress = body.progress();
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let body: Body = body.map_err(|e| -> BodyError { Box::new(e) }).boxed();
+    match collect(body, limit).await {
+        Ok(bytes) => Ok(bytes),
+        Err(e) => Err(match progress.as_deref().and_then(|p| p.fault()) {
+            Some(fault) => crate::handler::client_fault(fault, "the AI provider"),
+            None => match e {
+                Collect::TooLarge => Refusal::payload_too_large(limit as u64, "streamed body over the limit"),
+                Collect::Broken(e) => Refusal::request_invalid(None, format_args!("the body could not be read: {e}")),
+            },
+        }),
+    }
+}
+
+/// A provider's whole answer.
+async fn read_answer(body: Body, provider: &str) -> Result<Bytes, Refusal> {
+    collect(body, MAX_ANSWER_BYTES).await.map_err(|e| match e {
+        Collect::TooLarge => Refusal::upstream_unavailable(provider, format_args!("answer over {MAX_ANSWER_BYTES} bytes")),
+        Collect::Broken(e) => Refusal::upstream_unavailable(provider, format_args!("answer body: {e}")),
+    })
+}
+
+/// Why a body could not be read whole.
+pub(crate) enum Collect {
+    /// It is longer than the limit.
+    TooLarge,
+    /// It broke off.
+    Broken(BodyError),
+}
+
+/// `body`, whole, if at most `limit` bytes.
+pub(crate) async fn collect(mut body: Body, limit: usize) -> Result<Bytes, Collect> {
+    let mut out = bytes::BytesMut::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(Collect::Broken)?.into_data() else { continue };
+        if out.len() + data.len() > limit {
+            return Err(Collect::TooLarge);
+        }
+        if out.is_empty() && body.is_end_stream() {
+            return Ok(data);
+        }
+        out.extend_from_slice(&data);
+    }
+    Ok(out.freeze())
+}
+
+/// The `model` of an embeddings body.
+fn embedding_model_name(body: &[u8]) -> Result<String, Refusal> {
+    let v: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| Refusal::request_invalid(None, format_args!("not JSON: {e}")))?;
+    match v.get("model") {
+        Some(serde_json::Value::String(m)) => Ok(m.clone()),
+        Some(_) => Err(Refusal::request_invalid(Some("model"), "`model` must be a string")),
+        None => Err(Refusal::request_invalid(Some("model"), "`model` is required")),
+    }
+}
+
+/// A rough count of the prompt's tokens (four characters a token), for a
+/// stream that ends without reporting usage.
+fn estimate_input(req: &ChatRequest) -> u64 {
+    let chars: usize = req.system.iter().filter_map(|p| p.as_text()).map(str::len).sum::<usize>()
+        + req.messages.iter().map(|m| m.joined_text().len()).sum::<usize>();
+    (chars as u64).div_ceil(4)
+}
