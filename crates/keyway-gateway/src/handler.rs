@@ -176,6 +176,7 @@ impl Gateway {
                 client: &self.upstream,
                 max_body_bytes: self.settings.max_body_bytes,
                 default_timeout: self.settings.upstream_timeout,
+                meter: &self.limiters.meter,
             };
             // Boxed: the AI exchange's state would otherwise sit in every
             // request's future, REST ones included.

@@ -13,7 +13,10 @@ use keyway_core::model::{self, QuotaPeriod};
 use keyway_core::refusals::{QuotaUsed, RateUsed};
 use keyway_core::text::Text;
 use keyway_core::Refusal;
-use keyway_limits::{headers, Level, LimitKey, Period, Quota, QuotaKey, QuotaLimiter, QuotaUsage, RateLimit, RateLimiter};
+use keyway_limits::{
+    headers, Level, LimitKey, Measure, Meter, MeterUsage, Period, Quota, QuotaKey, QuotaLimiter, QuotaUsage, RateLimit,
+    RateLimiter,
+};
 use keyway_pipeline::Admitted;
 use keyway_store::{QuotaUsageRow, Store};
 use std::sync::Arc;
@@ -24,6 +27,8 @@ pub struct Limiters {
     pub rates: Arc<dyn RateLimiter>,
     /// Period quotas.
     pub quotas: Arc<dyn QuotaLimiter>,
+    /// The AI metering ledger: spend budgets and tokens per minute.
+    pub meter: Arc<dyn Meter>,
 }
 
 impl std::fmt::Debug for Limiters {
@@ -126,14 +131,17 @@ impl Limiters {
         Ok(Passed { headers, evidence: evidence.join("; ").into() })
     }
 
-    /// Writes changed quota counters to storage (and keeps them for a
-    /// retry if that fails).
-    pub async fn flush_quotas(&self, store: &dyn Store) {
+    /// Writes changed quota counters and AI meter counts to storage (and
+    /// keeps them for a retry if that fails). Meter counts share the
+    /// quota table, their measure (`usd_day`, `usd_month`,
+    /// `tokens_minute`) in its `period` column.
+    pub async fn flush_counters(&self, store: &dyn Store) {
         let dirty = self.quotas.take_dirty();
-        if dirty.is_empty() {
+        let metered = self.meter.take_dirty();
+        if dirty.is_empty() && metered.is_empty() {
             return;
         }
-        let rows: Vec<QuotaUsageRow> = dirty
+        let mut rows: Vec<QuotaUsageRow> = dirty
             .iter()
             .map(|u| QuotaUsageRow {
                 level: u.level.as_str().to_owned(),
@@ -143,16 +151,41 @@ impl Limiters {
                 used: u.used,
             })
             .collect();
+        rows.extend(metered.iter().map(|m| QuotaUsageRow {
+            level: m.key.level.as_str().to_owned(),
+            subject: m.key.subject.clone(),
+            period: m.measure.as_str().to_owned(),
+            period_start: m.window_start,
+            used: m.used,
+        }));
         if let Err(e) = store.save_quota_usage(&rows).await {
-            tracing::warn!(error = %e, rows = rows.len(), "could not save quota counters; will retry");
+            tracing::warn!(error = %e, rows = rows.len(), "could not save quota and meter counters; will retry");
             self.quotas.load_usage(dirty);
+            self.meter.load_usage(metered);
         }
     }
 
-    /// Loads the current periods' quota counters from storage.
-    pub async fn load_quotas(&self, store: &dyn Store, now: DateTime<Utc>) -> Result<usize, keyway_store::StoreError> {
+    /// Loads the current periods' quota counters and AI meter counts
+    /// from storage.
+    pub async fn load_counters(&self, store: &dyn Store, now: DateTime<Utc>) -> Result<usize, keyway_store::StoreError> {
         let since = Period::Month.start(now);
         let rows = store.quota_usage(since).await?;
+        let metered: Vec<MeterUsage> = rows
+            .iter()
+            .filter_map(|r| {
+                let measure = Measure::parse(&r.period)?;
+                // Only the current window of each measure still counts.
+                (r.period_start >= measure.window_start(now)).then_some(())?;
+                Some(MeterUsage {
+                    key: LimitKey::new(r.level.parse().ok()?, r.subject.clone()),
+                    measure,
+                    window_start: r.period_start,
+                    used: r.used,
+                })
+            })
+            .collect();
+        let n_metered = metered.len();
+        self.meter.load_usage(metered);
         let usage: Vec<QuotaUsage> = rows
             .into_iter()
             .filter_map(|r| {
@@ -171,7 +204,7 @@ impl Limiters {
             .collect();
         let n = usage.len();
         self.quotas.load_usage(usage);
-        Ok(n)
+        Ok(n + n_metered)
     }
 }
 

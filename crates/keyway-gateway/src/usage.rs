@@ -44,11 +44,11 @@ pub async fn run(
         tokio::select! {
             _ = tick.tick() => {
                 flush(&snapshot, store.as_ref()).await;
-                limiters.flush_quotas(store.as_ref()).await;
+                limiters.flush_counters(store.as_ref()).await;
             }
             _ = stop.changed() => break,
         }
     }
     flush(&snapshot, store.as_ref()).await;
-    limiters.flush_quotas(store.as_ref()).await;
+    limiters.flush_counters(store.as_ref()).await;
 }

@@ -11,6 +11,9 @@
 //!   and the persisted [`QuotaUsage`] row.
 //! - [`quota_counter`]: [`QuotaCounter`], in-memory counts with dirty-row
 //!   snapshots so a restart does not reset quotas.
+//! - [`meter`] and [`meter_ledger`]: the AI metering ledger ([`Meter`],
+//!   [`MeterLedger`]): USD budgets and tokens per minute, reserved at
+//!   admission and settled with the real amounts.
 //!
 //! Both limiters are traits ([`RateLimiter`], [`QuotaLimiter`]) so a
 //! cluster can count in Redis. A refused request never consumes capacity,
@@ -22,6 +25,8 @@ mod gcra;
 pub mod headers;
 pub mod key;
 pub mod memory;
+pub mod meter;
+pub mod meter_ledger;
 pub mod period;
 pub mod quota;
 pub mod quota_counter;
@@ -31,6 +36,8 @@ mod shards;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use key::{Level, LimitKey, UnknownLevel};
 pub use memory::InMemoryRateLimiter;
+pub use meter::{Amounts, Measure, Meter, MeterCheck, MeterLimit, MeterRefusal, MeterUsage, Reservation};
+pub use meter_ledger::MeterLedger;
 pub use period::Period;
 pub use quota::{Quota, QuotaDecision, QuotaKey, QuotaLimiter, QuotaRefusal, QuotaUsage};
 pub use quota_counter::QuotaCounter;

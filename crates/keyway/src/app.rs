@@ -17,7 +17,7 @@ use keyway_gateway::client_ip::ClientIpResolver;
 use keyway_gateway::limits::Limiters;
 use keyway_gateway::upstream_client::UpstreamClient;
 use keyway_gateway::{Gateway, GatewaySettings};
-use keyway_limits::{InMemoryRateLimiter, QuotaCounter, SystemClock};
+use keyway_limits::{InMemoryRateLimiter, MeterLedger, QuotaCounter, SystemClock};
 use keyway_listener::serve::Handler;
 use keyway_listener::{fd_budget, GuardedBody, ListenerSettings};
 use keyway_pipeline::{KeyLoader, Settings, Snapshot, SnapshotHandle};
@@ -134,10 +134,13 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     if recovered > 0 {
         tracing::info!(rows = recovered, "rollups rebuilt for calls stored after the last flush");
     }
-    let limiters =
-        Arc::new(Limiters { rates: Arc::new(InMemoryRateLimiter::new(SystemClock)), quotas: Arc::new(QuotaCounter::new()) });
-    let loaded = limiters.load_quotas(store.as_ref(), chrono::Utc::now()).await.context("loading quota counters")?;
-    tracing::debug!(rows = loaded, "quota counters loaded");
+    let limiters = Arc::new(Limiters {
+        rates: Arc::new(InMemoryRateLimiter::new(SystemClock)),
+        quotas: Arc::new(QuotaCounter::new()),
+        meter: Arc::new(MeterLedger::new()),
+    });
+    let loaded = limiters.load_counters(store.as_ref(), chrono::Utc::now()).await.context("loading quota and meter counters")?;
+    tracing::debug!(rows = loaded, "quota and meter counters loaded");
     let g = &config.gateway;
     let upstream = || {
         UpstreamClient::new(
@@ -223,7 +226,7 @@ impl Running {
         // Requests that finished while draining counted after the
         // background flusher's last round: write their counters too.
         keyway_gateway::usage::flush(&self.snapshot, self.store.as_ref()).await;
-        self.limiters.flush_quotas(self.store.as_ref()).await;
+        self.limiters.flush_counters(self.store.as_ref()).await;
         self.call_log.shutdown().await;
         self.exporters.shutdown().await;
         let started = std::time::Instant::now();

@@ -1,4 +1,5 @@
-//! Stage 6, limits: `rate_limited`, `quota_exceeded`.
+//! Stage 6, limits: `rate_limited`, `quota_exceeded`, and the AI
+//! gateway's `budget_exceeded` and `token_rate_limited`.
 
 use crate::{fmt_time, ErrorCode, Refusal, Timestamp};
 
@@ -70,5 +71,107 @@ impl Refusal {
         .hint(format!("Wait until {resets}, or ask for a larger quota."))
         .fix(format!("raise the {level} quota"))
         .header("retry-after", retry.to_string())
+    }
+}
+
+/// An AI spend budget that is used up.
+#[derive(Debug, Clone, Copy)]
+pub struct BudgetUsed<'a> {
+    /// The level it is set at: `key`, `app` or `tenant`.
+    pub level: &'a str,
+    /// The same for callers.
+    pub whose: &'a str,
+    /// The id it counts for.
+    pub subject: &'a str,
+    /// The budget, USD per period.
+    pub budget_usd: f64,
+    /// Spent in this period, USD (settled calls).
+    pub spent_usd: f64,
+    /// Held by calls in flight, USD.
+    pub held_usd: f64,
+    /// The period: `day` or `month`.
+    pub period: &'a str,
+    /// When the period ends.
+    pub resets_at: Timestamp,
+    /// Now, for `Retry-After`.
+    pub now: Timestamp,
+}
+
+/// An AI tokens-per-minute limit that is used up.
+#[derive(Debug, Clone, Copy)]
+pub struct TokensUsed<'a> {
+    /// The level it is set at: `key`, `app` or `tenant`.
+    pub level: &'a str,
+    /// The same for callers.
+    pub whose: &'a str,
+    /// The id it counts for.
+    pub subject: &'a str,
+    /// Tokens allowed per minute.
+    pub per_minute: u64,
+    /// Tokens used this minute, and held by calls in flight.
+    pub used: u64,
+    /// This call's estimate.
+    pub asked: u64,
+    /// Seconds until the minute ends.
+    pub retry_after_s: u64,
+}
+
+impl Refusal {
+    /// `budget_exceeded`: an AI spend budget is used up; gives spent and budget.
+    pub fn budget_exceeded(b: BudgetUsed<'_>) -> Self {
+        let resets = fmt_time(&b.resets_at);
+        let retry = (b.resets_at - b.now).num_seconds().max(1);
+        Self::new(
+            ErrorCode::BudgetExceeded,
+            format!(
+                "The {} AI budget of ${:.2} per {} is used up: ${:.6} spent; it resets at {resets}.",
+                b.whose, b.budget_usd, b.period, b.spent_usd
+            ),
+            format!(
+                "{} {} spent ${:.6} (+ ${:.6} held by calls in flight) of ${:.2} per {}",
+                b.level, b.subject, b.spent_usd, b.held_usd, b.budget_usd, b.period
+            ),
+        )
+        .hint(format!("Wait until {resets}, or ask for a larger budget."))
+        .fix(format!("raise the {}'s budget", b.level))
+        .header("retry-after", retry.to_string())
+        .header("ratelimit-policy", format!("\"{}-budget\";q={};w={}", b.level, micro(b.budget_usd), period_secs(b.period)))
+        .header(
+            "ratelimit",
+            format!("\"{}-budget\";r={};t={retry}", b.level, micro(b.budget_usd).saturating_sub(micro(b.spent_usd))),
+        )
+    }
+
+    /// `token_rate_limited`: an AI tokens-per-minute limit is used up.
+    pub fn token_rate_limited(t: TokensUsed<'_>) -> Self {
+        let retry = t.retry_after_s.max(1);
+        Self::new(
+            ErrorCode::TokenRateLimited,
+            format!(
+                "The {} limit of {} tokens per minute is used up ({} used or in flight, this call needs about {}); retry in {retry} s.",
+                t.whose, t.per_minute, t.used, t.asked
+            ),
+            format!("{} {} at {} of {} tokens per minute, asked {}", t.level, t.subject, t.used, t.per_minute, t.asked),
+        )
+        .hint(format!("Wait {retry} s (Retry-After), or send smaller requests (max_tokens)."))
+        .fix(format!("raise the {}'s tokens_per_minute", t.level))
+        .header("retry-after", retry.to_string())
+        .header("ratelimit-policy", format!("\"{}-tokens\";q={};w=60", t.level, t.per_minute))
+        .header("ratelimit", format!("\"{}-tokens\";r={};t={retry}", t.level, t.per_minute.saturating_sub(t.used)))
+    }
+}
+
+/// USD as whole micro-USD (the unit of the budget's `RateLimit` fields).
+fn micro(usd: f64) -> u64 {
+    (usd * 1e6).round().max(0.0) as u64
+}
+
+/// A budget period's length in seconds, for `RateLimit-Policy` (a month
+/// as 30 days).
+fn period_secs(period: &str) -> u64 {
+    if period == "month" {
+        30 * 86_400
+    } else {
+        86_400
     }
 }

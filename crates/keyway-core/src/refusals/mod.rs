@@ -24,7 +24,7 @@ mod upstream;
 pub use ai::{CredentialRejected, ModelListOf};
 pub use credential::CredentialProblem;
 pub use identity::{OwnerGone, OwnerSuspended, TenantSuspended};
-pub use limits::{QuotaUsed, RateUsed};
+pub use limits::{BudgetUsed, QuotaUsed, RateUsed, TokensUsed};
 pub use request::Malformed;
 pub use route::NoRoute;
 pub use upstream::BodyTimeout;

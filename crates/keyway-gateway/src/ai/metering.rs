@@ -13,7 +13,44 @@ use keyway_ai::price::{cost, PriceTable};
 use keyway_ai::Usage;
 use keyway_core::providers::AiModel;
 use keyway_core::records::CallLogRow;
-use std::sync::Mutex;
+use keyway_limits::{Amounts, Meter, Reservation};
+use std::sync::{Arc, Mutex};
+
+/// What admission held in the ledger for one call: settled with the real
+/// amounts, or released when dropped unsettled (the call failed, or was
+/// refused after admission).
+pub struct Held {
+    meter: Arc<dyn Meter>,
+    reservation: Option<Reservation>,
+}
+
+impl std::fmt::Debug for Held {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Held").field("reservation", &self.reservation).finish_non_exhaustive()
+    }
+}
+
+impl Held {
+    /// `reservation`, held in `meter`.
+    pub fn new(meter: Arc<dyn Meter>, reservation: Reservation) -> Self {
+        Self { meter, reservation: Some(reservation) }
+    }
+
+    /// Replaces the estimate with what the call used.
+    pub fn settle(mut self, actual: Amounts) {
+        if let Some(r) = self.reservation.take() {
+            self.meter.settle(r, actual, chrono::Utc::now());
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        if let Some(r) = self.reservation.take() {
+            self.meter.settle(r, Amounts::default(), chrono::Utc::now());
+        }
+    }
+}
 
 /// How a call is priced: the caller's model name, and the price.
 #[derive(Debug, Clone)]
@@ -47,8 +84,9 @@ impl Pricing {
     }
 }
 
-/// The call-log row of a streamed call, recorded when both the row is
-/// finished and the usage is known; once.
+/// A streamed call's settlement: the ledger settled as soon as the usage
+/// is known, and the call-log row recorded when both the row is finished
+/// and the usage is known; each once.
 #[derive(Debug)]
 pub struct Settlement {
     pricing: Pricing,
@@ -59,13 +97,14 @@ pub struct Settlement {
 struct State {
     row: Option<(CallLogRow, CallLogSender)>,
     usage: Option<Usage>,
+    held: Option<Held>,
     settled: bool,
 }
 
 impl Settlement {
-    /// A settlement priced by `pricing`.
-    pub fn new(pricing: Pricing) -> Self {
-        Self { pricing, state: Mutex::new(State::default()) }
+    /// A settlement priced by `pricing`, settling `held`.
+    pub fn new(pricing: Pricing, held: Held) -> Self {
+        Self { pricing, state: Mutex::new(State { held: Some(held), ..State::default() }) }
     }
 
     /// The request path finished the row (status, latency, trace).
@@ -81,6 +120,9 @@ impl Settlement {
         let mut s = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if s.usage.is_none() {
             s.usage = Some(usage);
+            if let Some(held) = s.held.take() {
+                held.settle(super::admission::amounts(&self.pricing, &usage));
+            }
         }
         self.settle_if_complete(&mut s);
     }

@@ -11,6 +11,7 @@
 //! ([`stream`]). [`metering`] prices the usage and writes it on the
 //! call-log row.
 
+mod admission;
 mod credentials;
 mod exchange;
 mod metering;
@@ -37,9 +38,10 @@ use keyway_core::model::{Api, Protocol};
 use keyway_core::providers::AiModel;
 use keyway_core::records::CallLogRow;
 use keyway_core::{Refusal, Stage};
+use keyway_limits::Meter;
 use keyway_listener::GuardedBody;
 use keyway_pipeline::{Admitted, Call, Snapshot};
-use metering::Pricing;
+use metering::{Held, Pricing};
 use plan::Attempt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,7 +64,6 @@ pub fn protocol(api: &Api, path: &str) -> Protocol {
 }
 
 /// What an AI call needs from the request path.
-#[derive(Debug)]
 pub struct AiCall<'a> {
     /// The phases' record.
     pub call: &'a mut Call,
@@ -78,6 +79,14 @@ pub struct AiCall<'a> {
     pub max_body_bytes: u64,
     /// The provider timeout when the model sets none.
     pub default_timeout: Duration,
+    /// The metering ledger of budgets and token limits.
+    pub meter: &'a Arc<dyn Meter>,
+}
+
+impl std::fmt::Debug for AiCall<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AiCall").field("request_id", &self.row.request_id).finish_non_exhaustive()
+    }
 }
 
 /// An AI call's answer; `settlement` is set for a stream, whose row is
@@ -118,6 +127,7 @@ impl Providers {
         .map_err(|e| Refusal::request_invalid(e.path(), &e))?;
         let model = model_phase(&mut ctx, &parsed.model)?;
         let attempts = plan::attempts(ctx.snapshot, &model);
+        let held = admit(&mut ctx, &model, &attempts, |pricing| admission::estimate(&parsed, pricing))?;
         let timeout = model.timeout_ms.map_or(ctx.default_timeout, Duration::from_millis);
         let answered = self
             .exchange(ctx.client, &attempts, timeout, |a, credential| {
@@ -133,7 +143,7 @@ impl Providers {
         note_upstream(ctx.call, ctx.row, attempt, &a.tried, a.resp.status(), a.elapsed);
         let reader = ResponseReader::for_kind(attempt.provider.kind);
         if parsed.stream {
-            let settlement = Arc::new(Settlement::new(pricing));
+            let settlement = Arc::new(Settlement::new(pricing, held));
             let resp = respond::stream(a.resp, reader, format, &parsed, estimate_input(&parsed), settlement.clone());
             return Ok(Served { resp, settlement: Some(settlement) });
         }
@@ -142,6 +152,7 @@ impl Providers {
             Refusal::upstream_unavailable(&attempt.provider.name, format_args!("answer unreadable as {format:?}: {e}"))
         })?;
         let usage = answer.usage.unwrap_or_default();
+        held.settle(admission::amounts(&pricing, &usage));
         pricing.fill(ctx.row, &usage);
         let out = if attempt.provider.kind.wire_format() == format { bytes.to_vec() } else { respond::render(format, &answer) };
         Ok(respond::json(200, out).into())
@@ -151,6 +162,10 @@ impl Providers {
         let name = embedding_model_name(body)?;
         let model = model_phase(&mut ctx, &name)?;
         let attempts = plan::attempts(ctx.snapshot, &model);
+        let input = u64::try_from(body.len().div_ceil(4)).unwrap_or(u64::MAX);
+        let held = admit(&mut ctx, &model, &attempts, |pricing| {
+            admission::amounts(pricing, &keyway_ai::Usage { input_tokens: input, ..Default::default() })
+        })?;
         let timeout = model.timeout_ms.map_or(ctx.default_timeout, Duration::from_millis);
         let answered = self
             .exchange(ctx.client, &attempts, timeout, |a, credential| build_embeddings(&target_of(a), body, credential))
@@ -167,7 +182,9 @@ impl Providers {
             .and_then(|v| v.pointer("/usage/prompt_tokens").and_then(serde_json::Value::as_u64))
             .unwrap_or(0);
         let usage = keyway_ai::Usage { input_tokens: prompt_tokens, ..Default::default() };
-        Pricing::new(&model, &attempt.provider.name, &attempt.model).fill(ctx.row, &usage);
+        let pricing = Pricing::new(&model, &attempt.provider.name, &attempt.model);
+        held.settle(admission::amounts(&pricing, &usage));
+        pricing.fill(ctx.row, &usage);
         Ok(respond::json(200, bytes.to_vec()))
     }
 }
@@ -178,6 +195,25 @@ fn model_phase(ctx: &mut AiCall<'_>, name: &str) -> Result<Arc<AiModel>, Refusal
     let model = model_phase::resolve(ctx.snapshot, ctx.admitted, name)?;
     ctx.call.trace.pass(Stage::Authorization, model_phase::evidence(&model));
     Ok(model)
+}
+
+/// Phase limits of an AI call: the estimate (priced as the first attempt
+/// would charge it) held at every level with an AI budget or token limit.
+fn admit(
+    ctx: &mut AiCall<'_>,
+    model: &AiModel,
+    attempts: &[Attempt],
+    estimate: impl FnOnce(&Pricing) -> keyway_limits::Amounts,
+) -> Result<Held, Refusal> {
+    let pricing = match attempts.first() {
+        Some(a) => Pricing::new(model, &a.provider.name, &a.model),
+        None => Pricing::new(model, "", ""),
+    };
+    let estimate = estimate(&pricing);
+    let checks = admission::checks(ctx.admitted);
+    let reservation = admission::reserve(ctx.meter.as_ref(), &checks, estimate, ctx.row.time)?;
+    ctx.call.trace.pass(Stage::Limits, admission::evidence(&checks, estimate));
+    Ok(Held::new(ctx.meter.clone(), reservation))
 }
 
 /// The provider target of `attempt`.

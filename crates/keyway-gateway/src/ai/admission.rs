@@ -1,0 +1,111 @@
+//! Phase limits of an AI call: the key's, the app's and the tenant's
+//! spend budgets and tokens-per-minute limits, checked against an
+//! estimate of the call and held in the metering ledger until the call
+//! settles (`budget_exceeded`, `token_rate_limited`).
+//!
+//! The estimate: the prompt's text at four characters a token, plus the
+//! caller's `max_tokens` (or [`DEFAULT_OUTPUT_ESTIMATE`] when it sets
+//! none), priced at the model's price. Completion replaces it with what
+//! the provider reported.
+
+use super::metering::Pricing;
+use chrono::{DateTime, Utc};
+use keyway_ai::{ChatRequest, Usage};
+use keyway_core::model::{AiLimits, BudgetPeriod};
+use keyway_core::refusals::{BudgetUsed, TokensUsed};
+use keyway_core::Refusal;
+use keyway_limits::{Amounts, Level, LimitKey, Meter, MeterCheck, MeterLimit, MeterRefusal, Period, Reservation};
+use keyway_pipeline::Admitted;
+
+/// Completion tokens assumed for a call that sets no `max_tokens`.
+pub const DEFAULT_OUTPUT_ESTIMATE: u64 = 256;
+
+/// The ledger checks of `admitted`'s levels that set AI limits.
+pub fn checks(admitted: &Admitted) -> Vec<MeterCheck> {
+    let levels: [(Level, &str, &AiLimits); 3] = [
+        (Level::Key, admitted.key.key.id.as_str(), admitted.key.key.ai_limits()),
+        (Level::App, admitted.app.id.as_str(), &admitted.app.ai),
+        (Level::Tenant, admitted.tenant.id.as_str(), &admitted.tenant.ai),
+    ];
+    let mut out = Vec::new();
+    for (level, id, limits) in levels {
+        if let Some(b) = limits.budget {
+            let period = match b.period {
+                BudgetPeriod::Day => Period::Day,
+                BudgetPeriod::Month => Period::Month,
+            };
+            let micro_usd = (b.usd * 1e6).round().max(0.0) as u64;
+            out.push(MeterCheck { key: LimitKey::new(level, id), limit: MeterLimit::Budget { micro_usd, period } });
+        }
+        if let Some(n) = limits.tokens_per_minute {
+            out.push(MeterCheck { key: LimitKey::new(level, id), limit: MeterLimit::TokensPerMinute(n) });
+        }
+    }
+    out
+}
+
+/// The estimate of a chat call.
+pub fn estimate(req: &ChatRequest, pricing: &Pricing) -> Amounts {
+    let input = super::estimate_input(req);
+    let output = req.max_tokens.unwrap_or(DEFAULT_OUTPUT_ESTIMATE).saturating_mul(u64::from(req.n.unwrap_or(1).max(1)));
+    let usage = Usage { input_tokens: input, output_tokens: output, ..Usage::default() };
+    amounts(pricing, &usage)
+}
+
+/// What `usage` amounts to in the ledger.
+pub fn amounts(pricing: &Pricing, usage: &Usage) -> Amounts {
+    Amounts { micro_usd: (pricing.cost(usage) * 1e6).round().max(0.0) as u64, tokens: usage.total_tokens() }
+}
+
+/// Holds `estimate` at every level, or the refusal of the first that
+/// cannot take it.
+pub fn reserve(meter: &dyn Meter, checks: &[MeterCheck], estimate: Amounts, now: DateTime<Utc>) -> Result<Reservation, Refusal> {
+    meter.reserve(checks, estimate, now).map_err(|r| refusal(&r, estimate, now))
+}
+
+fn refusal(r: &MeterRefusal, estimate: Amounts, now: DateTime<Utc>) -> Refusal {
+    let (level, whose) = match r.key.level {
+        Level::Key => ("key", "key's"),
+        Level::App => ("app", "app's"),
+        Level::Tenant | Level::Api => ("tenant", "team's"),
+    };
+    match r.limit {
+        MeterLimit::Budget { micro_usd, period } => Refusal::budget_exceeded(BudgetUsed {
+            level,
+            whose,
+            subject: &r.key.subject,
+            budget_usd: micro_usd as f64 / 1e6,
+            spent_usd: r.used as f64 / 1e6,
+            held_usd: r.held as f64 / 1e6,
+            period: period.as_str(),
+            resets_at: r.resets_at,
+            now,
+        }),
+        MeterLimit::TokensPerMinute(n) => Refusal::token_rate_limited(TokensUsed {
+            level,
+            whose,
+            subject: &r.key.subject,
+            per_minute: n,
+            used: r.used.saturating_add(r.held),
+            asked: estimate.tokens,
+            retry_after_s: (r.resets_at - now).num_seconds().max(1).unsigned_abs(),
+        }),
+    }
+}
+
+/// What the trace's limits entry says of the AI limits checked.
+pub fn evidence(checks: &[MeterCheck], estimate: Amounts) -> String {
+    if checks.is_empty() {
+        return "no AI budget or token limit set".to_owned();
+    }
+    let what: Vec<String> = checks
+        .iter()
+        .map(|c| match c.limit {
+            MeterLimit::Budget { micro_usd, period } => {
+                format!("{} budget ${:.2}/{}", c.key.level.as_str(), micro_usd as f64 / 1e6, period.as_str())
+            }
+            MeterLimit::TokensPerMinute(n) => format!("{} {n} tokens/min", c.key.level.as_str()),
+        })
+        .collect();
+    format!("{}; held an estimate of {} tokens, ${:.6}", what.join(", "), estimate.tokens, estimate.micro_usd as f64 / 1e6)
+}
