@@ -1,7 +1,9 @@
 //! `keyway serve --demo`: a fresh embedded store, a built-in echo
 //! upstream, two tenants with apps and keys in various states, and
 //! ready-to-paste curl and diagnose lines showing one accepted call and
-//! the refusals Keyway names.
+//! the refusals Keyway names; and an AI API at `/ai` over a built-in
+//! OpenAI-compatible demo model ([`crate::demo_model`]), called in
+//! OpenAI's and Anthropic's formats.
 
 use crate::admin_client::AdminClient;
 use crate::app::{self, Running};
@@ -38,7 +40,16 @@ pub struct DemoWorld {
     /// The id of a call the demo made itself with the suspended owner's
     /// key, refused, so there is a real id to diagnose.
     pub refused_request_id: String,
+    /// Base path of the demo's AI API.
+    pub ai_base_path: String,
+    /// The demo's chat model, as callers name it.
+    pub ai_model: String,
 }
+
+/// The demo AI API's base path.
+const AI_BASE_PATH: &str = "/ai";
+/// The demo's chat model.
+const AI_MODEL: &str = "demo-chat";
 
 /// Starts the demo node and seeds it.
 pub async fn start(mut config: Config) -> anyhow::Result<(Running, DemoWorld)> {
@@ -47,11 +58,16 @@ pub async fn start(mut config: Config) -> anyhow::Result<(Running, DemoWorld)> {
     config.admin.token = Some(token.clone());
     config.environment = KeyEnv::Live;
     let echo = crate::echo::start(SocketAddr::from(([127, 0, 0, 1], 0))).await.context("starting the echo upstream")?;
+    let model_key = format!("sk-demo-{}", &key_format::generate(KeyEnv::Test)[8..38]);
+    let model = crate::demo_model::start(SocketAddr::from(([127, 0, 0, 1], 0)), model_key.clone())
+        .await
+        .context("starting the demo model")?;
     let running = app::start(config).await?;
     let admin = format!("http://{}", running.admin_addr);
     let gateway = format!("http://{}", display_addr(running.gateway_addr));
     let c = AdminClient::new(&admin, &token);
     let mut world = seed(&c, &gateway, &admin, &token, echo).await.context("seeding the demo")?;
+    seed_ai(&c, model, &model_key).await.context("seeding the demo AI API")?;
     world.refused_request_id = refused_call(&world).await.context("making the demo's refused call")?;
     Ok((running, world))
 }
@@ -155,7 +171,47 @@ async fn seed(c: &AdminClient, gateway: &str, admin: &str, token: &str, echo: So
         suspended_owner_key: secret(&billing_key)?,
         other_tenant_key: secret(&partner_key)?,
         unknown_key: key_format::generate(KeyEnv::Live),
+        ai_base_path: AI_BASE_PATH.to_owned(),
+        ai_model: AI_MODEL.to_owned(),
     })
+}
+
+/// Tenant acme's AI side: the demo model as an `openai_compatible`
+/// provider (its key kept by Keyway, never shown to callers), the models
+/// `demo-chat` and `demo-embed`, and an `ai` API at [`AI_BASE_PATH`]
+/// open to every app of the tenant.
+async fn seed_ai(c: &AdminClient, model: SocketAddr, model_key: &str) -> anyhow::Result<()> {
+    let tenants = c.ok("GET", "/admin/v1/tenants", None).await?;
+    let acme = tenants["data"]
+        .as_array()
+        .and_then(|ts| ts.iter().find(|t| t["slug"] == "acme"))
+        .and_then(|t| t["id"].as_str())
+        .context("tenant acme")?
+        .to_owned();
+    c.ok(
+        "POST",
+        &format!("/admin/v1/tenants/{acme}/providers"),
+        Some(&json!({"name": "demo", "kind": "openai_compatible", "base_url": format!("http://{model}/v1"),
+                     "credentials": [{"api_key": model_key}]})),
+    )
+    .await?;
+    for (name, upstream_model) in [(AI_MODEL, "keyway-demo-1"), ("demo-embed", "keyway-demo-embed-1")] {
+        c.ok(
+            "POST",
+            &format!("/admin/v1/tenants/{acme}/models"),
+            Some(&json!({"name": name, "targets": [{"provider": "demo", "model": upstream_model}],
+                         "price": {"input_per_mtok": 0.5, "output_per_mtok": 1.5}})),
+        )
+        .await?;
+    }
+    c.ok(
+        "POST",
+        &format!("/admin/v1/tenants/{acme}/apis"),
+        Some(&json!({"name": "ai", "version": "v1", "base_path": AI_BASE_PATH, "kind": "ai",
+                     "auth": ["api_key"], "requires_approval": false, "visibility": "tenant"})),
+    )
+    .await?;
+    Ok(())
 }
 
 fn id(v: &Value) -> anyhow::Result<String> {
@@ -196,6 +252,24 @@ pub fn instructions(w: &DemoWorld) -> String {
     let _ = writeln!(s, "\n# Any refused request can be replayed by its id (the x-request-id header of the answer);");
     let _ = writeln!(s, "# this one the demo made itself, with the suspended owner's key:");
     let _ = writeln!(s, "keyway diagnose {}", w.refused_request_id);
+    let ai = format!("{}{}", w.gateway, w.ai_base_path);
+    let key = &w.good_key;
+    let model = &w.ai_model;
+    let _ = writeln!(s, "\n# AI gateway: one OpenAI- and Anthropic-compatible API at {ai} (the demo model needs no provider key);");
+    let _ = writeln!(s, "# tokens and cost land on the call-log row (GET {}/admin/v1/logs).", w.admin);
+    let _ = writeln!(
+        s,
+        "curl -s {ai}/v1/chat/completions -H 'Authorization: Bearer {key}' -H 'content-type: application/json' \\\n  -d '{{\"model\": \"{model}\", \"messages\": [{{\"role\": \"user\", \"content\": \"Hi\"}}]}}'"
+    );
+    let _ = writeln!(
+        s,
+        "curl -sN {ai}/v1/chat/completions -H 'Authorization: Bearer {key}' -H 'content-type: application/json' \\\n  -d '{{\"model\": \"{model}\", \"stream\": true, \"messages\": [{{\"role\": \"user\", \"content\": \"Hi\"}}]}}'"
+    );
+    let _ = writeln!(
+        s,
+        "curl -s {ai}/v1/messages -H 'x-api-key: {key}' -H 'anthropic-version: 2023-06-01' -H 'content-type: application/json' \\\n  -d '{{\"model\": \"{model}\", \"max_tokens\": 100, \"messages\": [{{\"role\": \"user\", \"content\": \"Hi\"}}]}}'"
+    );
+    let _ = writeln!(s, "# Python: OpenAI(base_url=\"{ai}/v1\", api_key=\"{key}\") or Anthropic(base_url=\"{ai}\", api_key=\"{key}\")");
     let _ = writeln!(s, "\nPress Ctrl-C to stop.");
     s
 }

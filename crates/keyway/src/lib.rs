@@ -5,6 +5,7 @@ pub mod admin_client;
 pub mod app;
 pub mod config;
 pub mod demo;
+pub mod demo_model;
 pub mod diagnose_cli;
 pub mod echo;
 pub mod export;

@@ -272,3 +272,130 @@ async fn refusals_use_the_envelope_of_the_operation_and_models_lists_the_tenants
     assert_eq!((row["model"].as_str(), row["prompt_tokens"].as_u64()), (Some("embed"), Some(5)));
     let _ = w.app;
 }
+
+#[tokio::test]
+async fn allowed_models_budgets_and_token_limits_refuse_with_their_codes() {
+    let node = Node::start().await;
+    let w = ai_world(&node, "acme").await;
+    let mock = MockProvider::start(ProviderKind::OpenAi).await;
+    provider(&node, &w.tenant, "openai", &mock, "openai", &[KEY]).await;
+    // 19 prompt + 6 completion tokens a call (the mock's usage): $25 a call at $1M per million.
+    let price = json!({"input_per_mtok": 1_000_000.0, "output_per_mtok": 1_000_000.0});
+    for name in ["fast", "other"] {
+        model(&node, &w.tenant, json!({"name": name, "targets": [{"provider": "openai", "model": "gpt-4o-mini"}], "price": price}))
+            .await;
+    }
+
+    let (_, narrow) = new_key(&node, &w.app, json!({"allowed_models": ["fast"]})).await;
+    let resp = post(&node, "/ai/v1/chat/completions", &narrow, chat("other")).await;
+    assert_eq!(resp.status(), 403);
+    let e: Value = resp.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "model_not_allowed", "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("fast"), "names what it may use: {e}");
+    assert_eq!(post(&node, "/ai/v1/chat/completions", &narrow, chat("fast")).await.status(), 200);
+    let listed: Value = node.get_bearer("/ai/v1/models", &narrow).await.json().await.unwrap();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1, "the list shows only what this key may use: {listed}");
+
+    // A $45 daily budget: two $25 calls pass (each admitted on a $4
+    // estimate), the third is refused with spent and budget.
+    let (_, budgeted) = new_key(&node, &w.app, json!({"budget": {"usd": 45.0, "period": "day"}, "name": "budgeted"})).await;
+    for _ in 0..2 {
+        let mut body = chat("fast");
+        body["max_tokens"] = json!(1);
+        assert_eq!(post(&node, "/ai/v1/chat/completions", &budgeted, body).await.status(), 200);
+    }
+    let mut body = chat("fast");
+    body["max_tokens"] = json!(1);
+    let resp = post(&node, "/ai/v1/chat/completions", &budgeted, body).await;
+    assert_eq!(resp.status(), 429);
+    assert!(resp.headers().get("retry-after").is_some());
+    let e: Value = resp.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "budget_exceeded", "{e}");
+    let message = e["error"]["message"].as_str().unwrap();
+    assert!(message.contains("$45.00") && message.contains("$50.000000"), "spent and budget: {message}");
+
+    // 28 tokens a minute at the app: the first call (25 tokens) passes, the
+    // next (25 used + a 4-token estimate) is held off.
+    let (_, app2_key) = {
+        let u = node.ok("POST", &format!("/admin/v1/tenants/{}/users", w.tenant), json!({"email": "dev@acme.test", "role": "developer"})).await;
+        let app2 = node
+            .ok(
+                "POST",
+                &format!("/admin/v1/tenants/{}/apps", w.tenant),
+                json!({"name": "tpm-app", "owner_user_id": u["id"], "tokens_per_minute": 28}),
+            )
+            .await;
+        new_key(&node, app2["id"].as_str().unwrap(), json!({})).await
+    };
+    let mut small = chat("fast");
+    small["max_tokens"] = json!(1);
+    assert_eq!(post(&node, "/ai/v1/chat/completions", &app2_key, small.clone()).await.status(), 200);
+    let resp = post(&node, "/ai/v1/chat/completions", &app2_key, small).await;
+    assert_eq!(resp.status(), 429);
+    assert!(resp.headers().get("ratelimit-policy").is_some());
+    let e: Value = resp.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "token_rate_limited", "{e}");
+
+    // What was spent survives a restart (a graceful stop writes the counters).
+    let mut node = node;
+    node.restart().await;
+    let mut body = chat("fast");
+    body["max_tokens"] = json!(1);
+    let resp = post(&node, "/ai/v1/chat/completions", &budgeted, body).await;
+    assert_eq!(resp.status(), 429, "the budget still counts $50 after a restart");
+}
+
+#[tokio::test]
+async fn a_prompt_api_checks_its_variables_and_answers_with_output_usage_and_request_id() {
+    let node = Node::start().await;
+    let w = world(&node, "acme", "/unused").await;
+    let mock = MockProvider::start(ProviderKind::Anthropic).await;
+    provider(&node, &w.tenant, "claude", &mock, "anthropic", &[KEY]).await;
+    model(&node, &w.tenant, json!({"name": "writer", "targets": [{"provider": "claude", "model": "claude-sonnet-4-5"}]})).await;
+    node.ok(
+        "POST",
+        &format!("/admin/v1/tenants/{}/apis", w.tenant),
+        json!({"name": "summarize", "version": "v1", "base_path": "/summarize", "kind": "prompt",
+               "auth": ["api_key"], "requires_approval": false, "visibility": "tenant",
+               "prompt": {"model": "writer", "system": "You summarize.", "template": "Summarize for {{audience}}: {{text}}",
+                          "variables_schema": {"type": "object", "required": ["text", "audience"],
+                                               "properties": {"text": {"type": "string"}, "audience": {"enum": ["kids", "experts"]}}}}}),
+    )
+    .await;
+    let (_, key) = new_key(&node, &w.app, json!({})).await;
+
+    let resp = post(&node, "/summarize", &key, json!({"variables": {"text": "Rust is fast.", "audience": "kids"}})).await;
+    let id = request_id(&resp);
+    assert_eq!(resp.status(), 200);
+    let v: Value = resp.json().await.unwrap();
+    assert!(v["output"].is_string() && v["model"] == "writer" && v["request_id"] == id.as_str(), "{v}");
+    assert_eq!((v["usage"]["prompt_tokens"].as_u64(), v["usage"]["completion_tokens"].as_u64()), (Some(19), Some(6)));
+    let sent = mock.last();
+    assert_eq!(sent.json["system"], "You summarize.");
+    assert_eq!(sent.json["messages"][0]["content"], "Summarize for kids: Rust is fast.", "{}", sent.json);
+    let row = log_row(&node, &id).await;
+    assert_eq!(row["model"], "writer");
+
+    let resp = post(&node, "/summarize", &key, json!({"variables": {"text": "x", "audience": "adults"}})).await;
+    let e = expect_refusal(resp, 400, "request_invalid").await;
+    assert_eq!(e["param"], "variables.audience", "{e}");
+}
+
+#[tokio::test]
+async fn a_stream_the_client_drops_midway_is_still_logged_and_charged() {
+    let node = Node::start().await;
+    let w = ai_world(&node, "acme").await;
+    let mock = MockProvider::start(ProviderKind::OpenAi).await;
+    provider(&node, &w.tenant, "openai", &mock, "openai", &[KEY]).await;
+    model(&node, &w.tenant, json!({"name": "fast", "targets": [{"provider": "openai", "model": "gpt-4o-mini"}]})).await;
+    let mut body = chat("fast");
+    body["stream"] = json!(true);
+    let mut resp = post(&node, "/ai/v1/chat/completions", &w.key, body).await;
+    let id = request_id(&resp);
+    let first = resp.chunk().await.unwrap();
+    assert!(first.is_some(), "the stream began");
+    drop(resp);
+    let row = log_row(&node, &id).await;
+    assert_eq!(row["model"], "fast", "the row is written when the stream is dropped: {row}");
+    assert!(row["completion_tokens"].as_u64().is_some(), "{row}");
+}

@@ -18,6 +18,7 @@ mod metering;
 mod model_phase;
 mod operation;
 mod plan;
+mod prompt;
 mod respond;
 mod stream;
 
@@ -48,6 +49,24 @@ use std::time::Duration;
 
 /// The largest provider answer read whole (non-streamed).
 const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+
+/// A chat call, done.
+enum Completed {
+    /// A stream, flowing.
+    Stream(Served),
+    /// The provider's own error, relayed.
+    Relayed(Served),
+    /// A whole answer: the provider's bytes and what they say.
+    Whole {
+        /// The provider's body.
+        bytes: Bytes,
+        /// It, parsed.
+        answer: keyway_ai::ChatResponse,
+        /// Whether the provider speaks the caller's format (the bytes
+        /// can go back as they are).
+        same_format: bool,
+    },
+}
 
 /// Whether `api` is served by the AI gateway.
 pub fn is_ai(api: &Api) -> bool {
@@ -119,24 +138,77 @@ impl Providers {
         }
     }
 
-    async fn chat(&self, mut ctx: AiCall<'_>, format: WireFormat, body: &Bytes) -> Result<Served, Refusal> {
+    async fn chat(&self, ctx: AiCall<'_>, format: WireFormat, body: &Bytes) -> Result<Served, Refusal> {
         let parsed = match format {
             WireFormat::Anthropic => anthropic::parse_request(body),
             _ => openai::parse_request(body),
         }
         .map_err(|e| Refusal::request_invalid(e.path(), &e))?;
+        match self.complete(ctx, format, &parsed, Some(body)).await? {
+            Completed::Stream(served) | Completed::Relayed(served) => Ok(served),
+            Completed::Whole { bytes, answer, same_format } => {
+                let out = if same_format { bytes.to_vec() } else { respond::render(format, &answer) };
+                Ok(respond::json(200, out).into())
+            }
+        }
+    }
+
+    /// Serves one admitted call to a `prompt` API: `POST <base_path>`.
+    pub async fn serve_prompt(&self, ctx: AiCall<'_>, req: Request<GuardedBody>) -> Result<Served, Refusal> {
+        let api = &ctx.admitted.api.api;
+        let Some(spec) = api.prompt.as_ref() else {
+            return Err(Refusal::internal(format!("prompt API {} has no prompt", api.id)));
+        };
+        let path = req.uri().path();
+        if path.trim_end_matches('/') != api.base_path.trim_end_matches('/') {
+            return Err(Refusal::route_not_found(path, keyway_core::refusals::NoRoute::NoApi));
+        }
+        if req.method() != http::Method::POST {
+            return Err(Refusal::operation_method_not_allowed(req.method().as_str(), path, "POST"));
+        }
+        let body = read_body(req, ctx.max_body_bytes).await?;
+        let vars = prompt::variables(spec, &body)?;
+        let request = prompt::chat_request(spec, &vars);
+        let request_id = ctx.row.request_id.to_string();
+        match self.complete(ctx, WireFormat::OpenAi, &request, None).await? {
+            Completed::Stream(served) | Completed::Relayed(served) => Ok(served),
+            Completed::Whole { answer, .. } => {
+                let text = answer.choices.first().map(|c| c.message.joined_text()).unwrap_or_default();
+                let usage = answer.usage.unwrap_or_default();
+                let output = prompt::output(spec, text).map_err(|e| Refusal::upstream_unavailable(&spec.model, e))?;
+                let body = serde_json::json!({
+                    "output": output,
+                    "model": spec.model,
+                    "usage": {"prompt_tokens": usage.input_tokens, "completion_tokens": usage.output_tokens},
+                    "request_id": request_id,
+                });
+                Ok(respond::json(200, body.to_string().into_bytes()).into())
+            }
+        }
+    }
+
+    /// Phases model, limits and upstream of a chat call, and its metering:
+    /// a stream is handed back as it arrives; a whole answer read and
+    /// parsed.
+    async fn complete(
+        &self,
+        mut ctx: AiCall<'_>,
+        format: WireFormat,
+        parsed: &ChatRequest,
+        original: Option<&Bytes>,
+    ) -> Result<Completed, Refusal> {
         let model = model_phase(&mut ctx, &parsed.model)?;
         let attempts = plan::attempts(ctx.snapshot, &model);
-        let held = admit(&mut ctx, &model, &attempts, |pricing| admission::estimate(&parsed, pricing))?;
+        let held = admit(&mut ctx, &model, &attempts, |pricing| admission::estimate(parsed, pricing))?;
         let timeout = model.timeout_ms.map_or(ctx.default_timeout, Duration::from_millis);
         let answered = self
             .exchange(ctx.client, &attempts, timeout, |a, credential| {
-                build_chat(&target_of(a), &parsed, credential, format, Some(body))
+                build_chat(&target_of(a), parsed, credential, format, original.map(|b| &b[..]))
             })
             .await;
         let a = match answered {
             Ok(a) => a,
-            Err(failed) => return relay_failure(ctx, format, failed),
+            Err(failed) => return relay_failure(ctx, format, failed).map(Completed::Relayed),
         };
         let attempt = &attempts[a.attempt];
         let pricing = Pricing::new(&model, &attempt.provider.name, &attempt.model);
@@ -144,18 +216,17 @@ impl Providers {
         let reader = ResponseReader::for_kind(attempt.provider.kind);
         if parsed.stream {
             let settlement = Arc::new(Settlement::new(pricing, held));
-            let resp = respond::stream(a.resp, reader, format, &parsed, estimate_input(&parsed), settlement.clone());
-            return Ok(Served { resp, settlement: Some(settlement) });
+            let resp = respond::stream(a.resp, reader, format, parsed, estimate_input(parsed), settlement.clone());
+            return Ok(Completed::Stream(Served { resp, settlement: Some(settlement) }));
         }
         let bytes = read_answer(a.resp.into_body(), &attempt.provider.name).await?;
         let answer = reader.parse_response(&bytes).map_err(|e| {
-            Refusal::upstream_unavailable(&attempt.provider.name, format_args!("answer unreadable as {format:?}: {e}"))
+            Refusal::upstream_unavailable(&attempt.provider.name, format_args!("answer unreadable: {e}"))
         })?;
         let usage = answer.usage.unwrap_or_default();
         held.settle(admission::amounts(&pricing, &usage));
         pricing.fill(ctx.row, &usage);
-        let out = if attempt.provider.kind.wire_format() == format { bytes.to_vec() } else { respond::render(format, &answer) };
-        Ok(respond::json(200, out).into())
+        Ok(Completed::Whole { bytes, answer, same_format: attempt.provider.kind.wire_format() == format })
     }
 
     async fn embeddings(&self, mut ctx: AiCall<'_>, body: &Bytes) -> Result<http::Response<Body>, Refusal> {

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The AI gateway through the providers' official Python SDKs (`openai`,
+# `anthropic`, pinned) against `keyway serve --demo`: see ai_sdks.py.
+#
+# - Installs the SDKs into a venv under the cargo target dir (once; PyPI
+#   must be reachable the first time).
+# - Builds the (debug) binary, starts the demo on free loopback ports,
+#   reads a working key and the model from what the demo prints.
+# - Runs the checks; stops the server whatever happened.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+OPENAI_VERSION=3.60.0
+ANTHROPIC_VERSION=2.17.0
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+VENV="$TARGET_DIR/ai-sdks-venv"
+
+if ! "$VENV/bin/python" -c "import openai, anthropic, sys; sys.exit(0 if (openai.__version__, anthropic.__version__) == ('$OPENAI_VERSION', '$ANTHROPIC_VERSION') else 1)" 2>/dev/null; then
+    echo "-- installing openai $OPENAI_VERSION and anthropic $ANTHROPIC_VERSION into $VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "openai==$OPENAI_VERSION" "anthropic==$ANTHROPIC_VERSION"
+fi
+
+echo "-- building keyway"
+cargo build --locked -p keyway
+BIN="$TARGET_DIR/debug/keyway"
+
+read -r GATEWAY_PORT ADMIN_PORT < <(python3 - <<'PY'
+import socket
+socks = [socket.socket() for _ in range(2)]
+for s in socks:
+    s.bind(("127.0.0.1", 0))
+print(*(s.getsockname()[1] for s in socks))
+PY
+)
+DATA_DIR="$(mktemp -d "${TMPDIR:-/tmp}/keyway-ai-sdks.XXXXXX")"
+OUT="$DATA_DIR/demo.out"
+SERVER_PID=""
+cleanup() {
+    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$DATA_DIR"
+}
+trap cleanup EXIT
+
+KEYWAY_LOG_LEVEL=warn "$BIN" serve --demo --data-dir "$DATA_DIR/store" \
+    --listen "127.0.0.1:$GATEWAY_PORT" --admin-listen "127.0.0.1:$ADMIN_PORT" >"$OUT" 2>"$DATA_DIR/demo.err" &
+SERVER_PID=$!
+for _ in $(seq 1 300); do
+    grep -q "Press Ctrl-C" "$OUT" 2>/dev/null && break
+    kill -0 "$SERVER_PID" 2>/dev/null || { cat "$DATA_DIR/demo.err" >&2; echo "demo exited" >&2; exit 1; }
+    sleep 0.1
+done
+KEY="$(grep -o "/ai/v1/chat/completions -H 'Authorization: Bearer [^']*'" "$OUT" | head -1 | sed "s/.*Bearer //; s/'//")"
+MODEL="$(grep -o '"model": "[^"]*"' "$OUT" | head -1 | sed 's/.*: "//; s/"//')"
+[[ -n "$KEY" && -n "$MODEL" ]] || { cat "$OUT" >&2; echo "could not read the demo's key and model" >&2; exit 1; }
+
+"$VENV/bin/python" .ci/ai_sdks.py "http://127.0.0.1:$GATEWAY_PORT" "$KEY" "$MODEL"
