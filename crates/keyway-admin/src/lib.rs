@@ -8,6 +8,7 @@
 //!   [`bootstrap_admin_token`] for `keyway serve`.
 //! - [`error`]: [`AdminError`] and its problem+json rendering.
 
+pub mod ai_fields;
 pub mod analytics;
 pub mod auth;
 pub mod diagnose;

@@ -207,6 +207,7 @@ mod tests {
 
     #[test]
     fn bounds_are_the_servers() {
+        use crate::ai_fields as fields;
         use crate::resources::key_batch::MAX_BATCH;
         use crate::resources::keys::MAX_GRACE_SECONDS;
         use crate::resources::users::{MAX_PASSWORD, MIN_PASSWORD};
@@ -257,7 +258,15 @@ mod tests {
             ("ModelCreate.timeout_ms", n(&s("ModelCreate")["properties"]["timeout_ms"]["maximum"]), ai::MAX_MODEL_TIMEOUT_MS),
             ("ModelPatch.timeout_ms", n(&s("ModelPatch")["properties"]["timeout_ms"]["maximum"]), ai::MAX_MODEL_TIMEOUT_MS),
             ("ModelTargetInput.weight", n(&s("ModelTargetInput")["properties"]["weight"]["maximum"]), MAX_WEIGHT),
+            ("AllowedModels.maxItems", n(&s("AllowedModels")["maxItems"]), fields::MAX_ALLOWED_MODELS as u64),
+            ("AllowedModels.items.maxLength", n(&s("AllowedModels")["items"]["maxLength"]), fields::MAX_ALLOWED_MODEL_LEN as u64),
+            ("TokensPerMinute.maximum", n(&s("TokensPerMinute")["maximum"]), fields::MAX_TOKENS_PER_MINUTE),
+            ("PromptInput.template", n(&s("PromptInput")["properties"]["template"]["maxLength"]), fields::MAX_PROMPT_TEXT as u64),
+            ("PromptInput.system", n(&s("PromptInput")["properties"]["system"]["maxLength"]), fields::MAX_PROMPT_TEXT as u64),
         ];
+        let usd = s("Budget")["properties"]["usd"]["maximum"].as_f64();
+        assert_eq!(usd, Some(fields::MAX_BUDGET_USD), "Budget.usd.maximum");
+        assert_eq!(s("AllowedModels")["items"]["pattern"], s("ModelName")["pattern"], "model names read alike");
         for (what, documented, served) in checks {
             assert_eq!(documented, served, "{what}");
         }

@@ -132,6 +132,11 @@ fn model_names_api_keys_and_base_urls() {
     let mut names = corpus(CHARS, 4, 20_000);
     names.extend(lengths_around(validate_ai::MAX_MODEL_NAME));
     agree(&StringSchema::schema("ModelName"), &names, |s| validate_ai::model_name("name", s).is_ok());
+    let mut allowed = corpus(CHARS, 4, 20_000);
+    allowed.extend(lengths_around(keyway_admin::ai_fields::MAX_ALLOWED_MODEL_LEN));
+    agree(&StringSchema::at(&doc(), "/components/schemas/AllowedModels/items"), &allowed, |s| {
+        keyway_admin::ai_fields::allowed_models(vec![s.to_owned()]).is_ok()
+    });
     let mut keys = corpus(CHARS, 4, 20_000);
     keys.extend(lengths_around(validate_ai::MAX_API_KEY));
     agree(&StringSchema::schema("ApiKey"), &keys, |s| validate_ai::api_key("api_key", s).is_ok());

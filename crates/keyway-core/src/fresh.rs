@@ -5,8 +5,8 @@
 use crate::ids::{ApiId, AppId, KeyId, SubscriptionId, TenantId, UserId};
 use crate::key_format::{KeyDigest, KeyEnv};
 use crate::model::{
-    Api, ApiKey, ApiStatus, App, AuthMethod, KeyLocation, Limits, PrincipalStatus, Protocol, Rare, Role, StatusChange,
-    Subscription, SubscriptionStatus, Tenant, TenantStatus, Upstream, User, Visibility,
+    AiLimits, Api, ApiKey, ApiKind, ApiStatus, App, AuthMethod, KeyLocation, Limits, PrincipalStatus, Protocol, Rare, Role,
+    StatusChange, Subscription, SubscriptionStatus, Tenant, TenantStatus, Upstream, User, Visibility,
 };
 use crate::Timestamp;
 
@@ -20,6 +20,7 @@ impl Tenant {
             status: TenantStatus::Active,
             status_change: StatusChange::default(),
             limits: Limits::default(),
+            ai: AiLimits::default(),
             created_at: now,
         }
     }
@@ -52,6 +53,7 @@ impl App {
             status: PrincipalStatus::Active,
             status_change: StatusChange::default(),
             limits: Limits::default(),
+            ai: AiLimits::default(),
             created_at: now,
         }
     }
@@ -98,12 +100,14 @@ impl Api {
         Api {
             id: ApiId::generate(),
             tenant_id: tenant.clone(),
+            kind: ApiKind::Rest,
             name: name.into(),
             version: version.into(),
             base_path: base_path.into(),
             host: None,
             methods: Vec::new(),
             upstream,
+            prompt: None,
             auth: vec![AuthMethod::ApiKey],
             key_locations: KeyLocation::DEFAULT.to_vec(),
             requires_approval: false,

@@ -1,7 +1,8 @@
 //! Keyway's domain model, shared by every other crate.
 //!
 //! - [`ids`]: typed, prefixed identifiers (`ten_…`, `key_…`).
-//! - [`model`]: tenants, users, apps, keys and APIs as stored.
+//! - [`model`]: tenants, users, apps, keys and APIs as stored (with their
+//!   AI fields: API kinds, prompts, AI limits).
 //! - [`key_format`]: the `kw_<env>_…` API key text, its checksum and digest.
 //! - [`codes`]: the refusal catalog of `errors.md`, one variant per code.
 //! - [`refusal`]: a refusal with its evidence, and its three envelopes.
@@ -19,6 +20,7 @@ pub mod fresh;
 pub mod ids;
 pub mod key_format;
 pub mod model;
+mod model_ai;
 pub mod problem;
 pub mod providers;
 pub mod records;

@@ -5,6 +5,8 @@ use crate::key_format::{KeyDigest, KeyEnv};
 use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 
+pub use crate::model_ai::{AiLimits, ApiKind, Budget, BudgetPeriod, PromptFormat, PromptSpec};
+
 /// Whether a tenant may act.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -114,6 +116,10 @@ pub struct Tenant {
     /// Rate limit and quota of the whole tenant.
     #[serde(default)]
     pub limits: Limits,
+    /// AI limits of the whole tenant (models, budget, tokens per minute);
+    /// serialized as the tenant's own fields, unset ones left out.
+    #[serde(default, flatten)]
+    pub ai: AiLimits,
     /// Creation time.
     pub created_at: Timestamp,
 }
@@ -160,6 +166,10 @@ pub struct App {
     /// Rate limit and quota of the whole app, and its keys' default rate.
     #[serde(default)]
     pub limits: Limits,
+    /// AI limits of the whole app (models, budget, tokens per minute);
+    /// serialized as the app's own fields, unset ones left out.
+    #[serde(default, flatten)]
+    pub ai: AiLimits,
     /// Creation time.
     pub created_at: Timestamp,
 }
@@ -179,9 +189,9 @@ pub struct RateLimit {
 /// The gateway holds every key in memory, so text fields are boxed
 /// slices (16 bytes, no spare capacity) rather than `String`s and `Vec`s
 /// (24), and the fields most keys never set (IP rules, expiry,
-/// revocation, rotation, per-key limits) live in one optional box,
-/// [`KeyRare`] (8 bytes when unset, instead of 140 inline): at a million
-/// keys that keeps each key in a 192-byte allocation instead of 320. Read
+/// revocation, rotation, per-key and AI limits) live in one optional box,
+/// [`KeyRare`] (8 bytes when unset, instead of about 200 inline): at a million
+/// keys that keeps each key in a 192-byte allocation instead of nearly 400. Read
 /// them through the accessors ([`ApiKey::revoked_at`], ...), set them
 /// through [`ApiKey::rare_mut`]. Serialized exactly as if the rare fields
 /// were the key's own.
@@ -233,6 +243,8 @@ pub struct KeyRare {
     pub rate_limit: Option<RateLimit>,
     /// Optional per-key period quota.
     pub quota: Option<Quota>,
+    /// AI limits of the key (models, budget, tokens per minute).
+    pub ai: AiLimits,
 }
 
 /// What an unset [`Rare`] reads as.
@@ -246,6 +258,7 @@ static NO_RARE: KeyRare = KeyRare {
     grace_until: None,
     rate_limit: None,
     quota: None,
+    ai: AiLimits::NONE,
 };
 
 /// An optional [`KeyRare`] box; no box and a box of nothing compare equal.
@@ -294,6 +307,8 @@ struct ApiKeyFields {
     rate_limit: Option<RateLimit>,
     #[serde(default)]
     quota: Option<Quota>,
+    #[serde(default, flatten)]
+    ai: AiLimits,
     last_used_at: Option<Timestamp>,
     created_at: Timestamp,
 }
@@ -321,6 +336,7 @@ impl From<ApiKeyFields> for ApiKey {
                 grace_until: f.grace_until,
                 rate_limit: f.rate_limit,
                 quota: f.quota,
+                ai: f.ai,
             }),
         }
     }
@@ -347,6 +363,7 @@ impl From<ApiKey> for ApiKeyFields {
             grace_until: r.grace_until,
             rate_limit: r.rate_limit,
             quota: r.quota,
+            ai: r.ai,
             last_used_at: k.last_used_at,
             created_at: k.created_at,
         }
@@ -412,6 +429,11 @@ impl ApiKey {
     /// Optional per-key period quota.
     pub fn quota(&self) -> Option<Quota> {
         self.rare().quota
+    }
+
+    /// The key's AI limits (all unset when it has none).
+    pub fn ai_limits(&self) -> &AiLimits {
+        &self.rare().ai
     }
 }
 
@@ -586,6 +608,9 @@ pub struct Api {
     pub id: ApiId,
     /// Owning tenant.
     pub tenant_id: TenantId,
+    /// `rest` (proxies to `upstream`), `ai` or `prompt` (no upstream).
+    #[serde(default)]
+    pub kind: ApiKind,
     /// Name, e.g. `orders`.
     pub name: String,
     /// Version label, e.g. `v1`.
@@ -596,8 +621,11 @@ pub struct Api {
     pub host: Option<String>,
     /// Methods allowed (all when empty).
     pub methods: Vec<String>,
-    /// Where traffic goes.
+    /// Where traffic goes (`rest` APIs; no targets for the other kinds).
     pub upstream: Upstream,
+    /// The prompt of a `prompt` API (none for the other kinds).
+    #[serde(default)]
+    pub prompt: Option<PromptSpec>,
     /// Accepted authentication methods.
     pub auth: Vec<AuthMethod>,
     /// Places an API key is accepted.
@@ -721,6 +749,15 @@ mod tests {
         assert_eq!(back.revoked_reason(), Some("leaked"));
         let plain: ApiKey = serde_json::from_value(serde_json::to_value(&unset).unwrap()).unwrap();
         assert!(plain.rare.0.is_none(), "nothing set: no box");
+        assert!(Rare::of(KeyRare { ai: AiLimits::NONE, ..KeyRare::default() }).0.is_none(), "no AI limits: no box");
+        let ai = AiLimits { tokens_per_minute: Some(10), ..AiLimits::default() };
+        let boxed = Rare::of(KeyRare { ai: ai.clone(), ..KeyRare::default() });
+        assert!(boxed.0.is_some());
+        k.set_rare(KeyRare { ai, ..KeyRare::default() });
+        let json = serde_json::to_value(&k).unwrap();
+        assert_eq!(json["tokens_per_minute"], 10, "AI limits serialize flat too");
+        assert_eq!(serde_json::from_value::<ApiKey>(json).unwrap().ai_limits().tokens_per_minute, Some(10));
         assert!(std::mem::size_of::<ApiKey>() <= 168, "ApiKey is {} bytes", std::mem::size_of::<ApiKey>());
+        assert!(std::mem::size_of::<KeyRare>() <= 208, "KeyRare is {} bytes", std::mem::size_of::<KeyRare>());
     }
 }

@@ -72,4 +72,27 @@ mod tests {
             assert!(matches!((first, &app), (Some(a), Some(b)) if Arc::ptr_eq(a, b)));
         }
     }
+
+    #[test]
+    fn keys_keep_their_ai_limits() {
+        use keyway_core::model::{AiLimits, Budget, BudgetPeriod};
+        let app = AppId::from("app_1");
+        let tenant = TenantId::from("ten_1");
+        let now = chrono::Utc::now();
+        let mut limited = ApiKey::new(&app, &tenant, KeyEnv::Live, "kw_live_abcd", [1; 32], now);
+        let ai = AiLimits {
+            allowed_models: vec!["gpt-4o".into()],
+            budget: Some(Budget { usd: 5.0, period: BudgetPeriod::Day }),
+            tokens_per_minute: Some(1000),
+        };
+        limited.rare_mut().ai = ai.clone();
+        let plain = ApiKey::new(&app, &tenant, KeyEnv::Live, "kw_live_efgh", [2; 32], now);
+        let mut loader = KeyLoader::default();
+        loader.add(limited);
+        loader.add(plain);
+        let table = loader.finish();
+        assert_eq!(table.get(&[1; 32]).map(|e| e.key.ai_limits().clone()), Some(ai));
+        let plain = table.get(&[2; 32]).map(|e| e.key.clone());
+        assert!(plain.is_some_and(|k| k.ai_limits().is_empty()));
+    }
 }

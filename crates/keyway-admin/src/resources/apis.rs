@@ -1,7 +1,8 @@
 //! APIs: `POST/GET /admin/v1/tenants/{id}/apis`, `GET/PATCH /admin/v1/apis/{id}`.
 //! (Subscriptions come later, in their own module.)
 
-use super::{conflict_as, created, list, Created, List};
+use super::{api_kind, conflict_as, created, list, Created, List};
+use crate::ai_fields::{self, PromptIn};
 use crate::error::AdminError;
 use crate::extract::{Actor, JsonBody, PathId};
 use crate::input::{clearable_time, some, LimitsIn, ScopeRuleIn, UpstreamIn};
@@ -11,7 +12,7 @@ use axum::extract::State;
 use axum::Json;
 use keyway_core::change::Record;
 use keyway_core::ids::ApiId;
-use keyway_core::model::{Api, ApiStatus, AuthMethod, KeyLocation, Protocol, Visibility};
+use keyway_core::model::{Api, ApiKind, ApiStatus, AuthMethod, KeyLocation, Protocol, Visibility};
 use keyway_core::Timestamp;
 use serde::Deserialize;
 
@@ -19,6 +20,9 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApi {
+    /// `rest` (default), `ai` or `prompt`.
+    #[serde(default, deserialize_with = "some")]
+    pub kind: Option<ApiKind>,
     /// Name, e.g. `orders`.
     pub name: String,
     /// Version label, e.g. `v1`.
@@ -31,14 +35,18 @@ pub struct CreateApi {
     /// Allowed methods, of [`validate::HTTP_METHODS`] (all when absent or empty).
     #[serde(default, deserialize_with = "some")]
     pub methods: Option<Vec<String>>,
-    /// Where traffic goes.
-    pub upstream: UpstreamIn,
+    /// Where traffic goes: required for `rest` APIs, refused for the others.
+    #[serde(default, deserialize_with = "some")]
+    pub upstream: Option<UpstreamIn>,
+    /// The prompt: required for `prompt` APIs, refused for the others.
+    #[serde(default, deserialize_with = "some")]
+    pub prompt: Option<PromptIn>,
     /// Accepted authentication methods.
     pub auth: Vec<AuthMethod>,
     /// Places a key is accepted (default: bearer header and `x-api-key`).
     #[serde(default, deserialize_with = "some")]
     pub key_locations: Option<Vec<KeyLocation>>,
-    /// Refusal envelope protocol (default `rest`).
+    /// Refusal envelope protocol (default `openai` for `ai` APIs, else `rest`).
     #[serde(default, deserialize_with = "some")]
     pub protocol: Option<Protocol>,
     /// Whether subscriptions need approval (default false).
@@ -72,9 +80,12 @@ pub struct PatchApi {
     /// The API that replaces it (same tenant, not itself).
     #[serde(default, deserialize_with = "super::nullable")]
     pub successor_api_id: Option<Option<String>>,
-    /// New upstream.
+    /// New upstream (`rest` APIs only).
     #[serde(default, deserialize_with = "some")]
     pub upstream: Option<UpstreamIn>,
+    /// New prompt, replacing the old one whole (`prompt` APIs only).
+    #[serde(default, deserialize_with = "some")]
+    pub prompt: Option<PromptIn>,
     /// New allowed methods.
     #[serde(default, deserialize_with = "some")]
     pub methods: Option<Vec<String>>,
@@ -104,6 +115,7 @@ impl PatchApi {
             && self.sunset_at.is_none()
             && self.successor_api_id.is_none()
             && self.upstream.is_none()
+            && self.prompt.is_none()
             && self.methods.is_none()
             && self.key_locations.is_none()
             && self.visibility.is_none()
@@ -127,7 +139,9 @@ pub async fn create(
     let base_path = validate::base_path(&req.base_path)?;
     let host = req.host.as_deref().map(validate::host).transpose()?;
     let methods = validate::methods("methods", req.methods.unwrap_or_default())?;
-    let upstream = validate::upstream(req.upstream)?;
+    let kind = req.kind.unwrap_or_default();
+    let upstream = api_kind::upstream(kind, req.upstream)?;
+    let prompt = api_kind::prompt(kind, req.prompt)?;
     let key_locations = key_locations(req.key_locations.unwrap_or_else(|| KeyLocation::DEFAULT.to_vec()), &auth)?;
     let required_scopes = validate::scopes("required_scopes", req.required_scopes.unwrap_or_default())?;
     let scope_rules = validate::scope_rules(req.scope_rules.unwrap_or_default())?;
@@ -145,7 +159,9 @@ pub async fn create(
         required_scopes,
         scope_rules,
         limits,
-        protocol: req.protocol.unwrap_or_default(),
+        protocol: api_kind::protocol(kind, req.protocol),
+        kind,
+        prompt,
         ..Api::new(&tenant.id, name, version, base_path, upstream, now())
     };
     let taken = route_taken(&api);
@@ -197,6 +213,7 @@ pub async fn patch(
         return Err(AdminError::RequestInvalid { detail: "nothing to change".into(), param: None });
     }
     let upstream_new = req.upstream.map(validate::upstream).transpose()?;
+    let prompt_new = req.prompt.map(ai_fields::prompt).transpose()?;
     let methods_new = req.methods.map(|m| validate::methods("methods", m)).transpose()?;
     let scopes_new = req.required_scopes.map(|s| validate::scopes("required_scopes", s)).transpose()?;
     let rules_new = req.scope_rules.map(validate::scope_rules).transpose()?;
@@ -242,7 +259,16 @@ pub async fn patch(
         };
     }
     if let Some(u) = upstream_new {
+        if !before.kind.has_upstream() {
+            return Err(AdminError::InvalidState(api_kind::no_upstream(before.kind)));
+        }
         after.upstream = u;
+    }
+    if let Some(p) = prompt_new {
+        if before.kind != ApiKind::Prompt {
+            return Err(AdminError::InvalidState(api_kind::not_a_prompt_api(before.kind)));
+        }
+        after.prompt = Some(p);
     }
     if let Some(m) = methods_new {
         after.methods = m;

@@ -3,6 +3,7 @@
 
 use super::users::SettableStatus;
 use super::{created, list, Created, List};
+use crate::ai_fields::{with_ai_fields, AiFields, AiPatch};
 use crate::error::AdminError;
 use crate::extract::{Actor, JsonBody, PathId};
 use crate::input::{some, LimitsIn};
@@ -15,38 +16,43 @@ use keyway_core::ids::{TenantId, UserId};
 use keyway_core::model::{App, PrincipalStatus, StatusChange};
 use serde::Deserialize;
 
-/// Body of `POST /admin/v1/tenants/{id}/apps`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateApp {
-    /// Display name.
-    pub name: String,
-    /// The user answerable for it: a non-deleted user of the same tenant.
-    pub owner_user_id: String,
-    /// Rate limit and quota of the whole app, and its keys' default rate.
-    #[serde(default)]
-    pub limits: LimitsIn,
+with_ai_fields! {
+    /// Body of `POST /admin/v1/tenants/{id}/apps`, with the app's AI limits.
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct CreateApp {
+        /// Display name.
+        pub name: String,
+        /// The user answerable for it: a non-deleted user of the same tenant.
+        pub owner_user_id: String,
+        /// Rate limit and quota of the whole app, and its keys' default rate.
+        #[serde(default)]
+        pub limits: LimitsIn,
+    }
 }
 
-/// Body of `PATCH /admin/v1/apps/{id}`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PatchApp {
-    /// New standing.
-    #[serde(default, deserialize_with = "some")]
-    pub status: Option<SettableStatus>,
-    /// New owner.
-    #[serde(default, deserialize_with = "some")]
-    pub owner_user_id: Option<String>,
-    /// New display name.
-    #[serde(default, deserialize_with = "some")]
-    pub name: Option<String>,
-    /// Why the status changes.
-    #[serde(default, deserialize_with = "some")]
-    pub reason: Option<String>,
-    /// New limits (replacing the old ones whole).
-    #[serde(default, deserialize_with = "some")]
-    pub limits: Option<LimitsIn>,
+with_ai_fields! {
+    /// Body of `PATCH /admin/v1/apps/{id}`; AI fields given replace the
+    /// stored ones, the others are kept.
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct PatchApp {
+        /// New standing.
+        #[serde(default, deserialize_with = "some")]
+        pub status: Option<SettableStatus>,
+        /// New owner.
+        #[serde(default, deserialize_with = "some")]
+        pub owner_user_id: Option<String>,
+        /// New display name.
+        #[serde(default, deserialize_with = "some")]
+        pub name: Option<String>,
+        /// Why the status changes.
+        #[serde(default, deserialize_with = "some")]
+        pub reason: Option<String>,
+        /// New limits (replacing the old ones whole).
+        #[serde(default, deserialize_with = "some")]
+        pub limits: Option<LimitsIn>,
+    }
 }
 
 /// `POST /admin/v1/tenants/{id}/apps`.
@@ -54,14 +60,15 @@ pub async fn create(
     State(state): State<AdminState>,
     actor: Actor,
     PathId(tenant_id): PathId,
-    JsonBody(req): JsonBody<CreateApp>,
+    JsonBody(mut req): JsonBody<CreateApp>,
 ) -> Result<Created<App>, AdminError> {
+    let ai = AiPatch::of(&mut req)?.new_limits();
     let name = validate::text("name", &req.name, MAX_NAME)?;
     let limits = validate::limits("limits", req.limits, true)?;
     let _write = state.begin_write().await;
     let tenant = super::tenant(&state, &tenant_id).await?;
     let owner = owner(&state, &tenant.id, &req.owner_user_id).await?;
-    let app = App { limits, ..App::new(&tenant.id, name, &owner, now()) };
+    let app = App { limits, ai, ..App::new(&tenant.id, name, &owner, now()) };
     state.commit(&actor, vec![Write::insert("app.create", Record::App(app.clone()))]).await?;
     Ok(created(app))
 }
@@ -82,17 +89,19 @@ pub async fn patch(
     State(state): State<AdminState>,
     actor: Actor,
     PathId(id): PathId,
-    JsonBody(req): JsonBody<PatchApp>,
+    JsonBody(mut req): JsonBody<PatchApp>,
 ) -> Result<Json<App>, AdminError> {
     if req.reason.is_some() && req.status.is_none() {
         return Err(AdminError::invalid("reason", "reason goes with a status change"));
     }
-    if req.status.is_none() && req.owner_user_id.is_none() && req.name.is_none() && req.limits.is_none() {
+    if req.status.is_none() && req.owner_user_id.is_none() && req.name.is_none() && req.limits.is_none() && !req.sets_ai() {
         return Err(AdminError::RequestInvalid {
-            detail: "nothing to change: give status, owner_user_id, name or limits".into(),
+            detail: "nothing to change: give status, owner_user_id, name, limits, allowed_models, budget or tokens_per_minute"
+                .into(),
             param: None,
         });
     }
+    let ai = AiPatch::of(&mut req)?;
     let limits = req.limits.map(|l| validate::limits("limits", l, true)).transpose()?;
     let name = validate::opt_text("name", req.name.as_deref(), MAX_NAME)?;
     let reason = validate::opt_text("reason", req.reason.as_deref(), MAX_REASON)?;
@@ -118,6 +127,7 @@ pub async fn patch(
     if let Some(l) = limits {
         after.limits = l;
     }
+    after.ai = ai.applied_to(&before.ai);
     if after == before {
         return Ok(Json(before));
     }

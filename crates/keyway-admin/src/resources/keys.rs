@@ -6,6 +6,7 @@
 //! other answer hold its keyed digest and display prefix only.
 
 use super::{created, list, Created, List};
+use crate::ai_fields::{with_ai_fields, AiPatch};
 use crate::error::AdminError;
 use crate::extract::{Actor, JsonBody, PathId};
 use crate::input::{nullable_time, some, whole, QuotaIn, RateLimitIn};
@@ -18,41 +19,45 @@ use ipnet::IpNet;
 use keyway_core::change::Record;
 use keyway_core::ids::{AppId, KeyId, TenantId};
 use keyway_core::key_format::{self, KeyEnv};
-use keyway_core::model::{ApiKey, App, KeyRare, KeyState, PrincipalStatus, Quota, RateLimit, Tenant, TenantStatus, User};
+use keyway_core::model::{
+    AiLimits, ApiKey, App, KeyRare, KeyState, PrincipalStatus, Quota, RateLimit, Tenant, TenantStatus, User,
+};
 use keyway_core::{ErrorCode, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// Longest rotation grace period: 30 days.
 pub const MAX_GRACE_SECONDS: u64 = 30 * 24 * 3600;
 
-/// Body of `POST /admin/v1/apps/{id}/keys`. `expires_at`, `rate_limit`,
-/// `quota` and `name` may be `null` (none); the other fields may be left
-/// out but not be `null`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateKey {
-    /// `live` or `test`; the gateway's environment when absent.
-    #[serde(default, deserialize_with = "some")]
-    pub env: Option<KeyEnv>,
-    /// Scopes granted.
-    #[serde(default, deserialize_with = "some")]
-    pub scopes: Option<Vec<String>>,
-    /// Client IP allow list: CIDRs, or bare IPs meaning one address.
-    #[serde(default, deserialize_with = "some")]
-    pub allowed_ips: Option<Vec<String>>,
-    /// When the key stops working; a past time makes a key that is
-    /// already expired.
-    #[serde(default, deserialize_with = "nullable_time")]
-    pub expires_at: Option<Timestamp>,
-    /// Per-key request rate limit.
-    #[serde(default)]
-    pub rate_limit: Option<RateLimitIn>,
-    /// Period quota.
-    #[serde(default)]
-    pub quota: Option<QuotaIn>,
-    /// Label.
-    #[serde(default)]
-    pub name: Option<String>,
+with_ai_fields! {
+    /// Body of `POST /admin/v1/apps/{id}/keys`. `expires_at`, `rate_limit`,
+    /// `quota`, `name`, `budget` and `tokens_per_minute` may be `null`
+    /// (none); the other fields may be left out but not be `null`.
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct CreateKey {
+        /// `live` or `test`; the gateway's environment when absent.
+        #[serde(default, deserialize_with = "some")]
+        pub env: Option<KeyEnv>,
+        /// Scopes granted.
+        #[serde(default, deserialize_with = "some")]
+        pub scopes: Option<Vec<String>>,
+        /// Client IP allow list: CIDRs, or bare IPs meaning one address.
+        #[serde(default, deserialize_with = "some")]
+        pub allowed_ips: Option<Vec<String>>,
+        /// When the key stops working; a past time makes a key that is
+        /// already expired.
+        #[serde(default, deserialize_with = "nullable_time")]
+        pub expires_at: Option<Timestamp>,
+        /// Per-key request rate limit.
+        #[serde(default)]
+        pub rate_limit: Option<RateLimitIn>,
+        /// Period quota.
+        #[serde(default)]
+        pub quota: Option<QuotaIn>,
+        /// Label.
+        #[serde(default)]
+        pub name: Option<String>,
+    }
 }
 
 /// Body of `POST /admin/v1/keys/{id}/rotate`.
@@ -232,6 +237,10 @@ pub struct KeyView {
     pub rate_limit: Option<RateLimit>,
     /// Period quota.
     pub quota: Option<Quota>,
+    /// AI limits: `allowed_models`, `budget`, `tokens_per_minute`, each
+    /// left out when unset.
+    #[serde(flatten)]
+    pub ai: AiLimits,
     /// Last use as last flushed by the gateway.
     pub last_used_at: Option<Timestamp>,
     /// Creation time.
@@ -262,6 +271,7 @@ impl KeyView {
             grace_until: k.grace_until(),
             rate_limit: k.rate_limit(),
             quota: k.quota(),
+            ai: k.ai_limits().clone(),
             last_used_at: k.last_used_at,
             created_at: k.created_at,
         }
@@ -289,12 +299,14 @@ pub struct KeySpec {
     rate_limit: Option<RateLimit>,
     quota: Option<Quota>,
     name: Option<String>,
+    ai: AiLimits,
 }
 
 impl KeySpec {
     /// Validates a create body; the error names the field at fault.
-    pub fn validate(req: CreateKey) -> Result<Self, AdminError> {
+    pub fn validate(mut req: CreateKey) -> Result<Self, AdminError> {
         Ok(KeySpec {
+            ai: AiPatch::of(&mut req)?.new_limits(),
             scopes: validate::scopes("scopes", req.scopes.unwrap_or_default())?,
             allowed_ips: validate::allowed_ips(req.allowed_ips.unwrap_or_default())?,
             name: validate::opt_text("name", req.name.as_deref(), MAX_NAME)?,
@@ -320,6 +332,7 @@ impl KeySpec {
             expires_at: self.expires_at,
             rate_limit: self.rate_limit,
             quota: self.quota,
+            ai: self.ai,
             ..KeyRare::default()
         });
         mint(state, template)
@@ -404,6 +417,7 @@ pub async fn rotate(
         expires_at: kept.expires_at,
         rate_limit: kept.rate_limit,
         quota: kept.quota,
+        ai: kept.ai.clone(),
         ..KeyRare::default()
     });
     let (record, key) = mint(&state, template)?;

@@ -3,6 +3,7 @@
 //! [`AdminState::commit`](crate::AdminState::commit) only.
 
 pub mod analytics;
+pub mod api_kind;
 pub mod apis;
 pub mod apps;
 pub mod audit;

@@ -3,7 +3,7 @@
 
 use keyway_core::codes::ErrorCode;
 use keyway_core::key_format::KeyEnv;
-use keyway_core::model::{ApiStatus, PrincipalStatus, Protocol, Role, SubscriptionStatus, TenantStatus, Visibility};
+use keyway_core::model::{ApiKind, ApiStatus, PrincipalStatus, Protocol, Role, SubscriptionStatus, TenantStatus, Visibility};
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
 /// An enum with a fixed text form per variant.
@@ -40,6 +40,7 @@ text_enum!(Role { Owner => "owner", Admin => "admin", Developer => "developer", 
 text_enum!(KeyEnv { Live => "live", Test => "test" });
 text_enum!(Visibility { Private => "private", Tenant => "tenant", Public => "public" });
 text_enum!(ApiStatus { Published => "published", Deprecated => "deprecated", Retired => "retired" });
+text_enum!(ApiKind { Rest => "rest", Ai => "ai", Prompt => "prompt" });
 text_enum!(Protocol { Rest => "rest", Openai => "openai", Anthropic => "anthropic" });
 text_enum!(SubscriptionStatus { Pending => "pending", Approved => "approved", Rejected => "rejected", Revoked => "revoked" });
 
@@ -98,6 +99,7 @@ mod tests {
         matches_serde::<SubscriptionStatus>();
         matches_serde::<ApiStatus>();
         matches_serde::<Protocol>();
+        matches_serde::<ApiKind>();
         matches_serde::<ErrorCode>();
     }
 }

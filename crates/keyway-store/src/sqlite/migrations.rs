@@ -437,6 +437,17 @@ CREATE TABLE ai_models (
 );
 CREATE UNIQUE INDEX ai_models_name_uq ON ai_models (tenant_id, name) WHERE deleted_at IS NULL;
 "#,
+    // 11: the AI fields of APIs, keys, apps and tenants. An API's kind
+    // (`rest`, `ai`, `prompt`) and a prompt API's prompt (JSON); the AI
+    // limits (allowed models, budget, tokens per minute) as JSON: NULL on
+    // a key without any (most keys), `{}` on apps and tenants.
+    r#"
+ALTER TABLE apis ADD COLUMN kind TEXT NOT NULL DEFAULT 'rest';
+ALTER TABLE apis ADD COLUMN prompt TEXT;
+ALTER TABLE api_keys ADD COLUMN ai TEXT;
+ALTER TABLE apps ADD COLUMN ai TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE tenants ADD COLUMN ai TEXT NOT NULL DEFAULT '{}';
+"#,
 ];
 
 /// Work a migration needs beyond SQL, run in the same transaction right

@@ -40,7 +40,7 @@ impl Table {
 
 /// The `tenants` table.
 pub(crate) const TENANTS: Table =
-    Table { name: "tenants", cols: &["id", "slug", "name", "status", "status_change", "created_at", "limits"] };
+    Table { name: "tenants", cols: &["id", "slug", "name", "status", "status_change", "created_at", "limits", "ai"] };
 
 /// Reads a tenant from a row of [`TENANTS`] columns.
 pub(crate) fn tenant(r: &Row<'_>) -> rusqlite::Result<Tenant> {
@@ -52,6 +52,7 @@ pub(crate) fn tenant(r: &Row<'_>) -> rusqlite::Result<Tenant> {
         status_change: r.get::<_, Json<_>>(4)?.0,
         created_at: r.get::<_, Time>(5)?.0,
         limits: r.get::<_, Json<_>>(6)?.0,
+        ai: r.get::<_, Json<_>>(7)?.0,
     })
 }
 
@@ -64,7 +65,8 @@ pub(crate) fn write_tenant(stmt: &mut Statement<'_>, t: &Tenant) -> rusqlite::Re
         Enum(t.status),
         Json(&t.status_change),
         Time(t.created_at),
-        Json(&t.limits)
+        Json(&t.limits),
+        Json(&t.ai),
     ])
 }
 
@@ -105,7 +107,7 @@ pub(crate) fn write_user(stmt: &mut Statement<'_>, u: &User) -> rusqlite::Result
 /// The `apps` table.
 pub(crate) const APPS: Table = Table {
     name: "apps",
-    cols: &["id", "tenant_id", "name", "owner_user_id", "status", "status_change", "created_at", "limits"],
+    cols: &["id", "tenant_id", "name", "owner_user_id", "status", "status_change", "created_at", "limits", "ai"],
 };
 
 /// Reads an app from a row of [`APPS`] columns.
@@ -119,6 +121,7 @@ pub(crate) fn app(r: &Row<'_>) -> rusqlite::Result<App> {
         status_change: r.get::<_, Json<_>>(5)?.0,
         created_at: r.get::<_, Time>(6)?.0,
         limits: r.get::<_, Json<_>>(7)?.0,
+        ai: r.get::<_, Json<_>>(8)?.0,
     })
 }
 
@@ -133,6 +136,7 @@ pub(crate) fn write_app(stmt: &mut Statement<'_>, a: &App) -> rusqlite::Result<u
         Json(&a.status_change),
         Time(a.created_at),
         Json(&a.limits),
+        Json(&a.ai),
     ])
 }
 
@@ -159,6 +163,7 @@ pub(crate) const KEYS: Table = Table {
         "last_used_at",
         "created_at",
         "quota",
+        "ai",
     ],
 };
 
@@ -185,6 +190,8 @@ pub(crate) fn key(r: &Row<'_>) -> rusqlite::Result<ApiKey> {
             grace_until: r.get::<_, Option<Time>>(14)?.map(|t| t.0),
             rate_limit: r.get::<_, Option<Json<_>>>(15)?.map(|j| j.0),
             quota: r.get::<_, Option<Json<_>>>(18)?.map(|j| j.0),
+            // NULL on most keys: no JSON to parse.
+            ai: r.get::<_, Option<Json<_>>>(19)?.map(|j| j.0).unwrap_or_default(),
         }),
     })
 }
@@ -211,6 +218,7 @@ pub(crate) fn write_key(stmt: &mut Statement<'_>, k: &ApiKey) -> rusqlite::Resul
         k.last_used_at.map(Time),
         Time(k.created_at),
         k.quota().map(Json),
+        Some(k.ai_limits()).filter(|ai| !ai.is_empty()).map(Json),
     ])
 }
 
@@ -240,6 +248,8 @@ pub(crate) const APIS: Table = Table {
         "created_at",
         "scope_rules",
         "limits",
+        "kind",
+        "prompt",
     ],
 };
 
@@ -268,6 +278,8 @@ pub(crate) fn api(r: &Row<'_>) -> rusqlite::Result<Api> {
         created_at: r.get::<_, Time>(19)?.0,
         scope_rules: r.get::<_, Json<_>>(20)?.0,
         limits: r.get::<_, Json<_>>(21)?.0,
+        kind: r.get::<_, Enum<_>>(22)?.0,
+        prompt: r.get::<_, Option<Json<_>>>(23)?.map(|j| j.0),
     })
 }
 
@@ -296,6 +308,8 @@ pub(crate) fn write_api(stmt: &mut Statement<'_>, a: &Api) -> rusqlite::Result<u
         Time(a.created_at),
         Json(&a.scope_rules),
         Json(&a.limits),
+        Enum(a.kind),
+        a.prompt.as_ref().map(Json),
     ])
 }
 

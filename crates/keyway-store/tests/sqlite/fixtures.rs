@@ -7,8 +7,8 @@ use keyway_core::codes::{ErrorCode, Stage};
 use keyway_core::ids::{ApiId, AppId, AuditId, KeyId, RequestId, TenantId, UserId};
 use keyway_core::key_format::KeyEnv;
 use keyway_core::model::{
-    Api, ApiKey, ApiStatus, App, AuthMethod, KeyLocation, PrincipalStatus, Protocol, RateLimit, Role, StatusChange, Target,
-    Tenant, TenantStatus, Upstream, User, Visibility,
+    AiLimits, Api, ApiKey, ApiKind, ApiStatus, App, AuthMethod, Budget, BudgetPeriod, KeyLocation, PrincipalStatus, PromptFormat,
+    PromptSpec, Protocol, RateLimit, Role, StatusChange, Target, Tenant, TenantStatus, Upstream, User, Visibility,
 };
 use keyway_core::records::{AuditEntry, CallLogRow};
 use keyway_core::{Timestamp, Trace};
@@ -37,6 +37,7 @@ pub fn tenant(slug: &str) -> Tenant {
         status: TenantStatus::Suspended,
         status_change: changed(1),
         limits: keyway_core::model::Limits::default(),
+        ai: ai_limits(),
         created_at: at(0),
     }
 }
@@ -63,6 +64,7 @@ pub fn app(tenant: &Tenant, owner: &User) -> App {
         status: PrincipalStatus::Deleted,
         status_change: changed(3),
         limits: keyway_core::model::Limits::default(),
+        ai: ai_limits(),
         created_at: at(2),
     }
 }
@@ -99,6 +101,7 @@ pub fn key(app: &App) -> ApiKey {
             grace_until: Some(at(102)),
             rate_limit: Some(RateLimit { requests: u64::MAX, per_seconds: 60 }),
             quota: Some(keyway_core::model::Quota { requests: 1000, period: keyway_core::model::QuotaPeriod::Month }),
+            ai: ai_limits(),
         }),
     }
 }
@@ -121,6 +124,7 @@ pub fn api(tenant: &Tenant, base_path: &str) -> Api {
     Api {
         id: ApiId::generate(),
         tenant_id: tenant.id.clone(),
+        kind: ApiKind::Rest,
         name: "orders".into(),
         version: "v1".into(),
         base_path: base_path.into(),
@@ -134,6 +138,7 @@ pub fn api(tenant: &Tenant, base_path: &str) -> Api {
             strip_base_path: false,
             timeout_ms: Some(2500),
         },
+        prompt: None,
         auth: vec![AuthMethod::ApiKey, AuthMethod::Jwt],
         key_locations: vec![KeyLocation::XApiKey, KeyLocation::Query],
         requires_approval: true,
@@ -156,6 +161,31 @@ pub fn api(tenant: &Tenant, base_path: &str) -> Api {
         retired_at: Some(at(12)),
         successor_api_id: Some(ApiId::generate()),
         created_at: at(4),
+    }
+}
+
+/// AI limits with every field set.
+pub fn ai_limits() -> AiLimits {
+    AiLimits {
+        allowed_models: vec!["gpt-4o".into(), "claude-sonnet".into()],
+        budget: Some(Budget { usd: 12.75, period: BudgetPeriod::Month }),
+        tokens_per_minute: Some(90_000),
+    }
+}
+
+/// A `prompt` API: no upstream targets, a prompt with every field set.
+pub fn prompt_api(tenant: &Tenant, base_path: &str) -> Api {
+    Api {
+        kind: ApiKind::Prompt,
+        upstream: Upstream { targets: Vec::new(), strip_base_path: true, timeout_ms: None },
+        prompt: Some(PromptSpec {
+            model: "gpt-4o".into(),
+            system: Some("You summarise.".into()),
+            template: "Summarise {{text}}".into(),
+            variables_schema: serde_json::json!({"type": "object", "required": ["text"]}),
+            response_format: PromptFormat::Json,
+        }),
+        ..api(tenant, base_path)
     }
 }
 

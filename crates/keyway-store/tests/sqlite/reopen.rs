@@ -34,13 +34,17 @@ fn migrations(path: &std::path::Path) -> Vec<(i64, String)> {
 async fn reopening_keeps_data_and_skips_applied_migrations() {
     let dir = TempDir::new();
     let path = dir.0.join("nested").join("keyway.db");
-    let (w, k) = {
+    let (w, k, apis) = {
         let s = SqliteStore::open(&path).unwrap();
         let w = world(&s, "acme").await;
         let k = key(&w.app);
         s.apply(&[insert(Record::Key(k.clone()))], &[audit_entry(at(0), k.id.as_str())]).await.unwrap();
         s.insert_calls(&[call(at(0))]).await.unwrap();
-        (w, k)
+        let mut ai = prompt_api(&w.tenant, "/ai");
+        (ai.kind, ai.prompt) = (keyway_core::model::ApiKind::Ai, None);
+        let apis = vec![api(&w.tenant, "/orders"), prompt_api(&w.tenant, "/summary"), ai];
+        s.apply(&apis.iter().map(|a| insert(Record::Api(a.clone()))).collect::<Vec<_>>(), &[]).await.unwrap();
+        (w, k, apis)
     };
     assert!(path.exists());
     let applied = migrations(&path);
@@ -56,6 +60,10 @@ async fn reopening_keeps_data_and_skips_applied_migrations() {
     assert_eq!(dump.users, vec![w.user]);
     assert_eq!(dump.apps, vec![w.app]);
     assert_eq!(dump.keys, vec![k]);
+    assert_eq!(dump.keys[0].ai_limits(), &ai_limits(), "a key's AI limits survive a reopen");
+    assert_eq!(dump.apps[0].ai, ai_limits());
+    assert_eq!(dump.tenants[0].ai, ai_limits());
+    assert_eq!(dump.apis, apis, "kind and prompt survive a reopen");
     assert_eq!(s.calls(&LogQuery::default()).await.unwrap().len(), 1);
     assert_eq!(s.audit(&Default::default()).await.unwrap().len(), 1);
 }
@@ -113,4 +121,21 @@ async fn checkpoint_copies_committed_writes_into_the_database_file() {
     let after = std::fs::metadata(&path).unwrap().len();
     assert!(after > before, "database file {before} -> {after} bytes");
     assert_eq!(s.load_all().await.unwrap().keys.len(), 200);
+}
+
+#[tokio::test]
+async fn a_key_without_ai_limits_stores_no_ai_json() {
+    let dir = TempDir::new();
+    let path = dir.0.join("keyway.db");
+    let s = SqliteStore::open(&path).unwrap();
+    let w = world(&s, "acme").await;
+    let (bare, full) = (bare_key(&w.app), key(&w.app));
+    s.apply(&[insert(Record::Key(bare.clone())), insert(Record::Key(full.clone()))], &[]).await.unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let ai = |id: &KeyId| -> Option<String> {
+        conn.query_row("SELECT ai FROM api_keys WHERE id = ?1", [id.as_str()], |r| r.get(0)).unwrap()
+    };
+    assert_eq!(ai(&bare.id), None, "NULL: nothing to parse when the keys load");
+    assert!(ai(&full.id).is_some_and(|j| j.contains("\"tokens_per_minute\":90000")));
+    assert_eq!(s.load_all().await.unwrap().keys.iter().find(|k| k.id == bare.id).map(|k| k.ai_limits().is_empty()), Some(true));
 }
