@@ -193,7 +193,8 @@ pub struct PromptIn {
 
 /// A prompt: `model` a model name (see [`crate::validate_ai::model_name`]),
 /// `template` 1 to [`MAX_PROMPT_TEXT`] characters, `system` at most that,
-/// `variables_schema` a JSON object (a JSON Schema).
+/// `variables_schema` a JSON Schema object that compiles (the gateway
+/// checks every call's variables against it).
 pub fn prompt(p: PromptIn) -> Result<PromptSpec, AdminError> {
     let model = crate::validate_ai::model_name("prompt.model", &p.model)?;
     let template_len = p.template.chars().count();
@@ -207,6 +208,12 @@ pub fn prompt(p: PromptIn) -> Result<PromptSpec, AdminError> {
         return Err(AdminError::invalid(
             "prompt.variables_schema",
             "prompt.variables_schema must be a JSON Schema object, e.g. {\"type\": \"object\", \"properties\": {\"name\": {\"type\": \"string\"}}}",
+        ));
+    }
+    if let Err(e) = jsonschema::validator_for(&p.variables_schema) {
+        return Err(AdminError::invalid(
+            "prompt.variables_schema",
+            format!("prompt.variables_schema is not a valid JSON Schema: {e}"),
         ));
     }
     Ok(PromptSpec {
@@ -276,7 +283,14 @@ mod tests {
         assert_eq!(ok.response_format, PromptFormat::Text);
         assert_eq!(p("", "t", serde_json::json!({})).unwrap_err().param().as_deref(), Some("prompt.model"));
         assert_eq!(p("m", "", serde_json::json!({})).unwrap_err().param().as_deref(), Some("prompt.template"));
-        for bad in [serde_json::json!([]), serde_json::json!("object"), serde_json::json!(true), serde_json::Value::Null] {
+        for bad in [
+            serde_json::json!([]),
+            serde_json::json!("object"),
+            serde_json::json!(true),
+            serde_json::Value::Null,
+            serde_json::json!({"type": "no-such-type"}),
+            serde_json::json!({"properties": {"x": {"minLength": -1}}}),
+        ] {
             assert_eq!(p("m", "t", bad).unwrap_err().param().as_deref(), Some("prompt.variables_schema"));
         }
     }

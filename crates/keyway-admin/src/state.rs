@@ -10,7 +10,7 @@ use keyway_core::ids::{AuditId, TenantId};
 use keyway_core::records::{AuditEntry, CallLogRow, LogQuery};
 use keyway_core::rollup::{RollupQuery, RollupRow};
 use keyway_core::Timestamp;
-use keyway_pipeline::{Settings, SnapshotHandle};
+use keyway_pipeline::{CredentialHealth, Settings, SnapshotHandle};
 use keyway_store::{Store, StoreError};
 use serde_json::Value;
 use std::future::Future;
@@ -39,6 +39,9 @@ pub struct AdminState {
     /// id is readable the moment its response was sent. `None`: rows are
     /// only what storage holds.
     pub call_log: Option<Arc<dyn PendingCalls>>,
+    /// Which AI provider credentials the gateway found refused (a
+    /// credential read shows `healthy: false` while it is skipped).
+    pub credential_health: Arc<CredentialHealth>,
 }
 
 /// Call-log rows queued on their way to storage.
@@ -133,7 +136,15 @@ impl Write {
 impl AdminState {
     /// State with a metrics renderer that renders nothing.
     pub fn new(store: Arc<dyn Store>, snapshot: Arc<SnapshotHandle>, settings: Settings) -> Self {
-        AdminState { store, snapshot, settings, metrics: Arc::new(String::new), admin_addr: None, call_log: None }
+        AdminState {
+            store,
+            snapshot,
+            settings,
+            metrics: Arc::new(String::new),
+            admin_addr: None,
+            call_log: None,
+            credential_health: Arc::default(),
+        }
     }
 
     /// Records the address the admin listener is bound to.

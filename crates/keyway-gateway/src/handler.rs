@@ -14,13 +14,13 @@ use crate::trace_sampler::{upstream_traceparent, TraceSampler};
 use crate::upstream_client::{UpstreamClient, UpstreamError};
 use http::{Request, Response};
 use http_body_util::BodyExt;
-use keyway_core::model::Protocol;
+use keyway_core::model::{ApiKind, Protocol};
 use keyway_core::records::CallLogRow;
 use keyway_core::refusals::{BodyTimeout, Malformed};
 use keyway_core::{ErrorCode, Refusal, Stage};
 use keyway_listener::serve::Handler;
 use keyway_listener::{BodyFault, GuardedBody};
-use keyway_pipeline::{Admitted, Call, CallInput, Settings, Snapshot, SnapshotHandle};
+use keyway_pipeline::{Admitted, Call, CallInput, CredentialHealth, Settings, Snapshot, SnapshotHandle};
 use keyway_store::Store;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -79,6 +79,7 @@ impl Gateway {
         call_log: CallLogSender,
         store: Arc<dyn Store>,
         limiters: Arc<Limiters>,
+        credential_health: Arc<CredentialHealth>,
     ) -> Self {
         let accepted = metrics::counter!("keyway_gateway_requests_total", "code" => "ok");
         accepted.increment(0);
@@ -90,7 +91,7 @@ impl Gateway {
                 counter
             })
             .collect();
-        let ai = Arc::new(Providers::new(settings.stages.credentials.clone()));
+        let ai = Arc::new(Providers::new(settings.stages.credentials.clone(), credential_health));
         Self { snapshot, settings, upstream, call_log, store, limiters, ai, accepted, refused }
     }
 
@@ -167,7 +168,8 @@ impl Gateway {
         // One value for the upstream request and the response: cloning it
         // shares its bytes.
         let id = respond::request_id_value(row.request_id.as_str());
-        if ai::is_ai(&admitted.api.api) {
+        let kind = admitted.api.api.kind;
+        if kind != ApiKind::Rest {
             let ctx = AiCall {
                 call,
                 admitted,
@@ -180,7 +182,11 @@ impl Gateway {
             };
             // Boxed: the AI exchange's state would otherwise sit in every
             // request's future, REST ones included.
-            let served = Box::pin(self.ai.serve(ctx, req)).await?;
+            let served = if kind == ApiKind::Prompt {
+                Box::pin(self.ai.serve_prompt(ctx, req)).await?
+            } else {
+                Box::pin(self.ai.serve(ctx, req)).await?
+            };
             let resp = respond::admitted(served.resp, &admitted.api.api, snapshot, id, limit_headers);
             return Ok(Served { resp, settlement: served.settlement });
         }

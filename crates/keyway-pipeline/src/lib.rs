@@ -5,8 +5,10 @@
 //! per stage of `errors.md`; [`phases`] names the request path's phases in
 //! order, and [`Call::decide`] runs those that read only the snapshot. The
 //! gateway runs it for every request, and `diagnose` for hypothetical ones.
-//! [`upstream_target`] holds an API's targets taken apart once.
+//! [`upstream_target`] holds an API's targets taken apart once;
+//! [`credential_health`] which AI provider credentials were refused.
 
+pub mod credential_health;
 pub mod evidence_memo;
 pub mod key_loader;
 pub mod key_table;
@@ -19,6 +21,7 @@ pub mod stages;
 pub mod table;
 pub mod upstream_target;
 
+pub use credential_health::CredentialHealth;
 pub use key_loader::KeyLoader;
 pub use key_table::KeyTable;
 pub use phases::{Admitted, Call, CallInput, Settings};

@@ -164,6 +164,9 @@ impl ApiEntry {
     }
 }
 
+/// One tenant's live models by the name callers put in `model`.
+type ModelNames = HashMap<String, Arc<AiModel>>;
+
 /// Everything the stages read. Cloning is cheap (each table is shared),
 /// and [`Snapshot::apply`] is the one way a version changes.
 #[derive(Clone, Debug, Default)]
@@ -187,7 +190,7 @@ pub struct Snapshot {
     /// AI models by id.
     pub models: Arc<HashMap<ModelId, Arc<AiModel>>>,
     /// Live AI models by tenant, then by the name callers put in `model`.
-    model_names: Arc<HashMap<TenantId, Arc<HashMap<String, Arc<AiModel>>>>>,
+    model_names: Arc<HashMap<TenantId, Arc<ModelNames>>>,
     /// Increases with every change applied.
     pub revision: u64,
 }

@@ -20,7 +20,7 @@ use keyway_gateway::{Gateway, GatewaySettings};
 use keyway_limits::{InMemoryRateLimiter, MeterLedger, QuotaCounter, SystemClock};
 use keyway_listener::serve::Handler;
 use keyway_listener::{fd_budget, GuardedBody, ListenerSettings};
-use keyway_pipeline::{KeyLoader, Settings, Snapshot, SnapshotHandle};
+use keyway_pipeline::{CredentialHealth, KeyLoader, Settings, Snapshot, SnapshotHandle};
 use keyway_store::sqlite::SqliteStore;
 use keyway_store::{KeySink, Store, StoreError};
 use std::future::Future;
@@ -150,6 +150,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         )
     };
     let proto = if g.forwarded_proto == "https" { "https" } else { "http" };
+    let credential_health = Arc::new(CredentialHealth::default());
     let gateway = Gateway::new(
         snapshot.clone(),
         GatewaySettings {
@@ -164,6 +165,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         call_log_tx.clone().enabled(config.call_log.enabled),
         store.clone(),
         limiters.clone(),
+        credential_health.clone(),
     );
 
     let gateway_listener =
@@ -180,6 +182,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         metrics: Arc::new(move || metrics.as_ref().map(|h| h.render()).unwrap_or_default()),
         admin_addr: Some(admin_addr),
         call_log: Some(Arc::new(QueuedCalls(call_log_tx))),
+        credential_health,
     };
     let router = keyway_admin::router(admin_state);
 

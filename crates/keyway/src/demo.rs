@@ -255,7 +255,8 @@ pub fn instructions(w: &DemoWorld) -> String {
     let ai = format!("{}{}", w.gateway, w.ai_base_path);
     let key = &w.good_key;
     let model = &w.ai_model;
-    let _ = writeln!(s, "\n# AI gateway: one OpenAI- and Anthropic-compatible API at {ai} (the demo model needs no provider key);");
+    let _ =
+        writeln!(s, "\n# AI gateway: one OpenAI- and Anthropic-compatible API at {ai} (the demo model needs no provider key);");
     let _ = writeln!(s, "# tokens and cost land on the call-log row (GET {}/admin/v1/logs).", w.admin);
     let _ = writeln!(
         s,
@@ -269,7 +270,10 @@ pub fn instructions(w: &DemoWorld) -> String {
         s,
         "curl -s {ai}/v1/messages -H 'x-api-key: {key}' -H 'anthropic-version: 2023-06-01' -H 'content-type: application/json' \\\n  -d '{{\"model\": \"{model}\", \"max_tokens\": 100, \"messages\": [{{\"role\": \"user\", \"content\": \"Hi\"}}]}}'"
     );
-    let _ = writeln!(s, "# Python: OpenAI(base_url=\"{ai}/v1\", api_key=\"{key}\") or Anthropic(base_url=\"{ai}\", api_key=\"{key}\")");
+    let _ = writeln!(
+        s,
+        "# Python: OpenAI(base_url=\"{ai}/v1\", api_key=\"{key}\") or Anthropic(base_url=\"{ai}\", api_key=\"{key}\")"
+    );
     let _ = writeln!(s, "\nPress Ctrl-C to stop.");
     s
 }

@@ -29,11 +29,11 @@ async fn ai_world(node: &Node, slug: &str) -> AiWorld {
         .ok(
             "POST",
             &format!("/admin/v1/tenants/{}/apis", w.tenant),
-            json!({"name": "ai", "version": "v1", "base_path": "/ai", "protocol": "openai", "upstream": {"targets": [{"url": node.upstream_url()}]}, // XXX-MERGE
+            json!({"name": "ai", "version": "v1", "base_path": "/ai", "kind": "ai",
                    "auth": ["api_key"], "requires_approval": false, "visibility": "tenant"}),
         )
         .await;
-    let _ = api; // XXX-MERGE assert_eq!(api["kind"], "ai", "{api}");
+    assert_eq!(api["kind"], "ai", "{api}");
     let (_, key) = new_key(node, &w.app, json!({})).await;
     AiWorld { tenant: w.tenant, app: w.app, key }
 }
@@ -221,7 +221,7 @@ async fn a_failing_target_falls_back_and_a_refused_credential_is_502_and_skipped
     assert_eq!(wrong, 1, "the refused credential is skipped once refused");
 
     let lone = MockProvider::start(ProviderKind::OpenAi).await;
-    provider(&node, &w.tenant, "lone", &lone, "openai", &["sk-wrong-5678"]).await;
+    let lone_id = provider(&node, &w.tenant, "lone", &lone, "openai", &["sk-wrong-5678"]).await;
     model(&node, &w.tenant, json!({"name": "lone", "targets": [{"provider": "lone", "model": "gpt-4o"}]})).await;
     let resp = post(&node, "/ai/v1/chat/completions", &w.key, chat("lone")).await;
     assert_eq!(resp.status(), 502);
@@ -230,7 +230,12 @@ async fn a_failing_target_falls_back_and_a_refused_credential_is_502_and_skipped
     let e: Value = resp.json().await.unwrap();
     assert_eq!(e["error"]["code"], "upstream_credential_rejected");
     assert!(!e.to_string().contains("5678"), "no part of the credential reaches the caller: {e}");
-    let _ = p;
+    let read = node.ok("GET", &format!("/admin/v1/providers/{lone_id}"), Value::Null).await;
+    assert_eq!(read["credentials"][0]["healthy"], false, "the operator sees it refused: {read}");
+    assert_eq!(read["credentials"][0]["last4"], "5678");
+    let read = node.ok("GET", &format!("/admin/v1/providers/{p}"), Value::Null).await;
+    let health: Vec<bool> = read["credentials"].as_array().unwrap().iter().map(|c| c["healthy"].as_bool().unwrap()).collect();
+    assert_eq!(health, [false, true], "of two, the refused one: {read}");
 }
 
 #[tokio::test]
@@ -282,8 +287,12 @@ async fn allowed_models_budgets_and_token_limits_refuse_with_their_codes() {
     // 19 prompt + 6 completion tokens a call (the mock's usage): $25 a call at $1M per million.
     let price = json!({"input_per_mtok": 1_000_000.0, "output_per_mtok": 1_000_000.0});
     for name in ["fast", "other"] {
-        model(&node, &w.tenant, json!({"name": name, "targets": [{"provider": "openai", "model": "gpt-4o-mini"}], "price": price}))
-            .await;
+        model(
+            &node,
+            &w.tenant,
+            json!({"name": name, "targets": [{"provider": "openai", "model": "gpt-4o-mini"}], "price": price}),
+        )
+        .await;
     }
 
     let (_, narrow) = new_key(&node, &w.app, json!({"allowed_models": ["fast"]})).await;
@@ -317,7 +326,9 @@ async fn allowed_models_budgets_and_token_limits_refuse_with_their_codes() {
     // 28 tokens a minute at the app: the first call (25 tokens) passes, the
     // next (25 used + a 4-token estimate) is held off.
     let (_, app2_key) = {
-        let u = node.ok("POST", &format!("/admin/v1/tenants/{}/users", w.tenant), json!({"email": "dev@acme.test", "role": "developer"})).await;
+        let u = node
+            .ok("POST", &format!("/admin/v1/tenants/{}/users", w.tenant), json!({"email": "dev@acme.test", "role": "developer"}))
+            .await;
         let app2 = node
             .ok(
                 "POST",
@@ -398,4 +409,78 @@ async fn a_stream_the_client_drops_midway_is_still_logged_and_charged() {
     let row = log_row(&node, &id).await;
     assert_eq!(row["model"], "fast", "the row is written when the stream is dropped: {row}");
     assert!(row["completion_tokens"].as_u64().is_some(), "{row}");
+}
+
+#[tokio::test]
+async fn every_provider_kind_answers_both_formats_whole_and_streamed_with_usage_on_the_row() {
+    use support::mock::AZURE_DEPLOYMENT;
+    let node = Node::start().await;
+    let w = ai_world(&node, "acme").await;
+    let kinds = [
+        (ProviderKind::OpenAi, "openai", "gpt-4o-mini"),
+        (ProviderKind::AzureOpenAi, "azure_openai", AZURE_DEPLOYMENT),
+        (ProviderKind::Anthropic, "anthropic", "claude-sonnet-4-5"),
+        (ProviderKind::Gemini, "gemini", "gemini-2.0-flash"),
+        (ProviderKind::Mistral, "mistral", "mistral-small-latest"),
+        (ProviderKind::Ollama, "ollama", "llama3.2"),
+        (ProviderKind::OpenAiCompatible, "openai_compatible", "deepseek-chat"),
+    ];
+    let mut mocks = Vec::new();
+    for (kind, name, upstream_model) in kinds {
+        let mock = MockProvider::start(kind).await;
+        let mut body = json!({"name": name, "kind": name, "base_url": mock.base_url(), "credentials": [{"api_key": KEY}]});
+        if kind == ProviderKind::AzureOpenAi {
+            body["api_version"] = json!("2024-10-21");
+        }
+        node.ok("POST", &format!("/admin/v1/tenants/{}/providers", w.tenant), body).await;
+        model(&node, &w.tenant, json!({"name": format!("m-{name}"), "targets": [{"provider": name, "model": upstream_model}]}))
+            .await;
+        mocks.push(mock);
+    }
+    for (_, name, _) in kinds {
+        let model = format!("m-{name}");
+        for stream in [false, true] {
+            // OpenAI's format in.
+            let mut body = chat(&model);
+            body["stream"] = json!(stream);
+            if stream {
+                body["stream_options"] = json!({"include_usage": true});
+            }
+            let resp = post(&node, "/ai/v1/chat/completions", &w.key, body).await;
+            let id = request_id(&resp);
+            assert_eq!(resp.status(), 200, "{name} stream={stream}");
+            let text = resp.text().await.unwrap();
+            if stream {
+                assert!(text.trim_end().ends_with("data: [DONE]"), "{name}: {text}");
+            } else {
+                let v: Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(v["object"], "chat.completion", "{name}: {v}");
+            }
+            let row = log_row(&node, &id).await;
+            assert!(row["prompt_tokens"].as_u64().unwrap_or(0) > 0, "{name} stream={stream}: provider usage on the row: {row}");
+            assert!(row["completion_tokens"].as_u64().unwrap_or(0) > 0, "{name} stream={stream}: {row}");
+
+            // Anthropic's format in.
+            let resp = post(
+                &node,
+                "/ai/v1/messages",
+                &w.key,
+                json!({"model": model, "max_tokens": 50, "stream": stream, "messages": [{"role": "user", "content": "Hi"}]}),
+            )
+            .await;
+            assert_eq!(resp.status(), 200, "{name} messages stream={stream}");
+            let text = resp.text().await.unwrap();
+            if stream {
+                assert!(text.contains("event: message_stop"), "{name}: {text}");
+            } else {
+                let v: Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(v["type"], "message", "{name}: {v}");
+            }
+        }
+    }
+    for m in &mocks {
+        for r in m.requests() {
+            assert!(!format!("{:?}", r.headers).contains(&w.key), "no caller key reaches any provider");
+        }
+    }
 }

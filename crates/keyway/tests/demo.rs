@@ -72,5 +72,26 @@ async fn demo_lines_show_one_acceptance_and_each_named_refusal() {
     let d = diagnose_cli::fetch(&admin, &get(&w.path, None, vec![("api-key".into(), w.good_key.clone())])).await.unwrap();
     let out = diagnose_cli::render_text(&d);
     assert!(out.contains("-> 401 credential_in_wrong_place") && out.contains("header api-key"), "{out}");
+    // The AI lines: the printed chat call answers from the demo model,
+    // metered on its call-log row.
+    let ai = format!("{}{}/v1/chat/completions", w.gateway, w.ai_base_path);
+    assert!(text.contains(&format!("curl -s {ai} -H 'Authorization: Bearer {}'", w.good_key)), "{text}");
+    let body = serde_json::json!({"model": w.ai_model, "messages": [{"role": "user", "content": "Hi"}]});
+    let resp = http.post(&ai).bearer_auth(&w.good_key).json(&body).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let rid = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let answer: serde_json::Value = resp.json().await.unwrap();
+    assert!(answer["choices"][0]["message"]["content"].as_str().unwrap().contains("You said: Hi"), "{answer}");
+    let mut row = serde_json::Value::Null;
+    for _ in 0..100 {
+        let v = admin.ok("GET", &format!("/admin/v1/logs?request_id={rid}"), None).await.unwrap();
+        if let Some(r) = v["data"].as_array().and_then(|a| a.first()) {
+            row = r.clone();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(row["model"], w.ai_model.as_str(), "{row}");
+    assert!(row["cost_usd"].as_f64().unwrap() > 0.0, "{row}");
     running.shutdown().await;
 }

@@ -20,6 +20,7 @@ use keyway_core::ids::{CredentialId, ProviderId, TenantId};
 use keyway_core::providers::{Provider, ProviderCredential, ProviderKind};
 use keyway_core::sealed::{last4, Sealer};
 use keyway_core::Timestamp;
+use keyway_pipeline::CredentialHealth;
 use serde::{Deserialize, Serialize};
 
 /// Body of `POST /admin/v1/tenants/{id}/providers`.
@@ -121,8 +122,10 @@ pub struct ProviderView {
     pub deleted_at: Option<Timestamp>,
 }
 
-impl From<&Provider> for ProviderView {
-    fn from(p: &Provider) -> Self {
+impl ProviderView {
+    /// What a read shows of `p`: a credential is healthy unless it is
+    /// stored as refused or the gateway is skipping it (`health`).
+    fn of(p: &Provider, health: &CredentialHealth) -> Self {
         ProviderView {
             id: p.id.clone(),
             tenant_id: p.tenant_id.clone(),
@@ -134,7 +137,11 @@ impl From<&Provider> for ProviderView {
             credentials: p
                 .credentials
                 .iter()
-                .map(|c| CredentialView { id: c.id.clone(), last4: c.last4.clone(), healthy: c.rejected_at.is_none() })
+                .map(|c| CredentialView {
+                    id: c.id.clone(),
+                    last4: c.last4.clone(),
+                    healthy: c.rejected_at.is_none() && !health.is_refused(&c.id),
+                })
                 .collect(),
             status: AiStatus::of(p.deleted_at),
             created_at: p.created_at,
@@ -177,7 +184,7 @@ pub async fn create(
         .commit(&actor, vec![Write::insert("provider.create", Record::Provider(provider.clone()))])
         .await
         .map_err(conflict_as("name", detail))?;
-    Ok(created(ProviderView::from(&provider)))
+    Ok(created(ProviderView::of(&provider, &state.credential_health)))
 }
 
 /// `GET /admin/v1/tenants/{id}/providers`: deleted ones included.
@@ -186,12 +193,20 @@ pub async fn list_of_tenant(
     PathId(tenant_id): PathId,
 ) -> Result<Json<List<ProviderView>>, AdminError> {
     let tenant = super::tenant(&state, &tenant_id).await?;
-    Ok(list(state.store.providers_of_tenant(&tenant.id).await?.iter().map(ProviderView::from).collect()))
+    Ok(list(
+        state
+            .store
+            .providers_of_tenant(&tenant.id)
+            .await?
+            .iter()
+            .map(|p| ProviderView::of(p, &state.credential_health))
+            .collect(),
+    ))
 }
 
 /// `GET /admin/v1/providers/{id}`: deleted ones answer too.
 pub async fn get(State(state): State<AdminState>, PathId(id): PathId) -> Result<Json<ProviderView>, AdminError> {
-    Ok(Json(ProviderView::from(&provider(&state, &id).await?)))
+    Ok(Json(ProviderView::of(&provider(&state, &id).await?, &state.credential_health)))
 }
 
 /// `PATCH /admin/v1/providers/{id}`: name, base URL, api version, and the
@@ -241,14 +256,14 @@ pub async fn patch(
         after.credentials = seal_all(&state.settings.credentials, list);
     }
     if after == before {
-        return Ok(Json(ProviderView::from(&before)));
+        return Ok(Json(ProviderView::of(&before, &state.credential_health)));
     }
     let detail = taken(&after.name);
     state
         .commit(&actor, vec![Write::update("provider.update", Record::Provider(before), Record::Provider(after.clone()))])
         .await
         .map_err(conflict_as("name", detail))?;
-    Ok(Json(ProviderView::from(&after)))
+    Ok(Json(ProviderView::of(&after, &state.credential_health)))
 }
 
 /// `DELETE /admin/v1/providers/{id}`: soft delete, refused while a live
@@ -278,7 +293,7 @@ pub async fn delete(State(state): State<AdminState>, actor: Actor, PathId(id): P
     state
         .commit(&actor, vec![Write::update("provider.delete", Record::Provider(before), Record::Provider(after.clone()))])
         .await?;
-    Ok(Json(ProviderView::from(&after)))
+    Ok(Json(ProviderView::of(&after, &state.credential_health)))
 }
 
 /// A provider, or 404.

@@ -74,6 +74,7 @@ impl Harness {
             metrics: Arc::new(|| "# TYPE keyway_up gauge\nkeyway_up 1\n".to_owned()),
             admin_addr: None,
             call_log: None,
+            credential_health: Default::default(),
         };
         Harness { app: router(state.clone()), state, token: "kwadm_test_token".to_owned() }
     }

@@ -17,7 +17,6 @@
 //! Nothing is retried after an answer's first byte reached the caller:
 //! this phase returns before any body is read.
 
-use super::credentials::CredentialHealth;
 use super::plan::Attempt;
 use crate::body::{full, Body};
 use crate::upstream_client::{UpstreamClient, UpstreamError};
@@ -29,7 +28,7 @@ use keyway_core::providers::ProviderCredential;
 use keyway_core::refusals::CredentialRejected;
 use keyway_core::sealed::Sealer;
 use keyway_core::Refusal;
-use keyway_pipeline::UpstreamTarget;
+use keyway_pipeline::{CredentialHealth, UpstreamTarget};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -41,8 +40,8 @@ const MAX_ERROR_BODY: usize = 64 * 1024;
 pub struct Providers {
     /// Opens the sealed provider credentials.
     pub sealer: Sealer,
-    /// Which credentials providers refused.
-    pub health: CredentialHealth,
+    /// Which credentials providers refused (shared with the admin API).
+    pub health: Arc<CredentialHealth>,
 }
 
 /// A provider's answer, head received.
@@ -88,8 +87,8 @@ enum Last {
 
 impl Providers {
     /// The provider side of a node whose credentials `sealer` opens.
-    pub fn new(sealer: Sealer) -> Self {
-        Self { sealer, health: CredentialHealth::default() }
+    pub fn new(sealer: Sealer, health: Arc<CredentialHealth>) -> Self {
+        Self { sealer, health }
     }
 
     /// Tries `attempts` in order; `build` makes an attempt's request with

@@ -12,7 +12,6 @@
 //! call-log row.
 
 mod admission;
-mod credentials;
 mod exchange;
 mod metering;
 mod model_phase;
@@ -35,7 +34,7 @@ use http_body::Body as _;
 use http_body_util::BodyExt;
 use keyway_ai::outbound::{build_chat, build_embeddings, ProviderTarget, ResponseReader};
 use keyway_ai::{anthropic, openai, ChatRequest, WireFormat};
-use keyway_core::model::{Api, Protocol};
+use keyway_core::model::{Api, ApiKind, Protocol};
 use keyway_core::providers::AiModel;
 use keyway_core::records::CallLogRow;
 use keyway_core::{Refusal, Stage};
@@ -68,17 +67,12 @@ enum Completed {
     },
 }
 
-/// Whether `api` is served by the AI gateway.
-pub fn is_ai(api: &Api) -> bool {
-    api.protocol != Protocol::Rest // XXX-MERGE: api.kind == ApiKind::Ai
-}
-
-/// The refusal envelope of a request to `api` at `path`.
+/// The refusal envelope of a request to `api` at `path`: an `ai` API's
+/// is its operation's (Anthropic's on `/v1/messages`, else OpenAI's).
 pub fn protocol(api: &Api, path: &str) -> Protocol {
-    if is_ai(api) {
-        Operation::protocol_of_path(path)
-    } else {
-        api.protocol
+    match api.kind {
+        ApiKind::Ai => Operation::protocol_of_path(path),
+        ApiKind::Rest | ApiKind::Prompt => api.protocol,
     }
 }
 
@@ -220,9 +214,9 @@ impl Providers {
             return Ok(Completed::Stream(Served { resp, settlement: Some(settlement) }));
         }
         let bytes = read_answer(a.resp.into_body(), &attempt.provider.name).await?;
-        let answer = reader.parse_response(&bytes).map_err(|e| {
-            Refusal::upstream_unavailable(&attempt.provider.name, format_args!("answer unreadable: {e}"))
-        })?;
+        let answer = reader
+            .parse_response(&bytes)
+            .map_err(|e| Refusal::upstream_unavailable(&attempt.provider.name, format_args!("answer unreadable: {e}")))?;
         let usage = answer.usage.unwrap_or_default();
         held.settle(admission::amounts(&pricing, &usage));
         pricing.fill(ctx.row, &usage);

@@ -31,11 +31,10 @@ pub fn allowed(admitted: &Admitted, name: &str) -> bool {
 /// The first non-empty `allowed_models` list, key first, that leaves
 /// `name` out.
 fn refusing_list<'a>(admitted: &'a Admitted, name: &str) -> Option<(ModelListOf, &'a str, &'a [String])> {
-    let none: &[String] = &[]; // XXX-MERGE
     let lists: [(ModelListOf, &str, &[String]); 3] = [
-        (ModelListOf::Key, admitted.key.key.id.as_str(), none),
-        (ModelListOf::App, admitted.app.id.as_str(), none),
-        (ModelListOf::Tenant, admitted.tenant.id.as_str(), none),
+        (ModelListOf::Key, admitted.key.key.id.as_str(), &admitted.key.key.ai_limits().allowed_models),
+        (ModelListOf::App, admitted.app.id.as_str(), &admitted.app.ai.allowed_models),
+        (ModelListOf::Tenant, admitted.tenant.id.as_str(), &admitted.tenant.ai.allowed_models),
     ];
     lists.into_iter().find(|(_, _, list)| !list.is_empty() && !list.iter().any(|m| m == name))
 }

@@ -28,10 +28,8 @@ pub fn variables(spec: &PromptSpec, body: &[u8]) -> Result<Map<String, Value>, R
     let instance = Value::Object(vars);
     if let Some(err) = validator.iter_errors(&instance).next() {
         let pointer = err.instance_path().to_string();
-        let param = std::iter::once("variables")
-            .chain(pointer.split('/').filter(|s| !s.is_empty()))
-            .collect::<Vec<_>>()
-            .join(".");
+        let param =
+            std::iter::once("variables").chain(pointer.split('/').filter(|s| !s.is_empty())).collect::<Vec<_>>().join(".");
         return Err(Refusal::request_invalid(Some(&param), format_args!("{param}: {err}")));
     }
     let Value::Object(vars) = instance else { return Ok(Map::new()) };

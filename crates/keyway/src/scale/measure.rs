@@ -92,6 +92,7 @@ pub async fn queries(config: &Config, store: Arc<SqliteStore>, gen: &Traffic, on
         metrics: Arc::new(String::new),
         admin_addr: None,
         call_log: None,
+        credential_health: Default::default(),
     };
     let app = router(state);
     let ts = "/admin/v1/analytics/timeseries";

@@ -1,7 +1,8 @@
-//! The credential pool of each provider: credentials taken in turn
-//! (round robin), those the provider refused (401/403) skipped until a
-//! retry interval has passed, then tried again so one that works again
-//! comes back. Health is shared by every worker of this node.
+//! The health of AI provider credentials on this node: the credential
+//! pool of each provider taken in turn (round robin), those the provider
+//! refused (401/403) skipped until a retry interval has passed, then
+//! tried again so one that works again comes back. Shared by every
+//! gateway worker, and read by the admin API (a credential's `healthy`).
 
 use keyway_core::ids::CredentialId;
 use keyway_core::providers::{Provider, ProviderCredential};
