@@ -13,7 +13,6 @@ mod support;
 use common::*;
 use keyway_ai::ProviderKind;
 use serde_json::{json, Value};
-use std::time::Duration;
 use support::mock::{MockProvider, KEY};
 
 /// A tenant with an app, a key and an `ai` API at `/ai`.
@@ -63,17 +62,6 @@ async fn post(node: &Node, path: &str, key: &str, body: Value) -> reqwest::Respo
         .send()
         .await
         .unwrap()
-}
-
-async fn log_row(node: &Node, request_id: &str) -> Value {
-    for _ in 0..100 {
-        let v = node.ok("GET", &format!("/admin/v1/logs?request_id={request_id}"), Value::Null).await;
-        if let Some(row) = v["data"].as_array().and_then(|a| a.first()) {
-            return row.clone();
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("no call-log row for {request_id}");
 }
 
 fn request_id(resp: &reqwest::Response) -> String {

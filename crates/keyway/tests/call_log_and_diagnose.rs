@@ -9,17 +9,6 @@ use common::*;
 use serde_json::{json, Value};
 use std::time::Duration;
 
-async fn log_row(node: &Node, request_id: &str) -> Value {
-    for _ in 0..100 {
-        let v = node.ok("GET", &format!("/admin/v1/logs?request_id={request_id}"), Value::Null).await;
-        if let Some(row) = v["data"].as_array().and_then(|a| a.first()) {
-            return row.clone();
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    panic!("no call-log row for {request_id}");
-}
-
 #[tokio::test]
 async fn accepted_and_refused_calls_are_logged_with_their_trace() {
     let node = Node::start().await;

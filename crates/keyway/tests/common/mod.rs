@@ -200,3 +200,15 @@ pub async fn expect_refusal(resp: reqwest::Response, status: u16, code: &str) ->
     assert_eq!(body["request_id"].as_str(), h.get("x-request-id").and_then(|v| v.to_str().ok()));
     body
 }
+
+/// The call-log row of `request_id`, once stored (waits up to 2 s).
+pub async fn log_row(node: &Node, request_id: &str) -> Value {
+    for _ in 0..100 {
+        let v = node.ok("GET", &format!("/admin/v1/logs?request_id={request_id}"), Value::Null).await;
+        if let Some(row) = v["data"].as_array().and_then(|a| a.first()) {
+            return row.clone();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("no call-log row for {request_id}");
+}
