@@ -84,14 +84,16 @@ impl Trace {
     }
 
     /// Appends `not_reached` entries for every stage after the last one
-    /// recorded, up to and including `last`.
+    /// recorded, up to and including `last`, that has no entry yet (an AI
+    /// call passes limits before its model phase, recorded under
+    /// authorization, can refuse).
     pub fn close(&mut self, last: Stage) {
         let after = self.entries.last().map(|e| e.stage);
         for stage in Stage::ALL {
             if stage > last {
                 break;
             }
-            if after.is_some_and(|a| stage <= a) {
+            if after.is_some_and(|a| stage <= a) || self.entries.iter().any(|e| e.stage == stage) {
                 continue;
             }
             self.entries.push(TraceEntry { stage, result: StepResult::NotReached, evidence: Text::default(), fix: None });
@@ -107,6 +109,25 @@ impl Trace {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn close_skips_stages_already_recorded_out_of_order() {
+        let mut t = Trace::new();
+        t.pass(Stage::Authorization, "subscribed");
+        t.pass(Stage::Limits, "no limits set");
+        t.fail(Stage::Authorization, "model not allowed", None);
+        t.close(Stage::Upstream);
+        let stages: Vec<_> = t.entries.iter().map(|e| (e.stage, e.result)).collect();
+        assert_eq!(
+            stages,
+            vec![
+                (Stage::Authorization, StepResult::Pass),
+                (Stage::Limits, StepResult::Pass),
+                (Stage::Authorization, StepResult::Fail),
+                (Stage::Upstream, StepResult::NotReached),
+            ]
+        );
+    }
 
     #[test]
     fn close_fills_unreached_stages() {
