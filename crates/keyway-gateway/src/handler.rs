@@ -21,7 +21,7 @@ use keyway_listener::serve::Handler;
 use keyway_listener::{BodyFault, GuardedBody};
 use keyway_pipeline::{Admitted, Call, CallInput, Settings, Snapshot, SnapshotHandle};
 use keyway_store::Store;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -42,6 +42,13 @@ pub struct GatewaySettings {
     /// Which requests are traced as spans: `Some` only when traces are
     /// exported (then each traced request notes when its stages end).
     pub traces: Option<TraceSampler>,
+}
+
+/// The address that connected, and the client it stands for.
+#[derive(Clone, Copy, Debug)]
+struct Peer {
+    addr: SocketAddr,
+    client_ip: IpAddr,
 }
 
 /// Everything a request needs, shared by all connections.
@@ -142,7 +149,7 @@ impl Gateway {
         };
         // Phases limits, upstream, respond.
         let outcome = match admitted {
-            Ok(admitted) => self.forward(&mut call, &admitted, req, peer, &snapshot, &mut row).await,
+            Ok(admitted) => self.forward(&mut call, &admitted, req, Peer { addr: peer, client_ip }, &snapshot, &mut row).await,
             Err(refusal) => Err(refusal),
         };
         self.finish(call, row, outcome, started)
@@ -154,7 +161,7 @@ impl Gateway {
         call: &mut Call,
         admitted: &Admitted,
         req: Request<GuardedBody>,
-        peer: SocketAddr,
+        peer: Peer,
         snapshot: &Snapshot,
         row: &mut CallLogRow,
     ) -> Result<Response<Body>, Refusal> {
@@ -186,7 +193,7 @@ impl Gateway {
         call: &mut Call,
         admitted: &Admitted,
         req: Request<GuardedBody>,
-        peer: SocketAddr,
+        peer: Peer,
         row: &mut CallLogRow,
         request_id: &http::HeaderValue,
     ) -> Result<Response<Body>, Refusal> {
@@ -208,8 +215,11 @@ impl Gateway {
         let fwd = Forwarding {
             origin,
             admitted,
-            peer_ip: peer.ip(),
-            peer_trusted: self.settings.client_ip.trusts(peer.ip()),
+            peer_ip: peer.addr.ip(),
+            // The row's text of the client's address is the peer's when
+            // they are the same address: not written twice.
+            peer_text: (peer.client_ip == peer.addr.ip()).then_some(row.client_ip.as_str()),
+            peer_trusted: self.settings.client_ip.trusts(peer.addr.ip()),
             request_id,
             proto: self.settings.proto,
             traceparent: traceparent.as_deref(),

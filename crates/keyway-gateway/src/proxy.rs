@@ -6,8 +6,8 @@
 
 use crate::body::Body;
 use crate::names::{
-    HOP_BY_HOP, X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PROTO, X_KEYWAY_APP_ID, X_KEYWAY_KEY_ID, X_KEYWAY_TENANT_ID,
-    X_REQUEST_ID,
+    hop_by_hop_index, HOP_BY_HOP, X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PROTO, X_KEYWAY_APP_ID, X_KEYWAY_KEY_ID,
+    X_KEYWAY_TENANT_ID, X_REQUEST_ID,
 };
 use crate::upstream_client::UpstreamError;
 use http::header::{HeaderName, HeaderValue, HOST};
@@ -24,6 +24,8 @@ pub struct Forwarding<'a> {
     pub admitted: &'a Admitted,
     /// The address that connected to the gateway.
     pub peer_ip: IpAddr,
+    /// That address as text, when already written (else it is made here).
+    pub peer_text: Option<&'a str>,
     /// Whether that peer is a trusted proxy: its forwarding headers are
     /// extended; anyone else's are replaced.
     pub peer_trusted: bool,
@@ -91,11 +93,19 @@ pub fn build_request(parts: http::request::Parts, body: Body, fwd: &Forwarding<'
 /// client cannot make an upstream believe another address or scheme.
 fn forwarding_headers(headers: &mut HeaderMap, fwd: &Forwarding<'_>, host: Option<HeaderValue>) {
     let peer = fwd.peer_ip;
-    let xff = match headers.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()).filter(|_| fwd.peer_trusted) {
-        Some(prev) => format!("{prev}, {peer}"),
-        None => crate::client_ip::ip_text(peer),
+    let made;
+    let xff = match (headers.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()).filter(|_| fwd.peer_trusted), fwd.peer_text) {
+        (Some(prev), _) => {
+            made = format!("{prev}, {peer}");
+            &made
+        }
+        (None, Some(text)) => text,
+        (None, None) => {
+            made = crate::client_ip::ip_text(peer);
+            &made
+        }
     };
-    insert(headers, X_FORWARDED_FOR, &xff);
+    insert(headers, X_FORWARDED_FOR, xff);
     if !(fwd.peer_trusted && headers.contains_key(X_FORWARDED_PROTO)) {
         headers.insert(X_FORWARDED_PROTO, HeaderValue::from_static(fwd.proto));
     }
@@ -138,10 +148,15 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     // are there: most requests carry none, most upstream responses just
     // `connection: keep-alive`; only those are removed.
     let mut present = [false; HOP_BY_HOP.len()];
+    let mut any = false;
     for name in headers.keys() {
-        if let Some(i) = HOP_BY_HOP.iter().position(|h| h == name) {
+        if let Some(i) = hop_by_hop_index(name) {
             present[i] = true;
+            any = true;
         }
+    }
+    if !any {
+        return;
     }
     // Headers named in Connection are hop-by-hop too.
     if present[0] {

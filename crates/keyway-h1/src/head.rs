@@ -20,10 +20,17 @@ pub fn spans_of(buf: &[u8], headers: &[httparse::Header<'_>], out: &mut Vec<Span
     );
 }
 
-/// Room kept in a parsed header map for the headers a proxy adds
-/// (forwarding, request id, rate-limit headers), so adding them does not
+/// Room kept in a parsed request's header map for the headers a proxy
+/// adds (host, identity, request id, forwarding), so adding them does not
 /// grow and rehash the map.
-const ROOM_TO_ADD: usize = 8;
+pub const REQUEST_ROOM: usize = 8;
+
+/// Room kept in a parsed response's header map for the headers a proxy
+/// adds to an answer (request id, rate limits; lifecycle headers of a
+/// deprecated API). Smaller than [`REQUEST_ROOM`]: a map of a few headers
+/// then stays within one small allocation (a map's entries take ~100
+/// bytes each, and past 1 KiB an allocation leaves mimalloc's fast path).
+pub const RESPONSE_ROOM: usize = 4;
 
 /// What the framing and connection rules need from a head, noted while
 /// its headers are read, so deciding them takes no lookups.
@@ -85,9 +92,10 @@ fn lengths_of(value: &[u8], mut seen: Option<u64>) -> Result<u64, &'static str> 
 }
 
 /// The headers at `spans` of `head` (values share `head`'s bytes) and
-/// their [`Facts`]. `Err` names the header that is not valid.
-pub fn header_map(head: &Bytes, spans: &[Span]) -> Result<(HeaderMap, Facts), String> {
-    let mut headers = HeaderMap::with_capacity(spans.len() + ROOM_TO_ADD);
+/// their [`Facts`], in a map with `room` for more. `Err` names the header
+/// that is not valid.
+pub fn header_map(head: &Bytes, spans: &[Span], room: usize) -> Result<(HeaderMap, Facts), String> {
+    let mut headers = HeaderMap::with_capacity(spans.len() + room);
     let mut facts = Facts::default();
     for &[name_at, name_len, value_at, value_len] in spans {
         let name =
@@ -166,7 +174,7 @@ mod tests {
         assert!(req.parse(&head).unwrap().is_complete());
         let mut spans = Vec::new();
         spans_of(&head, req.headers, &mut spans);
-        header_map(&head, &spans).unwrap()
+        header_map(&head, &spans, REQUEST_ROOM).unwrap()
     }
 
     #[test]

@@ -84,7 +84,7 @@ pub(super) fn parse(buf: &mut BytesMut, spans: &mut Vec<[usize; 4]>, method: &Me
     };
     let bytes: Bytes = buf.split_to(len).freeze();
     let status = StatusCode::from_u16(code).map_err(|_| ExchangeError::Invalid(format!("status {code}")))?;
-    let (mut headers, facts) = head::header_map(&bytes, spans).map_err(ExchangeError::Invalid)?;
+    let (mut headers, facts) = head::header_map(&bytes, spans, head::RESPONSE_ROOM).map_err(ExchangeError::Invalid)?;
     let version = if minor == 0 { Version::HTTP_10 } else { Version::HTTP_11 };
     let (framing, ambiguous) = framing(method, status, &facts)?;
     if ambiguous {

@@ -58,7 +58,7 @@ pub(crate) fn parse(buf: &mut BytesMut, spans: &mut Vec<Span>) -> Result<Option<
     let bytes = buf.split_to(len).freeze();
     let uri = Uri::from_maybe_shared(bytes.slice(target.0..target.0 + target.1))
         .map_err(|_| HeadError::Malformed("invalid request target".into()))?;
-    let (headers, facts) = head::header_map(&bytes, spans).map_err(HeadError::Malformed)?;
+    let (headers, facts) = head::header_map(&bytes, spans, head::REQUEST_ROOM).map_err(HeadError::Malformed)?;
     let version = if minor == 0 { Version::HTTP_10 } else { Version::HTTP_11 };
     let framing = framing(version, &facts)?;
     let keep_alive = match version {
