@@ -94,7 +94,9 @@ pub fn build_request(parts: http::request::Parts, body: Body, fwd: &Forwarding<'
 fn forwarding_headers(headers: &mut HeaderMap, fwd: &Forwarding<'_>, host: Option<HeaderValue>) {
     let peer = fwd.peer_ip;
     let made;
-    let xff = match (headers.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()).filter(|_| fwd.peer_trusted), fwd.peer_text) {
+    // Only a trusted peer's list is read (looked up only then).
+    let prev = if fwd.peer_trusted { headers.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) } else { None };
+    let xff = match (prev, fwd.peer_text) {
         (Some(prev), _) => {
             made = format!("{prev}, {peer}");
             &made
