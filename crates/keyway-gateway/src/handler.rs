@@ -224,10 +224,10 @@ impl Gateway {
             proto: self.settings.proto,
             traceparent: traceparent.as_deref(),
         };
-        let upstream_req = proxy::build_request(parts, body, &fwd).map_err(|e| upstream_refusal(&e, &target.url))?;
+        let (upstream_req, added) = proxy::build_request(parts, body, &fwd).map_err(|e| upstream_refusal(&e, &target.url))?;
         let timeout = admitted.api.api.upstream.timeout_ms.map_or(self.settings.upstream_timeout, Duration::from_millis);
         let sent = Instant::now();
-        let resp = match self.upstream.send(target, upstream_req, timeout, progress.as_deref()).await {
+        let resp = match self.upstream.send_with(target, upstream_req, &added, timeout, progress.as_deref()).await {
             Ok(r) => r,
             Err(e) => {
                 return Err(match progress.as_deref().and_then(|p| p.fault()) {

@@ -20,16 +20,18 @@ pub fn spans_of(buf: &[u8], headers: &[httparse::Header<'_>], out: &mut Vec<Span
     );
 }
 
-/// Room kept in a parsed request's header map for the headers a proxy
-/// adds (host, identity, request id, forwarding), so adding them does not
-/// grow and rehash the map.
-pub const REQUEST_ROOM: usize = 8;
+/// Room kept in a parsed request's header map for a header a proxy sets
+/// (its `Host`, in place of the caller's). The headers the gateway adds
+/// stay out of the map (`keyway_gateway::proxy::Added`), so a map of a
+/// few headers stays within one small allocation (a map's entries take
+/// ~100 bytes each, and past 1 KiB an allocation leaves mimalloc's fast
+/// path).
+pub const REQUEST_ROOM: usize = 1;
 
 /// Room kept in a parsed response's header map for the headers a proxy
 /// adds to an answer (request id, rate limits; lifecycle headers of a
-/// deprecated API). Smaller than [`REQUEST_ROOM`]: a map of a few headers
-/// then stays within one small allocation (a map's entries take ~100
-/// bytes each, and past 1 KiB an allocation leaves mimalloc's fast path).
+/// deprecated API), as few as those take, for the reason given at
+/// [`REQUEST_ROOM`].
 pub const RESPONSE_ROOM: usize = 4;
 
 /// What the framing and connection rules need from a head, noted while

@@ -123,9 +123,10 @@ impl Conn {
     pub(crate) async fn exchange(
         &mut self,
         parts: &http::request::Parts,
+        added: &[(http::HeaderName, http::HeaderValue)],
         body: &mut crate::body::Body,
     ) -> Result<Head, ExchangeError> {
-        match self.send_request(parts, body).await {
+        match self.send_request(parts, added, body).await {
             Ok(()) => self.read_head(&parts.method).await,
             Err(ExchangeError::Write(e)) => match self.read_head(&parts.method).await {
                 Ok(head) => Ok(Head { reusable: false, ..head }),
