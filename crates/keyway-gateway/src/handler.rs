@@ -22,7 +22,7 @@ use keyway_listener::serve::Handler;
 use keyway_listener::{BodyFault, GuardedBody};
 use keyway_pipeline::{Admitted, Call, CallInput, CredentialHealth, Settings, Snapshot, SnapshotHandle};
 use keyway_store::Store;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -43,6 +43,13 @@ pub struct GatewaySettings {
     /// Which requests are traced as spans: `Some` only when traces are
     /// exported (then each traced request notes when its stages end).
     pub traces: Option<TraceSampler>,
+}
+
+/// The address that connected, and the client it stands for.
+#[derive(Clone, Copy, Debug)]
+struct Peer {
+    addr: SocketAddr,
+    client_ip: IpAddr,
 }
 
 /// Everything a request needs, shared by all connections.
@@ -147,7 +154,7 @@ impl Gateway {
         };
         // Phases limits, upstream, respond.
         let outcome = match admitted {
-            Ok(admitted) => self.forward(&mut call, &admitted, req, peer, &snapshot, &mut row).await,
+            Ok(admitted) => self.forward(&mut call, &admitted, req, Peer { addr: peer, client_ip }, &snapshot, &mut row).await,
             Err(refusal) => Err(refusal),
         };
         self.finish(call, row, outcome, started)
@@ -159,7 +166,7 @@ impl Gateway {
         call: &mut Call,
         admitted: &Admitted,
         req: Request<GuardedBody>,
-        peer: SocketAddr,
+        peer: Peer,
         snapshot: &Snapshot,
         row: &mut CallLogRow,
     ) -> Result<Served, Refusal> {
@@ -213,7 +220,7 @@ impl Gateway {
         call: &mut Call,
         admitted: &Admitted,
         req: Request<GuardedBody>,
-        peer: SocketAddr,
+        peer: Peer,
         row: &mut CallLogRow,
         request_id: &http::HeaderValue,
     ) -> Result<Response<Body>, Refusal> {
@@ -235,16 +242,19 @@ impl Gateway {
         let fwd = Forwarding {
             origin,
             admitted,
-            peer_ip: peer.ip(),
-            peer_trusted: self.settings.client_ip.trusts(peer.ip()),
+            peer_ip: peer.addr.ip(),
+            // The row's text of the client's address is the peer's when
+            // they are the same address: not written twice.
+            peer_text: (peer.client_ip == peer.addr.ip()).then_some(row.client_ip.as_str()),
+            peer_trusted: self.settings.client_ip.trusts(peer.addr.ip()),
             request_id,
             proto: self.settings.proto,
             traceparent: traceparent.as_deref(),
         };
-        let upstream_req = proxy::build_request(parts, body, &fwd).map_err(|e| upstream_refusal(&e, &target.url))?;
+        let (upstream_req, added) = proxy::build_request(parts, body, &fwd).map_err(|e| upstream_refusal(&e, &target.url))?;
         let timeout = admitted.api.api.upstream.timeout_ms.map_or(self.settings.upstream_timeout, Duration::from_millis);
         let sent = Instant::now();
-        let resp = match self.upstream.send(target, upstream_req, timeout, progress.as_deref()).await {
+        let resp = match self.upstream.send_with(target, upstream_req, &added, timeout, progress.as_deref()).await {
             Ok(r) => r,
             Err(e) => {
                 return Err(match progress.as_deref().and_then(|p| p.fault()) {

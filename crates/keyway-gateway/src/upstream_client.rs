@@ -5,7 +5,7 @@
 
 use crate::body::{Body, BodyError};
 use crate::upstream_pool::Http1Pool;
-use http::{Request, Response, Uri};
+use http::{HeaderName, HeaderValue, Request, Response, Uri};
 use http_body_util::BodyExt;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
@@ -73,6 +73,19 @@ impl UpstreamClient {
         timeout: Duration,
         body: Option<&BodyProgress>,
     ) -> Result<Response<Body>, UpstreamError> {
+        self.send_with(target, req, &[], timeout, body).await
+    }
+
+    /// [`UpstreamClient::send`] with `added` headers after `req`'s own (see
+    /// [`crate::proxy::Added`]).
+    pub async fn send_with(
+        &self,
+        target: &Arc<UpstreamTarget>,
+        mut req: Request<Body>,
+        added: &[(HeaderName, HeaderValue)],
+        timeout: Duration,
+        body: Option<&BodyProgress>,
+    ) -> Result<Response<Body>, UpstreamError> {
         let origin = target.origin.as_ref().map_err(|e| UpstreamError::BadUrl(e.clone()))?;
         if !origin.tls {
             // Boxed once here: async fns nest by value, and each level
@@ -80,10 +93,14 @@ impl UpstreamClient {
             // exchange's ~1.6 KB grew to ~35 KB in the request's future,
             // copied whole at every move (hyper moves it per request).
             let answer = Box::pin(async {
-                let resp = self.plain.send(target, origin, req).await?;
+                let resp = self.plain.send(target, origin, req, added).await?;
                 Ok(resp.map(|b| b.map_err(|e| -> BodyError { Box::new(e) }).boxed()))
             });
             return within(timeout, body, answer).await;
+        }
+        let headers = req.headers_mut();
+        for (name, value) in added {
+            headers.append(name.clone(), value.clone());
         }
         // Boxed: its state would otherwise sit in every request's future.
         Box::pin(self.send_tls(origin, req, timeout, body)).await

@@ -69,6 +69,7 @@ impl Http1Pool {
         target: &Arc<UpstreamTarget>,
         origin: &TargetOrigin,
         req: Request<Body>,
+        added: &[(http::HeaderName, http::HeaderValue)],
     ) -> Result<Response<PooledBody>, UpstreamError> {
         let (parts, mut body) = req.into_parts();
         let repeatable = parts.method.is_idempotent() && body.is_end_stream();
@@ -78,7 +79,7 @@ impl Http1Pool {
                 // Boxed: rare, and its state would otherwise sit in every request's future.
                 None => (Box::pin(self.connect(&origin.host, origin.port)).await?, false),
             };
-            match conn.exchange(&parts, &mut body).await {
+            match conn.exchange(&parts, added, &mut body).await {
                 Ok(head) => {
                     let give_back = GiveBack { pool: self.inner.clone(), target: target.clone() };
                     let body = UpstreamBody::new(conn, &head, give_back);

@@ -20,10 +20,19 @@ pub fn spans_of(buf: &[u8], headers: &[httparse::Header<'_>], out: &mut Vec<Span
     );
 }
 
-/// Room kept in a parsed header map for the headers a proxy adds
-/// (forwarding, request id, rate-limit headers), so adding them does not
-/// grow and rehash the map.
-const ROOM_TO_ADD: usize = 8;
+/// Room kept in a parsed request's header map for a header a proxy sets
+/// (its `Host`, in place of the caller's). The headers the gateway adds
+/// stay out of the map (`keyway_gateway::proxy::Added`), so a map of a
+/// few headers stays within one small allocation (a map's entries take
+/// ~100 bytes each, and past 1 KiB an allocation leaves mimalloc's fast
+/// path).
+pub const REQUEST_ROOM: usize = 1;
+
+/// Room kept in a parsed response's header map for the headers a proxy
+/// adds to an answer (request id, rate limits; lifecycle headers of a
+/// deprecated API), as few as those take, for the reason given at
+/// [`REQUEST_ROOM`].
+pub const RESPONSE_ROOM: usize = 4;
 
 /// What the framing and connection rules need from a head, noted while
 /// its headers are read, so deciding them takes no lookups.
@@ -84,14 +93,61 @@ fn lengths_of(value: &[u8], mut seen: Option<u64>) -> Result<u64, &'static str> 
     seen.ok_or("content-length is not a number")
 }
 
+/// Most header names [`Names`] keeps, and the longest it keeps: what a
+/// connection holds for them stays under 3 KiB, whatever its peer sends.
+const KEPT_NAMES: usize = 32;
+const KEPT_NAME_LEN: usize = 32;
+
+/// The header names of a connection's last heads, by place: a keep-alive
+/// peer sends the same names in the same order head after head, so a name
+/// spelled as the one kept at its place is that name again, cloned (a
+/// copy; a reference count for a custom name) instead of parsed (~130
+/// instructions: a case-folding copy and a match over the standard names;
+/// a custom name also allocates).
+#[derive(Debug, Default)]
+pub struct Names {
+    kept: Vec<KeptName>,
+}
+
+#[derive(Debug)]
+struct KeptName {
+    /// The name as sent (its first `len` bytes).
+    text: [u8; KEPT_NAME_LEN],
+    len: usize,
+    name: HeaderName,
+}
+
+impl Names {
+    /// The name of the header at place `i` of a head, sent as `raw`.
+    fn name(&mut self, i: usize, raw: &[u8]) -> Result<HeaderName, http::header::InvalidHeaderName> {
+        if let Some(kept) = self.kept.get(i) {
+            if kept.text.get(..kept.len) == Some(raw) {
+                return Ok(kept.name.clone());
+            }
+        }
+        let name = HeaderName::from_bytes(raw)?;
+        if i < KEPT_NAMES && raw.len() <= KEPT_NAME_LEN && i <= self.kept.len() {
+            let mut text = [0; KEPT_NAME_LEN];
+            text[..raw.len()].copy_from_slice(raw);
+            let kept = KeptName { text, len: raw.len(), name: name.clone() };
+            match self.kept.get_mut(i) {
+                Some(slot) => *slot = kept,
+                None => self.kept.push(kept),
+            }
+        }
+        Ok(name)
+    }
+}
+
 /// The headers at `spans` of `head` (values share `head`'s bytes) and
-/// their [`Facts`]. `Err` names the header that is not valid.
-pub fn header_map(head: &Bytes, spans: &[Span]) -> Result<(HeaderMap, Facts), String> {
-    let mut headers = HeaderMap::with_capacity(spans.len() + ROOM_TO_ADD);
+/// their [`Facts`], in a map with `room` for more; `names` are the
+/// connection's names kept from its last heads. `Err` names the header
+/// that is not valid.
+pub fn header_map(head: &Bytes, spans: &[Span], room: usize, names: &mut Names) -> Result<(HeaderMap, Facts), String> {
+    let mut headers = HeaderMap::with_capacity(spans.len() + room);
     let mut facts = Facts::default();
-    for &[name_at, name_len, value_at, value_len] in spans {
-        let name =
-            HeaderName::from_bytes(&head[name_at..name_at + name_len]).map_err(|_| "a header name is not valid".to_owned())?;
+    for (i, &[name_at, name_len, value_at, value_len]) in spans.iter().enumerate() {
+        let name = names.name(i, &head[name_at..name_at + name_len]).map_err(|_| "a header name is not valid".to_owned())?;
         let value = HeaderValue::from_maybe_shared(head.slice(value_at..value_at + value_len))
             .map_err(|_| format!("the value of header {name} is not valid"))?;
         facts.note(&name, value.as_bytes());
@@ -166,7 +222,33 @@ mod tests {
         assert!(req.parse(&head).unwrap().is_complete());
         let mut spans = Vec::new();
         spans_of(&head, req.headers, &mut spans);
-        header_map(&head, &spans).unwrap()
+        header_map(&head, &spans, REQUEST_ROOM, &mut Names::default()).unwrap()
+    }
+
+    #[test]
+    fn kept_names_are_the_names_parsed() {
+        let mut names = Names::default();
+        let long = "x-".repeat(20);
+        let heads = [
+            vec!["Host", "X-Custom", "accept", long.as_str(), "x-after-long"],
+            vec!["Host", "X-Custom", "accept", long.as_str(), "x-after-long"],
+            vec!["host", "X-Other", "Accept", "x-y", long.as_str()],
+            vec!["x-custom"],
+            vec!["Host", "X-Custom", "Bad Name"],
+        ];
+        for head in heads {
+            for (i, raw) in head.iter().enumerate() {
+                let parsed = HeaderName::from_bytes(raw.as_bytes()).ok();
+                assert_eq!(names.name(i, raw.as_bytes()).ok(), parsed, "{raw} at {i}");
+            }
+        }
+        let many: Vec<String> = (0..40).map(|i| format!("x-h{i}")).collect();
+        for _ in 0..2 {
+            for (i, raw) in many.iter().enumerate() {
+                assert_eq!(names.name(i, raw.as_bytes()).unwrap(), HeaderName::from_bytes(raw.as_bytes()).unwrap());
+            }
+        }
+        assert_eq!(names.kept.len(), KEPT_NAMES);
     }
 
     #[test]

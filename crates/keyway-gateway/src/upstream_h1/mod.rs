@@ -41,6 +41,8 @@ pub(crate) struct Conn {
     out: Vec<u8>,
     /// Where the headers of the response head being parsed sit.
     spans: Vec<[usize; 4]>,
+    /// The header names of its last responses, kept to reuse.
+    names: keyway_h1::head::Names,
 }
 
 /// Why an exchange failed.
@@ -74,7 +76,13 @@ impl ExchangeError {
 impl Conn {
     /// A connection over `io`.
     pub(crate) fn new(io: TcpStream) -> Self {
-        Self { io, buf: BytesMut::with_capacity(8 * 1024), out: Vec::with_capacity(1024), spans: Vec::with_capacity(16) }
+        Self {
+            io,
+            buf: BytesMut::with_capacity(8 * 1024),
+            out: Vec::with_capacity(1024),
+            spans: Vec::with_capacity(16),
+            names: Default::default(),
+        }
     }
 
     /// Whether an idle connection can take a request: the upstream has
@@ -115,9 +123,10 @@ impl Conn {
     pub(crate) async fn exchange(
         &mut self,
         parts: &http::request::Parts,
+        added: &[(http::HeaderName, http::HeaderValue)],
         body: &mut crate::body::Body,
     ) -> Result<Head, ExchangeError> {
-        match self.send_request(parts, body).await {
+        match self.send_request(parts, added, body).await {
             Ok(()) => self.read_head(&parts.method).await,
             Err(ExchangeError::Write(e)) => match self.read_head(&parts.method).await {
                 Ok(head) => Ok(Head { reusable: false, ..head }),

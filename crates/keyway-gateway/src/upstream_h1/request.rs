@@ -4,7 +4,7 @@
 use super::{Conn, ExchangeError};
 use crate::body::Body;
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::header::{HeaderName, HeaderValue, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::Method;
 use http_body::Body as _;
 use http_body_util::BodyExt;
@@ -42,12 +42,17 @@ impl Framing {
 }
 
 impl Conn {
-    /// Writes `parts` and `body` to the upstream.
-    pub(super) async fn send_request(&mut self, parts: &http::request::Parts, body: &mut Body) -> Result<(), ExchangeError> {
+    /// Writes `parts` (then the `added` headers) and `body` to the upstream.
+    pub(super) async fn send_request(
+        &mut self,
+        parts: &http::request::Parts,
+        added: &[(HeaderName, HeaderValue)],
+        body: &mut Body,
+    ) -> Result<(), ExchangeError> {
         let framing = Framing::of(&parts.method, body);
         let mut out = std::mem::take(&mut self.out);
         out.clear();
-        write_head(&mut out, parts, framing);
+        write_head(&mut out, parts, added, framing);
         let sent = self.send_with_body(&mut out, body, framing).await;
         self.out = out;
         sent
@@ -121,14 +126,15 @@ fn piece(out: &mut Vec<u8>, data: &[u8], framing: Framing) {
     }
 }
 
-/// The request line and headers; the caller's `content-length` and
-/// `transfer-encoding` are replaced by `framing`'s own.
-pub(super) fn write_head(out: &mut Vec<u8>, parts: &http::request::Parts, framing: Framing) {
+/// The request line and headers, `added` after `parts`' own; the caller's
+/// `content-length` and `transfer-encoding` are replaced by `framing`'s
+/// own.
+pub(super) fn write_head(out: &mut Vec<u8>, parts: &http::request::Parts, added: &[(HeaderName, HeaderValue)], framing: Framing) {
     out.extend_from_slice(parts.method.as_str().as_bytes());
     out.push(b' ');
     out.extend_from_slice(parts.uri.path_and_query().map_or("/", |p| p.as_str()).as_bytes());
     out.extend_from_slice(b" HTTP/1.1\r\n");
-    for (name, value) in &parts.headers {
+    for (name, value) in parts.headers.iter().chain(added.iter().map(|(n, v)| (n, v))) {
         if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
             continue;
         }

@@ -42,7 +42,7 @@ impl Conn {
     pub(super) async fn read_head(&mut self, method: &Method) -> Result<Head, ExchangeError> {
         let mut received = !self.buf.is_empty();
         loop {
-            if let Some(head) = parse(&mut self.buf, &mut self.spans, method)? {
+            if let Some(head) = parse(&mut self.buf, &mut self.spans, &mut self.names, method)? {
                 match head.status.as_u16() {
                     101 => return Err(ExchangeError::Invalid("101 Switching Protocols: upgrades are not proxied".into())),
                     100..=199 => continue,
@@ -64,7 +64,12 @@ impl Conn {
 }
 
 /// Parses one response head off the front of `buf`, if it is all there.
-pub(super) fn parse(buf: &mut BytesMut, spans: &mut Vec<[usize; 4]>, method: &Method) -> Result<Option<Head>, ExchangeError> {
+pub(super) fn parse(
+    buf: &mut BytesMut,
+    spans: &mut Vec<[usize; 4]>,
+    names: &mut head::Names,
+    method: &Method,
+) -> Result<Option<Head>, ExchangeError> {
     if buf.is_empty() {
         return Ok(None);
     }
@@ -84,7 +89,7 @@ pub(super) fn parse(buf: &mut BytesMut, spans: &mut Vec<[usize; 4]>, method: &Me
     };
     let bytes: Bytes = buf.split_to(len).freeze();
     let status = StatusCode::from_u16(code).map_err(|_| ExchangeError::Invalid(format!("status {code}")))?;
-    let (mut headers, facts) = head::header_map(&bytes, spans).map_err(ExchangeError::Invalid)?;
+    let (mut headers, facts) = head::header_map(&bytes, spans, head::RESPONSE_ROOM, names).map_err(ExchangeError::Invalid)?;
     let version = if minor == 0 { Version::HTTP_10 } else { Version::HTTP_11 };
     let (framing, ambiguous) = framing(method, status, &facts)?;
     if ambiguous {

@@ -69,6 +69,7 @@ pub(crate) async fn serve_connection<H: Handler>(
     let stream = Arc::new(stream);
     let mut buf = BytesMut::with_capacity(8 * 1024);
     let mut spans = Vec::with_capacity(16);
+    let mut names = keyway_h1::head::Names::default();
     let mut out = Vec::with_capacity(1024);
     let mut first = true;
     loop {
@@ -82,7 +83,7 @@ pub(crate) async fn serve_connection<H: Handler>(
                     });
                 }
             } else {
-                match request::parse(&mut buf, &mut spans) {
+                match request::parse(&mut buf, &mut spans, &mut names) {
                     Ok(Some(head)) => break head,
                     Ok(None) if buf.len() > MAX_HEAD_BYTES => return refuse_head(&stream, &activity, HeadError::TooLarge).await,
                     Ok(None) => {}

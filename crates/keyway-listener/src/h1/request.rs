@@ -36,7 +36,7 @@ pub(crate) enum HeadError {
 }
 
 /// Parses one request head off the front of `buf`, if it is all there.
-pub(crate) fn parse(buf: &mut BytesMut, spans: &mut Vec<Span>) -> Result<Option<Head>, HeadError> {
+pub(crate) fn parse(buf: &mut BytesMut, spans: &mut Vec<Span>, names: &mut head::Names) -> Result<Option<Head>, HeadError> {
     let (len, method, target, minor) = {
         // Uninitialised slots: zeroing 100 headers costs more than parsing.
         let mut slots = [const { MaybeUninit::uninit() }; MAX_HEADERS];
@@ -58,7 +58,7 @@ pub(crate) fn parse(buf: &mut BytesMut, spans: &mut Vec<Span>) -> Result<Option<
     let bytes = buf.split_to(len).freeze();
     let uri = Uri::from_maybe_shared(bytes.slice(target.0..target.0 + target.1))
         .map_err(|_| HeadError::Malformed("invalid request target".into()))?;
-    let (headers, facts) = head::header_map(&bytes, spans).map_err(HeadError::Malformed)?;
+    let (headers, facts) = head::header_map(&bytes, spans, head::REQUEST_ROOM, names).map_err(HeadError::Malformed)?;
     let version = if minor == 0 { Version::HTTP_10 } else { Version::HTTP_11 };
     let framing = framing(version, &facts)?;
     let keep_alive = match version {
@@ -100,13 +100,13 @@ mod tests {
     use super::*;
 
     fn parse_all(wire: &str) -> Result<Option<Head>, HeadError> {
-        parse(&mut BytesMut::from(wire), &mut Vec::new())
+        parse(&mut BytesMut::from(wire), &mut Vec::new(), &mut head::Names::default())
     }
 
     #[test]
     fn a_head_parses_into_parts_and_framing() {
         let mut buf = BytesMut::from("POST /a/b?x=1 HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET");
-        let head = parse(&mut buf, &mut Vec::new()).unwrap().unwrap();
+        let head = parse(&mut buf, &mut Vec::new(), &mut head::Names::default()).unwrap().unwrap();
         assert_eq!(head.parts.method, Method::POST);
         assert_eq!(head.parts.uri.path(), "/a/b");
         assert_eq!(head.parts.uri.query(), Some("x=1"));

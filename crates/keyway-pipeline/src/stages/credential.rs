@@ -180,8 +180,14 @@ fn second_key_elsewhere(headers: &HeaderMap, query: Option<&str>, accepted: &[Ke
     // One pass over the headers and one over the query: this runs on
     // every admitted request.
     for (name, value) in headers {
+        // The name first: most headers are none of these, and their
+        // values need no reading.
+        let n = name.as_str();
+        if !(n == "authorization" || n == "x-api-key" || STRAY_HEADERS.contains(&n)) {
+            continue;
+        }
         let Ok(v) = value.to_str() else { continue };
-        match name.as_str() {
+        match n {
             "authorization" => {
                 let bare = v.split_once(' ').map_or(v, |(_, rest)| rest);
                 if differs(bare) || (!accepted.contains(&KeyLocation::AuthorizationBearer) && differs(v)) {

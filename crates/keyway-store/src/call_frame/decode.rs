@@ -217,20 +217,33 @@ pub fn id_ms(id: &str) -> Option<i64> {
     if ulid.len() != 26 || ulid[0] > b'7' {
         return None;
     }
+    // A table lookup a digit: this runs for every row of every batch.
     let mut ms: i64 = 0;
-    for (i, &c) in ulid.iter().enumerate() {
-        let digit = match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'h' => c - b'a' + 10,
-            b'j' | b'k' => c - b'j' + 18,
-            b'm' | b'n' => c - b'm' + 20,
-            b'p'..=b't' => c - b'p' + 22,
-            b'v'..=b'z' => c - b'v' + 27,
-            _ => return None,
-        };
-        if i < 10 {
-            ms = (ms << 5) | i64::from(digit);
-        }
+    for &c in &ulid[..10] {
+        ms = (ms << 5) | i64::from(crockford_digit(c)?);
     }
-    Some(ms)
+    ulid[10..].iter().all(|&c| crockford_digit(c).is_some()).then_some(ms)
 }
+
+/// The value of a lowercase Crockford base-32 digit (no `i`, `l`, `o`,
+/// `u`), `None` for any other byte.
+fn crockford_digit(c: u8) -> Option<u8> {
+    match CROCKFORD[usize::from(c)] {
+        NOT_A_DIGIT => None,
+        d => Some(d),
+    }
+}
+
+const NOT_A_DIGIT: u8 = 0xff;
+
+/// [`crockford_digit`] as a table, built at compile time.
+static CROCKFORD: [u8; 256] = {
+    let mut table = [NOT_A_DIGIT; 256];
+    let digits = b"0123456789abcdefghjkmnpqrstvwxyz";
+    let mut i = 0;
+    while i < digits.len() {
+        table[digits[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};

@@ -154,3 +154,31 @@ fn id_ms_reads_the_ulid_millisecond_of_minted_ids_only() {
         assert_eq!(id_ms(other), None, "{other}");
     }
 }
+
+#[test]
+fn id_ms_takes_exactly_the_lowercase_crockford_digits() {
+    let digit = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'h' => Some(c - b'a' + 10),
+        b'j' | b'k' => Some(c - b'j' + 18),
+        b'm' | b'n' => Some(c - b'm' + 20),
+        b'p'..=b't' => Some(c - b'p' + 22),
+        b'v'..=b'z' => Some(c - b'v' + 27),
+        _ => None,
+    };
+    for c in 0..=255u8 {
+        for at in [1, 9, 10, 25] {
+            let mut ulid = *b"01hx000000000000000000000z";
+            ulid[at] = c;
+            let Ok(text) = std::str::from_utf8(&ulid) else { continue };
+            let expected = digit(c).map(|d| {
+                let mut ms = 0i64;
+                for (i, &b) in ulid[..10].iter().enumerate() {
+                    ms = (ms << 5) | i64::from(if i == at { d } else { digit(b).unwrap() });
+                }
+                ms
+            });
+            assert_eq!(id_ms(&format!("req_{text}")), expected, "{c:#04x} at {at}");
+        }
+    }
+}
