@@ -56,7 +56,7 @@ http {
   server {
     listen 127.0.0.1:$PROV;
     location = /v1/chat/completions { default_type application/json; return 200 '$chat'; }
-    location = /stream/v1/chat/completions { default_type text/event-stream; return 200 "$sse"; }
+    location = /stream/v1/chat/completions { default_type text/event-stream; return 200 '$sse'; }
     location /rest/ { default_type application/json; return 200 '$chat'; }
   }
 }
