@@ -6,7 +6,7 @@ must work unchanged (chat whole and streamed, embeddings, the model list,
 Anthropic messages whole and streamed), and Keyway's refusals must reach
 them as the SDKs' own typed errors with Keyway's codes.
 
-Usage: python ai_sdks.py GATEWAY_URL KEY MODEL
+Usage: python ai_sdks.py GATEWAY_URL KEY MODEL BUDGET_KEY EMBED_ONLY_KEY
 """
 
 import sys
@@ -14,7 +14,7 @@ import sys
 import anthropic
 import openai
 
-gateway, key, model = sys.argv[1], sys.argv[2], sys.argv[3]
+gateway, key, model, budget_key, embed_only_key = sys.argv[1:6]
 failures = []
 
 
@@ -42,6 +42,13 @@ check("openai stream: the text", "Stream me" in text, text)
 usage = [c.usage for c in chunks if c.usage is not None]
 check("openai stream: one usage chunk", len(usage) == 1 and usage[0].total_tokens > 0, usage)
 
+# Tools: the demo model calls the first tool it is offered.
+tools = [{"type": "function", "function": {"name": "lookup", "description": "Look a word up.",
+          "parameters": {"type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}}}]
+r = oa.chat.completions.create(model=model, messages=[{"role": "user", "content": "tea"}], tools=tools, tool_choice="auto")
+calls = r.choices[0].message.tool_calls or []
+check("openai tools: a tool call", r.choices[0].finish_reason == "tool_calls" and calls and calls[0].function.name == "lookup", r)
+
 # Embeddings and the model list.
 e = oa.embeddings.create(model="demo-embed", input=["one", "two"])
 check("openai embeddings", len(e.data) == 2 and len(e.data[0].embedding) > 0, e)
@@ -60,6 +67,21 @@ try:
 except openai.AuthenticationError as err:
     check("openai: bad key -> AuthenticationError", err.status_code == 401, err)
 
+try:
+    openai.OpenAI(base_url=f"{gateway}/ai/v1", api_key=embed_only_key, max_retries=0).chat.completions.create(
+        model=model, messages=[{"role": "user", "content": "x"}]
+    )
+    check("openai: a model the key may not use refused", False)
+except openai.PermissionDeniedError as err:
+    check("openai: model_not_allowed -> PermissionDeniedError", err.code == "model_not_allowed", err)
+try:
+    openai.OpenAI(base_url=f"{gateway}/ai/v1", api_key=budget_key, max_retries=0).chat.completions.create(
+        model=model, messages=[{"role": "user", "content": "x"}]
+    )
+    check("openai: a used-up budget refused", False)
+except openai.RateLimitError as err:
+    check("openai: budget_exceeded -> RateLimitError", err.code == "budget_exceeded", err)
+
 an = anthropic.Anthropic(base_url=f"{gateway}/ai", api_key=key, max_retries=0)
 
 # Messages, whole.
@@ -73,6 +95,31 @@ with an.messages.stream(model=model, max_tokens=100, messages=[{"role": "user", 
     final = s.get_final_message()
 check("anthropic stream: the text", "Stream Claude" in streamed, streamed)
 check("anthropic stream: final usage", final.usage.output_tokens > 0, final.usage)
+
+# Tools, in Anthropic's format, from an OpenAI-format provider.
+m = an.messages.create(
+    model=model, max_tokens=100, messages=[{"role": "user", "content": "coffee"}],
+    tools=[{"name": "lookup", "description": "Look a word up.",
+            "input_schema": {"type": "object", "properties": {"text": {"type": "string"}}}}],
+)
+uses = [b for b in m.content if b.type == "tool_use"]
+check("anthropic tools: a tool_use block", m.stop_reason == "tool_use" and uses and uses[0].name == "lookup"
+      and uses[0].input == {"text": "coffee"}, m)
+
+try:
+    anthropic.Anthropic(base_url=f"{gateway}/ai", api_key=budget_key, max_retries=0).messages.create(
+        model=model, max_tokens=10, messages=[{"role": "user", "content": "x"}]
+    )
+    check("anthropic: a used-up budget refused", False)
+except anthropic.RateLimitError as err:
+    check("anthropic: budget_exceeded -> RateLimitError", "budget_exceeded" in str(err), err)
+try:
+    anthropic.Anthropic(base_url=f"{gateway}/ai", api_key="kw_live_" + "0" * 36, max_retries=0).messages.create(
+        model=model, max_tokens=10, messages=[{"role": "user", "content": "x"}]
+    )
+    check("anthropic: bad key refused", False)
+except anthropic.AuthenticationError as err:
+    check("anthropic: bad key -> AuthenticationError", err.status_code == 401, err)
 
 try:
     an.messages.create(model="no-such-model", max_tokens=10, messages=[{"role": "user", "content": "x"}])

@@ -45,7 +45,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-KEYWAY_LOG_LEVEL=warn "$BIN" serve --demo --data-dir "$DATA_DIR/store" \
+KEYWAY_LOG_LEVEL=debug "$BIN" serve --demo --data-dir "$DATA_DIR/store" \
     --listen "127.0.0.1:$GATEWAY_PORT" --admin-listen "127.0.0.1:$ADMIN_PORT" >"$OUT" 2>"$DATA_DIR/demo.err" &
 SERVER_PID=$!
 for _ in $(seq 1 300); do
@@ -53,8 +53,32 @@ for _ in $(seq 1 300); do
     kill -0 "$SERVER_PID" 2>/dev/null || { cat "$DATA_DIR/demo.err" >&2; echo "demo exited" >&2; exit 1; }
     sleep 0.1
 done
-KEY="$(grep -o "/ai/v1/chat/completions -H 'Authorization: Bearer [^']*'" "$OUT" | head -1 | sed "s/.*Bearer //; s/'//")"
+# The demo prints its AI curl lines in order: the working key, then (after
+# the streamed and Anthropic lines) the budget-limited and embed-only keys.
+mapfile -t KEYS < <(grep -o "/ai/v1/chat/completions -H 'Authorization: Bearer [^']*'" "$OUT" | sed "s/.*Bearer //; s/'//")
+KEY="${KEYS[0]:-}"; BUDGET_KEY="${KEYS[2]:-}"; EMBED_ONLY_KEY="${KEYS[3]:-}"
 MODEL="$(grep -o '"model": "[^"]*"' "$OUT" | head -1 | sed 's/.*: "//; s/"//')"
-[[ -n "$KEY" && -n "$MODEL" ]] || { cat "$OUT" >&2; echo "could not read the demo's key and model" >&2; exit 1; }
+TOKEN="$(grep -o 'KEYWAY_ADMIN_TOKEN=[^ ]*' "$OUT" | head -1 | cut -d= -f2)"
+[[ -n "$KEY" && -n "$BUDGET_KEY" && -n "$EMBED_ONLY_KEY" && -n "$MODEL" && -n "$TOKEN" ]] \
+    || { cat "$OUT" >&2; echo "could not read the demo's keys (${#KEYS[@]}), model ($MODEL) and admin token" >&2; exit 1; }
 
-"$VENV/bin/python" .ci/ai_sdks.py "http://127.0.0.1:$GATEWAY_PORT" "$KEY" "$MODEL"
+"$VENV/bin/python" .ci/ai_sdks.py "http://127.0.0.1:$GATEWAY_PORT" "$KEY" "$MODEL" "$BUDGET_KEY" "$EMBED_ONLY_KEY"
+
+# The provider's key (the demo model's, `sk-demo-...`) is nowhere a
+# caller or an operator can read it: not in the call log, the audit log,
+# an admin read, the metrics, the server's own log lines (debug level), or
+# any byte of the store on disk (it is kept only sealed).
+ADMIN="http://127.0.0.1:$ADMIN_PORT"
+for path in /admin/v1/logs?limit=1000 /admin/v1/audit?limit=1000 /metrics /admin/v1/tenants; do
+    curl -fs "$ADMIN$path" -H "authorization: Bearer $TOKEN" >>"$DATA_DIR/reads.txt"
+done
+for t in $(curl -fs "$ADMIN/admin/v1/tenants" -H "authorization: Bearer $TOKEN" | python3 -c 'import json,sys; print(" ".join(t["id"] for t in json.load(sys.stdin)["data"]))'); do
+    curl -fs "$ADMIN/admin/v1/tenants/$t/providers" -H "authorization: Bearer $TOKEN" >>"$DATA_DIR/reads.txt"
+done
+grep -q '"last4"' "$DATA_DIR/reads.txt" || { echo "FAIL the provider reads were not fetched" >&2; exit 1; }
+grep -q '"model":"demo-chat"' "$DATA_DIR/reads.txt" || { echo "FAIL the call-log rows were not fetched" >&2; exit 1; }
+if grep -a -r -l "sk-demo-" "$DATA_DIR/reads.txt" "$OUT" "$DATA_DIR/demo.err" "$DATA_DIR/store"; then
+    echo "FAIL the provider's key is readable in the files above" >&2
+    exit 1
+fi
+echo "ok   the provider's key is in no log line, call-log row, audit entry, admin read, metric or stored byte"

@@ -44,6 +44,10 @@ pub struct DemoWorld {
     pub ai_base_path: String,
     /// The demo's chat model, as callers name it.
     pub ai_model: String,
+    /// A key whose AI budget is used up (`budget_exceeded`).
+    pub ai_budget_key: String,
+    /// A key that may use only the embedding model (`model_not_allowed`).
+    pub ai_embed_only_key: String,
 }
 
 /// The demo AI API's base path.
@@ -67,7 +71,9 @@ pub async fn start(mut config: Config) -> anyhow::Result<(Running, DemoWorld)> {
     let gateway = format!("http://{}", display_addr(running.gateway_addr));
     let c = AdminClient::new(&admin, &token);
     let mut world = seed(&c, &gateway, &admin, &token, echo).await.context("seeding the demo")?;
-    seed_ai(&c, model, &model_key).await.context("seeding the demo AI API")?;
+    let (budget_key, embed_only_key) = seed_ai(&c, model, &model_key).await.context("seeding the demo AI API")?;
+    world.ai_budget_key = budget_key;
+    world.ai_embed_only_key = embed_only_key;
     world.refused_request_id = refused_call(&world).await.context("making the demo's refused call")?;
     Ok((running, world))
 }
@@ -173,14 +179,18 @@ async fn seed(c: &AdminClient, gateway: &str, admin: &str, token: &str, echo: So
         unknown_key: key_format::generate(KeyEnv::Live),
         ai_base_path: AI_BASE_PATH.to_owned(),
         ai_model: AI_MODEL.to_owned(),
+        ai_budget_key: String::new(),
+        ai_embed_only_key: String::new(),
     })
 }
 
 /// Tenant acme's AI side: the demo model as an `openai_compatible`
 /// provider (its key kept by Keyway, never shown to callers), the models
 /// `demo-chat` and `demo-embed`, and an `ai` API at [`AI_BASE_PATH`]
-/// open to every app of the tenant.
-async fn seed_ai(c: &AdminClient, model: SocketAddr, model_key: &str) -> anyhow::Result<()> {
+/// open to every app of the tenant; and two keys of app storefront that
+/// show the AI refusals: one with a budget smaller than any call, one
+/// allowed only the embedding model. Returns those two keys.
+async fn seed_ai(c: &AdminClient, model: SocketAddr, model_key: &str) -> anyhow::Result<(String, String)> {
     let tenants = c.ok("GET", "/admin/v1/tenants", None).await?;
     let acme = tenants["data"]
         .as_array()
@@ -211,7 +221,18 @@ async fn seed_ai(c: &AdminClient, model: SocketAddr, model_key: &str) -> anyhow:
                      "auth": ["api_key"], "requires_approval": false, "visibility": "tenant"})),
     )
     .await?;
-    Ok(())
+    let apps = c.ok("GET", &format!("/admin/v1/tenants/{acme}/apps"), None).await?;
+    let storefront = apps["data"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["name"] == "storefront"))
+        .and_then(|a| a["id"].as_str())
+        .context("app storefront")?
+        .to_owned();
+    let keys = format!("/admin/v1/apps/{storefront}/keys");
+    let budget =
+        c.ok("POST", &keys, Some(&json!({"name": "tiny AI budget", "budget": {"usd": 0.000001, "period": "day"}}))).await?;
+    let embed_only = c.ok("POST", &keys, Some(&json!({"name": "embeddings only", "allowed_models": ["demo-embed"]}))).await?;
+    Ok((secret(&budget)?, secret(&embed_only)?))
 }
 
 fn id(v: &Value) -> anyhow::Result<String> {
@@ -274,6 +295,15 @@ pub fn instructions(w: &DemoWorld) -> String {
         s,
         "# Python: OpenAI(base_url=\"{ai}/v1\", api_key=\"{key}\") or Anthropic(base_url=\"{ai}\", api_key=\"{key}\")"
     );
+    let chat_line = |key: &str| {
+        format!(
+            "curl -s {ai}/v1/chat/completions -H 'Authorization: Bearer {key}' -H 'content-type: application/json' \\\n  -d '{{\"model\": \"{model}\", \"messages\": [{{\"role\": \"user\", \"content\": \"Hi\"}}]}}'"
+        )
+    };
+    let _ = writeln!(s, "# budget_exceeded: a key whose daily AI budget ($0.000001) is smaller than any call");
+    let _ = writeln!(s, "{}", chat_line(&w.ai_budget_key));
+    let _ = writeln!(s, "# model_not_allowed: a key allowed only demo-embed");
+    let _ = writeln!(s, "{}", chat_line(&w.ai_embed_only_key));
     let _ = writeln!(s, "\nPress Ctrl-C to stop.");
     s
 }

@@ -95,6 +95,16 @@ fn chat(request: &Value, model: &str) -> hyper::Response<Body> {
                        "total_tokens": prompt_tokens + completion_tokens});
     let created = chrono::Utc::now().timestamp();
     let id = format!("chatcmpl-demo{created}");
+    if let Some(call) = tool_call(request) {
+        // Asked to use a tool: call the first one offered, with the user's words.
+        let body = json!({
+            "id": id, "object": "chat.completion", "created": created, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": null, "tool_calls": [call]},
+                         "logprobs": null, "finish_reason": "tool_calls"}],
+            "usage": usage,
+        });
+        return json_response(200, &body);
+    }
     if request["stream"] != json!(true) {
         let body = json!({
             "id": id, "object": "chat.completion", "created": created, "model": model,
@@ -140,6 +150,17 @@ fn chat(request: &Value, model: &str) -> hyper::Response<Body> {
         .header("cache-control", "no-cache")
         .body(body)
         .unwrap_or_else(|_| hyper::Response::new(empty()))
+}
+
+/// The call of the first tool offered, unless the caller said `none` or
+/// streams (the demo calls tools only in whole answers).
+fn tool_call(request: &Value) -> Option<Value> {
+    let name = request["tools"].as_array()?.first()?.pointer("/function/name")?.as_str()?;
+    if request["tool_choice"] == json!("none") || request["stream"] == json!(true) {
+        return None;
+    }
+    let arguments = json!({"text": last_user_text(request)}).to_string();
+    Some(json!({"id": "call_demo_1", "type": "function", "function": {"name": name, "arguments": arguments}}))
 }
 
 fn embeddings(request: &Value, model: &str) -> hyper::Response<Body> {

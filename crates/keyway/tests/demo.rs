@@ -93,5 +93,12 @@ async fn demo_lines_show_one_acceptance_and_each_named_refusal() {
     }
     assert_eq!(row["model"], w.ai_model.as_str(), "{row}");
     assert!(row["cost_usd"].as_f64().unwrap() > 0.0, "{row}");
+    for (key, status, code) in [(&w.ai_budget_key, 429, "budget_exceeded"), (&w.ai_embed_only_key, 403, "model_not_allowed")] {
+        assert!(text.contains(&format!("-H 'Authorization: Bearer {key}'")), "{text}");
+        let resp = http.post(&ai).bearer_auth(key).json(&body).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), status);
+        let e: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(e["error"]["code"], code, "{e}");
+    }
     running.shutdown().await;
 }

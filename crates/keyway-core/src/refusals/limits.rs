@@ -124,12 +124,20 @@ impl Refusal {
         Self::new(
             ErrorCode::BudgetExceeded,
             format!(
-                "The {} AI budget of ${:.2} per {} is used up: ${:.6} spent; it resets at {resets}.",
-                b.whose, b.budget_usd, b.period, b.spent_usd
+                "The {} AI budget of {} per {} is used up: ${:.6} spent; it resets at {resets}.",
+                b.whose,
+                usd(b.budget_usd),
+                b.period,
+                b.spent_usd
             ),
             format!(
-                "{} {} spent ${:.6} (+ ${:.6} held by calls in flight) of ${:.2} per {}",
-                b.level, b.subject, b.spent_usd, b.held_usd, b.budget_usd, b.period
+                "{} {} spent ${:.6} (+ ${:.6} held by calls in flight) of {} per {}",
+                b.level,
+                b.subject,
+                b.spent_usd,
+                b.held_usd,
+                usd(b.budget_usd),
+                b.period
             ),
         )
         .hint(format!("Wait until {resets}, or ask for a larger budget."))
@@ -161,6 +169,17 @@ impl Refusal {
     }
 }
 
+/// A budget in dollars: cents when it has no finer part, else up to
+/// micro-dollars (`$45.00`, `$0.000001`).
+fn usd(x: f64) -> String {
+    let cents = format!("{x:.2}");
+    if (cents.parse::<f64>().unwrap_or(x) - x).abs() < 1e-9 {
+        return format!("${cents}");
+    }
+    let fine = format!("{x:.6}");
+    format!("${}", fine.trim_end_matches('0'))
+}
+
 /// USD as whole micro-USD (the unit of the budget's `RateLimit` fields).
 fn micro(usd: f64) -> u64 {
     (usd * 1e6).round().max(0.0) as u64
@@ -173,5 +192,16 @@ fn period_secs(period: &str) -> u64 {
         30 * 86_400
     } else {
         86_400
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn budgets_read_in_cents_or_finer_when_they_have_to() {
+        assert_eq!(super::usd(45.0), "$45.00");
+        assert_eq!(super::usd(0.5), "$0.50");
+        assert_eq!(super::usd(0.000001), "$0.000001");
+        assert_eq!(super::usd(1.2345), "$1.2345");
     }
 }
