@@ -82,6 +82,7 @@ fn random_row(rng: &mut impl Rng) -> CallLogRow {
         latency_ms: rng.gen_range(0.2..900.0),
         upstream_latency_ms: None,
         model: None,
+        provider: None,
         prompt_tokens: Some(rng.gen_range(0..50)),
         completion_tokens: Some(rng.gen_range(0..50)),
         cost_usd: None,

@@ -100,6 +100,7 @@ async fn create_returns_the_key_once_and_never_again() {
         latency_ms: 1.5,
         upstream_latency_ms: Some(1.0),
         model: None,
+        provider: None,
         prompt_tokens: None,
         completion_tokens: None,
         cost_usd: None,

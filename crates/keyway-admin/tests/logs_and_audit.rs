@@ -29,6 +29,7 @@ fn row(minutes_ago: i64, key: &str, code: Option<ErrorCode>) -> CallLogRow {
         latency_ms: 2.5,
         upstream_latency_ms: code.is_none().then_some(1.25),
         model: None,
+        provider: None,
         prompt_tokens: None,
         completion_tokens: None,
         cost_usd: None,

@@ -37,8 +37,11 @@ pub struct CallLogRow {
     pub latency_ms: f64,
     /// Time the upstream took to answer, when it was reached.
     pub upstream_latency_ms: Option<f64>,
-    /// AI: model used.
+    /// AI: the model, as the caller named it.
     pub model: Option<String>,
+    /// AI: the provider that answered, by name.
+    #[serde(default)]
+    pub provider: Option<String>,
     /// AI: prompt tokens.
     pub prompt_tokens: Option<u64>,
     /// AI: completion tokens.
@@ -70,6 +73,7 @@ impl CallLogRow {
             latency_ms: 0.0,
             upstream_latency_ms: None,
             model: None,
+            provider: None,
             prompt_tokens: None,
             completion_tokens: None,
             cost_usd: None,

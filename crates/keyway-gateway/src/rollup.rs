@@ -255,6 +255,7 @@ mod tests {
             latency_ms: rng.gen_range(0.1..400.0),
             upstream_latency_ms: code.is_none().then(|| rng.gen_range(0.05..300.0)),
             model: None,
+            provider: None,
             prompt_tokens: None,
             completion_tokens: None,
             cost_usd: None,

@@ -39,6 +39,7 @@ fn row(i: usize, keys: &[(TenantId, ApiId, AppId, KeyId)]) -> CallLogRow {
         latency_ms: 0.25,
         upstream_latency_ms: Some(0.1),
         model: None,
+        provider: None,
         prompt_tokens: None,
         completion_tokens: None,
         cost_usd: None,

@@ -104,6 +104,7 @@ async fn an_openai_caller_reaches_an_openai_provider_with_the_providers_key_and_
 
     let row = log_row(&node, &id).await;
     assert_eq!(row["model"], "fast", "charged to the model the caller named");
+    assert_eq!(row["provider"], "openai", "{row}");
     assert_eq!(row["prompt_tokens"], 19);
     assert_eq!(row["completion_tokens"], 6);
     let cost = row["cost_usd"].as_f64().unwrap();
@@ -185,7 +186,7 @@ async fn a_failing_target_falls_back_and_a_refused_credential_is_502_and_skipped
     let row = log_row(&node, &id).await;
     let steps = node.ok("POST", "/admin/v1/diagnose", json!({"request_id": id})).await;
     assert!(steps.to_string().contains("fallback backup"), "{steps}");
-    assert_eq!(row["status"], 200);
+    assert_eq!((row["status"].as_u64(), row["provider"].as_str()), (Some(200), Some("backup")), "the one that answered: {row}");
 
     // Both targets rate-limited: the provider's 429 and Retry-After reach the caller.
     primary.fail_next(429, json!({"error": {"message": "slow down", "type": "rate_limit_error"}}), Some("7"));

@@ -78,6 +78,7 @@ impl Pricing {
     /// Writes the model, tokens and cost onto `row`.
     pub fn fill(&self, row: &mut CallLogRow, usage: &Usage) {
         row.model = Some(self.model.clone());
+        row.provider = Some(self.provider.clone());
         row.prompt_tokens = Some(usage.input_tokens);
         row.completion_tokens = Some(usage.output_tokens);
         row.cost_usd = Some(self.cost(usage));

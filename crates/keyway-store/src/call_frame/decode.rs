@@ -2,7 +2,7 @@
 //! head alone when it does not match.
 
 use super::varint::Cursor;
-use super::{COMPLETION_TOKENS, COST, PROMPT_TOKENS, UPSTREAM_LATENCY, VERSION};
+use super::{COMPLETION_TOKENS, COST, PROMPT_TOKENS, PROVIDER, UPSTREAM_LATENCY, VERSION};
 use crate::trace_codec::{result_from_byte, stage_from_byte};
 use keyway_core::codes::ErrorCode;
 use keyway_core::ids::{ApiId, AppId, KeyId, RequestId, TenantId};
@@ -153,6 +153,7 @@ impl<'a> Frame<'a> {
         let cost_usd = if present & COST != 0 { Some(row.f64()?) } else { None };
         let prompt_tokens = if present & PROMPT_TOKENS != 0 { Some(row.u64()?) } else { None };
         let completion_tokens = if present & COMPLETION_TOKENS != 0 { Some(row.u64()?) } else { None };
+        let provider = if present & PROVIDER != 0 { self.text(row.u64()?)?.map(str::to_owned) } else { None };
         let entries = row.len()?;
         let mut trace = Vec::with_capacity(entries);
         for _ in 0..entries {
@@ -185,6 +186,7 @@ impl<'a> Frame<'a> {
             latency_ms,
             upstream_latency_ms,
             model,
+            provider,
             prompt_tokens,
             completion_tokens,
             cost_usd,

@@ -2,7 +2,7 @@
 
 use super::decode::FrameError;
 use super::varint::{put_i64, put_text, put_u64};
-use super::{Bounds, COMPLETION_TOKENS, COST, MAX_ROWS, MAX_SPAN_MS, PROMPT_TOKENS, UPSTREAM_LATENCY, VERSION};
+use super::{Bounds, COMPLETION_TOKENS, COST, MAX_ROWS, MAX_SPAN_MS, PROMPT_TOKENS, PROVIDER, UPSTREAM_LATENCY, VERSION};
 use crate::trace_codec::{result_byte, stage_byte};
 use hashbrown::HashMap;
 use keyway_core::records::CallLogRow;
@@ -109,7 +109,8 @@ fn row<'a>(out: &mut Vec<u8>, p: &Placed<'a>, base_ns: i64, dict: &mut Dict<'a>)
     let present = flag(r.upstream_latency_ms.is_some(), UPSTREAM_LATENCY)
         | flag(r.cost_usd.is_some(), COST)
         | flag(r.prompt_tokens.is_some(), PROMPT_TOKENS)
-        | flag(r.completion_tokens.is_some(), COMPLETION_TOKENS);
+        | flag(r.completion_tokens.is_some(), COMPLETION_TOKENS)
+        | flag(r.provider.is_some(), PROVIDER);
     out.push(present);
     out.extend_from_slice(&r.latency_ms.to_le_bytes());
     for v in [r.upstream_latency_ms, r.cost_usd].into_iter().flatten() {
@@ -118,6 +119,9 @@ fn row<'a>(out: &mut Vec<u8>, p: &Placed<'a>, base_ns: i64, dict: &mut Dict<'a>)
     // Counts saturate at i64::MAX, as in every backend's integer columns.
     for v in [r.prompt_tokens, r.completion_tokens].into_iter().flatten() {
         put_u64(out, v.min(i64::MAX as u64));
+    }
+    if r.provider.is_some() {
+        dict.put(out, PROVIDER_SLOT, r.provider.as_deref());
     }
     put_u64(out, r.trace.entries.len() as u64);
     for (i, e) in r.trace.entries.iter().enumerate() {
@@ -137,8 +141,10 @@ fn flag(set: bool, bit: u8) -> u8 {
 }
 
 /// The first slot of the trace's texts in [`Dict::last`]: the ten text
-/// columns come before.
-const TRACE_SLOTS: usize = 10;
+/// columns and the provider come before.
+const TRACE_SLOTS: usize = 11;
+/// The dictionary slot of the provider (after the ten text columns).
+const PROVIDER_SLOT: usize = 10;
 /// Slots remembered: the columns and two texts for each of 16 entries.
 const SLOTS: usize = TRACE_SLOTS + 32;
 

@@ -20,7 +20,7 @@
 //! head    = time_delta:i64  request_id:(len bytes)  tenant api app key code  status
 //! rest    = key_prefix method path client_ip model  present:u8  latency_ms:f64le
 //!           [upstream_latency_ms:f64le] [cost_usd:f64le] [prompt_tokens] [completion_tokens]
-//!           entries  (stage:u8 result:u8 evidence fix)*
+//!           [provider]  entries  (stage:u8 result:u8 evidence fix)*
 //! ```
 //!
 //! Texts other than the request id are references into the frame's
@@ -55,6 +55,9 @@ const UPSTREAM_LATENCY: u8 = 1;
 const COST: u8 = 2;
 const PROMPT_TOKENS: u8 = 4;
 const COMPLETION_TOKENS: u8 = 8;
+/// Added after version 1's first frames: a frame written before it has
+/// no row with this bit, so it reads back with no provider.
+const PROVIDER: u8 = 16;
 
 /// The time bounds of the rows a frame holds, in milliseconds since the
 /// epoch: the smallest and largest of their times and of their request

@@ -29,6 +29,7 @@ fn full(ms: i64, key: &str) -> CallLogRow {
         latency_ms: f64::NAN,
         upstream_latency_ms: Some(0.25),
         model: Some("gpt-4o".into()),
+        provider: Some("openai".into()),
         prompt_tokens: Some(i64::MAX as u64),
         completion_tokens: Some(0),
         cost_usd: Some(1e-9),

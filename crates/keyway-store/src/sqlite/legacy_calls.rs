@@ -256,6 +256,7 @@ fn row(r: &Row<'_>) -> rusqlite::Result<CallLogRow> {
         latency_ms: r.get::<_, Option<f64>>(12)?.unwrap_or(f64::NAN),
         upstream_latency_ms: r.get(13)?,
         model: r.get(14)?,
+        provider: None,
         prompt_tokens: r.get(15)?,
         completion_tokens: r.get(16)?,
         cost_usd: r.get(17)?,

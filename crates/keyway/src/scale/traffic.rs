@@ -112,6 +112,7 @@ impl Traffic {
             latency_ms: if upstream { upstream_ms + 0.2 } else { 0.05 + self.rng.gen_range(0.0..0.3) },
             upstream_latency_ms: upstream.then_some(upstream_ms),
             model: None,
+            provider: None,
             prompt_tokens: None,
             completion_tokens: None,
             cost_usd: None,
