@@ -72,17 +72,22 @@ fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
     builder.create(dir)
 }
 
-/// The stages' settings of this node: its key environment, and the key
-/// hasher and the provider-credential sealer, both keyed from this node's
-/// server secret (under different labels, so the keys never coincide).
+/// The stages' settings of this node: its key environment, the key
+/// hasher keyed from this node's server secret, and the provider-credential
+/// sealer keyed from `ai.master_key` when set, else from the server secret
+/// (under its own label, so the two keys never coincide).
 pub fn stage_settings(config: &Config) -> anyhow::Result<Settings> {
     create_private_dir(&config.data_dir)?;
     let secret = crate::secret::load_or_create(config.keys.secret.as_deref(), &config.data_dir)?;
-    Ok(Settings {
-        environment: config.environment,
-        hasher: KeyHasher::new(&secret),
-        credentials: Sealer::derive(&secret, PROVIDER_CREDENTIALS),
-    })
+    let credentials = match config.ai.master_key.as_deref() {
+        Some(k) if k.chars().count() < crate::config::MIN_MASTER_KEY_CHARS => anyhow::bail!(
+            "ai.master_key must be at least {} characters (it keys the encryption of provider credentials)",
+            crate::config::MIN_MASTER_KEY_CHARS
+        ),
+        Some(k) => Sealer::derive(k.as_bytes(), PROVIDER_CREDENTIALS),
+        None => Sealer::derive(&secret, PROVIDER_CREDENTIALS),
+    };
+    Ok(Settings { environment: config.environment, hasher: KeyHasher::new(&secret), credentials })
 }
 
 /// The key hasher for this node's server secret.

@@ -29,6 +29,8 @@ pub struct Config {
     pub call_log: CallLogConfig,
     /// API keys.
     pub keys: KeysConfig,
+    /// The AI gateway.
+    pub ai: AiConfig,
     /// Keyway's own logs.
     pub log: LogConfig,
     /// Export of the call log and of request traces (all off by default).
@@ -45,6 +47,7 @@ impl Default for Config {
             gateway: GatewayConfig::default(),
             call_log: CallLogConfig::default(),
             keys: KeysConfig::default(),
+            ai: AiConfig::default(),
             log: LogConfig::default(),
             export: ExportConfig::default(),
         }
@@ -218,6 +221,20 @@ impl Default for KeysConfig {
     }
 }
 
+/// The AI gateway.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AiConfig {
+    /// Key material (at least 32 characters) the provider credentials'
+    /// encryption key is derived from. Unset: derived from the server
+    /// secret. Changing it makes the stored credentials unreadable: set
+    /// them again through the admin API.
+    pub master_key: Option<String>,
+}
+
+/// Shortest `ai.master_key` accepted.
+pub const MIN_MASTER_KEY_CHARS: usize = 32;
+
 /// Keyway's own logs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -354,6 +371,7 @@ const FIELDS: &[(&str, Kind)] = &[
     ("call_log.day_rollup_retention_days", Kind::Int),
     ("keys.secret", Kind::Str),
     ("keys.usage_flush_interval_ms", Kind::Int),
+    ("ai.master_key", Kind::Str),
     ("log.level", Kind::Str),
     ("log.format", Kind::Str),
     ("export.shutdown_timeout_ms", Kind::Int),

@@ -473,3 +473,29 @@ async fn every_provider_kind_answers_both_formats_whole_and_streamed_with_usage_
         }
     }
 }
+
+#[tokio::test]
+async fn credentials_are_sealed_under_the_configured_master_key() {
+    let master = "a-master-key-of-at-least-32-characters!!";
+    let mut node = Node::start_with(|c| c.ai.master_key = Some(master.into())).await;
+    let w = ai_world(&node, "acme").await;
+    let mock = MockProvider::start(ProviderKind::OpenAi).await;
+    provider(&node, &w.tenant, "openai", &mock, "openai", &[KEY]).await;
+    model(&node, &w.tenant, json!({"name": "fast", "targets": [{"provider": "openai", "model": "gpt-4o-mini"}]})).await;
+    assert_eq!(post(&node, "/ai/v1/chat/completions", &w.key, chat("fast")).await.status(), 200);
+
+    // The same store under the server secret alone: the credential no
+    // longer opens, and the operator's evidence says why.
+    node.restart().await;
+    let resp = post(&node, "/ai/v1/chat/completions", &w.key, chat("fast")).await;
+    let id = request_id(&resp);
+    assert_eq!(resp.status(), 502);
+    let steps = node.ok("POST", "/admin/v1/diagnose", json!({"request_id": id})).await;
+    assert!(steps.to_string().contains("does not open with this node's key"), "{steps}");
+
+    // A master key too short to be one is refused at start.
+    let mut c = config(temp_dir("short-master"));
+    c.ai.master_key = Some("short".into());
+    let err = keyway::app::start(c).await.err().expect("refused").to_string();
+    assert!(err.contains("ai.master_key must be at least 32 characters"), "{err}");
+}

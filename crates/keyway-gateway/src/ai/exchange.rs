@@ -111,7 +111,14 @@ impl Providers {
             for credential in slots {
                 let secret = match credential.map(|c| self.sealer.open(&c.sealed, c.id.as_str())) {
                     Some(Err(e)) => {
-                        tracing::error!(provider = %p.id, error = %e, "a provider credential does not open with this server secret");
+                        tracing::error!(provider = %p.id, error = %e, "a provider credential does not open with this node's key");
+                        let id = credential.map(|c| c.id.to_string()).unwrap_or_default();
+                        tried.push(format!("{} ({}): credential {id} unreadable", p.name, attempt.model));
+                        last = Last::Unavailable(format!(
+                            "provider {} ({}): its stored credential {id} does not open with this node's key \
+                             (was ai.master_key or the server secret changed? set the credentials again)",
+                            p.name, p.id
+                        ));
                         continue;
                     }
                     Some(Ok(s)) => Some(String::from_utf8_lossy(&s).into_owned()),
