@@ -496,6 +496,7 @@ async fn credentials_are_sealed_under_the_configured_master_key() {
     // A master key too short to be one is refused at start.
     let mut c = config(temp_dir("short-master"));
     c.ai.master_key = Some("short".into());
-    let err = keyway::app::start(c).await.err().expect("refused").to_string();
+    let Err(err) = keyway::app::start(c).await else { panic!("a short master key must be refused") };
+    let err = err.to_string();
     assert!(err.contains("ai.master_key must be at least 32 characters"), "{err}");
 }
