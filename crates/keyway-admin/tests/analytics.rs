@@ -83,6 +83,7 @@ fn random_row(rng: &mut impl Rng) -> CallLogRow {
         upstream_latency_ms: None,
         model: None,
         provider: None,
+        tokens_estimated: false,
         prompt_tokens: Some(rng.gen_range(0..50)),
         completion_tokens: Some(rng.gen_range(0..50)),
         cost_usd: None,

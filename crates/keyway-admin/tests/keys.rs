@@ -101,6 +101,7 @@ async fn create_returns_the_key_once_and_never_again() {
         upstream_latency_ms: Some(1.0),
         model: None,
         provider: None,
+        tokens_estimated: false,
         prompt_tokens: None,
         completion_tokens: None,
         cost_usd: None,

@@ -30,6 +30,7 @@ fn row(minutes_ago: i64, key: &str, code: Option<ErrorCode>) -> CallLogRow {
         upstream_latency_ms: code.is_none().then_some(1.25),
         model: None,
         provider: None,
+        tokens_estimated: false,
         prompt_tokens: None,
         completion_tokens: None,
         cost_usd: None,

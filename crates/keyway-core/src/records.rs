@@ -48,6 +48,10 @@ pub struct CallLogRow {
     pub completion_tokens: Option<u64>,
     /// AI: cost in USD.
     pub cost_usd: Option<f64>,
+    /// AI: the provider reported no usage, so Keyway counted the tokens
+    /// itself (with a tokenizer; the row's tokens and cost are estimates).
+    #[serde(default)]
+    pub tokens_estimated: bool,
     /// The decision trace.
     pub trace: Trace,
 }
@@ -74,6 +78,7 @@ impl CallLogRow {
             upstream_latency_ms: None,
             model: None,
             provider: None,
+            tokens_estimated: false,
             prompt_tokens: None,
             completion_tokens: None,
             cost_usd: None,

@@ -256,6 +256,7 @@ mod tests {
             upstream_latency_ms: code.is_none().then(|| rng.gen_range(0.05..300.0)),
             model: None,
             provider: None,
+            tokens_estimated: false,
             prompt_tokens: None,
             completion_tokens: None,
             cost_usd: None,

@@ -40,6 +40,7 @@ fn row(i: usize, keys: &[(TenantId, ApiId, AppId, KeyId)]) -> CallLogRow {
         upstream_latency_ms: Some(0.1),
         model: None,
         provider: None,
+        tokens_estimated: false,
         prompt_tokens: None,
         completion_tokens: None,
         cost_usd: None,

@@ -105,6 +105,7 @@ async fn an_openai_caller_reaches_an_openai_provider_with_the_providers_key_and_
     let row = log_row(&node, &id).await;
     assert_eq!(row["model"], "fast", "charged to the model the caller named");
     assert_eq!(row["provider"], "openai", "{row}");
+    assert_eq!(row["tokens_estimated"], false, "the provider's own usage: {row}");
     assert_eq!(row["prompt_tokens"], 19);
     assert_eq!(row["completion_tokens"], 6);
     let cost = row["cost_usd"].as_f64().unwrap();
@@ -499,4 +500,88 @@ async fn credentials_are_sealed_under_the_configured_master_key() {
     let Err(err) = keyway::app::start(c).await else { panic!("a short master key must be refused") };
     let err = err.to_string();
     assert!(err.contains("ai.master_key must be at least 32 characters"), "{err}");
+}
+
+/// A provider that misbehaves at the socket: `Silent` accepts and never
+/// answers; `BreaksMidStream` answers 200 with one SSE chunk, then closes.
+async fn raw_provider(breaks_mid_stream: bool) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let seen = hits.clone();
+    tokio::spawn(async move {
+        while let Ok((mut tcp, _)) = listener.accept().await {
+            seen.fetch_add(1, Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let _ = tcp.read(&mut buf).await;
+                if breaks_mid_stream {
+                    let chunk = r#"data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":"Hel"},"finish_reason":null}]}"#;
+                    let body = format!("{chunk}\n\n");
+                    let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n";
+                    let _ = tcp.write_all(format!("{head}{:x}\r\n{body}\r\n", body.len()).as_bytes()).await;
+                    let _ = tcp.flush().await;
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    // Gone, mid-body: no last chunk.
+                } else {
+                    tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+                }
+            });
+        }
+    });
+    (format!("http://{addr}/v1"), hits)
+}
+
+#[tokio::test]
+async fn a_silent_target_times_out_to_the_fallback_and_a_stream_that_began_is_never_retried() {
+    let node = Node::start().await;
+    let w = ai_world(&node, "acme").await;
+    let backup = MockProvider::start(ProviderKind::OpenAi).await;
+    provider(&node, &w.tenant, "backup", &backup, "openai", &[KEY]).await;
+    for (name, breaks) in [("silent", false), ("breaks", true)] {
+        let (url, _) = raw_provider(breaks).await;
+        node.ok(
+            "POST",
+            &format!("/admin/v1/tenants/{}/providers", w.tenant),
+            json!({"name": name, "kind": "openai", "base_url": url, "credentials": [{"api_key": "sk-raw-1234"}]}),
+        )
+        .await;
+        model(
+            &node,
+            &w.tenant,
+            json!({"name": name, "timeout_ms": 300, "targets": [{"provider": name, "model": "gpt-4o"}],
+                   "fallbacks": [{"provider": "backup", "model": "gpt-4o-mini"}]}),
+        )
+        .await;
+    }
+
+    // No answer within the model's timeout: the fallback answers.
+    let started = std::time::Instant::now();
+    let resp = post(&node, "/ai/v1/chat/completions", &w.key, chat("silent")).await;
+    assert_eq!(resp.status(), 200, "the fallback answered");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "within the timeout, not the silent provider's 30 s");
+    assert_eq!(backup.requests().len(), 1);
+
+    // A stream that began and broke: the caller has what arrived, and the
+    // fallback is not asked (its first byte had reached the caller).
+    let mut body = chat("breaks");
+    body["stream"] = json!(true);
+    let resp = post(&node, "/ai/v1/chat/completions", &w.key, body).await;
+    let id = request_id(&resp);
+    assert_eq!(resp.status(), 200);
+    let mut got = Vec::new();
+    let mut resp = resp;
+    while let Ok(Some(chunk)) = resp.chunk().await {
+        got.extend_from_slice(&chunk);
+    }
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.contains("Hel"), "what arrived reached the caller: {text}");
+    assert!(!text.contains("[DONE]"), "the stream ended short, as the provider's did: {text}");
+    assert_eq!(backup.requests().len(), 1, "no retry after the first streamed byte");
+    let row = log_row(&node, &id).await;
+    assert_eq!(row["provider"], "breaks", "{row}");
+    assert_eq!(row["completion_tokens"], 1, "\"Hel\", counted by the tokenizer: {row}");
+    assert_eq!(row["tokens_estimated"], true, "no usage came, so the row says the tokens are Keyway's count: {row}");
 }

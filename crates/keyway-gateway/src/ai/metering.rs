@@ -75,8 +75,10 @@ impl Pricing {
         self.price.map_or(0.0, |p| cost(&p, usage))
     }
 
-    /// Writes the model, tokens and cost onto `row`.
-    pub fn fill(&self, row: &mut CallLogRow, usage: &Usage) {
+    /// Writes the model, provider, tokens and cost onto `row`;
+    /// `estimated`: the tokens were counted locally.
+    pub fn fill(&self, row: &mut CallLogRow, usage: &Usage, estimated: bool) {
+        row.tokens_estimated = estimated;
         row.model = Some(self.model.clone());
         row.provider = Some(self.provider.clone());
         row.prompt_tokens = Some(usage.input_tokens);
@@ -97,7 +99,7 @@ pub struct Settlement {
 #[derive(Debug, Default)]
 struct State {
     row: Option<(CallLogRow, CallLogSender)>,
-    usage: Option<Usage>,
+    usage: Option<(Usage, bool)>,
     held: Option<Held>,
     settled: bool,
 }
@@ -115,12 +117,13 @@ impl Settlement {
         self.settle_if_complete(&mut s);
     }
 
-    /// The stream ended (or was dropped) having used `usage`. Later
-    /// calls change nothing: settlement is idempotent.
-    pub fn usage_known(&self, usage: Usage) {
+    /// The stream ended (or was dropped) having used `usage` (`estimated`:
+    /// counted locally). Later calls change nothing: settlement is
+    /// idempotent.
+    pub fn usage_known(&self, usage: Usage, estimated: bool) {
         let mut s = self.state.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if s.usage.is_none() {
-            s.usage = Some(usage);
+            s.usage = Some((usage, estimated));
             if let Some(held) = s.held.take() {
                 held.settle(super::admission::amounts(&self.pricing, &usage));
             }
@@ -132,9 +135,9 @@ impl Settlement {
         if s.settled || s.usage.is_none() || s.row.is_none() {
             return;
         }
-        let (Some((mut row, log)), Some(usage)) = (s.row.take(), s.usage) else { return };
+        let (Some((mut row, log)), Some((usage, estimated))) = (s.row.take(), s.usage) else { return };
         s.settled = true;
-        self.pricing.fill(&mut row, &usage);
+        self.pricing.fill(&mut row, &usage, estimated);
         log.record(row);
     }
 }

@@ -20,6 +20,7 @@ mod plan;
 mod prompt;
 mod respond;
 mod stream;
+mod tokens;
 
 pub use exchange::Providers;
 pub use metering::Settlement;
@@ -210,16 +211,22 @@ impl Providers {
         let reader = ResponseReader::for_kind(attempt.provider.kind);
         if parsed.stream {
             let settlement = Arc::new(Settlement::new(pricing, held));
-            let resp = respond::stream(a.resp, reader, format, parsed, estimate_input(parsed), settlement.clone());
+            let resp = respond::stream(a.resp, reader, format, parsed, tokens::prompt_text(parsed), settlement.clone());
             return Ok(Completed::Stream(Served { resp, settlement: Some(settlement) }));
         }
         let bytes = read_answer(a.resp.into_body(), &attempt.provider.name).await?;
         let answer = reader
             .parse_response(&bytes)
             .map_err(|e| Refusal::upstream_unavailable(&attempt.provider.name, format_args!("answer unreadable: {e}")))?;
-        let usage = answer.usage.unwrap_or_default();
+        let (usage, estimated) = match answer.usage {
+            Some(u) => (u, false),
+            None => {
+                let output: String = answer.choices.iter().map(|c| c.message.joined_text()).collect();
+                (tokens::local_usage(&tokens::prompt_text(parsed), &output), true)
+            }
+        };
         held.settle(admission::amounts(&pricing, &usage));
-        pricing.fill(ctx.row, &usage);
+        pricing.fill(ctx.row, &usage, estimated);
         Ok(Completed::Whole { bytes, answer, same_format: attempt.provider.kind.wire_format() == format })
     }
 
@@ -249,7 +256,7 @@ impl Providers {
         let usage = keyway_ai::Usage { input_tokens: prompt_tokens, ..Default::default() };
         let pricing = Pricing::new(&model, &attempt.provider.name, &attempt.model);
         held.settle(admission::amounts(&pricing, &usage));
-        pricing.fill(ctx.row, &usage);
+        pricing.fill(ctx.row, &usage, false);
         Ok(respond::json(200, bytes.to_vec()))
     }
 }

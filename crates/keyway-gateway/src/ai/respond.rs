@@ -49,12 +49,12 @@ pub fn stream(
     reader: ResponseReader,
     format: WireFormat,
     req: &ChatRequest,
-    input_estimate: u64,
+    prompt: String,
     settlement: Arc<Settlement>,
 ) -> Response<Body> {
     let created = chrono::Utc::now().timestamp().max(0).unsigned_abs();
     let encoder = CallerEncoder::new(format, req.include_usage, created);
-    let body = TranslatedStream::new(upstream.into_body(), reader.stream(), encoder, input_estimate, settlement);
+    let body = TranslatedStream::new(upstream.into_body(), reader.stream(), encoder, prompt, settlement);
     let mut r = Response::new(body.boxed());
     let h = r.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));

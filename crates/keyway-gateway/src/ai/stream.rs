@@ -1,7 +1,8 @@
 //! A provider's stream, translated for the caller as it arrives: the
 //! provider's SSE bytes decoded into canonical events, encoded in the
 //! caller's format, frame by frame. The usage it reports (or, when the
-//! stream ends without one, an estimate from the text seen) settles the
+//! stream ends without one, the tokens of the text seen, counted here)
+//! settles the
 //! call when the stream ends or when the client goes away and the body is
 //! dropped.
 
@@ -49,10 +50,10 @@ pub struct TranslatedStream {
     encoder: CallerEncoder,
     /// The last usage the provider reported.
     usage: Option<Usage>,
-    /// Generated text seen, for the estimate when no usage comes.
-    output_chars: u64,
-    /// The estimate of the prompt's tokens, made at admission.
-    input_estimate: u64,
+    /// Generated text seen, counted when no usage comes.
+    output: String,
+    /// The prompt's text, counted when no usage comes.
+    prompt: String,
     ended: bool,
     settlement: Arc<Settlement>,
 }
@@ -69,18 +70,18 @@ impl TranslatedStream {
         upstream: Body,
         decoder: ProviderStream,
         encoder: CallerEncoder,
-        input_estimate: u64,
+        prompt: String,
         settlement: Arc<Settlement>,
     ) -> Self {
-        Self { upstream, decoder, encoder, usage: None, output_chars: 0, input_estimate, ended: false, settlement }
+        Self { upstream, decoder, encoder, usage: None, output: String::new(), prompt, ended: false, settlement }
     }
 
     fn observe(&mut self, events: &[StreamEvent]) {
         for ev in events {
             match ev {
                 StreamEvent::Usage(u) => self.usage = Some(*u),
-                StreamEvent::TextDelta { text, .. } => self.output_chars += text.chars().count() as u64,
-                StreamEvent::ToolCallArgsDelta { json, .. } => self.output_chars += json.chars().count() as u64,
+                StreamEvent::TextDelta { text, .. } if self.usage.is_none() => self.output.push_str(text),
+                StreamEvent::ToolCallArgsDelta { json, .. } if self.usage.is_none() => self.output.push_str(json),
                 _ => {}
             }
         }
@@ -90,12 +91,10 @@ impl TranslatedStream {
     fn end(&mut self) {
         if !self.ended {
             self.ended = true;
-            let usage = self.usage.unwrap_or(Usage {
-                input_tokens: self.input_estimate,
-                output_tokens: self.output_chars.div_ceil(4),
-                ..Usage::default()
-            });
-            self.settlement.usage_known(usage);
+            match self.usage {
+                Some(usage) => self.settlement.usage_known(usage, false),
+                None => self.settlement.usage_known(super::tokens::local_usage(&self.prompt, &self.output), true),
+            }
         }
     }
 

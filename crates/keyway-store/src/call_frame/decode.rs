@@ -2,7 +2,7 @@
 //! head alone when it does not match.
 
 use super::varint::Cursor;
-use super::{COMPLETION_TOKENS, COST, PROMPT_TOKENS, PROVIDER, UPSTREAM_LATENCY, VERSION};
+use super::{COMPLETION_TOKENS, COST, PROMPT_TOKENS, PROVIDER, TOKENS_ESTIMATED, UPSTREAM_LATENCY, VERSION};
 use crate::trace_codec::{result_from_byte, stage_from_byte};
 use keyway_core::codes::ErrorCode;
 use keyway_core::ids::{ApiId, AppId, KeyId, RequestId, TenantId};
@@ -187,6 +187,7 @@ impl<'a> Frame<'a> {
             upstream_latency_ms,
             model,
             provider,
+            tokens_estimated: present & TOKENS_ESTIMATED != 0,
             prompt_tokens,
             completion_tokens,
             cost_usd,

@@ -2,7 +2,9 @@
 
 use super::decode::FrameError;
 use super::varint::{put_i64, put_text, put_u64};
-use super::{Bounds, COMPLETION_TOKENS, COST, MAX_ROWS, MAX_SPAN_MS, PROMPT_TOKENS, PROVIDER, UPSTREAM_LATENCY, VERSION};
+use super::{
+    Bounds, COMPLETION_TOKENS, COST, MAX_ROWS, MAX_SPAN_MS, PROMPT_TOKENS, PROVIDER, TOKENS_ESTIMATED, UPSTREAM_LATENCY, VERSION,
+};
 use crate::trace_codec::{result_byte, stage_byte};
 use hashbrown::HashMap;
 use keyway_core::records::CallLogRow;
@@ -110,7 +112,8 @@ fn row<'a>(out: &mut Vec<u8>, p: &Placed<'a>, base_ns: i64, dict: &mut Dict<'a>)
         | flag(r.cost_usd.is_some(), COST)
         | flag(r.prompt_tokens.is_some(), PROMPT_TOKENS)
         | flag(r.completion_tokens.is_some(), COMPLETION_TOKENS)
-        | flag(r.provider.is_some(), PROVIDER);
+        | flag(r.provider.is_some(), PROVIDER)
+        | flag(r.tokens_estimated, TOKENS_ESTIMATED);
     out.push(present);
     out.extend_from_slice(&r.latency_ms.to_le_bytes());
     for v in [r.upstream_latency_ms, r.cost_usd].into_iter().flatten() {

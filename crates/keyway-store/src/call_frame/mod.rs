@@ -28,7 +28,8 @@
 //! tenants, APIs, apps, keys, paths and most of its trace evidence from
 //! row to row, so each is stored once per frame, and a reader looking
 //! for one key first finds it in the dictionary, or skips the frame.
-//! `present` has a bit per optional number, in the order above.
+//! `present` has a bit per optional number, in the order above, then one
+//! for the provider and one (with no data) for tokens Keyway counted.
 
 mod decode;
 mod encode;
@@ -58,6 +59,8 @@ const COMPLETION_TOKENS: u8 = 8;
 /// Added after version 1's first frames: a frame written before it has
 /// no row with this bit, so it reads back with no provider.
 const PROVIDER: u8 = 16;
+/// The row's tokens were counted by Keyway (no provider usage); no data.
+const TOKENS_ESTIMATED: u8 = 32;
 
 /// The time bounds of the rows a frame holds, in milliseconds since the
 /// epoch: the smallest and largest of their times and of their request

@@ -30,6 +30,7 @@ fn full(ms: i64, key: &str) -> CallLogRow {
         upstream_latency_ms: Some(0.25),
         model: Some("gpt-4o".into()),
         provider: Some("openai".into()),
+        tokens_estimated: true,
         prompt_tokens: Some(i64::MAX as u64),
         completion_tokens: Some(0),
         cost_usd: Some(1e-9),

@@ -257,6 +257,7 @@ fn row(r: &Row<'_>) -> rusqlite::Result<CallLogRow> {
         upstream_latency_ms: r.get(13)?,
         model: r.get(14)?,
         provider: None,
+        tokens_estimated: false,
         prompt_tokens: r.get(15)?,
         completion_tokens: r.get(16)?,
         cost_usd: r.get(17)?,

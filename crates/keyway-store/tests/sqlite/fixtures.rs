@@ -242,6 +242,7 @@ pub fn call(time: Timestamp) -> CallLogRow {
         upstream_latency_ms: Some(0.5),
         model: Some("gpt-x".into()),
         provider: Some("openai".into()),
+        tokens_estimated: false,
         prompt_tokens: Some(12),
         completion_tokens: Some(34),
         cost_usd: Some(0.0012),

@@ -113,6 +113,7 @@ impl Traffic {
             upstream_latency_ms: upstream.then_some(upstream_ms),
             model: None,
             provider: None,
+            tokens_estimated: false,
             prompt_tokens: None,
             completion_tokens: None,
             cost_usd: None,
