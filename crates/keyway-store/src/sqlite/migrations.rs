@@ -448,6 +448,12 @@ ALTER TABLE api_keys ADD COLUMN ai TEXT;
 ALTER TABLE apps ADD COLUMN ai TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE tenants ADD COLUMN ai TEXT NOT NULL DEFAULT '{}';
 "#,
+    // 12: counters by kind and start, so the minute counters of AI token
+    // limits (period `tokens_minute`) that have ended are dropped without
+    // a scan as newer ones are written.
+    r#"
+CREATE INDEX quota_usage_by_period ON quota_usage (period, period_start);
+"#,
 ];
 
 /// Work a migration needs beyond SQL, run in the same transaction right

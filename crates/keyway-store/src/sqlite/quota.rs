@@ -26,7 +26,14 @@ pub(crate) fn since(conn: &Connection, since: Timestamp) -> Result<Vec<QuotaUsag
     rows.collect::<Result<_, _>>().map_err(sqlite_error)
 }
 
-/// Upserts `rows`, keeping the larger count of each.
+/// The period of the minute counters of AI token limits: only the
+/// current minute's counts matter, so older ones are dropped on save.
+const TOKENS_MINUTE: &str = "tokens_minute";
+
+/// Upserts `rows`, keeping the larger count of each; then drops the
+/// `tokens_minute` counters of minutes before the newest one saved
+/// (history nobody reads: without this a busy key would leave a row a
+/// minute).
 pub(crate) fn save(conn: &mut Connection, rows: &[QuotaUsageRow]) -> Result<(), StoreError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sqlite_error)?;
     {
@@ -40,6 +47,11 @@ pub(crate) fn save(conn: &mut Connection, rows: &[QuotaUsageRow]) -> Result<(), 
             let used = i64::try_from(r.used).unwrap_or(i64::MAX);
             stmt.execute(params![r.level, r.subject, r.period, Time(r.period_start), used]).map_err(sqlite_error)?;
         }
+    }
+    if let Some(newest) = rows.iter().filter(|r| r.period == TOKENS_MINUTE).map(|r| r.period_start).max() {
+        tx.prepare_cached("DELETE FROM quota_usage WHERE period = ?1 AND period_start < ?2")
+            .and_then(|mut stmt| stmt.execute(params![TOKENS_MINUTE, Time(newest)]))
+            .map_err(sqlite_error)?;
     }
     tx.commit().map_err(sqlite_error)
 }
