@@ -233,5 +233,5 @@ async fn send(client: &UpstreamClient, out: OutboundRequest, timeout: Duration) 
 
 /// At most [`MAX_ERROR_BODY`] bytes of an error answer.
 async fn read_error_body(body: Body) -> Bytes {
-    super::collect(body, MAX_ERROR_BODY).await.unwrap_or_default()
+    super::body::collect(body, MAX_ERROR_BODY).await.unwrap_or_default()
 }

@@ -1,4 +1,4 @@
-//! The unified AI API: an `ai` API's operations (OpenAI's chat
+//! The unified AI API and prompt APIs: an `ai` API's operations (OpenAI's chat
 //! completions, embeddings and models, Anthropic's messages) served over
 //! the models of the API's tenant, whatever their providers.
 //!
@@ -12,6 +12,7 @@
 //! call-log row.
 
 mod admission;
+mod body;
 mod exchange;
 mod metering;
 mod model_phase;
@@ -26,13 +27,12 @@ pub use exchange::Providers;
 pub use metering::Settlement;
 pub use operation::Operation;
 
-use crate::body::{Body, BodyError};
+use crate::body::Body;
 use crate::upstream_client::UpstreamClient;
+use body::{read_answer, read_body};
 use bytes::Bytes;
 use exchange::Failed;
 use http::Request;
-use http_body::Body as _;
-use http_body_util::BodyExt;
 use keyway_ai::outbound::{build_chat, build_embeddings, ProviderTarget, ResponseReader};
 use keyway_ai::{anthropic, openai, ChatRequest, WireFormat};
 use keyway_core::model::{Api, ApiKind, Protocol};
@@ -46,9 +46,6 @@ use metering::{Held, Pricing};
 use plan::Attempt;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The largest provider answer read whole (non-streamed).
-const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
 /// A chat call, done.
 enum Completed {
@@ -329,61 +326,6 @@ fn relay_failure(ctx: AiCall<'_>, format: WireFormat, failed: Failed) -> Result<
             Ok(respond::provider_error(format, status, &error, retry_after.as_deref()).into())
         }
     }
-}
-
-/// The request body, whole, within `limit`.
-async fn read_body(req: Request<GuardedBody>, limit: u64) -> Result<Bytes, Refusal> {
-    let declared =
-        req.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if let Some(n) = declared.filter(|n| *n > limit) {
-        return Err(Refusal::payload_too_large(limit, format_args!("content-length {n} over limit {limit}")));
-    }
-    let body = req.into_body();
-    let progress = body.progress();
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let body: Body = body.map_err(|e| -> BodyError { Box::new(e) }).boxed();
-    match collect(body, limit).await {
-        Ok(bytes) => Ok(bytes),
-        Err(e) => Err(match progress.as_deref().and_then(|p| p.fault()) {
-            Some(fault) => crate::handler::client_fault(fault, "the AI provider"),
-            None => match e {
-                Collect::TooLarge => Refusal::payload_too_large(limit as u64, "streamed body over the limit"),
-                Collect::Broken(e) => Refusal::request_invalid(None, format_args!("the body could not be read: {e}")),
-            },
-        }),
-    }
-}
-
-/// A provider's whole answer.
-async fn read_answer(body: Body, provider: &str) -> Result<Bytes, Refusal> {
-    collect(body, MAX_ANSWER_BYTES).await.map_err(|e| match e {
-        Collect::TooLarge => Refusal::upstream_unavailable(provider, format_args!("answer over {MAX_ANSWER_BYTES} bytes")),
-        Collect::Broken(e) => Refusal::upstream_unavailable(provider, format_args!("answer body: {e}")),
-    })
-}
-
-/// Why a body could not be read whole.
-pub(crate) enum Collect {
-    /// It is longer than the limit.
-    TooLarge,
-    /// It broke off.
-    Broken(BodyError),
-}
-
-/// `body`, whole, if at most `limit` bytes.
-pub(crate) async fn collect(mut body: Body, limit: usize) -> Result<Bytes, Collect> {
-    let mut out = bytes::BytesMut::new();
-    while let Some(frame) = body.frame().await {
-        let Ok(data) = frame.map_err(Collect::Broken)?.into_data() else { continue };
-        if out.len() + data.len() > limit {
-            return Err(Collect::TooLarge);
-        }
-        if out.is_empty() && body.is_end_stream() {
-            return Ok(data);
-        }
-        out.extend_from_slice(&data);
-    }
-    Ok(out.freeze())
 }
 
 /// The `model` of an embeddings body.
