@@ -585,3 +585,29 @@ async fn a_silent_target_times_out_to_the_fallback_and_a_stream_that_began_is_ne
     assert_eq!(row["completion_tokens"], 1, "\"Hel\", counted by the tokenizer: {row}");
     assert_eq!(row["tokens_estimated"], true, "no usage came, so the row says the tokens are Keyway's count: {row}");
 }
+
+#[tokio::test]
+async fn a_same_format_stream_passes_through_as_sent_and_the_usage_chunk_only_when_asked() {
+    let node = Node::start().await;
+    let w = ai_world(&node, "acme").await;
+    let mock = MockProvider::start(ProviderKind::OpenAi).await;
+    provider(&node, &w.tenant, "openai", &mock, "openai", &[KEY]).await;
+    model(&node, &w.tenant, json!({"name": "fast", "targets": [{"provider": "openai", "model": "gpt-4o-mini"}]})).await;
+    for asked in [false, true] {
+        let mut body = chat("fast");
+        body["stream"] = json!(true);
+        if asked {
+            body["stream_options"] = json!({"include_usage": true});
+        }
+        let resp = post(&node, "/ai/v1/chat/completions", &w.key, body).await;
+        let id = request_id(&resp);
+        let text = resp.text().await.unwrap();
+        assert!(mock.last().json.pointer("/stream_options/include_usage") == Some(&json!(true)), "Keyway always asks for usage");
+        let usage_chunks = text.lines().filter(|l| l.contains(r#""choices":[]"#)).count();
+        assert_eq!(usage_chunks, usize::from(asked), "the usage chunk only when the caller asked: {text}");
+        assert!(text.contains(r#""system_fingerprint":"fp_44709d6fcb""#), "the provider's own chunks, as sent: {text}");
+        assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
+        let row = log_row(&node, &id).await;
+        assert_eq!((row["prompt_tokens"].as_u64(), row["tokens_estimated"].as_bool()), (Some(19), Some(false)), "{row}");
+    }
+}

@@ -20,6 +20,7 @@ mod operation;
 mod plan;
 mod prompt;
 mod respond;
+mod sse_events;
 mod stream;
 mod tokens;
 

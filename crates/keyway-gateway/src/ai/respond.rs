@@ -3,7 +3,7 @@
 
 use super::metering::Settlement;
 use super::model_phase;
-use super::stream::{CallerEncoder, TranslatedStream};
+use super::stream::{CallerEncoder, PassThrough, TranslatedStream};
 use crate::body::{full, Body};
 use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use http::{Response, StatusCode};
@@ -43,7 +43,8 @@ pub fn provider_error(format: WireFormat, status: u16, error: &ApiError, retry_a
     r
 }
 
-/// The provider's stream `upstream`, translated for the caller.
+/// The provider's stream `upstream` for the caller: passed through when
+/// the caller speaks its format, else translated.
 pub fn stream(
     upstream: Response<Body>,
     reader: ResponseReader,
@@ -53,7 +54,11 @@ pub fn stream(
     settlement: Arc<Settlement>,
 ) -> Response<Body> {
     let created = chrono::Utc::now().timestamp().max(0).unsigned_abs();
-    let encoder = CallerEncoder::new(format, req.include_usage, created);
+    let encoder = if ResponseReader::for_format(format) == reader {
+        CallerEncoder::PassThrough(PassThrough::new(reader, req.include_usage))
+    } else {
+        CallerEncoder::new(format, req.include_usage, created)
+    };
     let body = TranslatedStream::new(upstream.into_body(), reader.stream(), encoder, prompt, settlement);
     let mut r = Response::new(body.boxed());
     let h = r.headers_mut();

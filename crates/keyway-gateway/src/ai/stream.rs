@@ -1,28 +1,54 @@
-//! A provider's stream, translated for the caller as it arrives: the
-//! provider's SSE bytes decoded into canonical events, encoded in the
-//! caller's format, frame by frame. The usage it reports (or, when the
+//! A provider's stream, for the caller as it arrives: when the caller
+//! speaks the provider's format, its events pass through as the bytes they
+//! arrived as (only those carrying usage are decoded, and the usage chunk
+//! Keyway asked for on the caller's behalf is dropped if the caller did not
+//! ask); otherwise the provider's SSE bytes are decoded into canonical
+//! events and encoded in the caller's format, frame by frame. The usage it reports (or, when the
 //! stream ends without one, the tokens of the text seen, counted here)
 //! settles the
 //! call when the stream ends or when the client goes away and the body is
 //! dropped.
 
 use super::metering::Settlement;
+use super::sse_events::{carries_usage, EventSplitter};
 use crate::body::{Body, BodyError};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http_body::{Frame, SizeHint};
-use keyway_ai::outbound::ProviderStream;
+use keyway_ai::outbound::{ProviderStream, ResponseReader};
 use keyway_ai::{anthropic, openai, StreamEvent, Usage, WireFormat};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-/// The caller's stream encoder.
+/// What the caller is sent.
 #[derive(Debug)]
 pub enum CallerEncoder {
     /// OpenAI `chat.completion.chunk`s.
     OpenAi(openai::StreamEncoder),
     /// Anthropic `message_start` ... `message_stop`.
     Anthropic(anthropic::StreamEncoder),
+    /// The provider's own events, as they arrived (same format).
+    PassThrough(PassThrough),
+}
+
+/// A same-format stream's state.
+#[derive(Debug)]
+pub struct PassThrough {
+    events: EventSplitter,
+    /// Drop the usage-only chunk: Keyway asked for usage, the caller did not.
+    drop_usage_chunk: bool,
+    /// The bytes so far, decoded for their text only if no usage comes.
+    raw: Vec<u8>,
+    reader: ResponseReader,
+}
+
+impl PassThrough {
+    /// Passes `reader`'s format through; `caller_asked_usage`: the caller's
+    /// own `stream_options.include_usage` (Anthropic streams always carry it).
+    pub fn new(reader: ResponseReader, caller_asked_usage: bool) -> Self {
+        let drop_usage_chunk = reader == ResponseReader::OpenAi && !caller_asked_usage;
+        Self { events: EventSplitter::default(), drop_usage_chunk, raw: Vec::new(), reader }
+    }
 }
 
 impl CallerEncoder {
@@ -39,6 +65,7 @@ impl CallerEncoder {
         match self {
             Self::OpenAi(e) => e.encode_all(events),
             Self::Anthropic(e) => e.encode_all(events),
+            Self::PassThrough(_) => Vec::new(),
         }
     }
 }
@@ -93,9 +120,62 @@ impl TranslatedStream {
             self.ended = true;
             match self.usage {
                 Some(usage) => self.settlement.usage_known(usage, false),
-                None => self.settlement.usage_known(super::tokens::local_usage(&self.prompt, &self.output), true),
+                None => {
+                    self.passed_text();
+                    self.settlement.usage_known(super::tokens::local_usage(&self.prompt, &self.output), true);
+                }
             }
         }
+    }
+
+    /// What to send for the provider's `data`; `None` when nothing (yet).
+    fn take(&mut self, data: &[u8]) -> Result<Option<Frame<Bytes>>, keyway_ai::FormatError> {
+        let CallerEncoder::PassThrough(p) = &mut self.encoder else {
+            let events = self.decoder.feed(data)?;
+            return Ok(self.frame_of(&events));
+        };
+        if self.usage.is_none() {
+            p.raw.extend_from_slice(data);
+        }
+        p.events.push(data);
+        let mut out = BytesMut::new();
+        while let Some(event) = p.events.next_event() {
+            if carries_usage(&event) {
+                let decoded = self.decoder.feed(&event)?;
+                let usage_only = decoded.iter().all(|e| matches!(e, StreamEvent::Usage(_) | StreamEvent::Start { .. }));
+                for e in &decoded {
+                    if let StreamEvent::Usage(u) = e {
+                        self.usage = Some(*u);
+                        p.raw = Vec::new();
+                    }
+                }
+                if p.drop_usage_chunk && usage_only {
+                    continue;
+                }
+            }
+            out.extend_from_slice(&event);
+        }
+        Ok((!out.is_empty()).then(|| Frame::data(out.freeze())))
+    }
+
+    /// What is left to send when the provider's stream has ended.
+    fn last_frame(&mut self) -> Option<Frame<Bytes>> {
+        if let CallerEncoder::PassThrough(p) = &mut self.encoder {
+            let rest = p.events.rest();
+            return (!rest.is_empty()).then(|| Frame::data(rest));
+        }
+        let events = self.decoder.finish().unwrap_or_default();
+        self.frame_of(&events)
+    }
+
+    /// A passed-through stream without usage: its text, decoded now.
+    fn passed_text(&mut self) {
+        let CallerEncoder::PassThrough(p) = &mut self.encoder else { return };
+        let mut decoder = p.reader.stream();
+        let mut events = decoder.feed(&p.raw).unwrap_or_default();
+        events.extend(decoder.finish().unwrap_or_default());
+        p.raw = Vec::new();
+        self.observe(&events);
     }
 
     /// What to send for `events`; `None` when they encode to nothing.
@@ -120,12 +200,9 @@ impl http_body::Body for TranslatedStream {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Some(Ok(frame))) => {
                     let Ok(data) = frame.into_data() else { continue };
-                    match this.decoder.feed(&data) {
-                        Ok(events) => {
-                            if let Some(f) = this.frame_of(&events) {
-                                return Poll::Ready(Some(Ok(f)));
-                            }
-                        }
+                    match this.take(&data) {
+                        Ok(Some(f)) => return Poll::Ready(Some(Ok(f))),
+                        Ok(None) => {}
                         Err(e) => {
                             tracing::warn!(error = %e, "provider stream unreadable; ending it");
                             this.end();
@@ -139,8 +216,7 @@ impl http_body::Body for TranslatedStream {
                     return Poll::Ready(Some(Err(e)));
                 }
                 Poll::Ready(None) => {
-                    let events = this.decoder.finish().unwrap_or_default();
-                    let frame = this.frame_of(&events);
+                    let frame = this.last_frame();
                     this.end();
                     return Poll::Ready(frame.map(Ok));
                 }
