@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::canonical::{ApiError, ChatResponse, ErrorKind, StreamEvent, WireFormat};
+use crate::canonical::{ApiError, ChatResponse, ErrorKind, StreamEvent, Usage, WireFormat};
 use crate::error::FormatError;
 use crate::provider::ProviderKind;
 use crate::{anthropic, gemini, openai};
@@ -42,6 +42,26 @@ impl ResponseReader {
             Self::OpenAi => openai::parse_response(body),
             Self::Anthropic => anthropic::parse_response(body),
             Self::Gemini => gemini::parse_response(body),
+        }
+    }
+
+    /// The usage of a successful (2xx) non-streamed chat body, reading only
+    /// its top-level `usage` member (the rest is skipped, not built): what
+    /// metering needs when the body itself goes back to a caller of the
+    /// same format. `Ok(None)` when the body has no usage; Gemini bodies
+    /// (`usageMetadata`) are parsed whole.
+    pub fn usage_of(self, body: &[u8]) -> Result<Option<Usage>, FormatError> {
+        #[derive(serde::Deserialize)]
+        struct UsageOnly {
+            #[serde(default)]
+            usage: Option<serde_json::Map<String, serde_json::Value>>,
+        }
+        let read =
+            |body: &[u8]| serde_json::from_slice::<UsageOnly>(body).map_err(|e| FormatError::Json { detail: e.to_string() });
+        match self {
+            Self::OpenAi => read(body)?.usage.map(|m| openai::usage_from_openai(&m, "usage")).transpose(),
+            Self::Anthropic => read(body)?.usage.map(|m| anthropic::usage_from_anthropic(&m, "usage")).transpose(),
+            Self::Gemini => Ok(gemini::parse_response(body)?.usage),
         }
     }
 
@@ -153,5 +173,28 @@ fn raw_message(status: u16, body: &[u8]) -> String {
         format!("provider answered HTTP {status} with no error body")
     } else {
         text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ResponseReader;
+
+    #[test]
+    fn usage_alone_reads_what_the_whole_parse_reads() {
+        let openai = br#"{"id":"c","object":"chat.completion","created":1,"model":"m",
+            "choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}],
+            "usage":{"prompt_tokens":19,"completion_tokens":6,"total_tokens":25,
+                     "prompt_tokens_details":{"cached_tokens":4},"completion_tokens_details":{"reasoning_tokens":2}}}"#;
+        let anthropic = br#"{"id":"msg","type":"message","role":"assistant","model":"m",
+            "content":[{"type":"text","text":"hi"}],"stop_reason":"end_turn","stop_sequence":null,
+            "usage":{"input_tokens":12,"cache_creation_input_tokens":1,"cache_read_input_tokens":7,"output_tokens":6}}"#;
+        for (reader, body) in [(ResponseReader::OpenAi, &openai[..]), (ResponseReader::Anthropic, &anthropic[..])] {
+            let whole = reader.parse_response(body).unwrap().usage;
+            assert!(whole.is_some());
+            assert_eq!(reader.usage_of(body).unwrap(), whole);
+        }
+        assert_eq!(ResponseReader::OpenAi.usage_of(br#"{"choices":[]}"#).unwrap(), None);
+        assert!(ResponseReader::OpenAi.usage_of(b"not json").is_err());
     }
 }

@@ -54,15 +54,13 @@ enum Completed {
     Stream(Served),
     /// The provider's own error, relayed.
     Relayed(Served),
-    /// A whole answer: the provider's bytes and what they say.
+    /// A whole answer: the provider's bytes and, unless they go back to a
+    /// caller of the same format as they are, what they say.
     Whole {
         /// The provider's body.
         bytes: Bytes,
-        /// It, parsed.
-        answer: keyway_ai::ChatResponse,
-        /// Whether the provider speaks the caller's format (the bytes
-        /// can go back as they are).
-        same_format: bool,
+        /// It, parsed; `None` when the bytes go back as they are.
+        answer: Option<keyway_ai::ChatResponse>,
     },
 }
 
@@ -137,10 +135,13 @@ impl Providers {
             _ => openai::parse_request(body),
         }
         .map_err(|e| Refusal::request_invalid(e.path(), &e))?;
-        match self.complete(ctx, format, &parsed, Some(body)).await? {
+        match self.complete(ctx, format, &parsed, Some(body), false).await? {
             Completed::Stream(served) | Completed::Relayed(served) => Ok(served),
-            Completed::Whole { bytes, answer, same_format } => {
-                let out = if same_format { bytes.to_vec() } else { respond::render(format, &answer) };
+            Completed::Whole { bytes, answer } => {
+                let out = match answer {
+                    Some(answer) => respond::render(format, &answer),
+                    None => bytes.to_vec(),
+                };
                 Ok(respond::json(200, out).into())
             }
         }
@@ -163,9 +164,10 @@ impl Providers {
         let vars = prompt::variables(spec, &body)?;
         let request = prompt::chat_request(spec, &vars);
         let request_id = ctx.row.request_id.to_string();
-        match self.complete(ctx, WireFormat::OpenAi, &request, None).await? {
+        match self.complete(ctx, WireFormat::OpenAi, &request, None, true).await? {
             Completed::Stream(served) | Completed::Relayed(served) => Ok(served),
-            Completed::Whole { answer, .. } => {
+            Completed::Whole { answer: None, .. } => Err(Refusal::internal("a prompt API's answer was not parsed")),
+            Completed::Whole { answer: Some(answer), .. } => {
                 let text = answer.choices.first().map(|c| c.message.joined_text()).unwrap_or_default();
                 let usage = answer.usage.unwrap_or_default();
                 let output = prompt::output(spec, text).map_err(|e| Refusal::upstream_unavailable(&spec.model, e))?;
@@ -181,14 +183,15 @@ impl Providers {
     }
 
     /// Phases model, limits and upstream of a chat call, and its metering:
-    /// a stream is handed back as it arrives; a whole answer read and
-    /// parsed.
+    /// a stream is handed back as it arrives; a whole answer read (and
+    /// parsed when it is translated, or when `wants_answer`).
     async fn complete(
         &self,
         mut ctx: AiCall<'_>,
         format: WireFormat,
         parsed: &ChatRequest,
         original: Option<&Bytes>,
+        wants_answer: bool,
     ) -> Result<Completed, Refusal> {
         let model = model_phase(&mut ctx, &parsed.model)?;
         let attempts = plan::attempts(ctx.snapshot, &model);
@@ -213,19 +216,33 @@ impl Providers {
             return Ok(Completed::Stream(Served { resp, settlement: Some(settlement) }));
         }
         let bytes = read_answer(a.resp.into_body(), &attempt.provider.name).await?;
-        let answer = reader
-            .parse_response(&bytes)
-            .map_err(|e| Refusal::upstream_unavailable(&attempt.provider.name, format_args!("answer unreadable: {e}")))?;
-        let (usage, estimated) = match answer.usage {
+        let unreadable = |e| Refusal::upstream_unavailable(&attempt.provider.name, format_args!("answer unreadable: {e}"));
+        // A body going back to a caller of its own format needs only its
+        // usage read; one to translate (or to read, for a prompt API) is
+        // parsed whole.
+        let answer = if attempt.provider.kind.wire_format() == format && !wants_answer {
+            None
+        } else {
+            Some(reader.parse_response(&bytes).map_err(unreadable)?)
+        };
+        let usage = match &answer {
+            Some(a) => a.usage,
+            None => reader.usage_of(&bytes).map_err(unreadable)?,
+        };
+        let (usage, estimated) = match usage {
             Some(u) => (u, false),
             None => {
-                let output: String = answer.choices.iter().map(|c| c.message.joined_text()).collect();
+                let whole = match &answer {
+                    Some(a) => a.clone(),
+                    None => reader.parse_response(&bytes).map_err(unreadable)?,
+                };
+                let output: String = whole.choices.iter().map(|c| c.message.joined_text()).collect();
                 (tokens::local_usage(&tokens::prompt_text(parsed), &output), true)
             }
         };
         held.settle(admission::amounts(&pricing, &usage));
         pricing.fill(ctx.row, &usage, estimated);
-        Ok(Completed::Whole { bytes, answer, same_format: attempt.provider.kind.wire_format() == format })
+        Ok(Completed::Whole { bytes, answer })
     }
 
     async fn embeddings(&self, mut ctx: AiCall<'_>, body: &Bytes) -> Result<http::Response<Body>, Refusal> {
