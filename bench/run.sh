@@ -17,7 +17,7 @@
 # Knobs (env): DURATION CONNECTIONS KEYS RATE_CONNS RATE_DELAY_MS RATE_DURATION
 #              ROUNDS WARMUP THREADS NGINX_WORKERS KEYWAY_WORKERS SKIP_KEYWAY SKIP_BUILD
 #              KEYWAY_BIN KEEP_TMP OUT_DIR POLICIES CALL_LOG THREADING
-#              PAIRS PAIR_DURATION PAIR_WARMUP STEAL_WARN_PCT
+#              PAIRS PAIR_DURATION PAIR_WARMUP STEAL_WARN_PCT PROXY_CPUS LOAD_CPUS
 set -euo pipefail
 
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,6 +34,8 @@ PAIR_DURATION="${PAIR_DURATION%s}"
 PAIR_WARMUP="${PAIR_WARMUP:-1}"       # seconds of unmeasured load right before each run of a pair (0: none)
 PAIR_WARMUP="${PAIR_WARMUP%s}"
 STEAL_WARN_PCT="${STEAL_WARN_PCT:-5}" # a pair with a run above this VM steal % is reported apart
+PROXY_CPUS="${PROXY_CPUS:-}"          # taskset CPU list for the two proxies (e.g. 0); empty: not pinned
+LOAD_CPUS="${LOAD_CPUS:-}"            # taskset CPU list for wrk and the upstream (e.g. 1); empty: not pinned
 CONNECTIONS="${CONNECTIONS:-64}"      # wrk connections of the saturating run
 THREADS="${THREADS:-2}"               # wrk threads (both runs)
 KEYS="${KEYS:-100000}"                # API keys seeded into Keyway's store
@@ -65,6 +67,14 @@ LOAD_PID=""                           # the wrk running right now, if any
 
 # ----------------------------------------------------------------- helpers --
 log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
+# Run a command on the CPUs of list $1 (taskset), or anywhere when it is
+# empty. Only as a background job (`pinned ... &`): the job's subshell
+# becomes the command, so $! is its pid.
+pinned() {
+    local cpus=$1
+    shift
+    if [[ -n "$cpus" ]]; then exec taskset -c "$cpus" "$@"; else exec "$@"; fi
+}
 die() { log "ERROR: $*"; exit 1; }
 
 require_int() {
@@ -247,10 +257,10 @@ EOF
 # Start an nginx instance in the foreground of a background job; prints its
 # master pid.
 start_nginx() {
-    local dir=$1
+    local dir=$1 cpus=${2:-}
     "$NGINX" -t -q -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" \
         || die "nginx config test failed for $dir"
-    "$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" -g 'daemon off;' \
+    pinned "$cpus" "$NGINX" -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log" -g 'daemon off;' \
         >"$dir/stdout.log" 2>&1 &
     echo $!
 }
@@ -288,7 +298,7 @@ start_keyway() {
     [[ -z "$KEYWAY_WORKERS" ]] || kw_env+=(KEYWAY_GATEWAY_WORKER_THREADS="$KEYWAY_WORKERS")
     [[ -z "$THREADING" ]] || kw_env+=(KEYWAY_GATEWAY_THREADING="$THREADING")
     [[ "$CALL_LOG" == 1 ]] || kw_env+=(KEYWAY_CALL_LOG_ENABLED=false)
-    env "${kw_env[@]}" "$KEYWAY_BIN" serve --data-dir "$data_dir" \
+    pinned "$PROXY_CPUS" env "${kw_env[@]}" "$KEYWAY_BIN" serve --data-dir "$data_dir" \
         --listen "127.0.0.1:$port" --admin-listen "127.0.0.1:$admin_port" \
         >"$TMP/keyway.log" 2>&1 &
     echo $!
@@ -369,7 +379,7 @@ stat_json() {
 # commands, and `wait` (unlike a foreground command) is cut short by a
 # signal, so Ctrl-C or SIGTERM stops the bench at once.
 wrk_bg() {
-    wrk "$@" &
+    pinned "$LOAD_CPUS" wrk "$@" &
     LOAD_PID=$!
     local rc=0
     wait "$LOAD_PID" || rc=$?
@@ -580,8 +590,8 @@ main() {
     write_upstream_conf "$TMP/upstream" "$up_port"
     write_proxy_conf "$TMP/nginx-proxy" "$px_port" "$up_port"
     local up_pid px_pid kw_pid=""
-    up_pid=$(start_nginx "$TMP/upstream"); STARTED_PIDS+=("$up_pid")
-    px_pid=$(start_nginx "$TMP/nginx-proxy"); STARTED_PIDS+=("$px_pid")
+    up_pid=$(start_nginx "$TMP/upstream" "$LOAD_CPUS"); STARTED_PIDS+=("$up_pid")
+    px_pid=$(start_nginx "$TMP/nginx-proxy" "$PROXY_CPUS"); STARTED_PIDS+=("$px_pid")
     wait_ready "http://127.0.0.1:$up_port/anything" "$up_pid" "upstream nginx"
     wait_ready "http://127.0.0.1:$px_port$BASE_PATH/anything" "$px_pid" "nginx proxy"
     # Remember the workers too, so cleanup can reach them if a master dies.
