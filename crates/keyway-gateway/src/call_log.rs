@@ -243,7 +243,8 @@ impl CallLogWriter {
         let stages = Arc::new(Stages::default());
         let stage = stages.add();
         let shared = Shared { stats: stats.clone(), rollups: rollups.clone(), sinks, stages: stages.clone() };
-        let task = tokio::spawn(run(store, settings, rx, stop_rx, backlog.clone(), shared));
+        let writer = run(store, settings, rx, stop_rx, backlog.clone(), shared);
+        let task = tokio::task::spawn_blocking(move || background(writer));
         (CallLogSender { enabled: true, tx, stage, stages, stats, backlog, rollups }, CallLogWriter { stop: Some(stop_tx), task })
     }
 
@@ -255,6 +256,38 @@ impl CallLogWriter {
         if let Err(e) = (&mut self.task).await {
             tracing::error!(error = %e, "call-log writer task failed");
         }
+    }
+}
+
+/// The nice value the writer's thread (and the threads it starts, which
+/// inherit it: its runtime's blocking pool, where SQLite writes) runs at.
+/// Above the gateway workers' 0, so that on a contended core a batch of
+/// inserts yields to requests instead of delaying them by milliseconds;
+/// not the lowest (19), so that the writer still gets ~10% of a busy core,
+/// more than its ~6% share at saturation, and keeps up.
+pub const WRITER_NICE: i32 = 10;
+
+/// Runs the writer on a thread of its own: lowers that thread's
+/// scheduling priority to [`WRITER_NICE`] (best effort: a system that
+/// refuses leaves it as it was, logged), then drives `writer` on a
+/// current-thread runtime of its own, whose blocking pool (started from
+/// this thread) inherits the priority.
+fn background(writer: impl std::future::Future<Output = ()>) {
+    lower_priority();
+    match tokio::runtime::Builder::new_current_thread().enable_all().thread_name("call-log-io").build() {
+        Ok(rt) => rt.block_on(writer),
+        Err(e) => tracing::error!(error = %e, "call-log writer runtime could not start; no call-log rows will be written"),
+    }
+}
+
+fn lower_priority() {
+    // thread-priority maps 0..=99 onto nice 19..=-20 for the normal policy:
+    // 22 is nice 10 (`WRITER_NICE`).
+    let priority = thread_priority::ThreadPriorityValue::try_from(22u8).map(thread_priority::ThreadPriority::Crossplatform);
+    match priority.map(thread_priority::set_current_thread_priority) {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(error = ?e, "call-log writer keeps the default scheduling priority"),
+        Err(e) => tracing::warn!(error = %e, "call-log writer keeps the default scheduling priority"),
     }
 }
 
