@@ -224,12 +224,7 @@ impl Gateway {
         row: &mut CallLogRow,
         request_id: &http::HeaderValue,
     ) -> Result<Response<Body>, Refusal> {
-        let limit = self.settings.max_body_bytes;
-        let declared =
-            req.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-        if let Some(n) = declared.filter(|n| *n > limit) {
-            return Err(Refusal::payload_too_large(limit, format_args!("content-length {n} over limit {limit}")));
-        }
+        declared_within(req.headers(), self.settings.max_body_bytes)?;
         let Some(target) = admitted.api.next_target() else {
             return Err(upstream_refusal(&UpstreamError::NoTarget, ""));
         };
@@ -330,6 +325,16 @@ impl Handler for Gateway {
 
     async fn handle(&self, req: Request<GuardedBody>, peer: SocketAddr) -> Response<Body> {
         Gateway::handle(self, req, peer).await
+    }
+}
+
+/// A request whose `content-length` is over `limit` is refused at once,
+/// before any of its body is read.
+pub(crate) fn declared_within(headers: &http::HeaderMap, limit: u64) -> Result<(), Refusal> {
+    let declared = headers.get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    match declared.filter(|n| *n > limit) {
+        Some(n) => Err(Refusal::payload_too_large(limit, format_args!("content-length {n} over limit {limit}"))),
+        None => Ok(()),
     }
 }
 

@@ -209,7 +209,7 @@ impl Limiters {
 }
 
 /// Caller-facing owner of a level's limit.
-fn who(level: Level) -> &'static str {
+pub(crate) fn who(level: Level) -> &'static str {
     match level {
         Level::Key => "key's",
         Level::App => "app's",

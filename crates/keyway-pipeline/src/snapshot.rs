@@ -431,6 +431,21 @@ mod tests {
     use keyway_core::ids::{ModelId, ProviderId, TenantId};
     use keyway_core::providers::{AiModel, Provider, ProviderKind};
 
+    /// A live model of `tenant` named `name`, with no targets.
+    fn model(tenant: &TenantId, name: &str) -> AiModel {
+        AiModel {
+            id: ModelId::generate(),
+            tenant_id: tenant.clone(),
+            name: name.into(),
+            targets: Vec::new(),
+            fallbacks: Vec::new(),
+            timeout_ms: None,
+            price: None,
+            created_at: chrono::Utc::now(),
+            deleted_at: None,
+        }
+    }
+
     #[test]
     fn providers_and_models_are_applied_without_touching_older_versions() {
         let tenant = TenantId::generate();
@@ -447,17 +462,7 @@ mod tests {
             created_at: now,
             deleted_at: None,
         };
-        let m = AiModel {
-            id: ModelId::generate(),
-            tenant_id: tenant,
-            name: "gpt-4o".into(),
-            targets: Vec::new(),
-            fallbacks: Vec::new(),
-            timeout_ms: None,
-            price: None,
-            created_at: now,
-            deleted_at: None,
-        };
+        let m = model(&tenant, "gpt-4o");
         let before = Snapshot::default().with_ai(vec![p.clone()], Vec::new());
         let mut after = before.clone();
         after.apply(&Change::Insert(Record::Model(m.clone())));
@@ -471,17 +476,6 @@ mod tests {
     fn models_are_found_by_name_within_their_tenant_through_renames_and_deletes() {
         let (t1, t2) = (TenantId::generate(), TenantId::generate());
         let now = chrono::Utc::now();
-        let model = |tenant: &TenantId, name: &str| AiModel {
-            id: ModelId::generate(),
-            tenant_id: tenant.clone(),
-            name: name.into(),
-            targets: Vec::new(),
-            fallbacks: Vec::new(),
-            timeout_ms: None,
-            price: None,
-            created_at: now,
-            deleted_at: None,
-        };
         let (a, b) = (model(&t1, "fast"), model(&t2, "fast"));
         let mut s = Snapshot::default().with_ai(Vec::new(), vec![a.clone(), b.clone()]);
         assert_eq!(s.model_named(&t1, "fast").map(|m| &m.id), Some(&a.id));

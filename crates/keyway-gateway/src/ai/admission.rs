@@ -20,15 +20,20 @@ use keyway_pipeline::Admitted;
 /// Completion tokens assumed for a call that sets no `max_tokens`.
 pub const DEFAULT_OUTPUT_ESTIMATE: u64 = 256;
 
-/// The ledger checks of `admitted`'s levels that set AI limits.
-pub fn checks(admitted: &Admitted) -> Vec<MeterCheck> {
-    let levels: [(Level, &str, &AiLimits); 3] = [
+/// The levels whose AI limits apply to `admitted`, key first: each with
+/// its subject id and its limits.
+pub fn levels(admitted: &Admitted) -> [(Level, &str, &AiLimits); 3] {
+    [
         (Level::Key, admitted.key.key.id.as_str(), admitted.key.key.ai_limits()),
         (Level::App, admitted.app.id.as_str(), &admitted.app.ai),
         (Level::Tenant, admitted.tenant.id.as_str(), &admitted.tenant.ai),
-    ];
+    ]
+}
+
+/// The ledger checks of `admitted`'s levels that set AI limits.
+pub fn checks(admitted: &Admitted) -> Vec<MeterCheck> {
     let mut out = Vec::new();
-    for (level, id, limits) in levels {
+    for (level, id, limits) in levels(admitted) {
         if let Some(b) = limits.budget {
             let period = match b.period {
                 BudgetPeriod::Day => Period::Day,
@@ -64,11 +69,7 @@ pub fn reserve(meter: &dyn Meter, checks: &[MeterCheck], estimate: Amounts, now:
 }
 
 fn refusal(r: &MeterRefusal, estimate: Amounts, now: DateTime<Utc>) -> Refusal {
-    let (level, whose) = match r.key.level {
-        Level::Key => ("key", "key's"),
-        Level::App => ("app", "app's"),
-        Level::Tenant | Level::Api => ("tenant", "team's"),
-    };
+    let (level, whose) = (r.key.level.as_str(), crate::limits::who(r.key.level));
     match r.limit {
         MeterLimit::Budget { micro_usd, period } => Refusal::budget_exceeded(BudgetUsed {
             level,

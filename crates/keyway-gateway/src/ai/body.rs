@@ -15,11 +15,7 @@ pub const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
 /// The request body, whole, within `limit`.
 pub async fn read_body(req: Request<GuardedBody>, limit: u64) -> Result<Bytes, Refusal> {
-    let declared =
-        req.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if let Some(n) = declared.filter(|n| *n > limit) {
-        return Err(Refusal::payload_too_large(limit, format_args!("content-length {n} over limit {limit}")));
-    }
+    crate::handler::declared_within(req.headers(), limit)?;
     let body = req.into_body();
     let progress = body.progress();
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);

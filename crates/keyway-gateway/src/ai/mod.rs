@@ -232,9 +232,13 @@ impl Providers {
         let (usage, estimated) = match usage {
             Some(u) => (u, false),
             None => {
+                let parsed_now;
                 let whole = match &answer {
-                    Some(a) => a.clone(),
-                    None => reader.parse_response(&bytes).map_err(unreadable)?,
+                    Some(a) => a,
+                    None => {
+                        parsed_now = reader.parse_response(&bytes).map_err(unreadable)?;
+                        &parsed_now
+                    }
                 };
                 let output: String = whole.choices.iter().map(|c| c.message.joined_text()).collect();
                 (tokens::local_usage(&tokens::prompt_text(parsed), &output), true)

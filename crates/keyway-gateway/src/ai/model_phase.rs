@@ -5,6 +5,7 @@
 use keyway_core::providers::AiModel;
 use keyway_core::refusals::ModelListOf;
 use keyway_core::Refusal;
+use keyway_limits::Level;
 use keyway_pipeline::{Admitted, Snapshot};
 use std::sync::Arc;
 
@@ -31,12 +32,14 @@ pub fn allowed(admitted: &Admitted, name: &str) -> bool {
 /// The first non-empty `allowed_models` list, key first, that leaves
 /// `name` out.
 fn refusing_list<'a>(admitted: &'a Admitted, name: &str) -> Option<(ModelListOf, &'a str, &'a [String])> {
-    let lists: [(ModelListOf, &str, &[String]); 3] = [
-        (ModelListOf::Key, admitted.key.key.id.as_str(), &admitted.key.key.ai_limits().allowed_models),
-        (ModelListOf::App, admitted.app.id.as_str(), &admitted.app.ai.allowed_models),
-        (ModelListOf::Tenant, admitted.tenant.id.as_str(), &admitted.tenant.ai.allowed_models),
-    ];
-    lists.into_iter().find(|(_, _, list)| !list.is_empty() && !list.iter().any(|m| m == name))
+    super::admission::levels(admitted).into_iter().find(|(_, _, limits)| !limits.allows_model(name)).map(|(level, id, limits)| {
+        let of = match level {
+            Level::Key => ModelListOf::Key,
+            Level::App => ModelListOf::App,
+            Level::Tenant | Level::Api => ModelListOf::Tenant,
+        };
+        (of, id, limits.allowed_models.as_slice())
+    })
 }
 
 /// What the phase found, for the trace.
