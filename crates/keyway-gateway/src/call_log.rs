@@ -15,6 +15,7 @@
 //! Every row written is folded into the [`LiveRollups`], which the writer
 //! adds to storage once a minute (`rollup_interval`) and at shutdown.
 
+use crate::background::{set_this_thread, IdleLane, Policy};
 use crate::batch_sink::{Batch, BatchSink};
 use crate::rollup::LiveRollups;
 use keyway_core::records::CallLogRow;
@@ -62,6 +63,9 @@ pub struct CallLogStats {
     pub failed: AtomicU64,
     /// Woken after every batch the writer finishes.
     settled: Notify,
+    /// Someone waits in [`CallLogSender::flush`]: the next batches do not
+    /// wait for idle time (see [`Lane`]).
+    awaited: std::sync::atomic::AtomicBool,
 }
 
 impl CallLogStats {
@@ -188,6 +192,7 @@ impl CallLogSender {
                 if self.stats.settled_rows() >= target {
                     return;
                 }
+                self.stats.awaited.store(true, Ordering::Relaxed);
                 self.backlog.notify_one();
                 settled.await;
             }
@@ -221,15 +226,18 @@ pub struct CallLogWriter {
 impl CallLogWriter {
     /// Starts the writer over `store`.
     pub fn start(store: Arc<dyn Store>, settings: CallLogSettings) -> (CallLogSender, CallLogWriter) {
-        Self::start_with_sinks(store, settings, Vec::new())
+        Self::start_with_sinks(store, settings, Vec::new(), IdleLane::start())
     }
 
     /// Starts the writer over `store`, offering every batch to `sinks`
-    /// too; they are dropped when the writer ends, after its last batch.
+    /// too (they are dropped when the writer ends, after its last batch),
+    /// its batches on `idle` (see [`Lane`]; with none, all on its own
+    /// thread at [`WRITER_NICE`](crate::background::WRITER_NICE)).
     pub fn start_with_sinks(
         store: Arc<dyn Store>,
         settings: CallLogSettings,
         sinks: Vec<Arc<dyn BatchSink>>,
+        idle: Option<Arc<IdleLane>>,
     ) -> (CallLogSender, CallLogWriter) {
         let (tx, rx) = mpsc::channel(settings.queue_capacity.div_ceil(STAGE_ROWS).max(1));
         let stats = Arc::new(CallLogStats::default());
@@ -243,7 +251,7 @@ impl CallLogWriter {
         let stages = Arc::new(Stages::default());
         let stage = stages.add();
         let shared = Shared { stats: stats.clone(), rollups: rollups.clone(), sinks, stages: stages.clone() };
-        let writer = run(store, settings, rx, stop_rx, backlog.clone(), shared);
+        let writer = run(store, settings, rx, stop_rx, backlog.clone(), shared, idle);
         let task = tokio::task::spawn_blocking(move || background(writer));
         (CallLogSender { enabled: true, tx, stage, stages, stats, backlog, rollups }, CallLogWriter { stop: Some(stop_tx), task })
     }
@@ -259,36 +267,34 @@ impl CallLogWriter {
     }
 }
 
-/// The nice value the writer's thread (and the threads it starts, which
-/// inherit it: its runtime's blocking pool, where SQLite writes) runs at.
-/// Above the gateway workers' 0, so that on a contended core a batch of
-/// inserts yields to requests instead of delaying them by milliseconds;
-/// not the lowest (19), so that the writer still gets ~10% of a busy core,
-/// more than its ~6% share at saturation, and keeps up.
-pub const WRITER_NICE: i32 = 10;
+/// The queue's fill (rows waiting, as a share of its capacity) past which
+/// batches leave the idle lane for the writer's own (see [`Lane`]).
+const CATCH_UP_FILL: f64 = 0.25;
 
 /// Runs the writer on a thread of its own: lowers that thread's
-/// scheduling priority to [`WRITER_NICE`] (best effort: a system that
-/// refuses leaves it as it was, logged), then drives `writer` on a
-/// current-thread runtime of its own, whose blocking pool (started from
-/// this thread) inherits the priority.
+/// scheduling priority to [`WRITER_NICE`](crate::background::WRITER_NICE) (best effort), then drives
+/// `writer` on a current-thread runtime of its own, whose blocking pool
+/// (started from this thread) inherits the priority: the catch-up lane.
 fn background(writer: impl std::future::Future<Output = ()>) {
-    lower_priority();
+    set_this_thread(Policy::Writer);
     match tokio::runtime::Builder::new_current_thread().enable_all().thread_name("call-log-io").build() {
         Ok(rt) => rt.block_on(writer),
         Err(e) => tracing::error!(error = %e, "call-log writer runtime could not start; no call-log rows will be written"),
     }
 }
 
-fn lower_priority() {
-    // thread-priority maps 0..=99 onto nice 19..=-20 for the normal policy:
-    // 22 is nice 10 (`WRITER_NICE`).
-    let priority = thread_priority::ThreadPriorityValue::try_from(22u8).map(thread_priority::ThreadPriority::Crossplatform);
-    match priority.map(thread_priority::set_current_thread_priority) {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::warn!(error = ?e, "call-log writer keeps the default scheduling priority"),
-        Err(e) => tracing::warn!(error = %e, "call-log writer keeps the default scheduling priority"),
-    }
+/// Where a batch's work (encoding, the SQLite insert, the rollup fold)
+/// runs: normally on the [`IdleLane`], so that it never delays a request;
+/// but an idle thread gets next to nothing of a saturated core (or of a
+/// host busy with other work), so once the queue is more than
+/// [`CATCH_UP_FILL`] full, while someone waits in
+/// [`CallLogSender::flush`] (`diagnose` does) and while draining at
+/// shutdown, on the writer's own runtime at [`WRITER_NICE`](crate::background::WRITER_NICE), which keeps
+/// up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lane {
+    Idle,
+    CatchUp,
 }
 
 /// What the writer shares with the request path and the admin API.
@@ -306,8 +312,17 @@ async fn run(
     mut stop: oneshot::Receiver<()>,
     backlog: Arc<Notify>,
     shared: Shared,
+    idle: Option<Arc<IdleLane>>,
 ) {
     let Shared { stats, rollups, sinks, stages } = shared;
+    let settler = Settler {
+        store: store.clone(),
+        stats: stats.clone(),
+        rollups: rollups.clone(),
+        idle: idle.clone(),
+        backlog: backlog.clone(),
+        recheck: settings.flush_interval.min(Duration::from_millis(50)),
+    };
     let batch_size = settings.batch_size.max(1);
     let mut batch: Vec<CallLogRow> = Vec::with_capacity(batch_size);
     let mut stopping = false;
@@ -328,6 +343,7 @@ async fn run(
         // before them (at the stop, the last ones: nothing is recorded
         // after the listeners drained).
         let mut partial = stages.take_all(&stats).into_iter();
+        let awaited = stats.awaited.swap(false, Ordering::Relaxed);
         // Write everything queued, one transaction per batch.
         let mut carry: Vec<CallLogRow> = Vec::new();
         loop {
@@ -351,7 +367,9 @@ async fn run(
             let full = batch.len() == batch_size;
             let shared = Arc::new(std::mem::take(&mut batch));
             offer(&sinks, &shared, stopping).await;
-            write_batch(store.as_ref(), shared, &mut batch, &stats, &rollups).await;
+            let fill = || rx.len() as f64 / rx.max_capacity() as f64;
+            let lane = lane(fill(), stopping || awaited);
+            batch = settler.settle(shared, lane, || lane_of(fill(), &stats) == Lane::CatchUp).await;
             stats.settled.notify_waiters();
             if !full {
                 break;
@@ -363,16 +381,24 @@ async fn run(
             // queued at its end may still be on its way.
             let now = chrono::Utc::now();
             let cut = now - chrono::Duration::seconds(now.timestamp().rem_euclid(60) + 60);
-            flush_rollups(store.as_ref(), &rollups, cut.timestamp(), cut).await;
+            let flush = flush_rollups(store.clone(), rollups.clone(), cut.timestamp(), cut);
+            match idle.as_ref() {
+                Some(idle) => {
+                    if let Err(e) = idle.handle().spawn(flush).await {
+                        tracing::warn!(error = %e, "rollup flush task failed; kept for the next one");
+                    }
+                }
+                None => flush.await,
+            }
         }
     }
     // Every row is written: every minute goes to storage.
     let watermark = chrono::Utc::now() + chrono::Duration::seconds(1);
-    flush_rollups(store.as_ref(), &rollups, i64::MAX, watermark).await;
+    flush_rollups(store, rollups, i64::MAX, watermark).await;
 }
 
-async fn flush_rollups(store: &dyn Store, rollups: &LiveRollups, cut: i64, watermark: keyway_core::Timestamp) {
-    match rollups.flush(store, cut, watermark).await {
+async fn flush_rollups(store: Arc<dyn Store>, rollups: Arc<LiveRollups>, cut: i64, watermark: keyway_core::Timestamp) {
+    match rollups.flush(store.as_ref(), cut, watermark).await {
         Ok(n) => tracing::debug!(rows = n, "rollups flushed"),
         Err(e) => tracing::warn!(error = %e, "rollup flush failed; kept for the next one"),
     }
@@ -390,21 +416,97 @@ async fn offer(sinks: &[Arc<dyn BatchSink>], batch: &Batch, draining: bool) {
     }
 }
 
+/// The lane of the next batch: idle unless the queue is more than
+/// [`CATCH_UP_FILL`] full, or someone waits for it (`flush`, the drain at
+/// shutdown: `waited`).
+fn lane(fill: f64, waited: bool) -> Lane {
+    if waited || fill > CATCH_UP_FILL {
+        Lane::CatchUp
+    } else {
+        Lane::Idle
+    }
+}
+
+/// Whether the rows are needed now: the queue's `fill`, or a waiter in
+/// [`CallLogSender::flush`] since the writer last woke.
+fn lane_of(fill: f64, stats: &CallLogStats) -> Lane {
+    lane(fill, stats.awaited.load(Ordering::Relaxed))
+}
+
+/// Settles batches on their lane.
+struct Settler {
+    store: Arc<dyn Store>,
+    stats: Arc<CallLogStats>,
+    rollups: Arc<LiveRollups>,
+    idle: Option<Arc<IdleLane>>,
+    /// Woken by a waiter in `flush` and by a filling queue.
+    backlog: Arc<Notify>,
+    /// How often a batch waiting for the idle lane is looked at again.
+    recheck: Duration,
+}
+
+impl Settler {
+    /// Settles `batch` on `lane`. A batch handed to the idle lane is taken
+    /// back and settled here, on the catch-up lane, if it becomes urgent
+    /// (`urgent`) before the lane started it: a lane with no idle time
+    /// (a saturated core) then never holds up a `flush` or a filling queue.
+    /// Once started it is waited for: it holds the log's connection.
+    async fn settle(&self, batch: Batch, lane: Lane, urgent: impl Fn() -> bool) -> Vec<CallLogRow> {
+        let here = |batch| settle(self.store.clone(), batch, self.stats.clone(), self.rollups.clone());
+        let Some(idle) = self.idle.as_ref().filter(|_| lane == Lane::Idle) else {
+            return here(batch).await;
+        };
+        let handed = Arc::new(Mutex::new(Some(batch)));
+        let mut task = idle.handle().spawn({
+            let (handed, store, stats, rollups) = (handed.clone(), self.store.clone(), self.stats.clone(), self.rollups.clone());
+            async move {
+                let taken = handed.lock().unwrap_or_else(PoisonError::into_inner).take();
+                match taken {
+                    Some(batch) => Some(settle(store, batch, stats, rollups).await),
+                    None => None,
+                }
+            }
+        });
+        loop {
+            tokio::select! {
+                done = &mut task => {
+                    return match done {
+                        Ok(Some(rows)) => rows,
+                        Ok(None) => Vec::new(),
+                        Err(e) => {
+                            tracing::error!(error = %e, "call-log batch task failed");
+                            Vec::new()
+                        }
+                    };
+                }
+                () = self.backlog.notified() => {}
+                () = tokio::time::sleep(self.recheck) => {}
+            }
+            if urgent() {
+                let taken = handed.lock().unwrap_or_else(PoisonError::into_inner).take();
+                if let Some(batch) = taken {
+                    return here(batch).await;
+                }
+            }
+        }
+    }
+}
+
 /// Writes `shared` (shared with the store and the sinks, not copied),
-/// retrying with backoff; then, when nobody else holds it any more, keeps
-/// its allocation in `batch` for reuse.
-async fn write_batch(store: &dyn Store, shared: Batch, batch: &mut Vec<CallLogRow>, stats: &CallLogStats, rollups: &LiveRollups) {
+/// retrying with backoff, and folds it into the rollups; then returns its
+/// allocation, emptied, for the next batch when nobody else holds it any
+/// more (a sink still may: a fresh one then).
+async fn settle(store: Arc<dyn Store>, shared: Batch, stats: Arc<CallLogStats>, rollups: Arc<LiveRollups>) -> Vec<CallLogRow> {
     let n = shared.len() as u64;
-    if write_shared(store, &shared, n, stats).await {
+    if write_shared(store.as_ref(), &shared, n, &stats).await {
         rollups.fold(&shared);
     }
     match Arc::try_unwrap(shared) {
         Ok(mut rows) => {
             rows.clear();
-            *batch = rows;
+            rows
         }
-        // A sink still holds it: the next batch gets an allocation of its own.
-        Err(_) => batch.reserve(n as usize),
+        Err(_) => Vec::with_capacity(n as usize),
     }
 }
 
@@ -475,6 +577,35 @@ mod tests {
         };
         let (tx, writer) = CallLogWriter::start(store.clone(), settings);
         (store, tx, writer)
+    }
+
+    #[test]
+    fn batches_leave_the_idle_lane_when_the_queue_fills_or_someone_waits() {
+        assert_eq!(lane(0.0, false), Lane::Idle);
+        assert_eq!(lane(CATCH_UP_FILL, false), Lane::Idle);
+        assert_eq!(lane(CATCH_UP_FILL + 0.01, false), Lane::CatchUp);
+        assert_eq!(lane(0.0, true), Lane::CatchUp);
+    }
+
+    #[tokio::test]
+    async fn rows_go_to_the_idle_lane_and_a_flush_does_not_wait_for_its_idle_time() {
+        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+        let lane = IdleLane::start().expect("lane");
+        let settings = CallLogSettings { flush_interval: Duration::from_millis(20), ..Default::default() };
+        let (tx, writer) = CallLogWriter::start_with_sinks(store.clone(), settings, Vec::new(), Some(lane.clone()));
+        tx.record(row());
+        assert_eq!(count_reaching(&store, 1).await, 1, "written through the idle lane");
+        // A lane with no time to spare (as on a saturated core): its one
+        // thread is busy for longer than the flush may take.
+        lane.handle().spawn(async { std::thread::sleep(Duration::from_secs(4)) });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        tx.record(row());
+        // The writer hands it to the lane at its next wake, where it waits.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(count(&store).await, 1, "still waiting for the idle lane");
+        assert!(tx.flush(Duration::from_secs(2)).await, "taken back from the lane and written on the catch-up lane");
+        assert_eq!(count(&store).await, 2);
+        writer.shutdown().await;
     }
 
     #[tokio::test]

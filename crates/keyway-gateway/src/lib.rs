@@ -7,12 +7,14 @@
 //!   targets over [`upstream_pool`], one keep-alive pool per worker.
 //! - [`limits`]: stage 6, rate limits and quotas.
 //! - [`call_log`]: batched, non-blocking call-log writes.
+//! - [`background`]: the idle lane, where background work runs without delaying requests.
 //! - [`batch_sink`]: where written batches also go (the exporters).
 //! - [`trace_sampler`]: which requests are traced as spans, and their W3C context.
 //! - [`usage`]: periodic flush of keys' `last_used_at`.
 //! - [`client_ip`]: the client IP behind trusted proxies.
 
 pub mod ai;
+pub mod background;
 pub mod batch_sink;
 pub mod body;
 pub mod call_log;

@@ -12,6 +12,7 @@ use keyway_core::key_format::KeyHasher;
 use keyway_core::model::ApiKey;
 use keyway_core::rollup::{Level, RollupQuery, RollupRow};
 use keyway_core::sealed::{Sealer, PROVIDER_CREDENTIALS};
+use keyway_gateway::background::IdleLane;
 use keyway_gateway::call_log::{CallLogSender, CallLogSettings, CallLogWriter};
 use keyway_gateway::client_ip::ClientIpResolver;
 use keyway_gateway::limits::Limiters;
@@ -52,6 +53,8 @@ pub struct Running {
     exporters: keyway_export::Exporters,
     snapshot: Arc<SnapshotHandle>,
     limiters: Arc<Limiters>,
+    /// Kept until the end: the background tasks run on it.
+    _idle: Option<Arc<IdleLane>>,
 }
 
 /// Opens the embedded store under `config.data_dir`.
@@ -122,6 +125,9 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     tracing::info!(keys, load_ms, build_ms, "snapshot loaded");
 
     let (exporters, sinks) = crate::export::start(&config.export).context("starting the exporters")?;
+    // Background work (call-log batches, rollups, checkpoints, usage
+    // flushes, retention) runs in the cores' idle time, never delaying a request.
+    let idle = IdleLane::start();
     let (call_log_tx, call_log) = CallLogWriter::start_with_sinks(
         store.clone(),
         CallLogSettings {
@@ -131,6 +137,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             ..Default::default()
         },
         sinks,
+        idle.clone(),
     );
     // Rows written after the last rollup flush (an unclean stop) are
     // counted again from the raw rows, before any new call arrives.
@@ -207,17 +214,32 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         stopped(stop_rx.clone()),
         drain,
     )));
-    tasks.push(tokio::spawn(keyway_gateway::usage::run(
-        snapshot.clone(),
-        limiters.clone(),
-        store.clone(),
-        Duration::from_millis(config.keys.usage_flush_interval_ms.max(100)),
-        stop_rx.clone(),
-    )));
-    tasks.push(tokio::spawn(checkpoints(store.clone(), stop_rx.clone())));
-    tasks.push(tokio::spawn(retention(store.clone(), Retention::of(&config), stop_rx)));
+    tasks.push(in_background(
+        idle.as_deref(),
+        keyway_gateway::usage::run(
+            snapshot.clone(),
+            limiters.clone(),
+            store.clone(),
+            Duration::from_millis(config.keys.usage_flush_interval_ms.max(100)),
+            stop_rx.clone(),
+        ),
+    ));
+    tasks.push(in_background(idle.as_deref(), checkpoints(store.clone(), stop_rx.clone())));
+    tasks.push(in_background(idle.as_deref(), retention(store.clone(), Retention::of(&config), stop_rx)));
     tracing::info!(%gateway_addr, %admin_addr, environment = %config.environment, "keyway is serving");
-    Ok(Running { gateway_addr, admin_addr, minted_admin_token, store, stop, tasks, call_log, exporters, snapshot, limiters })
+    Ok(Running {
+        gateway_addr,
+        admin_addr,
+        minted_admin_token,
+        store,
+        stop,
+        tasks,
+        call_log,
+        exporters,
+        snapshot,
+        limiters,
+        _idle: idle,
+    })
 }
 
 impl Running {
@@ -318,6 +340,15 @@ async fn stopped(mut rx: watch::Receiver<bool>) {
         if rx.changed().await.is_err() {
             return;
         }
+    }
+}
+
+/// Spawns periodic background work on the idle lane (the node's runtime
+/// when there is none).
+fn in_background(idle: Option<&IdleLane>, work: impl std::future::Future<Output = ()> + Send + 'static) -> JoinHandle<()> {
+    match idle {
+        Some(lane) => lane.handle().spawn(work),
+        None => tokio::spawn(work),
     }
 }
 
