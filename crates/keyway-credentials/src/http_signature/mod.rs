@@ -1,0 +1,1 @@
+//! RFC 9421 HMAC request signatures.
