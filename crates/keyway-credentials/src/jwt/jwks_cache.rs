@@ -57,18 +57,14 @@ struct Held {
     fetched_at: Option<Instant>,
 }
 
-#[derive(Default)]
-struct RefreshState {
-    last_unknown_kid_refresh: Option<Instant>,
-}
-
 /// A fetched, cached JWKS.
 pub struct JwksCache {
     uri: http::Uri,
     policy: RefreshPolicy,
     client: JwksClient,
     held: ArcSwap<Held>,
-    state: Mutex<RefreshState>,
+    /// Held while fetching: one fetch at a time.
+    fetching: Mutex<()>,
     fetches: AtomicU64,
 }
 
@@ -84,7 +80,7 @@ impl JwksCache {
             policy,
             client: JwksClient::new(policy.fetch_timeout),
             held: ArcSwap::from_pointee(Held { keys: Arc::new(KeySet::default()), fetched_at: None }),
-            state: Mutex::new(RefreshState::default()),
+            fetching: Mutex::new(()),
             fetches: AtomicU64::new(0),
         })
     }
@@ -115,7 +111,7 @@ impl JwksCache {
 
     /// Fetches the set now, whatever its age.
     pub async fn refresh(&self) -> Result<(), JwksError> {
-        let _guard = self.state.lock().await;
+        let _guard = self.fetching.lock().await;
         self.fetch().await
     }
 
@@ -125,7 +121,7 @@ impl JwksCache {
         if !self.is_stale() {
             return Ok(false);
         }
-        let Ok(_guard) = self.state.try_lock() else {
+        let Ok(_guard) = self.fetching.try_lock() else {
             return Ok(false);
         };
         if !self.is_stale() {
@@ -135,21 +131,22 @@ impl JwksCache {
     }
 
     /// Refreshes because a token named a `kid` missing from `seen` (the
-    /// set the caller verified with): at most once per
-    /// [`RefreshPolicy::unknown_kid_interval`]; concurrent callers wait
-    /// for one fetch and then verify again.
+    /// set the caller verified with), unless the held set is younger than
+    /// [`RefreshPolicy::unknown_kid_interval`]: so however many unknown
+    /// `kid`s arrive, the IdP sees at most one fetch per interval.
+    /// Concurrent callers wait for one fetch and then verify again.
     pub async fn refresh_for_unknown_kid(&self, seen: &Arc<KeySet>) -> RefreshOutcome {
-        let mut state = self.state.lock().await;
-        if !Arc::ptr_eq(&self.keys(), seen) {
+        let _guard = self.fetching.lock().await;
+        let held = self.held.load();
+        if !Arc::ptr_eq(&held.keys, seen) {
             return RefreshOutcome::AlreadyChanged;
         }
-        if let Some(last) = state.last_unknown_kid_refresh {
-            let since = last.elapsed();
-            if since < self.policy.unknown_kid_interval {
-                return RefreshOutcome::RateLimited { retry_in: self.policy.unknown_kid_interval - since };
+        if let Some(at) = held.fetched_at {
+            let age = at.elapsed();
+            if age < self.policy.unknown_kid_interval {
+                return RefreshOutcome::RateLimited { retry_in: self.policy.unknown_kid_interval - age };
             }
         }
-        state.last_unknown_kid_refresh = Some(Instant::now());
         match self.fetch().await {
             Ok(()) => RefreshOutcome::Refreshed,
             Err(e) => RefreshOutcome::Failed(e),
