@@ -66,26 +66,37 @@ impl MemoryNonceStore {
     fn insert(&self, key: String, now: u64, expires_at: u64) -> Result<bool, NonceStoreError> {
         let mut seen = self.seen.lock().map_err(|_| NonceStoreError("memory store poisoned".into()))?;
         let Seen { expiry, by_expiry } = &mut *seen;
-        // Evict what has expired, then the soonest to expire while full.
-        while let Some(Reverse((at, _))) = by_expiry.peek() {
-            let expired = *at <= now;
-            if !expired && expiry.len() < self.capacity {
-                break;
-            }
-            let Some(Reverse((at, old))) = by_expiry.pop() else { break };
-            if expiry.get(&old) == Some(&at) {
-                expiry.remove(&old);
-                if !expired {
-                    self.evicted_live.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        }
-        if expiry.get(&key).is_some_and(|at| *at > now) {
+        // Forget what has expired; a nonce still held is a replay.
+        Self::evict(expiry, by_expiry, |at, _| at <= now);
+        if expiry.contains_key(&key) {
             return Ok(false);
         }
+        // Full of live nonces: the soonest to expire makes room.
+        let before = expiry.len();
+        let capacity = self.capacity;
+        Self::evict(expiry, by_expiry, |_, len| len >= capacity);
+        let evicted = before - expiry.len();
+        self.evicted_live.fetch_add(evicted as u64, Ordering::Relaxed);
         expiry.insert(key.clone(), expires_at);
         by_expiry.push(Reverse((expires_at, key)));
         Ok(true)
+    }
+}
+
+impl MemoryNonceStore {
+    /// Pops heap entries, soonest expiry first, while `more(expiry, held)`;
+    /// a popped entry whose nonce was re-recorded since is only dropped.
+    fn evict(expiry: &mut HashMap<String, u64>, by_expiry: &mut BinaryHeap<Reverse<(u64, String)>>, more: impl Fn(u64, usize) -> bool) {
+        while let Some(Reverse((at, _))) = by_expiry.peek() {
+            if !more(*at, expiry.len()) {
+                break;
+            }
+            if let Some(Reverse((at, old))) = by_expiry.pop() {
+                if expiry.get(&old) == Some(&at) {
+                    expiry.remove(&old);
+                }
+            }
+        }
     }
 }
 
