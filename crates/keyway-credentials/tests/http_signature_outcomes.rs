@@ -53,7 +53,9 @@ fn every_derived_component_and_a_header_verify() {
     // The values RFC 9421 2.1-2.2 derive, read back from the base a
     // verifier holding another key reports.
     let other: HashMap<String, HmacKey> = [("hk_1".to_owned(), HmacKey::from_bytes(b"other"))].into();
-    let SignatureRefusal::Invalid(invalid) = SignatureVerifier::default().check_without_nonce(&req.view(), &other, NOW).unwrap_err() else {
+    let SignatureRefusal::Invalid(invalid) =
+        SignatureVerifier::default().check_without_nonce(&req.view(), &other, NOW).unwrap_err()
+    else {
         panic!("not invalid")
     };
     let lines: Vec<&str> = invalid.signature_base.lines().collect();
@@ -77,7 +79,9 @@ fn a_request_without_a_query_covers_an_empty_query_as_a_lone_question_mark() {
     let mut req = Req::new("GET", "");
     req.sign(&key(), "sig1", &members(r#" "@query""#, NOW, "n"));
     let other: HashMap<String, HmacKey> = [("hk_1".to_owned(), HmacKey::from_bytes(b"other"))].into();
-    let SignatureRefusal::Invalid(invalid) = SignatureVerifier::default().check_without_nonce(&req.view(), &other, NOW).unwrap_err() else {
+    let SignatureRefusal::Invalid(invalid) =
+        SignatureVerifier::default().check_without_nonce(&req.view(), &other, NOW).unwrap_err()
+    else {
         panic!("not invalid")
     };
     assert!(invalid.signature_base.contains("\"@path\": /\n\"@query\": ?\n"), "{}", invalid.signature_base);
@@ -101,7 +105,7 @@ fn missing_signature_headers_are_signature_headers_missing() {
 #[test]
 fn each_required_parameter_is_required() {
     for (drop, name) in [(";created=1800000000", "created"), (r#";nonce="n""#, "nonce"), (r#";keyid="hk_1""#, "keyid")] {
-        let full = format!(r#"("@method" "@authority" "@path");created=1800000000;nonce="n";keyid="hk_1""#);
+        let full = r#"("@method" "@authority" "@path");created=1800000000;nonce="n";keyid="hk_1""#;
         let mut req = Req::new("GET", "/x");
         req.sign(&key(), "sig1", &full.replace(drop, ""));
         assert_eq!(check(&req).unwrap_err(), SignatureRefusal::HeadersMissing(Missing::Parameter(name)), "{name}");
@@ -139,10 +143,26 @@ fn unreadable_signature_headers_are_malformed() {
     let cases: [(&str, &str, SignatureMalformed); 6] = [
         ("signature-input", "sig1=(\"@method\"", SignatureMalformed::SignatureInput(String::new())),
         ("signature", "sig1=notbytes", SignatureMalformed::Signature("sig1 is not a byte sequence".into())),
-        ("signature-input", r#"sig1=("@status");created=1800000000;nonce="n";keyid="hk_1""#, SignatureMalformed::UnsupportedComponent("\"@status\"".into())),
-        ("signature-input", r#"sig1=("@method" "@method");created=1800000000;nonce="n";keyid="hk_1""#, SignatureMalformed::DuplicateComponent("@method".into())),
-        ("signature-input", r#"sig1=("@method" "@authority" "@path");created="now";nonce="n";keyid="hk_1""#, SignatureMalformed::ParameterType("created")),
-        ("signature-input", r#"sig1=("@method" "@authority" "@path");created=1800000000;nonce="n";keyid="hk_1";alg="rsa-pss-sha512""#, SignatureMalformed::Algorithm("rsa-pss-sha512".into())),
+        (
+            "signature-input",
+            r#"sig1=("@status");created=1800000000;nonce="n";keyid="hk_1""#,
+            SignatureMalformed::UnsupportedComponent("\"@status\"".into()),
+        ),
+        (
+            "signature-input",
+            r#"sig1=("@method" "@method");created=1800000000;nonce="n";keyid="hk_1""#,
+            SignatureMalformed::DuplicateComponent("@method".into()),
+        ),
+        (
+            "signature-input",
+            r#"sig1=("@method" "@authority" "@path");created="now";nonce="n";keyid="hk_1""#,
+            SignatureMalformed::ParameterType("created"),
+        ),
+        (
+            "signature-input",
+            r#"sig1=("@method" "@authority" "@path");created=1800000000;nonce="n";keyid="hk_1";alg="rsa-pss-sha512""#,
+            SignatureMalformed::Algorithm("rsa-pss-sha512".into()),
+        ),
     ];
     for (header, value, want) in cases {
         let mut req = signed_get();
@@ -181,7 +201,9 @@ fn an_unknown_keyid_reads_like_a_wrong_hmac_but_for_the_operators_cause() {
     assert_eq!(invalid.cause, InvalidCause::UnknownKey);
     assert!(invalid.signature_base.ends_with(r#"keyid="hk_gone";alg="hmac-sha256""#));
     let other_secret: HashMap<String, HmacKey> = [("hk_1".to_owned(), HmacKey::from_bytes(b"another"))].into();
-    let SignatureRefusal::Invalid(wrong) = SignatureVerifier::default().check_without_nonce(&signed_get().view(), &other_secret, NOW).unwrap_err() else {
+    let SignatureRefusal::Invalid(wrong) =
+        SignatureVerifier::default().check_without_nonce(&signed_get().view(), &other_secret, NOW).unwrap_err()
+    else {
         panic!("not invalid")
     };
     assert_eq!(wrong.cause, InvalidCause::Mismatch);
@@ -195,7 +217,13 @@ fn created_outside_the_window_is_skewed_with_server_time_and_window() {
         let refused = check(&req).unwrap_err();
         assert_eq!(
             refused,
-            SignatureRefusal::TimestampSkewed(Skew { parameter: TimeParameter::Created, at: created, now: NOW, window: 300, skew })
+            SignatureRefusal::TimestampSkewed(Skew {
+                parameter: TimeParameter::Created,
+                at: created,
+                now: NOW,
+                window: 300,
+                skew
+            })
         );
         assert_eq!(refused.code(), Code::RequestTimestampSkewed);
     }
@@ -209,7 +237,11 @@ fn created_outside_the_window_is_skewed_with_server_time_and_window() {
 #[test]
 fn a_passed_expires_is_skewed() {
     let mut req = Req::new("GET", "/x");
-    req.sign(&key(), "sig1", &format!(r#"("@method" "@authority" "@path");created={NOW};expires={};nonce="n";keyid="hk_1""#, NOW - 1));
+    req.sign(
+        &key(),
+        "sig1",
+        &format!(r#"("@method" "@authority" "@path");created={NOW};expires={};nonce="n";keyid="hk_1""#, NOW - 1),
+    );
     let SignatureRefusal::TimestampSkewed(skew) = check(&req).unwrap_err() else { panic!("not skewed") };
     assert_eq!((skew.parameter, skew.at, skew.skew), (TimeParameter::Expires, NOW - 1, 1));
 }

@@ -34,7 +34,9 @@ fn test_request_headers() -> HeaderMap {
     h.insert("content-type", HeaderValue::from_static("application/json"));
     h.insert(
         "content-digest",
-        HeaderValue::from_static("sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:"),
+        HeaderValue::from_static(
+            "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:",
+        ),
     );
     h.insert("content-length", HeaderValue::from_static("18"));
     h.insert("signature-input", HeaderValue::from_static(SIGNATURE_INPUT));
@@ -83,8 +85,7 @@ fn b25_as_sent_misses_what_keyways_policy_requires() {
     // The RFC example covers neither @method nor a nonce: Keyway's policy
     // refuses it before checking the HMAC.
     let headers = test_request_headers();
-    let keys: HashMap<String, HmacKey> =
-        [("test-shared-secret".to_owned(), HmacKey::from_base64(SHARED_SECRET).unwrap())].into();
+    let keys: HashMap<String, HmacKey> = [("test-shared-secret".to_owned(), HmacKey::from_base64(SHARED_SECRET).unwrap())].into();
     let refused = SignatureVerifier::default().check_without_nonce(&test_request(&headers), &keys, 1_618_884_473).unwrap_err();
     assert_eq!(refused, SignatureRefusal::HeadersMissing(Missing::Parameter("nonce")));
 }

@@ -180,3 +180,18 @@ async fn a_failing_idp_keeps_the_held_keys() {
     assert_eq!(cache.refresh().await, Err(JwksError::Status(503)));
     assert!(!cache.keys().is_empty());
 }
+
+#[tokio::test]
+async fn an_idp_that_is_down_is_asked_at_most_once_per_interval() {
+    let k1 = TestKey::ec(Algorithm::ES256, "k1");
+    let idp = Idp::start(jwks(&[&k1]).to_string()).await;
+    idp.fail_with(500);
+    let issuer = issuer(&idp.url, policy(100, 60_000));
+    for _ in 0..20 {
+        assert_eq!(
+            issuer.verify_refreshing(&k1.sign(&claims()), NOW).await.unwrap_err(),
+            TokenRefusal::KeyUnknown { kid: Some("k1".into()) }
+        );
+    }
+    assert_eq!(idp.hits(), 1, "neither the TTL nor the unknown kid retries inside the interval");
+}

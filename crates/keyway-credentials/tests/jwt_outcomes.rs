@@ -7,7 +7,9 @@ mod common;
 
 use common::{claims, jwks, TestKey, NOW};
 use jsonwebtoken::Algorithm;
-use keyway_credentials::jwt::{Alg, AlgorithmRejected, Issuer, IssuerConfig, KeyType, Part, TimeClaim, TokenMalformed, TokenRefusal};
+use keyway_credentials::jwt::{
+    Alg, AlgorithmRejected, Issuer, IssuerConfig, KeyType, Part, TimeClaim, TokenMalformed, TokenRefusal,
+};
 use keyway_credentials::Code;
 use serde_json::{json, Value};
 
@@ -82,7 +84,10 @@ fn malformed_tokens_are_credential_malformed_with_the_reason() {
         ("!!.e30.AA".into(), TokenMalformed::Base64(Part::Header)),
         (format!("{}.e30.AA", common::b64(b"[1]")), TokenMalformed::Json(Part::Header)),
         (format!("{}.e30.AA", common::b64(b"{\"typ\":\"JWT\"}")), TokenMalformed::NoAlg),
-        (format!("{}.e30.AA", common::b64(b"{\"alg\":\"ES256\",\"crit\":[\"b64\"]}")), TokenMalformed::CriticalExtension("\"b64\"".into())),
+        (
+            format!("{}.e30.AA", common::b64(b"{\"alg\":\"ES256\",\"crit\":[\"b64\"]}")),
+            TokenMalformed::CriticalExtension("\"b64\"".into()),
+        ),
         (format!("{}.bm90IGpzb24.AA", common::b64(b"{\"alg\":\"ES256\"}")), TokenMalformed::Json(Part::Payload)),
         ("x".repeat(20_000), TokenMalformed::TooLong { limit: 16 * 1024 }),
     ];
@@ -197,10 +202,7 @@ fn expiry_gives_exp_server_time_and_leeway() {
     });
     assert!(issuer.verify(&key.sign(&within), NOW).is_ok(), "inside the leeway");
     let strict = issuer_with(&[&key], &[Alg::ES256], |c| c.leeway_seconds = 0);
-    assert_eq!(
-        strict.verify(&key.sign(&within), NOW).unwrap_err(),
-        TokenRefusal::Expired { exp: NOW - 60, now: NOW, leeway: 0 }
-    );
+    assert_eq!(strict.verify(&key.sign(&within), NOW).unwrap_err(), TokenRefusal::Expired { exp: NOW - 60, now: NOW, leeway: 0 });
 }
 
 #[test]
@@ -246,9 +248,12 @@ fn a_subject_that_maps_to_no_app_is_subject_unknown() {
     let apps = [("svc-billing", "app_billing")];
     let lookup = |s: &str| apps.iter().find(|(sub, _)| *sub == s).map(|(_, app)| *app);
     assert_eq!(verified.resolve_subject(lookup), Ok("app_billing"));
-    let stranger = issuer.verify(&key.sign(&with(|m| {
-        m.insert("sub".into(), json!("svc-unknown"));
-    })), NOW);
+    let stranger = issuer.verify(
+        &key.sign(&with(|m| {
+            m.insert("sub".into(), json!("svc-unknown"));
+        })),
+        NOW,
+    );
     let refused = stranger.expect("verifies").resolve_subject(lookup).unwrap_err();
     assert_eq!(refused, TokenRefusal::SubjectUnknown { claim: "sub".into(), subject: Some("svc-unknown".into()) });
     assert_eq!(refused.code(), Code::TokenSubjectUnknown);
@@ -276,8 +281,10 @@ fn claims_of_the_wrong_type_are_malformed() {
 fn debug_output_never_shows_an_hmac_secret() {
     let secret = b"do-not-print-this-secret-0123456789";
     let key = TestKey::hmac(Algorithm::HS256, "k1", secret);
-    let issuer = issuer_with(&[&key], &[Alg::HS256], |_| {});
-    let shown = format!("{issuer:?} {:?}", issuer.keys());
+    let mut config = IssuerConfig::new("https://idp.test", &[Alg::HS256]);
+    config.jwks = Some(jwks(&[&key]));
+    let issuer = Issuer::new(&config).expect("builds");
+    let shown = format!("{config:?} {issuer:?} {:?}", issuer.keys());
     assert!(shown.contains("k1"), "{shown}");
     for needle in [String::from_utf8_lossy(secret).to_string(), common::b64(secret), format!("{:?}", &secret[..8])] {
         assert!(!shown.contains(&needle), "{shown}");

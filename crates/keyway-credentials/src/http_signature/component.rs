@@ -39,7 +39,9 @@ impl Component {
             "@path" => Component::Path,
             "@query" => Component::Query,
             _ if name.starts_with('@') => return Err(unsupported()),
-            _ if !name.is_empty() && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.!#$%&'*+^`|~".contains(&b)) => {
+            _ if !name.is_empty()
+                && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.!#$%&'*+^`|~".contains(&b)) =>
+            {
                 Component::Field(name.to_owned())
             }
             _ => return Err(unsupported()),
@@ -91,9 +93,8 @@ impl Component {
                     return Err(SignatureRefusal::HeadersMissing(Missing::Field(name.clone())));
                 }
                 for (i, line) in lines.enumerate() {
-                    let text = line
-                        .to_str()
-                        .map_err(|_| SignatureRefusal::Malformed(SignatureMalformed::FieldValue(name.clone())))?;
+                    let text =
+                        line.to_str().map_err(|_| SignatureRefusal::Malformed(SignatureMalformed::FieldValue(name.clone())))?;
                     if i > 0 {
                         out.push_str(", ");
                     }

@@ -66,7 +66,8 @@ pub(crate) fn declared(headers: &http::HeaderMap) -> Result<Vec<(DigestAlg, Vec<
         let ListEntry::Item(item) = entry else {
             return Err(malformed(format!("{} is not a byte sequence", alg.name())));
         };
-        let bytes = item.bare_item.as_byte_sequence().ok_or_else(|| malformed(format!("{} is not a byte sequence", alg.name())))?;
+        let bytes =
+            item.bare_item.as_byte_sequence().ok_or_else(|| malformed(format!("{} is not a byte sequence", alg.name())))?;
         found.push((alg, bytes.to_vec()));
     }
     if found.is_empty() {

@@ -60,9 +60,7 @@ fn integer(item: &BareItem, name: &'static str) -> Result<u64, SignatureRefusal>
 }
 
 fn string(item: &BareItem, name: &'static str) -> Result<String, SignatureRefusal> {
-    item.as_string()
-        .map(|s| s.as_str().to_owned())
-        .ok_or(SignatureRefusal::Malformed(SignatureMalformed::ParameterType(name)))
+    item.as_string().map(|s| s.as_str().to_owned()).ok_or(SignatureRefusal::Malformed(SignatureMalformed::ParameterType(name)))
 }
 
 impl SignatureInput {
@@ -82,8 +80,9 @@ impl SignatureInput {
             Some(ListEntry::Item(item)) => item.bare_item.as_byte_sequence().map(<[u8]>::to_vec),
             Some(ListEntry::InnerList(_)) => None,
         };
-        let signature = signature
-            .ok_or_else(|| SignatureRefusal::Malformed(SignatureMalformed::Signature(format!("{label} is not a byte sequence"))))?;
+        let signature = signature.ok_or_else(|| {
+            SignatureRefusal::Malformed(SignatureMalformed::Signature(format!("{label} is not a byte sequence")))
+        })?;
         Ok((SignatureInput::from_inner_list(label.as_str(), list)?, signature))
     }
 

@@ -86,7 +86,11 @@ impl MemoryNonceStore {
 impl MemoryNonceStore {
     /// Pops heap entries, soonest expiry first, while `more(expiry, held)`;
     /// a popped entry whose nonce was re-recorded since is only dropped.
-    fn evict(expiry: &mut HashMap<String, u64>, by_expiry: &mut BinaryHeap<Reverse<(u64, String)>>, more: impl Fn(u64, usize) -> bool) {
+    fn evict(
+        expiry: &mut HashMap<String, u64>,
+        by_expiry: &mut BinaryHeap<Reverse<(u64, String)>>,
+        more: impl Fn(u64, usize) -> bool,
+    ) {
         while let Some(Reverse((at, _))) = by_expiry.peek() {
             if !more(*at, expiry.len()) {
                 break;

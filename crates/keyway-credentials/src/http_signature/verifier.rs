@@ -101,11 +101,7 @@ impl SignatureVerifier {
         let created = input.created.ok_or(SignatureRefusal::HeadersMissing(Missing::Parameter("created")))?;
         let nonce = input.nonce.clone().ok_or(SignatureRefusal::HeadersMissing(Missing::Parameter("nonce")))?;
         let key_id = input.keyid.clone().ok_or(SignatureRefusal::HeadersMissing(Missing::Parameter("keyid")))?;
-        let mut required = vec![
-            ("@method", Component::Method),
-            ("@authority", Component::Authority),
-            ("@path", Component::Path),
-        ];
+        let mut required = vec![("@method", Component::Method), ("@authority", Component::Authority), ("@path", Component::Path)];
         if request.has_query() {
             required.push(("@query", Component::Query));
         }

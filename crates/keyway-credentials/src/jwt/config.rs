@@ -6,8 +6,9 @@ use super::keys::JwksError;
 use serde::Deserialize;
 use std::fmt;
 
-/// A trusted issuer as the admin API stores it.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+/// A trusted issuer as the admin API stores it. Its `Debug` shows how
+/// many inline keys there are, never the keys (an `oct` key is a secret).
+#[derive(Clone, Deserialize, PartialEq)]
 pub struct IssuerConfig {
     /// The exact `iss` its tokens carry.
     pub issuer: String,
@@ -67,6 +68,23 @@ impl IssuerConfig {
             scopes_claim: default_scopes_claim(),
             require_exp: true,
         }
+    }
+}
+
+impl fmt::Debug for IssuerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let inline_keys = self.jwks.as_ref().map(|j| j.get("keys").and_then(|k| k.as_array()).map_or(0, Vec::len));
+        f.debug_struct("IssuerConfig")
+            .field("issuer", &self.issuer)
+            .field("jwks_url", &self.jwks_url)
+            .field("inline_keys", &inline_keys)
+            .field("algorithms", &self.algorithms)
+            .field("audiences", &self.audiences)
+            .field("leeway_seconds", &self.leeway_seconds)
+            .field("subject_claim", &self.subject_claim)
+            .field("scopes_claim", &self.scopes_claim)
+            .field("require_exp", &self.require_exp)
+            .finish()
     }
 }
 

@@ -66,6 +66,9 @@ pub struct JwksCache {
     /// Held while fetching: one fetch at a time.
     fetching: Mutex<()>,
     fetches: AtomicU64,
+    born: Instant,
+    /// Milliseconds after `born` of the last failed fetch, plus one (0: none).
+    failed_at: AtomicU64,
 }
 
 impl JwksCache {
@@ -82,6 +85,8 @@ impl JwksCache {
             held: ArcSwap::from_pointee(Held { keys: Arc::new(KeySet::default()), fetched_at: None }),
             fetching: Mutex::new(()),
             fetches: AtomicU64::new(0),
+            born: Instant::now(),
+            failed_at: AtomicU64::new(0),
         })
     }
 
@@ -100,13 +105,41 @@ impl JwksCache {
         self.held.load().fetched_at.is_none_or(|t| t.elapsed() >= self.policy.ttl)
     }
 
+    /// How long ago the last fetch failed, if the last one did.
+    fn since_failure(&self) -> Option<Duration> {
+        match self.failed_at.load(Ordering::Relaxed) {
+            0 => None,
+            at => Some(self.born.elapsed().saturating_sub(Duration::from_millis(at - 1))),
+        }
+    }
+
+    /// Whether the last fetch, successful or not, is younger than the
+    /// unknown-`kid` interval.
+    fn fetched_recently(&self, held: &Held) -> Option<Duration> {
+        let ages = [held.fetched_at.map(|t| t.elapsed()), self.since_failure()];
+        ages.into_iter().flatten().min().filter(|age| *age < self.policy.unknown_kid_interval)
+    }
+
     async fn fetch(&self) -> Result<(), JwksError> {
         self.fetches.fetch_add(1, Ordering::Relaxed);
+        let result = self.fetch_keys().await;
+        match &result {
+            Ok(keys) => {
+                self.failed_at.store(0, Ordering::Relaxed);
+                self.held.store(Arc::new(Held { keys: keys.clone(), fetched_at: Some(Instant::now()) }));
+            }
+            Err(_) => {
+                let at = u64::try_from(self.born.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
+                self.failed_at.store(at + 1, Ordering::Relaxed);
+            }
+        }
+        result.map(|_| ())
+    }
+
+    async fn fetch_keys(&self) -> Result<Arc<KeySet>, JwksError> {
         let body = self.client.get(&self.uri, self.policy.fetch_timeout, self.policy.max_body).await?;
         let text = std::str::from_utf8(&body).map_err(|e| JwksError::NotAKeySet(e.to_string()))?;
-        let keys = KeySet::from_jwks_json(text)?;
-        self.held.store(Arc::new(Held { keys: Arc::new(keys), fetched_at: Some(Instant::now()) }));
-        Ok(())
+        Ok(Arc::new(KeySet::from_jwks_json(text)?))
     }
 
     /// Fetches the set now, whatever its age.
@@ -115,10 +148,13 @@ impl JwksCache {
         self.fetch().await
     }
 
-    /// Fetches the set if it is stale and no other caller is already
-    /// fetching it; answers whether this call fetched.
+    /// Fetches the set if it is stale, no other caller is already
+    /// fetching it, and no fetch failed within the unknown-`kid` interval
+    /// (an IdP that is down is not asked on every request); answers
+    /// whether this call fetched.
     pub async fn refresh_if_stale(&self) -> Result<bool, JwksError> {
-        if !self.is_stale() {
+        let backing_off = self.since_failure().is_some_and(|age| age < self.policy.unknown_kid_interval);
+        if !self.is_stale() || backing_off {
             return Ok(false);
         }
         let Ok(_guard) = self.fetching.try_lock() else {
@@ -131,9 +167,10 @@ impl JwksCache {
     }
 
     /// Refreshes because a token named a `kid` missing from `seen` (the
-    /// set the caller verified with), unless the held set is younger than
-    /// [`RefreshPolicy::unknown_kid_interval`]: so however many unknown
-    /// `kid`s arrive, the IdP sees at most one fetch per interval.
+    /// set the caller verified with), unless the last fetch (or failed
+    /// fetch) is younger than [`RefreshPolicy::unknown_kid_interval`]: so
+    /// however many unknown `kid`s arrive, the IdP sees at most one fetch
+    /// per interval.
     /// Concurrent callers wait for one fetch and then verify again.
     pub async fn refresh_for_unknown_kid(&self, seen: &Arc<KeySet>) -> RefreshOutcome {
         let _guard = self.fetching.lock().await;
@@ -141,11 +178,8 @@ impl JwksCache {
         if !Arc::ptr_eq(&held.keys, seen) {
             return RefreshOutcome::AlreadyChanged;
         }
-        if let Some(at) = held.fetched_at {
-            let age = at.elapsed();
-            if age < self.policy.unknown_kid_interval {
-                return RefreshOutcome::RateLimited { retry_in: self.policy.unknown_kid_interval - age };
-            }
+        if let Some(age) = self.fetched_recently(&held) {
+            return RefreshOutcome::RateLimited { retry_in: self.policy.unknown_kid_interval - age };
         }
         match self.fetch().await {
             Ok(()) => RefreshOutcome::Refreshed,
@@ -157,7 +191,8 @@ impl JwksCache {
 impl std::fmt::Debug for JwksCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwksCache")
-            .field("uri", &self.uri)
+            .field("host", &self.uri.host())
+            .field("path", &self.uri.path())
             .field("policy", &self.policy)
             .field("keys", &self.keys())
             .field("fetches", &self.fetch_count())

@@ -155,9 +155,7 @@ impl Key {
         let bad = |e: jsonwebtoken::errors::Error| format!("unusable key: {e}");
         let kty = need(jwk.kty, "kty")?;
         let (key_type, decoding) = match (kty.as_str(), jwk.crv.as_deref()) {
-            ("RSA", _) => {
-                (KeyType::Rsa, DecodingKey::from_rsa_components(&need(jwk.n, "n")?, &need(jwk.e, "e")?).map_err(bad)?)
-            }
+            ("RSA", _) => (KeyType::Rsa, DecodingKey::from_rsa_components(&need(jwk.n, "n")?, &need(jwk.e, "e")?).map_err(bad)?),
             ("EC", Some(crv @ ("P-256" | "P-384"))) => {
                 let t = if crv == "P-256" { KeyType::EcP256 } else { KeyType::EcP384 };
                 (t, DecodingKey::from_ec_components(&need(jwk.x, "x")?, &need(jwk.y, "y")?).map_err(bad)?)

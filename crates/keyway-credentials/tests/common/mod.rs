@@ -24,11 +24,7 @@ pub fn b64(bytes: &[u8]) -> String {
 impl TestKey {
     /// An HMAC key for `alg` (HS*), `kid`.
     pub fn hmac(alg: Algorithm, kid: &str, secret: &[u8]) -> TestKey {
-        TestKey {
-            alg,
-            encoding: EncodingKey::from_secret(secret),
-            jwk: json!({"kty": "oct", "kid": kid, "k": b64(secret)}),
-        }
+        TestKey { alg, encoding: EncodingKey::from_secret(secret), jwk: json!({"kty": "oct", "kid": kid, "k": b64(secret)}) }
     }
 
     /// A fresh P-256 (ES256) or P-384 (ES384) key.

@@ -28,7 +28,15 @@ impl Req {
         };
         let mut headers = HeaderMap::new();
         headers.insert("host", HeaderValue::from_static("api.example.test"));
-        Req { method: method.into(), scheme: "https".into(), authority: "api.example.test".into(), path, query, headers, body: Vec::new() }
+        Req {
+            method: method.into(),
+            scheme: "https".into(),
+            authority: "api.example.test".into(),
+            path,
+            query,
+            headers,
+            body: Vec::new(),
+        }
     }
 
     /// Sets a body and its `Content-Digest` (sha-256).
