@@ -67,7 +67,8 @@ impl<'t> Unverified<'t> {
         }
         let alg = Alg::from_name(&alg_name).ok_or(TokenRefusal::AlgorithmRejected(AlgorithmRejected::Unsupported(alg_name)))?;
         if let Some(crit) = header.crit {
-            let first = crit.as_array().and_then(|a| a.first()).map(|v| v.to_string()).unwrap_or_else(|| crit.to_string());
+            let first = crit.as_array().and_then(|a| a.first()).unwrap_or(&crit);
+            let first = first.as_str().map_or_else(|| first.to_string(), str::to_owned);
             return Err(TokenRefusal::Malformed(TokenMalformed::CriticalExtension(first)));
         }
         let kid = match header.kid {
