@@ -84,6 +84,7 @@ fn random_row(rng: &mut impl Rng) -> CallLogRow {
         model: None,
         provider: None,
         tokens_estimated: false,
+        token_details: None,
         prompt_tokens: Some(rng.gen_range(0..50)),
         completion_tokens: Some(rng.gen_range(0..50)),
         cost_usd: None,

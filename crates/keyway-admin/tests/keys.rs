@@ -102,6 +102,7 @@ async fn create_returns_the_key_once_and_never_again() {
         model: None,
         provider: None,
         tokens_estimated: false,
+        token_details: None,
         prompt_tokens: None,
         completion_tokens: None,
         cost_usd: None,

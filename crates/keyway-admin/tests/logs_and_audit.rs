@@ -31,6 +31,7 @@ fn row(minutes_ago: i64, key: &str, code: Option<ErrorCode>) -> CallLogRow {
         model: None,
         provider: None,
         tokens_estimated: false,
+        token_details: None,
         prompt_tokens: None,
         completion_tokens: None,
         cost_usd: None,

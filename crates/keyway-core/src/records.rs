@@ -52,6 +52,10 @@ pub struct CallLogRow {
     /// itself (with a tokenizer; the row's tokens and cost are estimates).
     #[serde(default)]
     pub tokens_estimated: bool,
+    /// AI: the parts of the tokens priced apart (flattened: on AI rows
+    /// `cached_input_tokens`, `cache_write_tokens`, `reasoning_tokens`).
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub token_details: Option<TokenDetails>,
     /// The decision trace.
     pub trace: Trace,
 }
@@ -79,12 +83,24 @@ impl CallLogRow {
             model: None,
             provider: None,
             tokens_estimated: false,
+            token_details: None,
             prompt_tokens: None,
             completion_tokens: None,
             cost_usd: None,
             trace: Trace::default(),
         }
     }
+}
+
+/// Of an AI call's tokens, the parts priced apart from the plain ones.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenDetails {
+    /// Of the prompt tokens, those read from the provider's prompt cache.
+    pub cached_input_tokens: u64,
+    /// Of the prompt tokens, those written to the provider's prompt cache.
+    pub cache_write_tokens: u64,
+    /// Of the completion tokens, hidden reasoning.
+    pub reasoning_tokens: u64,
 }
 
 /// Filters for reading the call log (`GET /admin/v1/logs`).
@@ -152,4 +168,21 @@ pub struct AuditQuery {
     pub until: Option<Timestamp>,
     /// Most rows to return, newest first.
     pub limit: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_details_are_flat_fields_of_ai_rows_and_absent_from_others() {
+        let mut row = CallLogRow::arriving(chrono::Utc::now(), "POST", "/ai/v1/chat/completions", "::1");
+        let plain = serde_json::to_value(&row).unwrap();
+        assert!(plain.get("cached_input_tokens").is_none(), "{plain}");
+        assert_eq!(serde_json::from_value::<CallLogRow>(plain).unwrap().token_details, None);
+        row.token_details = Some(TokenDetails { cached_input_tokens: 3, cache_write_tokens: 2, reasoning_tokens: 1 });
+        let ai = serde_json::to_value(&row).unwrap();
+        assert_eq!((ai["cached_input_tokens"].as_u64(), ai["cache_write_tokens"].as_u64(), ai["reasoning_tokens"].as_u64()), (Some(3), Some(2), Some(1)));
+        assert_eq!(serde_json::from_value::<CallLogRow>(ai).unwrap(), row);
+    }
 }

@@ -257,6 +257,7 @@ mod tests {
             model: None,
             provider: None,
             tokens_estimated: false,
+            token_details: None,
             prompt_tokens: None,
             completion_tokens: None,
             cost_usd: None,

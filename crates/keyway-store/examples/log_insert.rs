@@ -41,6 +41,7 @@ fn row(i: usize, keys: &[(TenantId, ApiId, AppId, KeyId)]) -> CallLogRow {
         model: None,
         provider: None,
         tokens_estimated: false,
+        token_details: None,
         prompt_tokens: None,
         completion_tokens: None,
         cost_usd: None,

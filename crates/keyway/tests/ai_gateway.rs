@@ -161,6 +161,11 @@ async fn an_anthropic_caller_reaches_an_openai_provider_and_an_openai_caller_str
         (row["model"].as_str(), row["prompt_tokens"].as_u64(), row["completion_tokens"].as_u64()),
         (Some("sonnet"), Some(19), Some(6))
     );
+    assert_eq!(
+        (row["cached_input_tokens"].as_u64(), row["cache_write_tokens"].as_u64(), row["reasoning_tokens"].as_u64()),
+        (Some(7), Some(0), Some(0)),
+        "the cache reads kept apart on the row: {row}"
+    );
     assert!(row["cost_usd"].as_f64().unwrap() > 0.0, "claude-sonnet-4-5 is in the price table: {row}");
 }
 

@@ -83,6 +83,11 @@ impl Pricing {
         row.provider = Some(self.provider.clone());
         row.prompt_tokens = Some(usage.input_tokens);
         row.completion_tokens = Some(usage.output_tokens);
+        row.token_details = Some(keyway_core::records::TokenDetails {
+            cached_input_tokens: usage.cached_input_tokens,
+            cache_write_tokens: usage.cache_write_tokens,
+            reasoning_tokens: usage.reasoning_tokens,
+        });
         row.cost_usd = Some(self.cost(usage));
     }
 }

@@ -2,11 +2,11 @@
 //! head alone when it does not match.
 
 use super::varint::Cursor;
-use super::{COMPLETION_TOKENS, COST, PROMPT_TOKENS, PROVIDER, TOKENS_ESTIMATED, UPSTREAM_LATENCY, VERSION};
+use super::{COMPLETION_TOKENS, COST, PROMPT_TOKENS, PROVIDER, TOKENS_ESTIMATED, TOKEN_DETAILS, UPSTREAM_LATENCY, VERSION};
 use crate::trace_codec::{result_from_byte, stage_from_byte};
 use keyway_core::codes::ErrorCode;
 use keyway_core::ids::{ApiId, AppId, KeyId, RequestId, TenantId};
-use keyway_core::records::CallLogRow;
+use keyway_core::records::{CallLogRow, TokenDetails};
 use keyway_core::{Trace, TraceEntry};
 use std::fmt;
 
@@ -154,6 +154,11 @@ impl<'a> Frame<'a> {
         let prompt_tokens = if present & PROMPT_TOKENS != 0 { Some(row.u64()?) } else { None };
         let completion_tokens = if present & COMPLETION_TOKENS != 0 { Some(row.u64()?) } else { None };
         let provider = if present & PROVIDER != 0 { self.text(row.u64()?)?.map(str::to_owned) } else { None };
+        let token_details = if present & TOKEN_DETAILS != 0 {
+            Some(TokenDetails { cached_input_tokens: row.u64()?, cache_write_tokens: row.u64()?, reasoning_tokens: row.u64()? })
+        } else {
+            None
+        };
         let entries = row.len()?;
         let mut trace = Vec::with_capacity(entries);
         for _ in 0..entries {
@@ -188,6 +193,7 @@ impl<'a> Frame<'a> {
             model,
             provider,
             tokens_estimated: present & TOKENS_ESTIMATED != 0,
+            token_details,
             prompt_tokens,
             completion_tokens,
             cost_usd,

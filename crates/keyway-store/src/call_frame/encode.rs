@@ -3,7 +3,8 @@
 use super::decode::FrameError;
 use super::varint::{put_i64, put_text, put_u64};
 use super::{
-    Bounds, COMPLETION_TOKENS, COST, MAX_ROWS, MAX_SPAN_MS, PROMPT_TOKENS, PROVIDER, TOKENS_ESTIMATED, UPSTREAM_LATENCY, VERSION,
+    Bounds, COMPLETION_TOKENS, COST, MAX_ROWS, MAX_SPAN_MS, PROMPT_TOKENS, PROVIDER, TOKENS_ESTIMATED, TOKEN_DETAILS,
+    UPSTREAM_LATENCY, VERSION,
 };
 use crate::trace_codec::{result_byte, stage_byte};
 use hashbrown::HashMap;
@@ -113,7 +114,8 @@ fn row<'a>(out: &mut Vec<u8>, p: &Placed<'a>, base_ns: i64, dict: &mut Dict<'a>)
         | flag(r.prompt_tokens.is_some(), PROMPT_TOKENS)
         | flag(r.completion_tokens.is_some(), COMPLETION_TOKENS)
         | flag(r.provider.is_some(), PROVIDER)
-        | flag(r.tokens_estimated, TOKENS_ESTIMATED);
+        | flag(r.tokens_estimated, TOKENS_ESTIMATED)
+        | flag(r.token_details.is_some(), TOKEN_DETAILS);
     out.push(present);
     out.extend_from_slice(&r.latency_ms.to_le_bytes());
     for v in [r.upstream_latency_ms, r.cost_usd].into_iter().flatten() {
@@ -125,6 +127,11 @@ fn row<'a>(out: &mut Vec<u8>, p: &Placed<'a>, base_ns: i64, dict: &mut Dict<'a>)
     }
     if r.provider.is_some() {
         dict.put(out, PROVIDER_SLOT, r.provider.as_deref());
+    }
+    if let Some(d) = r.token_details {
+        for v in [d.cached_input_tokens, d.cache_write_tokens, d.reasoning_tokens] {
+            put_u64(out, v.min(i64::MAX as u64));
+        }
     }
     put_u64(out, r.trace.entries.len() as u64);
     for (i, e) in r.trace.entries.iter().enumerate() {

@@ -20,7 +20,8 @@
 //! head    = time_delta:i64  request_id:(len bytes)  tenant api app key code  status
 //! rest    = key_prefix method path client_ip model  present:u8  latency_ms:f64le
 //!           [upstream_latency_ms:f64le] [cost_usd:f64le] [prompt_tokens] [completion_tokens]
-//!           [provider]  entries  (stage:u8 result:u8 evidence fix)*
+//!           [provider] [cached_input_tokens cache_write_tokens reasoning_tokens]
+//!           entries  (stage:u8 result:u8 evidence fix)*
 //! ```
 //!
 //! Texts other than the request id are references into the frame's
@@ -29,7 +30,8 @@
 //! row to row, so each is stored once per frame, and a reader looking
 //! for one key first finds it in the dictionary, or skips the frame.
 //! `present` has a bit per optional number, in the order above, then one
-//! for the provider and one (with no data) for tokens Keyway counted.
+//! for the provider, one (with no data) for tokens Keyway counted, and
+//! one for the three token details.
 
 mod decode;
 mod encode;
@@ -61,6 +63,10 @@ const COMPLETION_TOKENS: u8 = 8;
 const PROVIDER: u8 = 16;
 /// The row's tokens were counted by Keyway (no provider usage); no data.
 const TOKENS_ESTIMATED: u8 = 32;
+/// Added after [`TOKENS_ESTIMATED`]: the row's cached-input, cache-write
+/// and reasoning tokens follow its provider (a frame written before has
+/// no row with this bit, so those read back as none).
+const TOKEN_DETAILS: u8 = 64;
 
 /// The time bounds of the rows a frame holds, in milliseconds since the
 /// epoch: the smallest and largest of their times and of their request

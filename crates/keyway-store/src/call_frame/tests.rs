@@ -31,6 +31,11 @@ fn full(ms: i64, key: &str) -> CallLogRow {
         model: Some("gpt-4o".into()),
         provider: Some("openai".into()),
         tokens_estimated: true,
+        token_details: Some(keyway_core::records::TokenDetails {
+            cached_input_tokens: 1_000,
+            cache_write_tokens: 0,
+            reasoning_tokens: u64::from(u32::MAX) + 1,
+        }),
         prompt_tokens: Some(i64::MAX as u64),
         completion_tokens: Some(0),
         cost_usd: Some(1e-9),

@@ -258,6 +258,7 @@ fn row(r: &Row<'_>) -> rusqlite::Result<CallLogRow> {
         model: r.get(14)?,
         provider: None,
         tokens_estimated: false,
+        token_details: None,
         prompt_tokens: r.get(15)?,
         completion_tokens: r.get(16)?,
         cost_usd: r.get(17)?,

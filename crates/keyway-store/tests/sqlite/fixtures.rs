@@ -243,6 +243,7 @@ pub fn call(time: Timestamp) -> CallLogRow {
         model: Some("gpt-x".into()),
         provider: Some("openai".into()),
         tokens_estimated: false,
+        token_details: None,
         prompt_tokens: Some(12),
         completion_tokens: Some(34),
         cost_usd: Some(0.0012),

@@ -114,6 +114,7 @@ impl Traffic {
             model: None,
             provider: None,
             tokens_estimated: false,
+            token_details: None,
             prompt_tokens: None,
             completion_tokens: None,
             cost_usd: None,
