@@ -182,7 +182,10 @@ mod tests {
         assert_eq!(serde_json::from_value::<CallLogRow>(plain).unwrap().token_details, None);
         row.token_details = Some(TokenDetails { cached_input_tokens: 3, cache_write_tokens: 2, reasoning_tokens: 1 });
         let ai = serde_json::to_value(&row).unwrap();
-        assert_eq!((ai["cached_input_tokens"].as_u64(), ai["cache_write_tokens"].as_u64(), ai["reasoning_tokens"].as_u64()), (Some(3), Some(2), Some(1)));
+        assert_eq!(
+            (ai["cached_input_tokens"].as_u64(), ai["cache_write_tokens"].as_u64(), ai["reasoning_tokens"].as_u64()),
+            (Some(3), Some(2), Some(1))
+        );
         assert_eq!(serde_json::from_value::<CallLogRow>(ai).unwrap(), row);
     }
 }

@@ -15,6 +15,8 @@
 //!   bounded rate.
 //! - [`overload`]: the answer at the connection limit.
 //! - [`fd_budget`]: the file-descriptor budget the limits must fit in.
+//! - [`tls`]: TLS termination (rustls), reloaded certificates, client
+//!   certificates judged for mTLS.
 //! - [`workers`]: one listener served by one single-threaded runtime per
 //!   core over `SO_REUSEPORT` sockets.
 
@@ -27,10 +29,11 @@ pub mod raw_refusal;
 pub mod request_body;
 pub mod serve;
 pub mod settings;
+pub mod tls;
 mod tracked_body;
 mod watched_io;
 pub mod workers;
 
 pub use request_body::{BodyFault, BodyProgress, GuardedBody};
 pub use serve::serve;
-pub use settings::ListenerSettings;
+pub use settings::{ListenerSettings, Tls};

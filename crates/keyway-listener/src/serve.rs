@@ -157,8 +157,16 @@ pub async fn serve_with_slots<H: Handler>(
                 let drain = drain_rx.clone();
                 tokio::spawn(async move {
                     metrics.open.increment(1.0);
+                    let tls = settings.tls.clone();
+                    let (conn_activity, conn_drain) = (activity.clone(), drain.clone());
+                    let served = async move {
+                        match tls {
+                            Some(tls) => tls_connection(stream, peer, conn_activity, handler, rules, conn_drain, &tls.0).await,
+                            None => connection(stream, peer, conn_activity, handler, rules, conn_drain).await,
+                        }
+                    };
                     tokio::select! {
-                        ended = connection(stream, peer, activity.clone(), handler, rules, drain.clone()) => {
+                        ended = served => {
                             if let Err(e) = ended {
                                 tracing::debug!(error = %e, %peer, "connection ended with error");
                             }
@@ -199,6 +207,54 @@ async fn idle_at_drain(mut drain: watch::Receiver<bool>, activity: &Activity) {
     }
 }
 
+/// One request on one of hyper's connections: counted in flight until its
+/// response body ends, its body guarded, the client's certificate (TLS)
+/// attached.
+fn serve_one<H: Handler>(
+    handler: Arc<H>,
+    activity: &Arc<Activity>,
+    rules: BodyRules,
+    peer: SocketAddr,
+    client: Option<&crate::tls::PeerCertificate>,
+    req: Request<Incoming>,
+) -> impl Future<Output = Result<Response<TrackedBody<H::Body>>, std::convert::Infallible>> {
+    let in_flight = InFlight::begin(activity.clone());
+    let mut req = req.map(|body| GuardedBody::new(body, rules));
+    if let Some(client) = client {
+        req.extensions_mut().insert(client.clone());
+    }
+    async move {
+        let resp = handler.handle(req, peer).await;
+        Ok(resp.map(|body| TrackedBody::new(body, in_flight)))
+    }
+}
+
+/// One TLS connection: the handshake (bounded by the header-read timeout,
+/// as the watchdog counts it from the connection's start), then HTTP/2 or
+/// HTTP/1.1 as ALPN chose, on hyper's connections; every request carries
+/// the client's [`PeerCertificate`](crate::tls::PeerCertificate).
+async fn tls_connection<H: Handler>(
+    stream: TcpStream,
+    peer: SocketAddr,
+    activity: Arc<Activity>,
+    handler: Arc<H>,
+    rules: BodyRules,
+    mut drain: watch::Receiver<bool>,
+    tls: &crate::tls::TlsTerminator,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let (stream, client) = tls.accept(WatchedIo::new(stream, activity.clone())).await?;
+    let io = TokioIo::new(stream);
+    let service = service_fn(move |req| serve_one(handler.clone(), &activity, rules, peer, Some(&client), req));
+    let builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    let conn = builder.serve_connection(io, service);
+    tokio::pin!(conn);
+    tokio::select! {
+        ended = conn.as_mut() => return ended,
+        _ = drain.wait_for(|finish| *finish) => conn.as_mut().graceful_shutdown(),
+    }
+    conn.await
+}
+
 /// One connection: HTTP/1.1 on Keyway's own connection, handed to hyper's
 /// HTTP/2 one when the client opens with the HTTP/2 preface.
 async fn connection<H: Handler>(
@@ -215,16 +271,7 @@ async fn connection<H: Handler>(
             crate::h1::Ended::Http2(stream, read) => (stream, read),
         };
     let io = TokioIo::new(Rewind::new(read, WatchedIo::new(stream, activity.clone())));
-    let on_request = activity;
-    let service = service_fn(move |req: Request<Incoming>| {
-        let in_flight = InFlight::begin(on_request.clone());
-        let req = req.map(|body| GuardedBody::new(body, rules));
-        let handler = handler.clone();
-        async move {
-            let resp = handler.handle(req, peer).await;
-            Ok::<_, std::convert::Infallible>(resp.map(|body| TrackedBody::new(body, in_flight)))
-        }
-    });
+    let service = service_fn(move |req| serve_one(handler.clone(), &activity, rules, peer, None, req));
     let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new()).serve_connection(io, service);
     tokio::pin!(conn);
     tokio::select! {

@@ -1,5 +1,7 @@
 //! The limits of one listener.
 
+use crate::tls::TlsTerminator;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How much a listener's clients may take: connections, and how long each
@@ -25,7 +27,22 @@ pub struct ListenerSettings {
     /// Largest request body, in bytes; a streamed body is cut off there.
     /// `None` leaves the limit to the service.
     pub max_body_bytes: Option<u64>,
+    /// TLS on every connection (none: plain HTTP/1.1 and h2c).
+    pub tls: Option<Tls>,
 }
+
+/// A listener's TLS, shared by every socket and thread serving it; two
+/// are equal when they are the same one.
+#[derive(Clone, Debug)]
+pub struct Tls(pub Arc<TlsTerminator>);
+
+impl PartialEq for Tls {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Tls {}
 
 impl ListenerSettings {
     /// Defaults for a listener called `name`.
@@ -39,6 +56,7 @@ impl ListenerSettings {
             request_timeout: Duration::from_secs(60),
             send_timeout: Duration::from_secs(60),
             max_body_bytes: None,
+            tls: None,
         }
     }
 }

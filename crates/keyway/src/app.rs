@@ -20,6 +20,7 @@ use keyway_gateway::upstream_client::UpstreamClient;
 use keyway_gateway::{Gateway, GatewaySettings};
 use keyway_limits::{InMemoryRateLimiter, MeterLedger, QuotaCounter, SystemClock};
 use keyway_listener::serve::Handler;
+use keyway_listener::tls::TlsTerminator;
 use keyway_listener::{fd_budget, GuardedBody, ListenerSettings};
 use keyway_pipeline::{CredentialHealth, KeyLoader, Settings, Snapshot, SnapshotHandle};
 use keyway_store::sqlite::SqliteStore;
@@ -161,7 +162,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             g.pool_max_idle_per_host,
         )
     };
-    let proto = if g.forwarded_proto == "https" { "https" } else { "http" };
+    // Keyway's own TLS makes the client's protocol https whatever is set.
+    let proto = if g.forwarded_proto == "https" || g.tls.cert_file.is_some() { "https" } else { "http" };
     let credential_health = Arc::new(CredentialHealth::default());
     let gateway = Gateway::new(
         snapshot.clone(),
@@ -201,7 +203,12 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let (stop, stop_rx) = watch::channel(false);
     let mut tasks = Vec::new();
     let drain = Duration::from_millis(g.shutdown_drain_ms);
-    let (gateway_limits, admin_limits) = listener_settings(&config);
+    let (mut gateway_limits, admin_limits) = listener_settings(&config);
+    if let Some(files) = config.gateway.tls.files().map_err(anyhow::Error::msg)? {
+        let tls = Arc::new(TlsTerminator::load(files).context("gateway TLS")?);
+        tasks.push(in_background(idle.as_deref(), tls.clone().watch(TLS_RELOAD_INTERVAL, stopped(stop_rx.clone()))));
+        gateway_limits.tls = Some(keyway_listener::Tls(tls));
+    }
     let gateway_stop = stop_rx.clone();
     let gateway_tasks = gateway_listener
         .serve(gateway, upstream, gateway_limits, move || stopped(gateway_stop.clone()), drain)
@@ -351,6 +358,9 @@ fn in_background(idle: Option<&IdleLane>, work: impl std::future::Future<Output 
         None => tokio::spawn(work),
     }
 }
+
+/// How often the gateway's TLS files are checked for a change.
+const TLS_RELOAD_INTERVAL: Duration = Duration::from_secs(5);
 
 /// How often the store's write-ahead log is copied back (see
 /// [`Store::checkpoint`]).

@@ -132,6 +132,40 @@ pub struct GatewayConfig {
     pub max_connections: usize,
     /// The gateway listener's client timeouts.
     pub timeouts: TimeoutsConfig,
+    /// TLS on the gateway listener (and mTLS with a client CA).
+    pub tls: TlsConfig,
+}
+
+/// TLS on the gateway listener: on when `cert_file` and `key_file` are
+/// set. The files are read again when they change, without a restart.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// The certificate chain, leaf first (PEM).
+    pub cert_file: Option<PathBuf>,
+    /// Its private key (PEM).
+    pub key_file: Option<PathBuf>,
+    /// CAs of client certificates (PEM): with it, client certificates are
+    /// asked for (optional at the TLS layer) for APIs with `mtls` auth.
+    pub client_ca_file: Option<PathBuf>,
+}
+
+impl TlsConfig {
+    /// The files, when TLS is on; an error when only one of the
+    /// certificate and key is set, or a client CA without them.
+    pub fn files(&self) -> Result<Option<keyway_listener::tls::TlsFiles>, String> {
+        match (&self.cert_file, &self.key_file) {
+            (Some(cert), Some(key)) => Ok(Some(keyway_listener::tls::TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+                client_ca: self.client_ca_file.clone(),
+            })),
+            (None, None) if self.client_ca_file.is_none() => Ok(None),
+            (None, None) => Err("gateway.tls.client_ca_file needs gateway.tls.cert_file and gateway.tls.key_file".into()),
+            (Some(_), None) => Err("gateway.tls.cert_file is set but gateway.tls.key_file is not".into()),
+            (None, Some(_)) => Err("gateway.tls.key_file is set but gateway.tls.cert_file is not".into()),
+        }
+    }
 }
 
 impl Default for GatewayConfig {
@@ -149,6 +183,7 @@ impl Default for GatewayConfig {
             threading: Threading::default(),
             max_connections: 10_000,
             timeouts: TimeoutsConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -361,6 +396,9 @@ const FIELDS: &[(&str, Kind)] = &[
     ("gateway.timeouts.body_read_ms", Kind::Int),
     ("gateway.timeouts.request_ms", Kind::Int),
     ("gateway.timeouts.send_ms", Kind::Int),
+    ("gateway.tls.cert_file", Kind::Str),
+    ("gateway.tls.key_file", Kind::Str),
+    ("gateway.tls.client_ca_file", Kind::Str),
     ("call_log.enabled", Kind::Bool),
     ("call_log.queue_capacity", Kind::Int),
     ("call_log.batch_size", Kind::Int),
@@ -425,6 +463,7 @@ impl TimeoutsConfig {
             request_timeout: ms(self.request_ms.max(1)),
             send_timeout: ms(self.send_ms.max(1)),
             max_body_bytes,
+            tls: None,
         }
     }
 }
