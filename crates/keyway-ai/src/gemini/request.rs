@@ -2,6 +2,7 @@
 
 use serde_json::{json, Map, Value};
 
+use super::response::split_signed_id;
 use super::schema;
 use crate::canonical::{ChatRequest, ContentPart, ImageSource, Message, ResponseFormat, Role, Tool, ToolChoice, WireFormat};
 use crate::json::{self, put_opt};
@@ -19,7 +20,8 @@ use crate::json::{self, put_opt};
 /// - Images: inline bytes -> `inlineData`; URLs -> `fileData` with a
 ///   `mimeType` guessed from the extension (omitted when unknown).
 /// - Tool calls -> `functionCall {name, args}` (arguments that are not a
-///   JSON object are sent as `{}`); a tool result -> `functionResponse
+///   JSON object are sent as `{}`), with the `thoughtSignature` Gemini gave
+///   the call, carried in its id (see `response::SIGNATURE_MARK`); a tool result -> `functionResponse
 ///   {name, response}`, the name found from the matching earlier call
 ///   (else the message's `name`, else the call id), `response` the result
 ///   text parsed as a JSON object, else `{"content": text}` (`{"error":
@@ -121,7 +123,10 @@ fn render_contents(messages: &[Message]) -> Vec<Value> {
                         Ok(v @ Value::Object(_)) => v,
                         _ => Value::Object(Map::new()),
                     };
-                    json!({"functionCall": {"name": c.name, "args": args}})
+                    match split_signed_id(&c.id).1 {
+                        Some(sig) => json!({"functionCall": {"name": c.name, "args": args}, "thoughtSignature": sig}),
+                        None => json!({"functionCall": {"name": c.name, "args": args}}),
+                    }
                 }));
                 ("model", parts)
             }

@@ -71,12 +71,38 @@ pub(crate) fn call_id(response_id: &str, n: usize) -> String {
     }
 }
 
+/// Between a tool call's id and the Gemini `thoughtSignature` of its part.
+/// Gemini's thinking models sign the function calls they make and refuse
+/// a later turn that sends such a call back without its signature; other
+/// formats have no field for it, so it travels in the call's id, which
+/// every client sends back unchanged (the assistant message's tool call,
+/// the tool result's `tool_call_id`), and is split off again when the
+/// call is rendered for Gemini.
+pub(crate) const SIGNATURE_MARK: &str = "~ts~";
+
+/// `id` carrying `signature` (see [`SIGNATURE_MARK`]).
+pub(crate) fn signed_id(id: String, signature: Option<&str>) -> String {
+    match signature {
+        Some(sig) if !sig.is_empty() => format!("{id}{SIGNATURE_MARK}{sig}"),
+        _ => id,
+    }
+}
+
+/// A tool call id split into Gemini's call id and thought signature.
+pub(crate) fn split_signed_id(id: &str) -> (&str, Option<&str>) {
+    match id.split_once(SIGNATURE_MARK) {
+        Some((id, sig)) => (id, Some(sig)),
+        None => (id, None),
+    }
+}
+
 /// One part of a candidate's content.
 pub(crate) enum Part {
     /// Visible text, an image, or a part kept verbatim.
     Content(ContentPart),
-    /// A `functionCall`: (optional id, name, args as JSON text).
-    Call(Option<String>, String, String),
+    /// A `functionCall`: (optional id, name, args as JSON text, the
+    /// part's `thoughtSignature`).
+    Call(Option<String>, String, String, Option<String>),
 }
 
 /// Reads one part. Thought summaries (`"thought": true`), `executableCode`
@@ -91,7 +117,13 @@ pub(crate) fn parse_part(v: &Value, path: &str) -> Result<Part, FormatError> {
     if let Some(f) = json::opt_object(m, "functionCall", path)? {
         let f_path = key_path(path, "functionCall");
         let args = json::get(f, "args").map_or_else(|| "{}".to_owned(), Value::to_string);
-        return Ok(Part::Call(json::opt_string(f, "id", &f_path)?, json::req_str(f, "name", &f_path)?.to_owned(), args));
+        let signature = json::opt_string(m, "thoughtSignature", path)?;
+        return Ok(Part::Call(
+            json::opt_string(f, "id", &f_path)?,
+            json::req_str(f, "name", &f_path)?.to_owned(),
+            args,
+            signature,
+        ));
     }
     if let Some(d) = json::opt_object(m, "inlineData", path)? {
         let d_path = key_path(path, "inlineData");
@@ -161,8 +193,8 @@ fn parse_candidate(v: &Value, pos: usize, path: &str, id: &str, calls: &mut usiz
         for (i, p) in json::opt_array(content, "parts", &c_path)?.into_iter().flatten().enumerate() {
             match parse_part(p, &index_path(&parts_path, i))? {
                 Part::Content(part) => message.content.push(part),
-                Part::Call(call_id_opt, name, arguments) => {
-                    let call = call_id_opt.unwrap_or_else(|| call_id(id, *calls));
+                Part::Call(call_id_opt, name, arguments, signature) => {
+                    let call = signed_id(call_id_opt.unwrap_or_else(|| call_id(id, *calls)), signature.as_deref());
                     *calls += 1;
                     message.tool_calls.push(ToolCall { id: call, name, arguments });
                 }

@@ -1,7 +1,7 @@
 //! Gemini `streamGenerateContent?alt=sse` streams -> [`StreamEvent`]s.
 
 use super::error::error_from_value;
-use super::response::{blocked, call_id, finish_reason_from_gemini, parse_part, usage_from_gemini, Part};
+use super::response::{blocked, call_id, finish_reason_from_gemini, parse_part, signed_id, usage_from_gemini, Part};
 use crate::canonical::{FinishReason, StreamEvent, Usage};
 use crate::error::FormatError;
 use crate::json::{self, index_path, key_path, ROOT};
@@ -143,8 +143,8 @@ impl StreamDecoder {
                             out.push(StreamEvent::TextDelta { index, text: text.to_owned() });
                         }
                     }
-                    Part::Call(id, name, args) => {
-                        let id = id.unwrap_or_else(|| call_id(&self.response_id, self.calls));
+                    Part::Call(id, name, args, signature) => {
+                        let id = signed_id(id.unwrap_or_else(|| call_id(&self.response_id, self.calls)), signature.as_deref());
                         self.calls += 1;
                         let tool_index = self.next_tool_index(index);
                         out.push(StreamEvent::ToolCallStart { index, tool_index, id, name });

@@ -27,7 +27,7 @@ pub const RESPONSE: &str = r#"{
   "responseId": "mXyRaPz0BaKH1dkPq9iV4Ak"
 }"#;
 
-/// An `alt=sse` stream: text in two chunks, then a function call, then the finish.
+/// An `alt=sse` stream: text in two chunks, then a (signed) function call, then the finish.
 pub const STREAM: &str = concat!(
     "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Let me\"}],\"role\": \"model\"},\"index\": 0}],",
     "\"usageMetadata\": {\"promptTokenCount\": 95,\"totalTokenCount\": 95},\"modelVersion\": \"gemini-2.5-pro\",",
@@ -35,7 +35,8 @@ pub const STREAM: &str = concat!(
     "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \" check.\"}],\"role\": \"model\"},\"index\": 0}],",
     "\"usageMetadata\": {\"promptTokenCount\": 95,\"candidatesTokenCount\": 4,\"totalTokenCount\": 99},",
     "\"modelVersion\": \"gemini-2.5-pro\",\"responseId\": \"r-123\"}\r\n\r\n",
-    "data: {\"candidates\": [{\"content\": {\"parts\": [{\"functionCall\": {\"name\": \"get_weather\",\"args\": {\"city\": \"Paris\"}}}],",
+    "data: {\"candidates\": [{\"content\": {\"parts\": [{\"functionCall\": {\"name\": \"get_weather\",\"args\": {\"city\": \"Paris\"}},",
+    "\"thoughtSignature\": \"EqQB\"}],",
     "\"role\": \"model\"},\"finishReason\": \"STOP\",\"index\": 0}],\"usageMetadata\": {\"promptTokenCount\": 95,",
     "\"candidatesTokenCount\": 19,\"totalTokenCount\": 301,\"thoughtsTokenCount\": 187},",
     "\"modelVersion\": \"gemini-2.5-pro\",\"responseId\": \"r-123\"}\r\n\r\n",
@@ -163,7 +164,8 @@ fn parse_response_and_usage() {
     assert_eq!(c.finish_reason, Some(FinishReason::ToolCalls));
     assert_eq!(c.message.joined_text(), "Let me check the weather.");
     assert_eq!(c.message.tool_calls.len(), 1);
-    assert_eq!(c.message.tool_calls[0].id, "call_mXyRaPz0BaKH1dkPq9iV4Ak_0");
+    // The call's thought signature travels in its id, for the next turn.
+    assert_eq!(c.message.tool_calls[0].id, "call_mXyRaPz0BaKH1dkPq9iV4Ak_0~ts~CiQB0e2Kb==");
     assert_eq!(c.message.tool_calls[0].arguments, r#"{"city":"Paris","unit":"c"}"#);
     // 1200 prompt (cache included), 40 candidates + 250 thoughts out.
     assert_eq!(
@@ -186,6 +188,33 @@ fn parse_response_and_usage() {
         json!({"prompt_tokens": 1200, "completion_tokens": 290, "total_tokens": 1490,
             "prompt_tokens_details": {"cached_tokens": 1024}, "completion_tokens_details": {"reasoning_tokens": 250}})
     );
+}
+
+#[test]
+fn a_signed_call_goes_back_to_gemini_with_its_thought_signature() {
+    // Turn 1: Gemini calls a function and signs the call.
+    let first = gemini::parse_response(RESPONSE.as_bytes()).unwrap();
+    let answer = json(&openai::render_response(&first));
+    let call = answer["choices"][0]["message"]["tool_calls"][0].clone();
+    // Turn 2: the OpenAI client sends the call and its result back, as SDKs do.
+    let next = json!({"model": "g", "messages": [
+        {"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": null, "tool_calls": [call.clone()]},
+        {"role": "tool", "tool_call_id": call["id"], "content": "{\"temp\": 21}"}
+    ]});
+    let req = openai::parse_request(&serde_json::to_vec(&next).unwrap()).unwrap();
+    let v = json(&gemini::render_request(&req));
+    assert_eq!(
+        v["contents"][1]["parts"][0],
+        json!({"functionCall": {"name": "get_weather", "args": {"city": "Paris", "unit": "c"}}, "thoughtSignature": "CiQB0e2Kb=="})
+    );
+    assert_eq!(v["contents"][2]["parts"][0]["functionResponse"]["name"], "get_weather", "{v}");
+    // A call Gemini did not sign goes back without one.
+    let unsigned = json!({"model": "g", "messages": [
+        {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}
+    ]});
+    let v = json(&gemini::render_request(&openai::parse_request(&serde_json::to_vec(&unsigned).unwrap()).unwrap()));
+    assert_eq!(v["contents"][0]["parts"][0], json!({"functionCall": {"name": "f", "args": {}}}));
 }
 
 #[test]

@@ -27,7 +27,7 @@ fn stream_decodes_to_canonical_events() {
             StreamEvent::Start { id: "r-123".into(), model: "gemini-2.5-pro".into() },
             StreamEvent::TextDelta { index: 0, text: "Let me".into() },
             StreamEvent::TextDelta { index: 0, text: " check.".into() },
-            StreamEvent::ToolCallStart { index: 0, tool_index: 0, id: "call_r-123_0".into(), name: "get_weather".into() },
+            StreamEvent::ToolCallStart { index: 0, tool_index: 0, id: "call_r-123_0~ts~EqQB".into(), name: "get_weather".into() },
             StreamEvent::ToolCallArgsDelta { index: 0, tool_index: 0, json: r#"{"city":"Paris"}"#.into() },
             StreamEvent::Finish { index: 0, reason: FinishReason::ToolCalls },
             StreamEvent::Usage(Usage { input_tokens: 95, output_tokens: 206, reasoning_tokens: 187, ..Usage::default() }),
@@ -52,7 +52,7 @@ fn stream_translates_to_openai_chunks() {
     let chunks: Vec<serde_json::Value> = datas[..datas.len() - 1].iter().map(|d| json(d.as_bytes())).collect();
     assert!(chunks.iter().all(|c| c["id"] == json!("r-123") && c["model"] == json!("gemini-2.5-pro")));
     assert_eq!(chunks[1]["choices"][0]["delta"]["content"], json!("Let me"));
-    assert_eq!(chunks[3]["choices"][0]["delta"]["tool_calls"][0]["id"], json!("call_r-123_0"));
+    assert_eq!(chunks[3]["choices"][0]["delta"]["tool_calls"][0]["id"], json!("call_r-123_0~ts~EqQB"));
     assert_eq!(chunks[4]["choices"][0]["delta"]["tool_calls"][0]["function"]["arguments"], json!(r#"{"city":"Paris"}"#));
     assert_eq!(chunks[5]["choices"][0]["finish_reason"], json!("tool_calls"));
     assert_eq!(chunks[6]["usage"]["completion_tokens"], json!(206));
