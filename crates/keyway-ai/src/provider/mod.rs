@@ -6,6 +6,7 @@
 //! - [`auth`]: how the credential is sent ([`CredentialScheme`],
 //!   [`ProviderKind::auth_headers`]).
 //! - [`endpoint`]: the URL of an [`Operation`] ([`ProviderKind::url`]).
+//! - [`support`]: what a kind's format cannot carry ([`ProviderKind::unsupported`]).
 //! - [`preset`](mod@preset): named `openai_compatible` upstreams (vLLM, DeepSeek,
 //!   Groq, OpenRouter, Together, Fireworks, LM Studio) and their base URLs.
 //!
@@ -15,8 +16,10 @@ pub mod auth;
 pub mod endpoint;
 pub mod kind;
 pub mod preset;
+pub mod support;
 
 pub use auth::{CredentialScheme, ANTHROPIC_VERSION};
 pub use endpoint::{Operation, AZURE_DEFAULT_API_VERSION};
 pub use kind::{ProviderKind, UnknownProvider};
 pub use preset::{preset, Preset, PRESETS};
+pub use support::Unsupported;
