@@ -63,6 +63,7 @@ pub mod canonical;
 pub mod error;
 pub mod gemini;
 mod json;
+pub mod json_mode;
 pub mod openai;
 pub mod outbound;
 pub mod price;

@@ -1,4 +1,5 @@
-//! What a provider's format cannot carry. A request asking for it is not
+//! What a provider's format cannot carry (after what Keyway emulates:
+//! JSON mode toward Anthropic, see [`crate::json_mode`]). A request asking for it is not
 //! sent there with the ask silently dropped (an answer the caller did not
 //! ask for): the gateway skips such targets, and refuses the call
 //! (`request_invalid` naming the parameter) when none is left.
@@ -28,10 +29,13 @@ impl ProviderKind {
                         reason: "Anthropic models answer with one choice: send n = 1, or several requests",
                     });
                 }
-                if matches!(req.response_format, Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. })) {
+                // JSON mode is emulated with a forced tool (`json_mode`), which
+                // would stop the model from calling the caller's own tools.
+                let json = matches!(req.response_format, Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. }));
+                if json && !crate::json_mode::emulable(req) {
                     return Some(Unsupported {
                         param: "response_format",
-                        reason: "Anthropic models have no JSON mode: ask for JSON in the prompt, or use a tool whose input schema is the shape wanted",
+                        reason: "Anthropic models have no JSON mode, and Keyway's (a forced tool) cannot be combined with tools of your own: drop one of the two",
                     });
                 }
                 None
@@ -50,10 +54,15 @@ mod tests {
     }
 
     #[test]
-    fn anthropic_refuses_several_choices_and_json_modes_and_others_take_them() {
+    fn anthropic_refuses_several_choices_and_json_mode_with_tools_and_others_take_them() {
         let several = request(r#"{"model":"m","n":3,"messages":[{"role":"user","content":"hi"}]}"#);
-        let json_mode =
+        let json_mode = request(
+            r#"{"model":"m","response_format":{"type":"json_object"},"messages":[{"role":"user","content":"hi"}],
+            "tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]}"#,
+        );
+        let emulated =
             request(r#"{"model":"m","response_format":{"type":"json_object"},"messages":[{"role":"user","content":"hi"}]}"#);
+        assert_eq!(ProviderKind::Anthropic.unsupported(&emulated), None, "JSON mode alone is emulated");
         let plain = request(
             r#"{"model":"m","n":1,"seed":7,"response_format":{"type":"text"},"messages":[{"role":"user","content":"hi"}]}"#,
         );
