@@ -37,8 +37,9 @@ pub struct PassThrough {
     events: EventSplitter,
     /// Drop the usage-only chunk: Keyway asked for usage, the caller did not.
     drop_usage_chunk: bool,
-    /// The bytes so far, decoded for their text only if no usage comes.
-    raw: Vec<u8>,
+    /// The provider's frames so far (shared, not copied), decoded for
+    /// their text only if no usage comes.
+    raw: Vec<Bytes>,
     reader: ResponseReader,
 }
 
@@ -129,16 +130,18 @@ impl TranslatedStream {
     }
 
     /// What to send for the provider's `data`; `None` when nothing (yet).
-    fn take(&mut self, data: &[u8]) -> Result<Option<Frame<Bytes>>, keyway_ai::FormatError> {
+    fn take(&mut self, data: &Bytes) -> Result<Option<Frame<Bytes>>, keyway_ai::FormatError> {
         let CallerEncoder::PassThrough(p) = &mut self.encoder else {
             let events = self.decoder.feed(data)?;
             return Ok(self.frame_of(&events));
         };
         if self.usage.is_none() {
-            p.raw.extend_from_slice(data);
+            p.raw.push(data.clone());
         }
         p.events.push(data);
-        let mut out = BytesMut::new();
+        // The events to send, joined: adjacent in the splitter's buffer,
+        // so without a copy unless a dropped chunk sits between them.
+        let mut out: Option<BytesMut> = None;
         while let Some(event) = p.events.next_event() {
             if carries_usage(&event) {
                 let decoded = self.decoder.feed(&event)?;
@@ -153,16 +156,19 @@ impl TranslatedStream {
                     continue;
                 }
             }
-            out.extend_from_slice(&event);
+            match &mut out {
+                Some(out) => out.unsplit(event),
+                None => out = Some(event),
+            }
         }
-        Ok((!out.is_empty()).then(|| Frame::data(out.freeze())))
+        Ok(out.filter(|o| !o.is_empty()).map(|o| Frame::data(o.freeze())))
     }
 
     /// What is left to send when the provider's stream has ended.
     fn last_frame(&mut self) -> Option<Frame<Bytes>> {
         if let CallerEncoder::PassThrough(p) = &mut self.encoder {
             let rest = p.events.rest();
-            return (!rest.is_empty()).then(|| Frame::data(rest));
+            return (!rest.is_empty()).then(|| Frame::data(rest.freeze()));
         }
         let events = self.decoder.finish().unwrap_or_default();
         self.frame_of(&events)
@@ -172,7 +178,17 @@ impl TranslatedStream {
     fn passed_text(&mut self) {
         let CallerEncoder::PassThrough(p) = &mut self.encoder else { return };
         let mut decoder = p.reader.stream();
-        let mut events = decoder.feed(&p.raw).unwrap_or_default();
+        // As one feed of all the bytes: nothing of them when one is unreadable.
+        let mut events = Vec::new();
+        for frame in &p.raw {
+            match decoder.feed(frame) {
+                Ok(more) => events.extend(more),
+                Err(_) => {
+                    events.clear();
+                    break;
+                }
+            }
+        }
         events.extend(decoder.finish().unwrap_or_default());
         p.raw = Vec::new();
         self.observe(&events);
