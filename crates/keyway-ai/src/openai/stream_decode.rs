@@ -28,7 +28,7 @@ pub(crate) fn usage_only_event(event: &[u8]) -> Option<Result<crate::canonical::
     let line = event.strip_suffix(b"\r\n\r\n").or_else(|| event.strip_suffix(b"\n\n"))?;
     let data = line.strip_prefix(b"data:")?;
     let data = data.strip_prefix(b" ").unwrap_or(data);
-    if data.iter().any(|&b| b == b'\n' || b == b'\r') {
+    if data.contains(&b'\n') || data.contains(&b'\r') {
         return None;
     }
     let chunk: Chunk = serde_json::from_slice(data).ok()?;

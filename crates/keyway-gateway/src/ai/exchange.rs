@@ -52,6 +52,8 @@ pub struct Providers {
     /// Each provider origin (`scheme://authority`) as an upstream target,
     /// its URL taken apart on first use, not on every call.
     origins: Mutex<HashMap<Box<str>, Arc<UpstreamTarget>>>,
+    /// The model phase's evidence of each model.
+    pub(super) model_evidence: super::model_phase::EvidenceCache,
 }
 
 /// A provider's answer, head received.
@@ -98,7 +100,7 @@ enum Last {
 impl Providers {
     /// The provider side of a node whose credentials `sealer` opens.
     pub fn new(sealer: Sealer, health: Arc<CredentialHealth>) -> Self {
-        Self { sealer, health, origins: Mutex::default() }
+        Self { sealer, health, origins: Mutex::default(), model_evidence: Default::default() }
     }
 
     /// The upstream target of `origin` (`scheme://authority`).

@@ -140,8 +140,8 @@ impl Providers {
             Completed::Stream(served) | Completed::Relayed(served) => Ok(served),
             Completed::Whole { bytes, answer } => {
                 let out = match answer {
-                    Some(answer) => respond::render(format, &answer),
-                    None => bytes.to_vec(),
+                    Some(answer) => Bytes::from(respond::render(format, &answer)),
+                    None => bytes,
                 };
                 Ok(respond::json(200, out).into())
             }
@@ -194,7 +194,7 @@ impl Providers {
         original: Option<&Bytes>,
         wants_answer: bool,
     ) -> Result<Completed, Refusal> {
-        let model = model_phase(&mut ctx, &parsed.model)?;
+        let model = self.model_phase(&mut ctx, &parsed.model)?;
         let attempts = plan::attempts(ctx.snapshot, &model);
         let (held, first_pricing) = admit(&mut ctx, &model, &attempts, |pricing| admission::estimate(parsed, pricing))?;
         let timeout = model.timeout_ms.map_or(ctx.default_timeout, Duration::from_millis);
@@ -253,9 +253,17 @@ impl Providers {
         Ok(Completed::Whole { bytes, answer })
     }
 
+    /// Phase model, recorded in the trace under authorization (its
+    /// refusal, `model_not_allowed`, is of that stage).
+    fn model_phase(&self, ctx: &mut AiCall<'_>, name: &str) -> Result<Arc<AiModel>, Refusal> {
+        let model = model_phase::resolve(ctx.snapshot, ctx.admitted, name)?;
+        ctx.call.trace.pass(Stage::Authorization, self.model_evidence.of(&model));
+        Ok(model)
+    }
+
     async fn embeddings(&self, mut ctx: AiCall<'_>, body: &Bytes) -> Result<http::Response<Body>, Refusal> {
         let name = embedding_model_name(body)?;
-        let model = model_phase(&mut ctx, &name)?;
+        let model = self.model_phase(&mut ctx, &name)?;
         let attempts = plan::attempts(ctx.snapshot, &model);
         let input = u64::try_from(body.len().div_ceil(4)).unwrap_or(u64::MAX);
         let (held, first_pricing) = admit(&mut ctx, &model, &attempts, |pricing| {
@@ -283,16 +291,8 @@ impl Providers {
         };
         held.settle(admission::amounts(&pricing, &usage));
         pricing.fill(ctx.row, &usage, false);
-        Ok(respond::json(200, bytes.to_vec()))
+        Ok(respond::json(200, bytes))
     }
-}
-
-/// Phase model, recorded in the trace under authorization (its refusal,
-/// `model_not_allowed`, is of that stage).
-fn model_phase(ctx: &mut AiCall<'_>, name: &str) -> Result<Arc<AiModel>, Refusal> {
-    let model = model_phase::resolve(ctx.snapshot, ctx.admitted, name)?;
-    ctx.call.trace.pass(Stage::Authorization, model_phase::evidence(&model));
-    Ok(model)
 }
 
 /// Phase limits of an AI call: the estimate (priced as the first attempt
