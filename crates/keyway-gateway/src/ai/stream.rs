@@ -20,6 +20,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+/// The most bytes joined into one frame: a provider whose stream is all
+/// there at once is still relayed in pieces, not held whole.
+const MAX_JOINED: usize = 64 * 1024;
+
 /// What the caller is sent.
 #[derive(Debug)]
 pub enum CallerEncoder {
@@ -219,8 +223,9 @@ impl http_body::Body for TranslatedStream {
     type Error = BodyError;
 
     /// Everything the provider has sent by now goes out as one frame (one
-    /// write to the client, however many chunks it came in); nothing waits
-    /// for more. A failure after some of it is reported on the next poll.
+    /// write to the client, however many chunks it came in; up to
+    /// [`MAX_JOINED`] bytes); nothing waits for more. A failure after some
+    /// of it is reported on the next poll.
     fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let this = &mut *self;
         let mut out: Option<BytesMut> = None;
@@ -239,6 +244,9 @@ impl http_body::Body for TranslatedStream {
                     match this.take(&data) {
                         Ok(more) => {
                             join(&mut out, more);
+                            if out.as_ref().is_some_and(|o| o.len() >= MAX_JOINED) {
+                                return Poll::Ready(frame(out));
+                            }
                             continue;
                         }
                         Err(e) => {
@@ -365,6 +373,22 @@ mod tests {
         let mut s = passed_through(vec![Step::Data(FIRST), Step::Data(&SECOND[..9]), Step::Data(&SECOND[9..]), Step::Wait]);
         assert_eq!(poll(&mut s), Some([FIRST, SECOND].concat()));
         assert!(!s.ended);
+    }
+
+    #[test]
+    fn a_stream_all_there_at_once_is_relayed_in_bounded_frames() {
+        const EVENT: &[u8] = &[b'x'; 1000];
+        let event: &'static [u8] = [b"data: \"", EVENT, b"\"\n\n"].concat().leak();
+        let mut s = passed_through((0..200).map(|_| Step::Data(event)).collect());
+        let (mut frames, mut bytes) = (0, 0);
+        while !s.ended {
+            let f = poll(&mut s).unwrap();
+            assert!(f.len() < MAX_JOINED + event.len(), "{}", f.len());
+            frames += 1;
+            bytes += f.len();
+        }
+        // 66 events of 1,008 bytes pass 64 KiB: three such frames, then the last two events.
+        assert_eq!((frames, bytes), (4, 200 * event.len()));
     }
 
     #[test]
