@@ -16,18 +16,38 @@ pub(crate) fn parse(bytes: &[u8]) -> Result<Value, FormatError> {
     serde_json::from_slice(bytes).map_err(|e| FormatError::Json { detail: e.to_string() })
 }
 
-/// `parent.key`, or `key` at the root.
+/// `parent.key`, or `key` at the root. Built by hand, not with `format!`:
+/// parsers make a path for every message and part of a body.
 pub(crate) fn key_path(parent: &str, key: &str) -> String {
     if parent.is_empty() || parent == ROOT {
-        key.to_owned()
-    } else {
-        format!("{parent}.{key}")
+        return key.to_owned();
     }
+    let mut out = String::with_capacity(parent.len() + 1 + key.len());
+    out.push_str(parent);
+    out.push('.');
+    out.push_str(key);
+    out
 }
 
 /// `parent[i]`.
 pub(crate) fn index_path(parent: &str, i: usize) -> String {
-    format!("{parent}[{i}]")
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = i;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let mut out = String::with_capacity(parent.len() + 2 + digits.len() - at);
+    out.push_str(parent);
+    out.push('[');
+    out.extend(digits[at..].iter().map(|&d| char::from(d)));
+    out.push(']');
+    out
 }
 
 /// The value as an object, or a type error at `path`.
@@ -62,7 +82,7 @@ pub(crate) fn req<'a>(m: &'a Obj, key: &str, parent: &str) -> Result<&'a Value, 
 
 /// A required string field.
 pub(crate) fn req_str<'a>(m: &'a Obj, key: &str, parent: &str) -> Result<&'a str, FormatError> {
-    string(req(m, key, parent)?, &key_path(parent, key))
+    req(m, key, parent)?.as_str().ok_or_else(|| wrong(&key_path(parent, key), "a string"))
 }
 
 /// An optional string field.
@@ -134,5 +154,18 @@ pub(crate) fn string_or_strings(v: &Value, path: &str) -> Result<Vec<String>, Fo
             items.iter().enumerate().map(|(i, item)| string(item, &index_path(path, i)).map(str::to_owned)).collect()
         }
         _ => Err(wrong(path, "a string or an array of strings")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn paths_read_as_they_always_did() {
+        assert_eq!(super::key_path("body", "model"), "model");
+        assert_eq!(super::key_path("", "model"), "model");
+        assert_eq!(super::key_path("messages[3]", "content"), "messages[3].content");
+        for i in [0, 7, 10, 99, 1234, usize::MAX] {
+            assert_eq!(super::index_path("messages", i), format!("messages[{i}]"));
+        }
     }
 }

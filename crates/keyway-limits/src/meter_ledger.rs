@@ -132,14 +132,26 @@ impl Meter for MeterLedger {
     }
 
     fn settle(&self, reservation: Reservation, actual: Amounts, now: DateTime<Utc>) {
-        self.release(&reservation.holds);
+        // Each hold's count is released and charged under one lock: every
+        // hold is of its own subject and measure, so this is the same as
+        // releasing them all first.
         for h in &reservation.holds {
             let amount = actual.of(h.measure);
+            let mut shard = self.shards.lock(&h.key);
+            let release = |counts: &mut Counts| {
+                if let Some(c) = counts.get_mut(&h.measure).filter(|c| c.start == h.window_start) {
+                    c.held = c.held.saturating_sub(h.amount);
+                }
+            };
             if amount == 0 {
+                if let Some(counts) = shard.map.get_mut(&h.key) {
+                    release(counts);
+                }
                 continue;
             }
-            let mut shard = self.shards.lock(&h.key);
-            let c = current(shard.map.entry(h.key.clone()).or_default(), h.measure, now);
+            let counts = shard.map.entry(h.key.clone()).or_default();
+            release(counts);
+            let c = current(counts, h.measure, now);
             // A call that began in an earlier minute no longer counts
             // against this one's tokens; spend always counts (in the
             // window it ended in).

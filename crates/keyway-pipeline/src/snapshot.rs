@@ -85,6 +85,9 @@ pub struct InUse {
     pub key_evidence: std::sync::OnceLock<Arc<str>>,
     /// `identity` phase evidence, for the app and tenant it names.
     pub identity_evidence: Memo<(Arc<App>, Arc<Tenant>)>,
+    /// What an AI call's `limits` evidence says of the key's, its app's
+    /// and its tenant's AI limits (the estimate held is added per call).
+    pub ai_limits_evidence: Memo<(Arc<App>, Arc<Tenant>)>,
 }
 
 /// `x-keyway-tenant-id`, `-app-id` and `-key-id` values of one key:
@@ -125,6 +128,7 @@ impl KeyEntry {
                 },
                 key_evidence: std::sync::OnceLock::new(),
                 identity_evidence: Memo::default(),
+                ai_limits_evidence: Memo::default(),
             })
         })
     }

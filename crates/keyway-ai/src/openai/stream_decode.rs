@@ -9,6 +9,35 @@ use crate::error::FormatError;
 use crate::json::{self, index_path, key_path, ROOT};
 use crate::sse::{SseDecoder, SseEvent};
 
+/// The usage of one whole SSE event (as it arrived, blank line included)
+/// that is OpenAI's usage-only chunk: a single `data:` line whose chunk
+/// has an empty `choices` and no `error`, read without building the rest.
+/// What [`StreamDecoder`] would make of it is [`StreamEvent::Usage`] (and
+/// perhaps a [`StreamEvent::Start`]); `None` for any other event (no
+/// usage, choices, an error, several lines...), to be decoded in full.
+pub(crate) fn usage_only_event(event: &[u8]) -> Option<Result<crate::canonical::Usage, FormatError>> {
+    #[derive(serde::Deserialize)]
+    struct Chunk {
+        #[serde(default)]
+        choices: Option<Vec<serde::de::IgnoredAny>>,
+        #[serde(default)]
+        error: Option<serde::de::IgnoredAny>,
+        #[serde(default)]
+        usage: Option<serde_json::Map<String, Value>>,
+    }
+    let line = event.strip_suffix(b"\r\n\r\n").or_else(|| event.strip_suffix(b"\n\n"))?;
+    let data = line.strip_prefix(b"data:")?;
+    let data = data.strip_prefix(b" ").unwrap_or(data);
+    if data.contains(&b'\n') || data.contains(&b'\r') {
+        return None;
+    }
+    let chunk: Chunk = serde_json::from_slice(data).ok()?;
+    match (chunk.choices, chunk.error, chunk.usage) {
+        (Some(choices), None, Some(usage)) if choices.is_empty() => Some(usage_from_openai(&usage, "usage")),
+        _ => None,
+    }
+}
+
 /// Decodes an OpenAI stream, chunk by chunk.
 ///
 /// The first chunk with an `id` or a choice yields [`StreamEvent::Start`]; `delta.content` yields
@@ -152,5 +181,36 @@ impl StreamDecoder {
             out.push(StreamEvent::ToolCallArgsDelta { index, tool_index, json: json.to_owned() });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_usage_only_chunk_reads_as_the_decoder_reads_it() {
+        let usage = br#"data: {"id":"c","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":19,"completion_tokens":12,"total_tokens":31,"prompt_tokens_details":{"cached_tokens":3}}}"#;
+        for end in [&b"\n\n"[..], b"\r\n\r\n"] {
+            let event = [&usage[..], end].concat();
+            let decoded = StreamDecoder::new().feed(&event).unwrap();
+            let from_decoder = decoded.iter().find_map(|e| match e {
+                StreamEvent::Usage(u) => Some(*u),
+                _ => None,
+            });
+            assert_eq!(usage_only_event(&event).map(Result::unwrap), from_decoder);
+        }
+        for other in [
+            &b"data: {\"choices\":[{\"index\":0,\"delta\":{}}],\"usage\":{\"prompt_tokens\":1}}\n\n"[..],
+            b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1},\"error\":{\"message\":\"x\"}}\n\n",
+            b"data: {\"usage\":{\"prompt_tokens\":1}}\n\n",
+            b"event: x\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":1}}\n\n",
+            b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":1}}",
+            b"data: [DONE]\n\n",
+        ] {
+            assert!(usage_only_event(other).is_none(), "{}", String::from_utf8_lossy(other));
+        }
+        let wrong = b"data: {\"choices\":[],\"usage\":{\"prompt_tokens\":-1}}\n\n";
+        assert_eq!(usage_only_event(wrong).unwrap().unwrap_err(), StreamDecoder::new().feed(wrong).unwrap_err());
     }
 }

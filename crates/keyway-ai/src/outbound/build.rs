@@ -25,7 +25,9 @@ const INCLUDE_USAGE: &[u8] = br#"{"include_usage":true}"#;
 ///   top-level `model` replaced by `target.model` (added when absent; left
 ///   alone for Gemini, whose body has none). Every other byte is kept:
 ///   key order, spacing, unknown fields. `original_body` must be the body
-///   `req` was parsed from; `req.stream` decides the URL and headers.
+///   `req` was parsed from (it is not validated as JSON again: only a root
+///   that is not an object is refused); `req.stream` decides the URL and
+///   headers.
 /// - Body, translated: otherwise `req` rendered by the provider's
 ///   renderer with `model` set to `target.model`.
 ///
@@ -135,9 +137,10 @@ fn headers(kind: ProviderKind, credential: Option<&str>, stream: bool) -> Result
 }
 
 /// The caller's body with `model` (and, for OpenAI-format streams,
-/// `stream_options`) edited in place.
+/// `stream_options`) edited in place. `body` parsed into the request
+/// already, so it is not validated again.
 fn pass_through(kind: ProviderKind, body: &[u8], model: &str, stream: bool) -> Result<Vec<u8>, OutboundError> {
-    let mut splice = Splice::new(body)?;
+    let mut splice = Splice::of_parsed(body)?;
     let format = kind.wire_format();
     if format != WireFormat::Gemini {
         splice.set("model", &json_string(model));
@@ -147,7 +150,7 @@ fn pass_through(kind: ProviderKind, body: &[u8], model: &str, stream: bool) -> R
     } else if format == WireFormat::OpenAi && stream {
         let options = match splice.get("stream_options") {
             Some(raw) if raw.first() == Some(&b'{') => {
-                let mut inner = Splice::new(raw)?;
+                let mut inner = Splice::of_parsed(raw)?;
                 inner.set("include_usage", b"true");
                 inner.finish()
             }

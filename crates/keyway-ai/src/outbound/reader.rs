@@ -65,6 +65,18 @@ impl ResponseReader {
         }
     }
 
+    /// The usage of one whole SSE event of a stream in this format, when
+    /// the event carries nothing else (OpenAI's usage-only chunk: a single
+    /// `data:` line, `choices` empty, no `error`), read without decoding
+    /// the rest; `None` for any other event (or format): decode it with
+    /// [`ResponseReader::stream`].
+    pub fn usage_only_event(self, event: &[u8]) -> Option<Result<Usage, FormatError>> {
+        match self {
+            Self::OpenAi => openai::usage_only_event(event),
+            Self::Anthropic | Self::Gemini => None,
+        }
+    }
+
     /// Reads an error answer (HTTP `status`, non-2xx). Never fails:
     ///
     /// - a body in the format's error shape is parsed; when its kind is

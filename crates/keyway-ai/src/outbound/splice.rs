@@ -3,16 +3,18 @@
 //! Pass-through must keep the caller's body as sent: key order, spacing,
 //! number spellings and unknown fields. Re-serializing a parsed value
 //! would lose all of these (serde_json's maps are sorted), so the body is
-//! validated once with serde_json and then edited by byte spans.
+//! validated once with serde_json (or was, by the parse the caller already
+//! made of it: [`Splice::of_parsed`]) and then edited by byte spans.
 
 use crate::error::FormatError;
 use crate::json;
+use std::borrow::Cow;
 
 /// One member of a JSON object: where its key starts and its value ends.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Member {
-    /// The decoded key.
-    key: String,
+struct Member<'a> {
+    /// The decoded key (borrowed from the body when it has no escape).
+    key: Cow<'a, str>,
     /// Byte offset of the key's opening quote.
     start: usize,
     /// Byte range of the value.
@@ -21,17 +23,17 @@ struct Member {
 
 /// A JSON object's layout within its bytes.
 #[derive(Debug)]
-struct Layout {
+struct Layout<'a> {
     /// Offset of the closing `}`.
     close: usize,
-    members: Vec<Member>,
+    members: Vec<Member<'a>>,
 }
 
 /// A body whose top-level members can be replaced, removed or added.
 #[derive(Debug)]
 pub(crate) struct Splice<'a> {
     body: &'a [u8],
-    layout: Layout,
+    layout: Layout<'a>,
     /// (range replaced, replacement), non-overlapping.
     edits: Vec<((usize, usize), Vec<u8>)>,
     /// Members appended before the closing `}`.
@@ -43,8 +45,20 @@ impl<'a> Splice<'a> {
     pub(crate) fn new(body: &'a [u8]) -> Result<Self, FormatError> {
         let v = json::parse(body)?;
         json::object(&v, json::ROOT)?;
+        Self::of_parsed(body)
+    }
+
+    /// `body`, which the caller has already parsed as JSON (a request
+    /// body that parsed into a [`ChatRequest`](crate::ChatRequest)), laid
+    /// out without being validated again. Bytes that are not valid JSON
+    /// give an error or an edit of no use, never a panic; a root that is
+    /// not an object is refused as [`Splice::new`] refuses it.
+    pub(crate) fn of_parsed(body: &'a [u8]) -> Result<Self, FormatError> {
         let mut s = Scanner { b: body, i: 0 };
         s.ws();
+        if s.peek() != Some(b'{') {
+            return Err(json::wrong(json::ROOT, "an object"));
+        }
         let layout = s.object()?;
         Ok(Self { body, layout, edits: Vec::new(), appended: Vec::new() })
     }
@@ -130,7 +144,7 @@ struct Scanner<'a> {
     i: usize,
 }
 
-impl Scanner<'_> {
+impl<'a> Scanner<'a> {
     fn peek(&self) -> Option<u8> {
         self.b.get(self.i).copied()
     }
@@ -150,7 +164,7 @@ impl Scanner<'_> {
         }
     }
 
-    fn object(&mut self) -> Result<Layout, FormatError> {
+    fn object(&mut self) -> Result<Layout<'a>, FormatError> {
         self.expect(b'{')?;
         let mut members = Vec::new();
         loop {
@@ -165,8 +179,7 @@ impl Scanner<'_> {
             }
             let start = self.i;
             self.string()?;
-            let key: String = serde_json::from_slice(self.b.get(start..self.i).unwrap_or_default())
-                .map_err(|e| FormatError::Json { detail: e.to_string() })?;
+            let key = self.key(start)?;
             self.ws();
             self.expect(b':')?;
             self.ws();
@@ -177,6 +190,20 @@ impl Scanner<'_> {
         let close = self.i;
         self.i += 1;
         Ok(Layout { close, members })
+    }
+
+    /// The key whose quoted text runs from `start` to here: borrowed
+    /// when it has no escape (its bytes are then its text), else decoded.
+    fn key(&self, start: usize) -> Result<Cow<'a, str>, FormatError> {
+        let b: &'a [u8] = self.b;
+        let quoted = b.get(start..self.i).unwrap_or_default();
+        let inner = quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or_default();
+        if !inner.contains(&b'\\') {
+            if let Ok(text) = std::str::from_utf8(inner) {
+                return Ok(Cow::Borrowed(text));
+            }
+        }
+        serde_json::from_slice(quoted).map(Cow::Owned).map_err(|e| FormatError::Json { detail: e.to_string() })
     }
 
     fn string(&mut self) -> Result<(), FormatError> {
@@ -265,6 +292,20 @@ mod tests {
             "{\"c\":3}"
         );
         assert_eq!(edit("{\"a\":1,\"a\":2}", |s| s.remove("a")), "{}");
+    }
+
+    #[test]
+    fn a_parsed_body_is_laid_out_as_a_validated_one() {
+        let body = br#" {"a\u0062":1, "mod\"el":"x", "k\u00e9y":[1,{"z":"}"}], "model": "m"} "#;
+        let (checked, parsed) = (Splice::new(body).unwrap(), Splice::of_parsed(body).unwrap());
+        assert_eq!(checked.layout.members, parsed.layout.members);
+        assert_eq!(parsed.get("ab"), Some(&b"1"[..]));
+        assert_eq!(parsed.get("mod\"el"), Some(&br#""x""#[..]));
+        assert_eq!(parsed.get("k\u{e9}y"), Some(&br#"[1,{"z":"}"}]"#[..]));
+        assert!(matches!(parsed.layout.members[0].key, Cow::Owned(_)));
+        assert!(matches!(parsed.layout.members[3].key, Cow::Borrowed("model")));
+        let e = Splice::of_parsed(b"[1]").unwrap_err();
+        assert_eq!(e, Splice::new(b"[1]").unwrap_err());
     }
 
     #[test]

@@ -13,9 +13,12 @@ use chrono::{DateTime, Utc};
 use keyway_ai::{ChatRequest, Usage};
 use keyway_core::model::{AiLimits, BudgetPeriod};
 use keyway_core::refusals::{BudgetUsed, TokensUsed};
+use keyway_core::text::Text;
 use keyway_core::Refusal;
 use keyway_limits::{Amounts, Level, LimitKey, Meter, MeterCheck, MeterLimit, MeterRefusal, Period, Reservation};
 use keyway_pipeline::Admitted;
+use std::fmt::Write as _;
+use std::sync::Arc;
 
 /// Completion tokens assumed for a call that sets no `max_tokens`.
 pub const DEFAULT_OUTPUT_ESTIMATE: u64 = 256;
@@ -94,11 +97,27 @@ fn refusal(r: &MeterRefusal, estimate: Amounts, now: DateTime<Utc>) -> Refusal {
     }
 }
 
-/// What the trace's limits entry says of the AI limits checked.
-pub fn evidence(checks: &[MeterCheck], estimate: Amounts) -> String {
+/// What the trace's limits entry says of the AI limits checked: the
+/// limits, described once per key for the app and tenant it has (see
+/// [`InUse::ai_limits_evidence`](keyway_pipeline::snapshot::InUse::ai_limits_evidence)), then the
+/// estimate held.
+pub fn evidence(admitted: &Admitted, checks: &[MeterCheck], estimate: Amounts) -> Text {
     if checks.is_empty() {
-        return "no AI budget or token limit set".to_owned();
+        return Text::Static("no AI budget or token limit set");
     }
+    let limits = admitted.key.in_use().ai_limits_evidence.get(
+        |(app, tenant)| Arc::ptr_eq(app, &admitted.app) && Arc::ptr_eq(tenant, &admitted.tenant),
+        || ((admitted.app.clone(), admitted.tenant.clone()), limits_text(checks)),
+    );
+    let mut out = String::with_capacity(limits.len() + 64);
+    out.push_str(&limits);
+    let _ = write!(out, "; held an estimate of {} tokens, $", estimate.tokens);
+    push_usd(&mut out, estimate.micro_usd);
+    Text::Owned(out)
+}
+
+/// The AI limits of `checks`, for the trace.
+fn limits_text(checks: &[MeterCheck]) -> String {
     let what: Vec<String> = checks
         .iter()
         .map(|c| match c.limit {
@@ -108,5 +127,29 @@ pub fn evidence(checks: &[MeterCheck], estimate: Amounts) -> String {
             MeterLimit::TokensPerMinute(n) => format!("{} {n} tokens/min", c.key.level.as_str()),
         })
         .collect();
-    format!("{}; held an estimate of {} tokens, ${:.6}", what.join(", "), estimate.tokens, estimate.micro_usd as f64 / 1e6)
+    what.join(", ")
+}
+
+/// Appends `micro_usd` as dollars with six decimals: what `{:.6}` prints of
+/// `micro_usd as f64 / 1e6`, from integers (the same up to 10^15
+/// micro-dollars, where the float's error stays far below half a
+/// micro-dollar; beyond, the float is formatted).
+fn push_usd(out: &mut String, micro_usd: u64) {
+    let _ = if micro_usd > 1_000_000_000_000_000 {
+        write!(out, "{:.6}", micro_usd as f64 / 1e6)
+    } else {
+        write!(out, "{}.{:06}", micro_usd / 1_000_000, micro_usd % 1_000_000)
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn dollars_print_as_the_float_did() {
+        for micro in [0, 1, 9, 10, 999_999, 1_000_000, 1_234_567, 40_000_123, 999_999_999_999, 1_000_000_000_000_000, u64::MAX] {
+            let mut out = String::new();
+            super::push_usd(&mut out, micro);
+            assert_eq!(out, format!("{:.6}", micro as f64 / 1e6), "{micro}");
+        }
+    }
 }

@@ -21,7 +21,9 @@ use super::plan::Attempt;
 use crate::body::{full, Body};
 use crate::upstream_client::{UpstreamClient, UpstreamError};
 use bytes::Bytes;
-use http::{Request, Response};
+use http::header::{HeaderName, HeaderValue};
+use http::uri::PathAndQuery;
+use http::{Method, Request, Response, Uri};
 use keyway_ai::outbound::{OutboundError, OutboundRequest, ResponseReader};
 use keyway_ai::ApiError;
 use keyway_core::providers::ProviderCredential;
@@ -29,11 +31,16 @@ use keyway_core::refusals::CredentialRejected;
 use keyway_core::sealed::Sealer;
 use keyway_core::Refusal;
 use keyway_pipeline::{CredentialHealth, UpstreamTarget};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The most of a provider's error body that is read.
 const MAX_ERROR_BODY: usize = 64 * 1024;
+
+/// Provider origins kept taken apart at the most; past it the map starts
+/// again (origins come from the providers configured, so it never should).
+const MAX_ORIGINS: usize = 1024;
 
 /// What the provider side needs, shared by a node's workers.
 #[derive(Debug)]
@@ -42,6 +49,11 @@ pub struct Providers {
     pub sealer: Sealer,
     /// Which credentials providers refused (shared with the admin API).
     pub health: Arc<CredentialHealth>,
+    /// Each provider origin (`scheme://authority`) as an upstream target,
+    /// its URL taken apart on first use, not on every call.
+    origins: Mutex<HashMap<Box<str>, Arc<UpstreamTarget>>>,
+    /// The model phase's evidence of each model.
+    pub(super) model_evidence: super::model_phase::EvidenceCache,
 }
 
 /// A provider's answer, head received.
@@ -88,7 +100,21 @@ enum Last {
 impl Providers {
     /// The provider side of a node whose credentials `sealer` opens.
     pub fn new(sealer: Sealer, health: Arc<CredentialHealth>) -> Self {
-        Self { sealer, health }
+        Self { sealer, health, origins: Mutex::default(), model_evidence: Default::default() }
+    }
+
+    /// The upstream target of `origin` (`scheme://authority`).
+    fn origin(&self, origin: &str) -> Arc<UpstreamTarget> {
+        let mut map = self.origins.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(t) = map.get(origin) {
+            return t.clone();
+        }
+        if map.len() >= MAX_ORIGINS {
+            map.clear();
+        }
+        let target = Arc::new(UpstreamTarget::new(origin));
+        map.insert(origin.into(), target.clone());
+        target
     }
 
     /// Tries `attempts` in order; `build` makes an attempt's request with
@@ -138,7 +164,7 @@ impl Providers {
                     }
                 };
                 let sent = Instant::now();
-                let resp = match send(client, out, timeout).await {
+                let resp = match self.send(client, out, timeout).await {
                     Ok(r) => r,
                     Err(UpstreamError::Timeout(t)) => {
                         tried.push(format!("{} ({}): no answer within {} ms", p.name, attempt.model, t.as_millis()));
@@ -212,23 +238,41 @@ impl Providers {
     }
 }
 
-/// Sends `out` over the worker's upstream client.
-async fn send(client: &UpstreamClient, out: OutboundRequest, timeout: Duration) -> Result<Response<Body>, UpstreamError> {
-    let uri: http::Uri = out.url.parse().map_err(|e| UpstreamError::BadUrl(format!("{e}")))?;
-    let (Some(scheme), Some(authority)) = (uri.scheme_str(), uri.authority()) else {
-        return Err(UpstreamError::BadUrl("provider URL names no scheme or host".into()));
-    };
-    let target = Arc::new(UpstreamTarget::new(&format!("{scheme}://{authority}")));
-    let origin = target.origin.as_ref().map_err(|e| UpstreamError::BadUrl(e.clone()))?;
-    let mut req = Request::builder()
-        .method(out.method)
-        .uri(uri.path_and_query().map_or("/", |p| p.as_str()))
-        .header(http::header::HOST, origin.host_header.clone());
-    for (name, value) in &out.headers {
-        req = req.header(*name, value.as_str());
+impl Providers {
+    /// Sends `out` over the worker's upstream client: its origin's target
+    /// (kept), the rest of its URL as the request target, its headers
+    /// after `Host`.
+    async fn send(
+        &self,
+        client: &UpstreamClient,
+        out: OutboundRequest,
+        timeout: Duration,
+    ) -> Result<Response<Body>, UpstreamError> {
+        let no_host = || UpstreamError::BadUrl("provider URL names no scheme or host".into());
+        let host_at = out.url.find("://").ok_or_else(no_host)? + 3;
+        let path_at = out.url[host_at..].find(['/', '?']).map_or(out.url.len(), |i| host_at + i);
+        if path_at == host_at {
+            return Err(no_host());
+        }
+        let target = self.origin(&out.url[..path_at]);
+        let origin = target.origin.as_ref().map_err(|e| UpstreamError::BadUrl(e.clone()))?;
+        let bad = |e: &dyn std::fmt::Display| UpstreamError::BadUrl(e.to_string());
+        let path = match &out.url[path_at..] {
+            "" => PathAndQuery::from_static("/"),
+            p => PathAndQuery::try_from(p).map_err(|e| bad(&e))?,
+        };
+        let mut req = Request::new(full(Bytes::from(out.body)));
+        *req.method_mut() = Method::from_bytes(out.method.as_bytes()).map_err(|e| bad(&e))?;
+        *req.uri_mut() = Uri::from(path);
+        let headers = req.headers_mut();
+        headers.reserve(out.headers.len() + 1);
+        headers.insert(http::header::HOST, origin.host_header.clone());
+        for (name, value) in &out.headers {
+            let name = HeaderName::from_bytes(name.as_bytes()).map_err(|e| bad(&e))?;
+            headers.append(name, HeaderValue::from_str(value).map_err(|e| bad(&e))?);
+        }
+        client.send(&target, req, timeout, None).await
     }
-    let req = req.body(full(Bytes::from(out.body))).map_err(|e| UpstreamError::BadUrl(e.to_string()))?;
-    client.send(&target, req, timeout, None).await
 }
 
 /// At most [`MAX_ERROR_BODY`] bytes of an error answer.

@@ -45,6 +45,7 @@ use keyway_listener::GuardedBody;
 use keyway_pipeline::{Admitted, Call, Snapshot};
 use metering::{Held, Pricing};
 use plan::Attempt;
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -139,8 +140,8 @@ impl Providers {
             Completed::Stream(served) | Completed::Relayed(served) => Ok(served),
             Completed::Whole { bytes, answer } => {
                 let out = match answer {
-                    Some(answer) => respond::render(format, &answer),
-                    None => bytes.to_vec(),
+                    Some(answer) => Bytes::from(respond::render(format, &answer)),
+                    None => bytes,
                 };
                 Ok(respond::json(200, out).into())
             }
@@ -193,9 +194,9 @@ impl Providers {
         original: Option<&Bytes>,
         wants_answer: bool,
     ) -> Result<Completed, Refusal> {
-        let model = model_phase(&mut ctx, &parsed.model)?;
+        let model = self.model_phase(&mut ctx, &parsed.model)?;
         let attempts = plan::attempts(ctx.snapshot, &model);
-        let held = admit(&mut ctx, &model, &attempts, |pricing| admission::estimate(parsed, pricing))?;
+        let (held, first_pricing) = admit(&mut ctx, &model, &attempts, |pricing| admission::estimate(parsed, pricing))?;
         let timeout = model.timeout_ms.map_or(ctx.default_timeout, Duration::from_millis);
         let answered = self
             .exchange(ctx.client, &attempts, timeout, |a, credential| {
@@ -207,7 +208,10 @@ impl Providers {
             Err(failed) => return relay_failure(ctx, format, failed).map(Completed::Relayed),
         };
         let attempt = &attempts[a.attempt];
-        let pricing = Pricing::new(&model, &attempt.provider.name, &attempt.model);
+        let pricing = match a.attempt {
+            0 => first_pricing,
+            _ => Pricing::new(&model, &attempt.provider.name, &attempt.model),
+        };
         note_upstream(ctx.call, ctx.row, attempt, &a.tried, a.resp.status(), a.elapsed);
         let reader = ResponseReader::for_kind(attempt.provider.kind);
         if parsed.stream {
@@ -249,12 +253,20 @@ impl Providers {
         Ok(Completed::Whole { bytes, answer })
     }
 
+    /// Phase model, recorded in the trace under authorization (its
+    /// refusal, `model_not_allowed`, is of that stage).
+    fn model_phase(&self, ctx: &mut AiCall<'_>, name: &str) -> Result<Arc<AiModel>, Refusal> {
+        let model = model_phase::resolve(ctx.snapshot, ctx.admitted, name)?;
+        ctx.call.trace.pass(Stage::Authorization, self.model_evidence.of(&model));
+        Ok(model)
+    }
+
     async fn embeddings(&self, mut ctx: AiCall<'_>, body: &Bytes) -> Result<http::Response<Body>, Refusal> {
         let name = embedding_model_name(body)?;
-        let model = model_phase(&mut ctx, &name)?;
+        let model = self.model_phase(&mut ctx, &name)?;
         let attempts = plan::attempts(ctx.snapshot, &model);
         let input = u64::try_from(body.len().div_ceil(4)).unwrap_or(u64::MAX);
-        let held = admit(&mut ctx, &model, &attempts, |pricing| {
+        let (held, first_pricing) = admit(&mut ctx, &model, &attempts, |pricing| {
             admission::amounts(pricing, &keyway_ai::Usage { input_tokens: input, ..Default::default() })
         })?;
         let timeout = model.timeout_ms.map_or(ctx.default_timeout, Duration::from_millis);
@@ -273,29 +285,25 @@ impl Providers {
             .and_then(|v| v.pointer("/usage/prompt_tokens").and_then(serde_json::Value::as_u64))
             .unwrap_or(0);
         let usage = keyway_ai::Usage { input_tokens: prompt_tokens, ..Default::default() };
-        let pricing = Pricing::new(&model, &attempt.provider.name, &attempt.model);
+        let pricing = match a.attempt {
+            0 => first_pricing,
+            _ => Pricing::new(&model, &attempt.provider.name, &attempt.model),
+        };
         held.settle(admission::amounts(&pricing, &usage));
         pricing.fill(ctx.row, &usage, false);
-        Ok(respond::json(200, bytes.to_vec()))
+        Ok(respond::json(200, bytes))
     }
 }
 
-/// Phase model, recorded in the trace under authorization (its refusal,
-/// `model_not_allowed`, is of that stage).
-fn model_phase(ctx: &mut AiCall<'_>, name: &str) -> Result<Arc<AiModel>, Refusal> {
-    let model = model_phase::resolve(ctx.snapshot, ctx.admitted, name)?;
-    ctx.call.trace.pass(Stage::Authorization, model_phase::evidence(&model));
-    Ok(model)
-}
-
 /// Phase limits of an AI call: the estimate (priced as the first attempt
-/// would charge it) held at every level with an AI budget or token limit.
+/// would charge it) held at every level with an AI budget or token limit;
+/// with that pricing, for the call the first attempt answers.
 fn admit(
     ctx: &mut AiCall<'_>,
     model: &AiModel,
     attempts: &[Attempt],
     estimate: impl FnOnce(&Pricing) -> keyway_limits::Amounts,
-) -> Result<Held, Refusal> {
+) -> Result<(Held, Pricing), Refusal> {
     let pricing = match attempts.first() {
         Some(a) => Pricing::new(model, &a.provider.name, &a.model),
         None => Pricing::new(model, "", ""),
@@ -303,8 +311,8 @@ fn admit(
     let estimate = estimate(&pricing);
     let checks = admission::checks(ctx.admitted);
     let reservation = admission::reserve(ctx.meter.as_ref(), &checks, estimate, ctx.row.time)?;
-    ctx.call.trace.pass(Stage::Limits, admission::evidence(&checks, estimate));
-    Ok(Held::new(ctx.meter.clone(), reservation))
+    ctx.call.trace.pass(Stage::Limits, admission::evidence(ctx.admitted, &checks, estimate));
+    Ok((Held::new(ctx.meter.clone(), reservation), pricing))
 }
 
 /// The provider target of `attempt`.
@@ -322,15 +330,16 @@ fn target_of(a: &Attempt) -> ProviderTarget {
 fn note_upstream(call: &mut Call, row: &mut CallLogRow, a: &Attempt, tried: &[String], status: http::StatusCode, took: Duration) {
     let ms = took.as_secs_f64() * 1000.0;
     row.upstream_latency_ms = Some(ms);
-    let mut evidence = format!(
-        "{} {} ({}) model {} answered {} in {:.1} ms",
-        if a.fallback { "fallback" } else { "provider" },
-        a.provider.name,
-        a.provider.kind.as_str(),
-        a.model,
-        status.as_str(),
-        ms
-    );
+    let mut evidence = String::with_capacity(64 + a.provider.name.len() + a.model.len());
+    evidence.push_str(if a.fallback { "fallback " } else { "provider " });
+    evidence.push_str(&a.provider.name);
+    evidence.push_str(" (");
+    evidence.push_str(a.provider.kind.as_str());
+    evidence.push_str(") model ");
+    evidence.push_str(&a.model);
+    evidence.push_str(" answered ");
+    evidence.push_str(status.as_str());
+    let _ = write!(evidence, " in {ms:.1} ms");
     if !tried.is_empty() {
         evidence.push_str(" after: ");
         evidence.push_str(&tried.join("; "));

@@ -2,12 +2,18 @@
 //! the API's tenant (`model_unknown`), and allowed by the key's, the
 //! app's and the tenant's `allowed_models` (`model_not_allowed`).
 
+use keyway_core::ids::ModelId;
 use keyway_core::providers::AiModel;
 use keyway_core::refusals::ModelListOf;
+use keyway_core::text::Text;
 use keyway_core::Refusal;
 use keyway_limits::Level;
 use keyway_pipeline::{Admitted, Snapshot};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Models whose evidence is kept at the most; past it the cache starts again.
+const MAX_MODELS: usize = 4096;
 
 /// The model named `name`, if the caller may use it.
 pub fn resolve(snapshot: &Snapshot, admitted: &Admitted, name: &str) -> Result<Arc<AiModel>, Refusal> {
@@ -40,6 +46,32 @@ fn refusing_list<'a>(admitted: &'a Admitted, name: &str) -> Option<(ModelListOf,
         };
         (of, id, limits.allowed_models.as_slice())
     })
+}
+
+/// The phase's evidence of each model, made once per model record: a
+/// model changed by the admin API is a new record, so it gets a new text.
+#[derive(Debug, Default)]
+pub struct EvidenceCache {
+    made: Mutex<HashMap<ModelId, Made>>,
+}
+
+/// A model record and the evidence made of it.
+type Made = (Arc<AiModel>, Arc<str>);
+
+impl EvidenceCache {
+    /// [`evidence`] of `model`, shared.
+    pub fn of(&self, model: &Arc<AiModel>) -> Text {
+        let mut made = self.made.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, text)) = made.get(&model.id).filter(|(m, _)| Arc::ptr_eq(m, model)) {
+            return Text::Shared(text.clone());
+        }
+        if made.len() >= MAX_MODELS {
+            made.clear();
+        }
+        let text: Arc<str> = evidence(model).into();
+        made.insert(model.id.clone(), (model.clone(), text.clone()));
+        Text::Shared(text)
+    }
 }
 
 /// What the phase found, for the trace.

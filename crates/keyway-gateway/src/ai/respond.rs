@@ -5,6 +5,7 @@ use super::metering::Settlement;
 use super::model_phase;
 use super::stream::{CallerEncoder, PassThrough, TranslatedStream};
 use crate::body::{full, Body};
+use bytes::Bytes;
 use http::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use http::{Response, StatusCode};
 use http_body_util::BodyExt;
@@ -14,7 +15,7 @@ use keyway_pipeline::{Admitted, Snapshot};
 use std::sync::Arc;
 
 /// A JSON answer.
-pub fn json(status: u16, body: Vec<u8>) -> Response<Body> {
+pub fn json(status: u16, body: impl Into<Bytes>) -> Response<Body> {
     let mut r = Response::new(full(body));
     *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
     r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
