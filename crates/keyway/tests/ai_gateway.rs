@@ -616,3 +616,56 @@ async fn a_same_format_stream_passes_through_as_sent_and_the_usage_chunk_only_wh
         assert_eq!((row["prompt_tokens"].as_u64(), row["tokens_estimated"].as_bool()), (Some(19), Some(false)), "{row}");
     }
 }
+
+#[tokio::test]
+async fn json_mode_toward_anthropic_is_a_forced_tool_answered_as_text_and_n_above_one_is_refused() {
+    let node = Node::start().await;
+    let w = ai_world(&node, "acme").await;
+    let anthropic = MockProvider::start(ProviderKind::Anthropic).await;
+    provider(&node, &w.tenant, "claude", &anthropic, "anthropic", &[KEY]).await;
+    model(&node, &w.tenant, json!({"name": "sonnet", "targets": [{"provider": "claude", "model": "claude-sonnet-4-5"}]})).await;
+    let schema = json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]});
+    let mut body = chat("sonnet");
+    body["response_format"] = json!({"type": "json_schema", "json_schema": {"name": "place", "schema": schema}});
+
+    let resp = post(&node, "/ai/v1/chat/completions", &w.key, body.clone()).await;
+    assert_eq!(resp.status(), 200);
+    let answer: Value = resp.json().await.unwrap();
+    let message = &answer["choices"][0]["message"];
+    assert_eq!(message["content"], r#"{"city":"Paris"}"#, "the forced tool's input is the answer: {answer}");
+    assert!(message.get("tool_calls").is_none_or(Value::is_null), "the tool never shows: {answer}");
+    assert_eq!(answer["choices"][0]["finish_reason"], "stop");
+    let sent = anthropic.last();
+    assert_eq!(sent.json["tool_choice"], json!({"type": "tool", "name": "keyway_json_answer"}));
+    assert_eq!(sent.json["tools"][0]["input_schema"], schema);
+
+    // Streamed, the input arrives as content deltas.
+    body["stream"] = json!(true);
+    let resp = post(&node, "/ai/v1/chat/completions", &w.key, body).await;
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    let chunks: Vec<Value> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .filter(|d| *d != "[DONE]")
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    let content: String = chunks.iter().filter_map(|c| c["choices"][0]["delta"]["content"].as_str()).collect();
+    assert_eq!(content, r#"{"city": "Paris"}"#, "{text}");
+    assert!(chunks.iter().all(|c| c["choices"][0]["delta"].get("tool_calls").is_none()), "{text}");
+    assert!(chunks.iter().any(|c| c["choices"][0]["finish_reason"] == "stop"), "{text}");
+
+    // Several choices cannot come from Anthropic: refused, naming `n`, before any provider is asked.
+    let asked = anthropic.requests().len();
+    let mut several = chat("sonnet");
+    several["n"] = json!(3);
+    let resp = post(&node, "/ai/v1/chat/completions", &w.key, several).await;
+    assert_eq!(resp.status(), 400);
+    let refusal: Value = resp.json().await.unwrap();
+    assert_eq!(
+        (refusal["error"]["code"].as_str(), refusal["error"]["param"].as_str()),
+        (Some("request_invalid"), Some("n")),
+        "{refusal}"
+    );
+    assert_eq!(anthropic.requests().len(), asked);
+}

@@ -78,6 +78,51 @@ pub fn anthropic_chat(model: &str) -> Value {
         "usage": {"input_tokens": 12, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 7, "output_tokens": 6}})
 }
 
+/// Anthropic's answer when `tool_choice` forces `tool`: one `tool_use`
+/// block calling it with `{"city": "Paris"}`.
+pub fn anthropic_forced_tool(model: &str, tool: &str) -> Value {
+    json!({"id": "msg_01ToolForced", "type": "message", "role": "assistant", "model": model,
+        "content": [{"type": "tool_use", "id": "toolu_01A09q90qw90lq917835lq9", "name": tool, "input": {"city": "Paris"}}],
+        "stop_reason": "tool_use", "stop_sequence": null,
+        "usage": {"input_tokens": 40, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 9}})
+}
+
+/// The same, streamed: the input arrives as `input_json_delta` pieces.
+pub fn anthropic_forced_tool_stream(model: &str, tool: &str) -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "message_start",
+            json!({"type": "message_start", "message": {"id": "msg_01ToolForced", "type": "message", "role": "assistant",
+            "model": model, "content": [], "stop_reason": null, "stop_sequence": null,
+            "usage": {"input_tokens": 40, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 1}}})
+            .to_string(),
+        ),
+        (
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0,
+            "content_block": {"type": "tool_use", "id": "toolu_01A09q90qw90lq917835lq9", "name": tool, "input": {}}})
+            .to_string(),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "{\"city\": "}})
+                .to_string(),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": "\"Paris\"}"}})
+                .to_string(),
+        ),
+        ("content_block_stop", json!({"type": "content_block_stop", "index": 0}).to_string()),
+        (
+            "message_delta",
+            json!({"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": null}, "usage": {"output_tokens": 9}})
+                .to_string(),
+        ),
+        ("message_stop", json!({"type": "message_stop"}).to_string()),
+    ]
+}
+
 /// The Anthropic stream: `(event name, data)` pairs.
 pub fn anthropic_stream(model: &str) -> Vec<(&'static str, String)> {
     vec![

@@ -159,6 +159,19 @@ fn answer(kind: ProviderKind, state: &Mutex<State>, rec: &Recorded, post: bool) 
     let stream = rec.json.get("stream") == Some(&Value::Bool(true));
     match route {
         Route::Chat => match kind {
+            // As Anthropic does, a forced tool is called.
+            ProviderKind::Anthropic if rec.json.pointer("/tool_choice/type") == Some(&json!("tool")) => {
+                let tool = rec.json.pointer("/tool_choice/name").and_then(Value::as_str).unwrap_or_default().to_owned();
+                if stream {
+                    sse_response(
+                        fixtures::anthropic_forced_tool_stream(&body_model, &tool)
+                            .into_iter()
+                            .map(|(e, d)| format!("event: {e}\ndata: {d}\n\n")),
+                    )
+                } else {
+                    json_response(200, &fixtures::anthropic_forced_tool(&body_model, &tool), None)
+                }
+            }
             ProviderKind::Anthropic if stream => sse_response(
                 fixtures::anthropic_stream(&body_model).into_iter().map(|(e, d)| format!("event: {e}\ndata: {d}\n\n")),
             ),

@@ -35,7 +35,7 @@ use bytes::Bytes;
 use exchange::Failed;
 use http::Request;
 use keyway_ai::outbound::{build_chat, build_embeddings, ProviderTarget, ResponseReader};
-use keyway_ai::{anthropic, openai, ChatRequest, WireFormat};
+use keyway_ai::{anthropic, json_mode, openai, ChatRequest, ProviderKind, WireFormat};
 use keyway_core::model::{Api, ApiKind, Protocol};
 use keyway_core::providers::AiModel;
 use keyway_core::records::CallLogRow;
@@ -195,12 +195,20 @@ impl Providers {
         wants_answer: bool,
     ) -> Result<Completed, Refusal> {
         let model = self.model_phase(&mut ctx, &parsed.model)?;
-        let attempts = plan::attempts(ctx.snapshot, &model);
+        let attempts = plan::able(plan::attempts(ctx.snapshot, &model), parsed)?;
         let (held, first_pricing) = admit(&mut ctx, &model, &attempts, |pricing| admission::estimate(parsed, pricing))?;
         let timeout = model.timeout_ms.map_or(ctx.default_timeout, Duration::from_millis);
+        let emulated = json_mode::emulable(parsed).then(|| {
+            let mut r = parsed.clone();
+            json_mode::emulate(&mut r);
+            r
+        });
+        // JSON mode, for a provider without one, through a forced tool.
+        let emulates = |a: &Attempt| a.provider.kind == ProviderKind::Anthropic && emulated.is_some();
         let answered = self
             .exchange(ctx.client, &attempts, timeout, |a, credential| {
-                build_chat(&target_of(a), parsed, credential, format, original.map(|b| &b[..]))
+                let sent = if emulates(a) { emulated.as_ref().unwrap_or(parsed) } else { parsed };
+                build_chat(&target_of(a), sent, credential, format, original.map(|b| &b[..]))
             })
             .await;
         let a = match answered {
@@ -216,7 +224,8 @@ impl Providers {
         let reader = ResponseReader::for_kind(attempt.provider.kind);
         if parsed.stream {
             let settlement = Arc::new(Settlement::new(pricing, held));
-            let resp = respond::stream(a.resp, reader, format, parsed, tokens::prompt_text(parsed), settlement.clone());
+            let json = emulates(attempt);
+            let resp = respond::stream(a.resp, reader, format, parsed, tokens::prompt_text(parsed), settlement.clone(), json);
             return Ok(Completed::Stream(Served { resp, settlement: Some(settlement) }));
         }
         let bytes = read_answer(a.resp.into_body(), &attempt.provider.name).await?;
@@ -224,10 +233,14 @@ impl Providers {
         // A body going back to a caller of its own format needs only its
         // usage read; one to translate (or to read, for a prompt API) is
         // parsed whole.
-        let answer = if attempt.provider.kind.wire_format() == format && !wants_answer {
+        let answer = if attempt.provider.kind.wire_format() == format && !wants_answer && !emulates(attempt) {
             None
         } else {
-            Some(reader.parse_response(&bytes).map_err(unreadable)?)
+            let mut answer = reader.parse_response(&bytes).map_err(unreadable)?;
+            if emulates(attempt) {
+                json_mode::unwrap_response(&mut answer);
+            }
+            Some(answer)
         };
         let usage = match &answer {
             Some(a) => a.usage,

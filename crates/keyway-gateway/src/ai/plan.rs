@@ -36,6 +36,31 @@ pub fn attempts(snapshot: &Snapshot, model: &AiModel) -> Vec<Attempt> {
     out
 }
 
+/// `attempts` without those whose provider cannot honour `req` (see
+/// [`keyway_ai::ProviderKind::unsupported`]: an answer that ignores the ask
+/// is not what the caller asked for); refused, naming the parameter, when
+/// that leaves none.
+pub fn able(attempts: Vec<Attempt>, req: &keyway_ai::ChatRequest) -> Result<Vec<Attempt>, keyway_core::Refusal> {
+    let mut refused = None;
+    let kept: Vec<Attempt> = attempts
+        .into_iter()
+        .filter(|a| match a.provider.kind.unsupported(req) {
+            Some(u) => {
+                refused.get_or_insert((u, a.provider.name.clone()));
+                false
+            }
+            None => true,
+        })
+        .collect();
+    match (kept.is_empty(), refused) {
+        (true, Some((u, provider))) => Err(keyway_core::Refusal::request_invalid(
+            Some(u.param),
+            format_args!("{} cannot be honoured by provider {provider}: {}", u.param, u.reason),
+        )),
+        _ => Ok(kept),
+    }
+}
+
 /// The index chosen by weight for a uniform `draw` in [0, 1); weight 0
 /// is never chosen unless every weight is 0 (then the first).
 fn pick(weights: &[u32], draw: f64) -> Option<usize> {

@@ -53,6 +53,7 @@ pub fn stream(
     req: &ChatRequest,
     prompt: String,
     settlement: Arc<Settlement>,
+    json_mode: bool,
 ) -> Response<Body> {
     let created = chrono::Utc::now().timestamp().max(0).unsigned_abs();
     let encoder = if ResponseReader::for_format(format) == reader {
@@ -61,6 +62,7 @@ pub fn stream(
         CallerEncoder::new(format, req.include_usage, created)
     };
     let body = TranslatedStream::new(upstream.into_body(), reader.stream(), encoder, prompt, settlement);
+    let body = if json_mode { body.answering_json() } else { body };
     let mut r = Response::new(body.boxed());
     let h = r.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));

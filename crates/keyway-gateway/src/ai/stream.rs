@@ -90,6 +90,8 @@ pub struct TranslatedStream {
     /// How the provider's stream failed, once what came before it is sent.
     failed: Option<BodyError>,
     settlement: Arc<Settlement>,
+    /// JSON mode emulated with a forced tool: its call goes out as text.
+    json: Option<keyway_ai::json_mode::JsonStream>,
 }
 
 impl std::fmt::Debug for TranslatedStream {
@@ -107,7 +109,25 @@ impl TranslatedStream {
         prompt: String,
         settlement: Arc<Settlement>,
     ) -> Self {
-        Self { upstream, decoder, encoder, usage: None, output: String::new(), prompt, ended: false, failed: None, settlement }
+        Self {
+            upstream,
+            decoder,
+            encoder,
+            usage: None,
+            output: String::new(),
+            prompt,
+            ended: false,
+            failed: None,
+            settlement,
+            json: None,
+        }
+    }
+
+    /// The provider answers through the JSON mode's forced tool
+    /// ([`keyway_ai::json_mode`]): its call is sent as the answer's text.
+    pub fn answering_json(mut self) -> Self {
+        self.json = Some(keyway_ai::json_mode::JsonStream::default());
+        self
     }
 
     fn observe(&mut self, events: &[StreamEvent]) {
@@ -211,6 +231,14 @@ impl TranslatedStream {
 
     /// What to send for `events`; `None` when they encode to nothing.
     fn frame_of(&mut self, events: &[StreamEvent]) -> Option<BytesMut> {
+        let mapped: Vec<StreamEvent>;
+        let events = match self.json.as_mut() {
+            Some(json) => {
+                mapped = events.iter().cloned().filter_map(|e| json.map(e)).collect();
+                &mapped[..]
+            }
+            None => events,
+        };
         self.observe(events);
         let out = self.encoder.encode(events);
         // Unique, so taken over without a copy.
