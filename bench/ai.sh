@@ -35,9 +35,16 @@
 # ratios; see bench/README.md ("The AI path").
 #
 # Usage: bash bench/ai.sh
+# Then, paced (PACED=1): the mock asked directly, nginx-proxy and Keyway, for
+# ai and stream, each connection pausing RATE_DELAY_MS after a response, in
+# ROUNDS interleaved rounds of RATE_DURATION s: the median p99 of each, the
+# latency each proxy adds to the direct call at that load (p99 - direct's
+# p99), and the load as a share of Keyway's closed-loop max.
+#
 # Knobs: DURATION (10), CONNECTIONS (32), SLOW_CONNECTIONS (8), LITELLM (1),
 #        PORTKEY (1), LITELLM_VERSION, PORTKEY_VERSION, BENCH_TOOLS, SKIP_BUILD,
-#        KEYWAY_BIN
+#        KEYWAY_BIN, PACED (1), RATE_CONNS (32), RATE_DELAY_MS (1),
+#        RATE_DURATION (5), ROUNDS (3)
 set -euo pipefail
 BENCH_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_DIR="$(dirname "$BENCH_DIR")"
@@ -46,6 +53,11 @@ CONNECTIONS="${CONNECTIONS:-32}"
 SLOW_CONNECTIONS="${SLOW_CONNECTIONS:-8}"       # connections for LiteLLM and Portkey
 LITELLM="${LITELLM:-1}"                         # 0: skip LiteLLM (no PyPI needed)
 PORTKEY="${PORTKEY:-1}"                         # 0: skip Portkey (no npm needed)
+PACED="${PACED:-1}"                             # 0: no paced latency runs
+RATE_CONNS="${RATE_CONNS:-32}"                  # connections of the paced runs
+RATE_DELAY_MS="${RATE_DELAY_MS:-1}"             # pause after each response, per connection
+RATE_DURATION="${RATE_DURATION:-5}"             # seconds of each paced run
+ROUNDS="${ROUNDS:-3}"                           # paced rounds; the median p99 is reported
 LITELLM_VERSION="${LITELLM_VERSION:-1.106.12}"  # 1.107+: litellm[proxy] pins extras PyPI does not have
 PORTKEY_VERSION="${PORTKEY_VERSION:-1.15.2}"    # with @hono/node-server pinned to 1.13.8 (see install_portkey)
 BENCH_TOOLS="${BENCH_TOOLS:-${CARGO_TARGET_DIR:-$REPO_DIR/target}/bench}"
@@ -180,7 +192,7 @@ check() {
     [[ -z "${LOGS[$sys]:-}" ]] || { log "$sys: its log ends:"; tail -8 "${LOGS[$sys]}" >&2 || true; }
     return 1
 }
-declare -A CPU LOGS=([keyway]="$TMP/kw.log" [nginx-proxy]="$TMP/nginx-proxy/error.log" [litellm]="$TMP/litellm.log" [portkey]="$TMP/portkey.log")
+declare -A CPU RPS LOGS=([keyway]="$TMP/kw.log" [nginx-proxy]="$TMP/nginx-proxy/error.log" [litellm]="$TMP/litellm.log" [portkey]="$TMP/portkey.log")
 # run SYSTEM PID PATH-NAME CONNECTIONS URL BODY [HEADER...]
 run() {
     local sys=$1 pid=$2 name=$3 conns=$4 url=$5 body=$6; shift 6
@@ -204,6 +216,7 @@ run() {
     errs=$(awk -F'[ ,]+' '/Socket errors/ {print $5 + $7 + $9 + $11}' <<<"$out")
     us=$(python3 -c "print(f'{($after - $before) / $(getconf CLK_TCK) / max($reqs, 1) * 1e6:.1f}')")
     CPU["$sys $name $conns"]=$us
+    RPS["$sys $name $conns"]=$rps
     printf '%-12s %-7s %5s %10s %10s %10s %10s %10s %8s %7s\n' "$sys" "$name" "$conns" "$us" "$rps" "$p50" "$p99" "$reqs" "${non2xx:-0}" "${errs:-0}"
 }
 wait_http() {  # URL SECONDS PID: until something answers over HTTP, while PID lives
@@ -264,6 +277,54 @@ if [[ "$LITELLM" == 1 || "$PORTKEY" == 1 ]] && [[ "$SLOW_CONNECTIONS" != "$CONNE
     kw stream "$SLOW_CONNECTIONS" /ai/v1/chat/completions "$body_stream"
     np ai "$SLOW_CONNECTIONS" /v1/chat/completions "$body_chat"
     np stream "$SLOW_CONNECTIONS" /stream/v1/chat/completions "$body_stream"
+fi
+
+# ---- paced: the latency each proxy adds at a fixed load
+# paced_run NAME URL BODY [HEADER...] -> p99 in us of one paced run
+paced_run() {
+    local name=$1 url=$2 body=$3; shift 3
+    local lua="$TMP/paced-$name.lua" h out
+    printf 'wrk.method = "POST"\nwrk.body = %s\nwrk.headers["content-type"] = "application/json"\n' \
+        "$(python3 -c 'import json,sys; print(json.dumps(sys.argv[1]))' "$body")" >"$lua"
+    for h in "$@"; do printf 'wrk.headers["%s"] = "%s"\n' "${h%%: *}" "${h#*: }" >>"$lua"; done
+    printf 'function delay() return %s end\n' "$RATE_DELAY_MS" >>"$lua"
+    out=$(wrk -t2 -c"$RATE_CONNS" -d"${RATE_DURATION}s" --timeout 10s --latency -s "$lua" "$url")
+    python3 - "$(awk '$1 == "99%" {print $2}' <<<"$out")" "$(awk '/Requests\/sec/ {print $2}' <<<"$out")" <<'PY'
+import re, sys
+v, unit = re.match(r"([0-9.]+)([a-z]+)", sys.argv[1]).groups()
+print(f"{float(v) * {'us': 1, 'ms': 1e3, 's': 1e6}[unit]:.0f} {sys.argv[2]}")
+PY
+}
+if [[ "$PACED" == 1 ]]; then
+    declare -A P99S PRPS
+    targets=(
+        "direct ai|http://127.0.0.1:$PROV/v1/chat/completions|$body_chat|authorization: Bearer sk-bench"
+        "direct stream|http://127.0.0.1:$PROV/stream/v1/chat/completions|$body_stream|authorization: Bearer sk-bench"
+        "nginx-proxy ai|http://127.0.0.1:$NP/v1/chat/completions|$body_chat|authorization: Bearer sk-bench"
+        "nginx-proxy stream|http://127.0.0.1:$NP/stream/v1/chat/completions|$body_stream|authorization: Bearer sk-bench"
+        "keyway ai|http://127.0.0.1:$GW/ai/v1/chat/completions|$body_chat|authorization: Bearer $KEY"
+        "keyway stream|http://127.0.0.1:$GW/ai/v1/chat/completions|$body_stream|authorization: Bearer $KEY"
+    )
+    log "paced: $RATE_CONNS connections x $RATE_DELAY_MS ms pause, $ROUNDS rounds of ${RATE_DURATION}s per target"
+    for round in $(seq 1 "$ROUNDS"); do
+        for t in "${targets[@]}"; do
+            IFS='|' read -r label url body header <<<"$t"
+            read -r p99 rps < <(paced_run "${label// /-}" "$url" "$body" "$header")
+            P99S[$label]+="$p99 "; PRPS[$label]+="$rps "
+        done
+    done
+    median() { tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+    echo
+    printf '%-20s %12s %10s %14s %12s\n' paced "req/s" "p99 us" "added p99 us" "of kw max"
+    for p in ai stream; do
+        d=$(median "${P99S[direct $p]}")
+        for sys in direct nginx-proxy keyway; do
+            p99=$(median "${P99S[$sys $p]}"); rps=$(median "${PRPS[$sys $p]}")
+            added=$([[ $sys == direct ]] && echo - || echo $(( p99 - d )))
+            share=$(python3 -c "m=float('${RPS[keyway $p $CONNECTIONS]:-0}' or 0); print(f'{float($rps)/m:.0%}' if m else '-')")
+            printf '%-20s %12s %10s %14s %12s\n' "$sys $p" "$rps" "$p99" "$added" "$share"
+        done
+    done
 fi
 
 if [[ "$LITELLM" == 1 ]] && venv=$(install_litellm); then
