@@ -11,8 +11,9 @@
 use serde_json::{json, Map, Value};
 
 use super::content::{self, Block};
-use crate::canonical::{ChatRequest, ContentPart, Message, Role, Tool, ToolChoice, WireFormat};
+use crate::canonical::{ChatRequest, ContentPart, Message, Role, Tool, ToolCall, ToolChoice, WireFormat};
 use crate::error::FormatError;
+use crate::gemini::split_signed_id;
 use crate::json::{self, index_path, key_path, put_opt, ROOT};
 
 /// `max_tokens` sent when the canonical request has none (Anthropic
@@ -227,7 +228,17 @@ fn render_messages(messages: &[Message]) -> Vec<Value> {
             Role::System => {}
             Role::Assistant => {
                 let mut blocks = content::render_parts(&msg.content);
-                blocks.extend(msg.tool_calls.iter().map(content::render_tool_use));
+                // Anthropic's ids are `[a-zA-Z0-9_-]+`: a Gemini call's
+                // thought signature (see `gemini::response::SIGNATURE_MARK`)
+                // stays behind, the same way on the call and its result.
+                blocks.extend(msg.tool_calls.iter().map(|c| {
+                    let id = split_signed_id(&c.id).0;
+                    if id.len() == c.id.len() {
+                        content::render_tool_use(c)
+                    } else {
+                        content::render_tool_use(&ToolCall { id: id.to_owned(), ..c.clone() })
+                    }
+                }));
                 out.push(("assistant", blocks, false));
             }
             Role::User => {
@@ -240,7 +251,7 @@ fn render_messages(messages: &[Message]) -> Vec<Value> {
             Role::Tool => {
                 let mut block = Map::new();
                 block.insert("type".into(), json!("tool_result"));
-                block.insert("tool_use_id".into(), json!(msg.tool_call_id.clone().unwrap_or_default()));
+                block.insert("tool_use_id".into(), json!(split_signed_id(msg.tool_call_id.as_deref().unwrap_or_default()).0));
                 let inner = content::render_parts(&msg.content);
                 if !inner.is_empty() {
                     block.insert("content".into(), content::compact(inner));

@@ -24,5 +24,6 @@ mod stream_decode;
 
 pub use error::{parse_error, render_error};
 pub use request::render_request;
+pub(crate) use response::split_signed_id;
 pub use response::{finish_reason_from_gemini, parse_response, usage_from_gemini};
 pub use stream_decode::StreamDecoder;

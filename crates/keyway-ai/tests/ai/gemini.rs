@@ -209,6 +209,11 @@ fn a_signed_call_goes_back_to_gemini_with_its_thought_signature() {
         json!({"functionCall": {"name": "get_weather", "args": {"city": "Paris", "unit": "c"}}, "thoughtSignature": "CiQB0e2Kb=="})
     );
     assert_eq!(v["contents"][2]["parts"][0]["functionResponse"]["name"], "get_weather", "{v}");
+    // Toward Anthropic (a fallback in the same conversation), whose ids are
+    // [a-zA-Z0-9_-]+, the signature stays behind on the call and its result alike.
+    let a: serde_json::Value = serde_json::from_slice(&keyway_ai::anthropic::render_request(&req)).unwrap();
+    assert_eq!(a["messages"][1]["content"][0]["id"], "call_mXyRaPz0BaKH1dkPq9iV4Ak_0", "{a}");
+    assert_eq!(a["messages"][2]["content"][0]["tool_use_id"], "call_mXyRaPz0BaKH1dkPq9iV4Ak_0", "{a}");
     // A call Gemini did not sign goes back without one.
     let unsigned = json!({"model": "g", "messages": [
         {"role": "assistant", "content": null, "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}
