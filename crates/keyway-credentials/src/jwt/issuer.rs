@@ -7,6 +7,7 @@ use super::compact::Unverified;
 use super::config::{IssuerConfig, IssuerError};
 use super::jwks_cache::{JwksCache, RefreshOutcome, RefreshPolicy};
 use super::keys::KeySet;
+use super::memo::VerifiedMemo;
 use super::refusal::{AlgorithmRejected, TokenRefusal};
 use std::sync::Arc;
 
@@ -22,6 +23,8 @@ pub struct Issuer {
     algorithms: Vec<Alg>,
     policy: ClaimPolicy,
     keys: KeySource,
+    /// Tokens verified already (see `memo.rs`).
+    pub(super) memo: VerifiedMemo,
 }
 
 impl Issuer {
@@ -64,7 +67,7 @@ impl Issuer {
             scopes_claim: config.scopes_claim.clone(),
             require_exp: config.require_exp,
         };
-        Ok(Issuer { algorithms, policy, keys })
+        Ok(Issuer { algorithms, policy, keys, memo: VerifiedMemo::default() })
     }
 
     /// The `iss` its tokens carry.
@@ -91,9 +94,37 @@ impl Issuer {
     /// Verifies `token` at `now` (Unix seconds) with the keys held now; no
     /// I/O. A [`TokenRefusal::KeyUnknown`] from a `jwks_url` issuer may be
     /// worth one refresh: [`Issuer::verify_refreshing`] does that.
+    /// A token verified before with the same keys, and not yet at its
+    /// `exp`, is answered from memory (see `memo.rs`).
     pub fn verify(&self, token: &str, now: u64) -> Result<VerifiedToken, TokenRefusal> {
+        let keys = self.keys();
+        if let Some(known) = self.memo.get(token, &keys, now) {
+            return Ok(known);
+        }
+        let parsed = Unverified::parse(token)?;
+        self.remember(token, &keys, now, self.verify_parsed(parsed, &keys, now))
+    }
+
+    /// Verifies `token` at `now` with every check, never answered from
+    /// memory nor remembered (a replay, as `keyway diagnose` does; the
+    /// cost of a token's first request).
+    pub fn verify_fresh(&self, token: &str, now: u64) -> Result<VerifiedToken, TokenRefusal> {
         let parsed = Unverified::parse(token)?;
         self.verify_parsed(parsed, &self.keys(), now)
+    }
+
+    /// `verified`, kept for the token's next requests when it passed.
+    fn remember(
+        &self,
+        token: &str,
+        keys: &Arc<KeySet>,
+        now: u64,
+        verified: Result<VerifiedToken, TokenRefusal>,
+    ) -> Result<VerifiedToken, TokenRefusal> {
+        if let Ok(v) = &verified {
+            self.memo.put(token, keys, v, now);
+        }
+        verified
     }
 
     /// Verifies `token` at `now`, first refreshing a stale fetched key set
@@ -101,21 +132,29 @@ impl Issuer {
     /// unknown `kid` refreshing once, within the cache's rate limit, then
     /// verifying again.
     pub async fn verify_refreshing(&self, token: &str, now: u64) -> Result<VerifiedToken, TokenRefusal> {
-        let parsed = Unverified::parse(token)?;
         let KeySource::Fetched(cache) = &self.keys else {
-            return self.verify_parsed(parsed, &self.keys(), now);
+            return self.verify(token, now);
         };
         // A failed refresh keeps the keys held; an unknown kid then says so.
         let _ = cache.refresh_if_stale().await;
         let keys = cache.keys();
+        if let Some(known) = self.memo.get(token, &keys, now) {
+            return Ok(known);
+        }
+        let parsed = Unverified::parse(token)?;
         self.check_alg(parsed.alg)?;
         let unknown = matches!(keys.candidates(parsed.kid.as_deref(), parsed.alg), Err(TokenRefusal::KeyUnknown { .. }));
         if !unknown {
-            return self.verify_parsed(parsed, &keys, now);
+            return self.remember(token, &keys, now, self.verify_parsed(parsed, &keys, now));
         }
         match cache.refresh_for_unknown_kid(&keys).await {
-            RefreshOutcome::Refreshed | RefreshOutcome::AlreadyChanged => self.verify_parsed(parsed, &cache.keys(), now),
-            RefreshOutcome::RateLimited { .. } | RefreshOutcome::Failed(_) => self.verify_parsed(parsed, &keys, now),
+            RefreshOutcome::Refreshed | RefreshOutcome::AlreadyChanged => {
+                let fresh = cache.keys();
+                self.remember(token, &fresh, now, self.verify_parsed(parsed, &fresh, now))
+            }
+            RefreshOutcome::RateLimited { .. } | RefreshOutcome::Failed(_) => {
+                self.remember(token, &keys, now, self.verify_parsed(parsed, &keys, now))
+            }
         }
     }
 

@@ -22,6 +22,7 @@ mod introspection;
 mod issuer;
 mod jwks_cache;
 mod keys;
+mod memo;
 mod refusal;
 mod trusted;
 
