@@ -46,6 +46,9 @@ pub struct CreateApi {
     /// Places a key is accepted (default: bearer header and `x-api-key`).
     #[serde(default, deserialize_with = "some")]
     pub key_locations: Option<Vec<KeyLocation>>,
+    /// The JWT issuers it trusts (default: every issuer of its tenant).
+    #[serde(default, deserialize_with = "some")]
+    pub jwt_issuers: Option<Vec<String>>,
     /// Refusal envelope protocol (default `openai` for `ai` APIs, else `rest`).
     #[serde(default, deserialize_with = "some")]
     pub protocol: Option<Protocol>,
@@ -92,6 +95,9 @@ pub struct PatchApi {
     /// New key locations.
     #[serde(default, deserialize_with = "some")]
     pub key_locations: Option<Vec<KeyLocation>>,
+    /// New trusted JWT issuers (empty: every issuer of its tenant).
+    #[serde(default, deserialize_with = "some")]
+    pub jwt_issuers: Option<Vec<String>>,
     /// New visibility.
     #[serde(default, deserialize_with = "some")]
     pub visibility: Option<Visibility>,
@@ -118,6 +124,7 @@ impl PatchApi {
             && self.prompt.is_none()
             && self.methods.is_none()
             && self.key_locations.is_none()
+            && self.jwt_issuers.is_none()
             && self.visibility.is_none()
             && self.required_scopes.is_none()
             && self.scope_rules.is_none()
@@ -149,8 +156,10 @@ pub async fn create(
 
     let _write = state.begin_write().await;
     let tenant = super::tenant(&state, &tenant_id).await?;
+    let jwt_issuers = super::issuers::trusted_ids(&state, &tenant.id, &req.jwt_issuers.unwrap_or_default()).await?;
     let api = Api {
         host,
+        jwt_issuers,
         methods,
         auth,
         key_locations,
@@ -276,6 +285,9 @@ pub async fn patch(
     if let Some(locations) = locations_new {
         after.key_locations = locations;
     }
+    if let Some(ids) = &req.jwt_issuers {
+        after.jwt_issuers = super::issuers::trusted_ids(&state, &before.tenant_id, ids).await?;
+    }
     if let Some(v) = req.visibility {
         after.visibility = v;
     }
@@ -333,8 +345,8 @@ async fn ensure_route_free(state: &AdminState, api: &Api) -> Result<(), AdminErr
     Ok(())
 }
 
-/// Only `api_key` is implemented so far; the others are refused with what
-/// brings them.
+/// `api_key` and `jwt` are implemented; the others are refused with the
+/// admin resource that will bring them.
 fn auth_methods(methods: Vec<AuthMethod>) -> Result<Vec<AuthMethod>, AdminError> {
     if methods.is_empty() {
         return Err(AdminError::invalid("auth", "auth must name at least one method, e.g. [\"api_key\"]"));
@@ -342,10 +354,9 @@ fn auth_methods(methods: Vec<AuthMethod>) -> Result<Vec<AuthMethod>, AdminError>
     let mut out = Vec::with_capacity(methods.len());
     for (i, m) in methods.into_iter().enumerate() {
         let coming = match m {
-            AuthMethod::ApiKey => None,
-            AuthMethod::Jwt => Some(("jwt", "JWT bearer tokens arrive with token issuers (POST /admin/v1/tenants/{id}/issuers)")),
+            AuthMethod::ApiKey | AuthMethod::Jwt => None,
             AuthMethod::Hmac => {
-                Some(("hmac", "HMAC request signatures arrive with app HMAC secrets (POST /admin/v1/apps/{id}/hmac-secrets)"))
+                Some(("hmac", "HMAC request signatures arrive with app HMAC keys (POST /admin/v1/apps/{id}/hmac-keys)"))
             }
             AuthMethod::Mtls => {
                 Some(("mtls", "mutual TLS arrives with app certificates (POST /admin/v1/apps/{id}/certificates)"))
@@ -353,7 +364,7 @@ fn auth_methods(methods: Vec<AuthMethod>) -> Result<Vec<AuthMethod>, AdminError>
         };
         if let Some((name, what)) = coming {
             return Err(AdminError::AuthMethodUnsupported {
-                detail: format!("auth method {name} is not available yet: {what}, planned in the credentials-beyond-API-keys work; use api_key for now"),
+                detail: format!("auth method {name} is not available yet: {what}, planned in the credentials-beyond-API-keys work; use api_key or jwt for now"),
                 param: Some(format!("auth[{i}]")),
             });
         }
@@ -383,12 +394,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_api_keys_are_supported_for_now() {
+    fn api_keys_and_jwts_are_supported_for_now() {
         assert!(auth_methods(vec![AuthMethod::ApiKey]).is_ok());
-        for m in [AuthMethod::Jwt, AuthMethod::Hmac, AuthMethod::Mtls] {
+        assert_eq!(
+            auth_methods(vec![AuthMethod::Jwt, AuthMethod::ApiKey, AuthMethod::Jwt]).unwrap(),
+            [AuthMethod::Jwt, AuthMethod::ApiKey]
+        );
+        for m in [AuthMethod::Hmac, AuthMethod::Mtls] {
             let e = auth_methods(vec![AuthMethod::ApiKey, m]).unwrap_err();
             assert_eq!(e.code(), "auth_method_unsupported");
-            assert!(e.to_string().contains("not available yet"));
+            assert!(e.to_string().contains("not available yet") && !e.to_string().contains("hmac-secrets"));
         }
         assert_eq!(auth_methods(vec![]).unwrap_err().code(), "request_invalid");
     }
