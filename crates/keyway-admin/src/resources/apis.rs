@@ -149,7 +149,7 @@ pub async fn create(
     let kind = req.kind.unwrap_or_default();
     let upstream = api_kind::upstream(kind, req.upstream)?;
     let prompt = api_kind::prompt(kind, req.prompt)?;
-    let key_locations = key_locations(req.key_locations.unwrap_or_else(|| KeyLocation::DEFAULT.to_vec()), &auth)?;
+    let key_locations = key_locations(req.key_locations.unwrap_or_else(|| KeyLocation::DEFAULT.to_vec()))?;
     let required_scopes = validate::scopes("required_scopes", req.required_scopes.unwrap_or_default())?;
     let scope_rules = validate::scope_rules(req.scope_rules.unwrap_or_default())?;
     let limits = validate::limits("limits", req.limits, false)?;
@@ -227,7 +227,7 @@ pub async fn patch(
     let scopes_new = req.required_scopes.map(|s| validate::scopes("required_scopes", s)).transpose()?;
     let rules_new = req.scope_rules.map(validate::scope_rules).transpose()?;
     let limits_new = req.limits.map(|l| validate::limits("limits", l, false)).transpose()?;
-    let locations_new = req.key_locations.map(|l| key_locations(l, &[AuthMethod::ApiKey])).transpose()?;
+    let locations_new = req.key_locations.map(key_locations).transpose()?;
 
     let t = now();
     let _write = state.begin_write().await;
@@ -375,10 +375,12 @@ fn auth_methods(methods: Vec<AuthMethod>) -> Result<Vec<AuthMethod>, AdminError>
     Ok(out)
 }
 
-/// Where keys are accepted; must not be empty when `api_key` is accepted.
-fn key_locations(list: Vec<KeyLocation>, auth: &[AuthMethod]) -> Result<Vec<KeyLocation>, AdminError> {
-    if list.is_empty() && auth.contains(&AuthMethod::ApiKey) {
-        return Err(AdminError::invalid("key_locations", "key_locations must not be empty when auth includes api_key"));
+/// Where keys are accepted; never empty (left out: the default places),
+/// also for an API that accepts only `jwt`, whose keys would go there if
+/// it ever accepts `api_key`.
+fn key_locations(list: Vec<KeyLocation>) -> Result<Vec<KeyLocation>, AdminError> {
+    if list.is_empty() {
+        return Err(AdminError::invalid("key_locations", "key_locations must not be empty; leave it out for the default places"));
     }
     let mut out: Vec<KeyLocation> = Vec::with_capacity(list.len());
     for l in list {

@@ -23,6 +23,7 @@ mod token;
 mod upstream;
 
 pub use ai::{CredentialRejected, ModelListOf};
+pub use authorization::ScopeHolder;
 pub use credential::CredentialProblem;
 pub use identity::{OwnerGone, OwnerSuspended, TenantSuspended};
 pub use limits::{BudgetUsed, QuotaUsed, RateUsed, TokensUsed};

@@ -38,13 +38,13 @@ fn sent(text: &str) -> String {
 }
 
 impl Refusal {
-    /// `token_signature_invalid`: no key of the issuer verifies it; says
-    /// nothing else (the disclosure rule).
-    pub fn token_signature_invalid(issuer: &str) -> Self {
+    /// `token_signature_invalid`: no key of the issuer verifies it (an
+    /// issuer trusted by API `api`); says nothing else (the disclosure rule).
+    pub fn token_signature_invalid(api: &str) -> Self {
         Self::new(
             ErrorCode::TokenSignatureInvalid,
             "The token's signature is not valid.",
-            format!("no key of issuer {issuer} verifies the signature"),
+            format!("no key of the issuer named by the token's iss (trusted by API {api}) verifies the signature"),
         )
         .hint("Get a new token from your identity provider.")
         .fix("check that the caller's identity provider signs with a key of the issuer's JWKS")
@@ -65,13 +65,13 @@ impl Refusal {
     }
 
     /// `token_key_unknown`: the token's `kid` (as sent) names no key of
-    /// the issuer's set, also after one refresh.
-    pub fn token_key_unknown(kid: Option<&str>, issuer: &str) -> Self {
+    /// the set of its issuer (trusted by API `api`), also after one refresh.
+    pub fn token_key_unknown(kid: Option<&str>, api: &str) -> Self {
         let detail = match kid {
             Some(k) => format!("The token's signing key (kid {}) is not known.", sent(k)),
             None => "The token names no signing key (kid) and none fits it.".to_owned(),
         };
-        Self::new(ErrorCode::TokenKeyUnknown, detail, format!("issuer {issuer}: no key with kid {kid:?} after one JWKS refresh"))
+        Self::new(ErrorCode::TokenKeyUnknown, detail, format!("no key with kid {kid:?} in the key set of the issuer (trusted by API {api}), after one refresh where the rate limit allowed it"))
             .hint("If your identity provider rotated its keys, retry shortly.")
             .fix("check the issuer's jwks_url or inline jwks holds the identity provider's current keys")
     }
@@ -123,6 +123,13 @@ impl Refusal {
         )
         .hint("Check the clock of the machine that issued the token.")
         .fix("synchronize the identity provider's clock (NTP), or raise the issuer's leeway_seconds")
+    }
+
+    /// `token_inactive`: the issuer says the token is no longer active.
+    pub fn token_inactive(why: &str) -> Self {
+        Self::new(ErrorCode::TokenInactive, "The token is not active.", format!("token inactive: {why}"))
+            .hint("Get a new token from your identity provider.")
+            .fix("the caller must obtain a fresh token")
     }
 
     /// `token_subject_unknown` (signature verified): the subject claim

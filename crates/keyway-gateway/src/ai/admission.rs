@@ -20,14 +20,16 @@ use keyway_pipeline::Admitted;
 /// Completion tokens assumed for a call that sets no `max_tokens`.
 pub const DEFAULT_OUTPUT_ESTIMATE: u64 = 256;
 
-/// The levels whose AI limits apply to `admitted`, key first: each with
-/// its subject id and its limits.
-pub fn levels(admitted: &Admitted) -> [(Level, &str, &AiLimits); 3] {
-    [
-        (Level::Key, admitted.key.key.id.as_str(), admitted.key.key.ai_limits()),
-        (Level::App, admitted.app.id.as_str(), &admitted.app.ai),
-        (Level::Tenant, admitted.tenant.id.as_str(), &admitted.tenant.ai),
-    ]
+/// The levels whose AI limits apply to `admitted`, key first (none for
+/// a caller with a token): each with its subject id and its limits.
+pub fn levels(admitted: &Admitted) -> Vec<(Level, &str, &AiLimits)> {
+    let key = admitted.key.as_ref().map(|k| (Level::Key, k.key.id.as_str(), k.key.ai_limits()));
+    key.into_iter()
+        .chain([
+            (Level::App, admitted.app.id.as_str(), &admitted.app.ai),
+            (Level::Tenant, admitted.tenant.id.as_str(), &admitted.tenant.ai),
+        ])
+        .collect()
 }
 
 /// The ledger checks of `admitted`'s levels that set AI limits.
