@@ -14,6 +14,8 @@ pub const MAX_LEEWAY_SECONDS: u64 = 86_400;
 pub const MAX_AUDIENCES: usize = 100;
 /// Longest claim name (`subject_claim`, `scopes_claim`).
 pub const MAX_CLAIM: usize = 128;
+/// Most keys of an inline JWKS.
+pub const MAX_JWKS_KEYS: usize = 100;
 /// Most token subjects of one app.
 pub const MAX_TOKEN_SUBJECTS: usize = 100;
 /// Longest token subject.
@@ -85,6 +87,10 @@ pub fn name(value: &str) -> Result<String, AdminError> {
 /// `jwks_url` (an absolute http(s) URL) and `jwks` (a key set with at
 /// least one usable key), and algorithms it can verify.
 pub fn builds(record: &JwtIssuer) -> Result<(), AdminError> {
+    let keys = record.jwks.as_ref().and_then(|j| j.get("keys")).and_then(serde_json::Value::as_array);
+    if keys.is_some_and(|k| k.len() > MAX_JWKS_KEYS) {
+        return Err(AdminError::invalid("jwks", format!("a JWKS holds at most {MAX_JWKS_KEYS} keys")));
+    }
     if let Some(url) = &record.jwks_url {
         validate::target_url(url).map_err(|why| AdminError::invalid("jwks_url", format!("jwks_url {url:?} {why}")))?;
     }

@@ -111,6 +111,8 @@ async fn issuer_input_is_validated_naming_the_field() {
         (with("leeway_seconds", json!(86_401)), "leeway_seconds", "86400"),
         (with("issuer", json!(" ")), "issuer", "empty"),
         (with("subject_claim", json!("")), "subject_claim", "empty"),
+        (with("jwks", json!({"keys": vec![ec_key(); 101]})), "jwks", "at most 100"),
+        (with("leeway_seconds", json!(1.5)), "leeway_seconds", ""),
     ];
     for (body, param, says) in cases {
         let r = h.call("POST", &path, Some(body.clone())).await;

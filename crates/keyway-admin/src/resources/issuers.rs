@@ -7,7 +7,7 @@
 use super::{conflict_as, created, list, Created, List};
 use crate::error::AdminError;
 use crate::extract::{Actor, JsonBody, PathId};
-use crate::input::some;
+use crate::input::{some, some_whole, whole};
 use crate::state::{now, AdminState, Write};
 use crate::validate_issuer as check;
 use axum::extract::State;
@@ -52,7 +52,7 @@ pub struct CreateIssuer {
     #[serde(default)]
     pub audiences: Vec<String>,
     /// Clock leeway, seconds (default 60).
-    #[serde(default = "default_leeway")]
+    #[serde(default = "default_leeway", deserialize_with = "whole")]
     pub leeway_seconds: u64,
     /// The claim naming the app (default `sub`).
     #[serde(default = "default_subject_claim")]
@@ -86,7 +86,7 @@ pub struct PatchIssuer {
     #[serde(default, deserialize_with = "some")]
     pub audiences: Option<Vec<String>>,
     /// New leeway.
-    #[serde(default, deserialize_with = "some")]
+    #[serde(default, deserialize_with = "some_whole")]
     pub leeway_seconds: Option<u64>,
     /// New subject claim.
     #[serde(default, deserialize_with = "some")]
