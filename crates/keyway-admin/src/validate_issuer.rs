@@ -91,6 +91,9 @@ pub fn builds(record: &JwtIssuer) -> Result<(), AdminError> {
     if keys.is_some_and(|k| k.len() > MAX_JWKS_KEYS) {
         return Err(AdminError::invalid("jwks", format!("a JWKS holds at most {MAX_JWKS_KEYS} keys")));
     }
+    for (i, key) in keys.into_iter().flatten().enumerate() {
+        jwk(i, key)?;
+    }
     if let Some(url) = &record.jwks_url {
         validate::target_url(url).map_err(|why| AdminError::invalid("jwks_url", format!("jwks_url {url:?} {why}")))?;
     }
@@ -104,6 +107,81 @@ pub fn builds(record: &JwtIssuer) -> Result<(), AdminError> {
         };
         AdminError::invalid(param, e.to_string())
     })
+}
+
+/// The JWK members read, with the longest value each may have; the
+/// key-material ones are base64url.
+const MEMBERS: [(&str, usize, bool); 10] = [
+    ("kty", usize::MAX, false),
+    ("kid", 256, false),
+    ("use", usize::MAX, false),
+    ("alg", 16, false),
+    ("crv", usize::MAX, false),
+    ("n", 2048, true),
+    ("e", 2048, true),
+    ("x", 2048, true),
+    ("y", 2048, true),
+    ("k", 2048, true),
+];
+
+/// One key of an inline JWKS, as the `Jwk` schema of `openapi.json` says:
+/// an object whose known members are strings (key material canonical
+/// base64url without padding), `use` only `sig`, and the members its
+/// `kty` needs (RSA `n`, `e`; EC `crv` P-256 or P-384, `x`, `y`; OKP `crv`
+/// Ed25519, `x`; oct `k`).
+fn jwk(i: usize, key: &serde_json::Value) -> Result<(), AdminError> {
+    let param = || format!("jwks.keys[{i}]");
+    let Some(obj) = key.as_object() else {
+        return Err(AdminError::invalid(param(), "a JWK is a JSON object"));
+    };
+    for (name, max, material) in MEMBERS {
+        let Some(v) = obj.get(name) else { continue };
+        let text = v.as_str().ok_or_else(|| AdminError::invalid(format!("{}.{name}", param()), format!("{name} is a string")))?;
+        let fine = text.chars().count() <= max && (!material || is_base64url(text));
+        if !fine {
+            let what = if material { "canonical base64url without padding, 2 to 2048 characters" } else { "too long" };
+            return Err(AdminError::invalid(format!("{}.{name}", param()), format!("{name}: {what}")));
+        }
+    }
+    let text = |name: &str| obj.get(name).and_then(serde_json::Value::as_str);
+    if text("use").is_some_and(|u| u != "sig") {
+        return Err(AdminError::invalid(format!("{}.use", param()), "use, if given, is sig: only signing keys verify tokens"));
+    }
+    let needs: &[&str] = match (text("kty"), text("crv")) {
+        (Some("RSA"), _) => &["n", "e"],
+        (Some("EC"), Some("P-256" | "P-384")) => &["x", "y"],
+        (Some("OKP"), Some("Ed25519")) => &["x"],
+        (Some("oct"), _) => &["k"],
+        _ => return Err(AdminError::invalid(param(), "kty must be RSA, EC (crv P-256 or P-384), OKP (crv Ed25519) or oct")),
+    };
+    match needs.iter().find(|m| !obj.contains_key(**m)) {
+        Some(m) => Err(AdminError::invalid(param(), format!("this key type needs {m}"))),
+        None => Ok(()),
+    }
+}
+
+/// Unpadded base64url whose unused trailing bits are zero (what the
+/// decoder accepts), at least 2 characters.
+fn is_base64url(text: &str) -> bool {
+    let value = |b: u8| match b {
+        b'A'..=b'Z' => Some(b - b'A'),
+        b'a'..=b'z' => Some(b - b'a' + 26),
+        b'0'..=b'9' => Some(b - b'0' + 52),
+        b'-' => Some(62),
+        b'_' => Some(63),
+        _ => None,
+    };
+    let bytes = text.as_bytes();
+    if bytes.len() < 2 || !bytes.iter().all(|b| value(*b).is_some()) {
+        return false;
+    }
+    let last = bytes.last().and_then(|b| value(*b)).unwrap_or(0);
+    match bytes.len() % 4 {
+        1 => false,
+        2 => last.is_multiple_of(16),
+        3 => last.is_multiple_of(4),
+        _ => true,
+    }
 }
 
 /// `token_subjects`: at most [`MAX_TOKEN_SUBJECTS`] texts of 1 to
