@@ -150,3 +150,64 @@ impl JwtIndex {
         self.by_api = Arc::new(by_api);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::snapshot::Snapshot;
+    use keyway_core::change::{Change, Record};
+    use keyway_core::ids::UserId;
+    use keyway_core::model::Upstream;
+
+    fn issuer(tenant: &TenantId) -> JwtIssuer {
+        JwtIssuer {
+            id: IssuerId::generate(),
+            tenant_id: tenant.clone(),
+            name: "idp".into(),
+            issuer: "https://idp.test".into(),
+            jwks_url: Some("https://idp.test/jwks".into()),
+            jwks: None,
+            algorithms: vec!["ES256".into()],
+            audiences: Vec::new(),
+            leeway_seconds: 60,
+            subject_claim: "sub".into(),
+            scopes_claim: "scope".into(),
+            created_at: chrono::Utc::now(),
+            deleted_at: None,
+        }
+    }
+
+    #[test]
+    fn an_issuer_and_its_fetched_keys_survive_every_write_but_its_own() {
+        let now = chrono::Utc::now();
+        let tenant = TenantId::generate();
+        let record = issuer(&tenant);
+        let mut s = Snapshot::default().with_issuers(vec![record.clone()], RefreshPolicy::default());
+        let built = |s: &Snapshot| s.jwt.issuer(&record.id).unwrap().built.clone().unwrap();
+        let first = built(&s);
+        let app = App { token_subjects: vec!["svc".into()], ..App::new(&tenant, "a", &UserId::generate(), now) };
+        let api = Api::new(
+            &tenant,
+            "orders",
+            "v1",
+            "/orders/v1",
+            Upstream { targets: Vec::new(), strip_base_path: true, timeout_ms: None },
+            now,
+        );
+        s.apply(&Change::Insert(Record::App(app.clone())));
+        s.apply(&Change::Insert(Record::Api(api.clone())));
+        assert!(Arc::ptr_eq(&first, &built(&s)), "other writes keep the built issuer (and its JWKS cache)");
+        assert!(s.jwt.trusted_by(&api).unwrap().get("https://idp.test").is_some_and(|i| Arc::ptr_eq(i, &first)));
+        assert_eq!(s.jwt.app_of_subject(&tenant, "svc"), Some(&app.id));
+        s.apply(&Change::Update(Record::Issuer(JwtIssuer { leeway_seconds: 5, ..record.clone() })));
+        assert!(!Arc::ptr_eq(&first, &built(&s)), "its own write rebuilds it");
+        s.apply(&Change::Update(Record::App(App { token_subjects: vec!["svc-2".into()], ..app.clone() })));
+        assert_eq!((s.jwt.app_of_subject(&tenant, "svc"), s.jwt.app_of_subject(&tenant, "svc-2")), (None, Some(&app.id)));
+        let named = Api { jwt_issuers: vec![IssuerId::generate()], ..api };
+        s.apply(&Change::Update(Record::Api(named.clone())));
+        assert!(
+            s.jwt.trusted_by(&named).unwrap().get("https://idp.test").is_none(),
+            "an API naming other issuers does not trust the tenant's"
+        );
+    }
+}
