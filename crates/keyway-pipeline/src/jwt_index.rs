@@ -115,6 +115,13 @@ impl JwtIndex {
     /// subjects out, its new ones in (none for a deleted app, whose
     /// subjects are free again).
     pub fn apply_app(&mut self, old: Option<&App>, app: &App) {
+        let deleted = |a: &App| a.status == PrincipalStatus::Deleted;
+        let before = old.map(|o| (o.token_subjects.as_slice(), deleted(o))).unwrap_or((&[], false));
+        // Most app writes touch no subject: the index (copied per tenant
+        // on a change) is left alone.
+        if before == (app.token_subjects.as_slice(), deleted(app)) || (before.0.is_empty() && app.token_subjects.is_empty()) {
+            return;
+        }
         let subjects = Arc::make_mut(&mut self.subjects);
         let tenant = Arc::make_mut(subjects.entry(app.tenant_id.clone()).or_default());
         for s in old.map(|o| o.token_subjects.as_slice()).unwrap_or_default() {
