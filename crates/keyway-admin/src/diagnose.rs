@@ -203,6 +203,8 @@ fn hypothetical(state: &AdminState, req: &DiagnoseRequest) -> Result<Value, Admi
         headers: &headers,
         client_ip,
         now: chrono::Utc::now(),
+        // A hypothetical token is verified with the keys held now.
+        token_check: None,
     };
     let mut d = Call::new();
     let decided = d.decide(&snapshot, &state.settings, &input);
@@ -233,6 +235,7 @@ fn hypothetical(state: &AdminState, req: &DiagnoseRequest) -> Result<Value, Admi
             "client_ip": client_ip.to_string(),
             "key_prefix": d.key_prefix,
             "key_id": d.key.as_ref().map(|k| k.key.id.to_string()),
+            "app_id": d.key.as_ref().map(|k| k.key.app_id.to_string()).or_else(|| d.token_app.as_ref().map(|a| a.id.to_string())),
             "api_id": d.api.as_ref().map(|a| a.api.id.to_string()),
         },
         "outcome": outcome,

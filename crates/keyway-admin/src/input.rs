@@ -73,6 +73,12 @@ pub fn nullable_whole<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D:
     Option::<Whole>::deserialize(d).map(|w| w.map(|Whole(v)| v))
 }
 
+/// Like [`whole`], for an optional field that may not be `null` (use
+/// with `#[serde(default)]`).
+pub fn some_whole<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    Whole::deserialize(d).map(|Whole(v)| Some(v))
+}
+
 /// An RFC 3339 time (see [`parse_time`]).
 pub fn time<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
     let s = String::deserialize(d)?;

@@ -23,6 +23,7 @@ mod routes;
 pub mod state;
 pub mod validate;
 pub mod validate_ai;
+pub mod validate_issuer;
 
 pub use auth::{bootstrap_admin_token, PUBLIC_PATHS};
 pub use error::AdminError;

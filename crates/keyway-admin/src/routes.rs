@@ -2,7 +2,9 @@
 //! handler. [`router`](crate::router) is built from it, and the OpenAPI
 //! test walks it, so the document cannot drift from what is served.
 
-use crate::resources::{analytics, apis, apps, audit, key_batch, keys, logs, models, providers, subscriptions, tenants, users};
+use crate::resources::{
+    analytics, apis, apps, audit, issuers, key_batch, keys, logs, models, providers, subscriptions, tenants, users,
+};
 use crate::state::AdminState;
 use crate::{diagnose, health, openapi};
 use axum::http::Method;
@@ -82,6 +84,12 @@ pub(crate) fn table() -> Vec<RouteDef> {
         GET "/admin/v1/models/{id}" => models::get,
         PATCH "/admin/v1/models/{id}" => models::patch,
         DELETE "/admin/v1/models/{id}" => models::delete,
+
+        POST "/admin/v1/tenants/{id}/issuers" => issuers::create,
+        GET "/admin/v1/tenants/{id}/issuers" => issuers::list_of_tenant,
+        GET "/admin/v1/issuers/{id}" => issuers::get,
+        PATCH "/admin/v1/issuers/{id}" => issuers::patch,
+        DELETE "/admin/v1/issuers/{id}" => issuers::delete,
 
         GET "/admin/v1/logs" => logs::list_calls,
         GET "/admin/v1/audit" => audit::list_entries,

@@ -222,11 +222,12 @@ fn identify(r: &Record) -> (String, Option<TenantId>) {
         Record::Subscription(s) => (s.id.to_string(), Some(s.tenant_id.clone())),
         Record::Provider(p) => (p.id.to_string(), Some(p.tenant_id.clone())),
         Record::Model(m) => (m.id.to_string(), Some(m.tenant_id.clone())),
+        Record::Issuer(i) => (i.id.to_string(), Some(i.tenant_id.clone())),
     }
 }
 
 /// The audit form of a record: the model's own serialization, which skips
-/// key digests and password hashes.
+/// key digests, password hashes and the secret members of inline JWKS keys.
 fn record_json(r: &Record) -> Result<Value, AdminError> {
     let v = match r {
         Record::Tenant(t) => serde_json::to_value(t),
@@ -237,6 +238,7 @@ fn record_json(r: &Record) -> Result<Value, AdminError> {
         Record::Subscription(s) => serde_json::to_value(s),
         Record::Provider(p) => serde_json::to_value(p),
         Record::Model(m) => serde_json::to_value(m),
+        Record::Issuer(i) => serde_json::to_value(i),
     };
     v.map_err(|e| AdminError::Internal(format!("serializing an audit record: {e}")))
 }

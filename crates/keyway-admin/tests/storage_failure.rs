@@ -83,6 +83,12 @@ impl Store for Flaky {
     async fn providers_of_tenant(&self, tenant: &TenantId) -> Result<Vec<Provider>, StoreError> {
         self.inner.providers_of_tenant(tenant).await
     }
+    async fn issuer(&self, id: &keyway_core::ids::IssuerId) -> Result<Option<keyway_core::issuers::JwtIssuer>, StoreError> {
+        self.inner.issuer(id).await
+    }
+    async fn issuers_of_tenant(&self, tenant: &TenantId) -> Result<Vec<keyway_core::issuers::JwtIssuer>, StoreError> {
+        self.inner.issuers_of_tenant(tenant).await
+    }
     async fn model(&self, id: &ModelId) -> Result<Option<AiModel>, StoreError> {
         self.inner.model(id).await
     }

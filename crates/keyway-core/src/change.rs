@@ -2,6 +2,7 @@
 //! applied to storage in one transaction and then to the in-memory
 //! snapshot. In a cluster the same changes travel between nodes.
 
+use crate::issuers::JwtIssuer;
 use crate::model::{Api, ApiKey, App, Subscription, Tenant, User};
 use crate::providers::{AiModel, Provider};
 
@@ -28,6 +29,8 @@ pub enum Record {
     Provider(Provider),
     /// A model of a tenant.
     Model(AiModel),
+    /// A trusted JWT issuer of a tenant.
+    Issuer(JwtIssuer),
 }
 
 impl Record {
@@ -42,6 +45,7 @@ impl Record {
             Record::Subscription(_) => "subscription",
             Record::Provider(_) => "provider",
             Record::Model(_) => "model",
+            Record::Issuer(_) => "issuer",
         }
     }
 }

@@ -54,6 +54,7 @@ impl App {
             status_change: StatusChange::default(),
             limits: Limits::default(),
             ai: AiLimits::default(),
+            token_subjects: Vec::new(),
             created_at: now,
         }
     }
@@ -110,6 +111,7 @@ impl Api {
             prompt: None,
             auth: vec![AuthMethod::ApiKey],
             key_locations: KeyLocation::DEFAULT.to_vec(),
+            jwt_issuers: Vec::new(),
             requires_approval: false,
             visibility: Visibility::Private,
             required_scopes: Vec::new(),

@@ -76,6 +76,8 @@ id_type!(/// One credential of an AI provider (the record, never the secret).
     CredentialId, "prc");
 id_type!(/// A model of a tenant, as callers name it.
     ModelId, "mdl");
+id_type!(/// A trusted JWT issuer of a tenant.
+    IssuerId, "iss");
 id_type!(/// One request through the gateway.
     RequestId, "req", String);
 

@@ -7,6 +7,7 @@
 //! - [`codes`]: the refusal catalog of `errors.md`, one variant per code.
 //! - [`refusal`]: a refusal with its evidence, and its three envelopes.
 //! - [`refusals`]: one typed constructor per refusal code, by stage.
+//! - [`issuers`]: trusted JWT issuers of a tenant.
 //! - [`providers`]: AI providers (with sealed credentials) and models of a tenant.
 //! - [`problem`]: the RFC 9457 problem+json renderer (gateway and admin API).
 //! - [`trace`]: the per-request decision trace (stage, result, evidence).
@@ -18,6 +19,7 @@ pub mod change;
 pub mod codes;
 pub mod fresh;
 pub mod ids;
+pub mod issuers;
 pub mod key_format;
 pub mod model;
 mod model_ai;

@@ -1,6 +1,6 @@
 //! Tenants, users, apps, keys and APIs as Keyway stores them.
 
-use crate::ids::{ApiId, AppId, KeyId, SubscriptionId, TenantId, UserId};
+use crate::ids::{ApiId, AppId, IssuerId, KeyId, SubscriptionId, TenantId, UserId};
 use crate::key_format::{KeyDigest, KeyEnv};
 use crate::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -170,6 +170,9 @@ pub struct App {
     /// serialized as the app's own fields, unset ones left out.
     #[serde(default, flatten)]
     pub ai: AiLimits,
+    /// Subjects of verified JWTs that are this app (unique per tenant).
+    #[serde(default)]
+    pub token_subjects: Vec<String>,
     /// Creation time.
     pub created_at: Timestamp,
 }
@@ -630,6 +633,10 @@ pub struct Api {
     pub auth: Vec<AuthMethod>,
     /// Places an API key is accepted.
     pub key_locations: Vec<KeyLocation>,
+    /// The JWT issuers it trusts (`auth` with `jwt`); empty: every issuer
+    /// of its tenant.
+    #[serde(default)]
+    pub jwt_issuers: Vec<IssuerId>,
     /// Whether subscriptions need approval.
     pub requires_approval: bool,
     /// Who may call it.

@@ -7,6 +7,7 @@ use crate::ai::{self, AiCall, Providers, Served};
 use crate::body::{Body, BodyError};
 use crate::call_log::CallLogSender;
 use crate::client_ip::ClientIpResolver;
+use crate::jwt_precheck;
 use crate::limits::Limiters;
 use crate::proxy::{self, Forwarding};
 use crate::respond;
@@ -132,12 +133,22 @@ impl Gateway {
         if let Some(sampler) = &self.settings.traces {
             call.trace.spans = sampler.start(req.headers(), started);
         }
+        let host = match req.headers().get(http::header::HOST) {
+            Some(h) => h.to_str().ok(),
+            None => req.uri().authority().map(|a| a.as_str()),
+        };
+        // A bearer JWT is verified first, off the snapshot phases, so a
+        // `jwks_url` issuer's key set can be fetched or refreshed on the way.
+        // Boxed, and only for a bearer JWT: its state stays out of every
+        // other request's future.
+        let token_check = match keyway_pipeline::stages::token::bearer_jwt(req.headers()) {
+            Some(_) => {
+                Box::pin(jwt_precheck::verify(&snapshot, host, req.method().as_str(), req.uri().path(), req.headers(), now)).await
+            }
+            None => None,
+        };
         // Phases request … authorization: the snapshot alone decides.
         let admitted = {
-            let host = match req.headers().get(http::header::HOST) {
-                Some(h) => h.to_str().ok(),
-                None => req.uri().authority().map(|a| a.as_str()),
-            };
             let input = CallInput {
                 method: req.method().as_str(),
                 host,
@@ -146,6 +157,7 @@ impl Gateway {
                 headers: req.headers(),
                 client_ip,
                 now,
+                token_check: token_check.as_ref(),
             };
             match missing_host(&req) {
                 Some(refusal) => Err(refusal),
@@ -170,7 +182,9 @@ impl Gateway {
         snapshot: &Snapshot,
         row: &mut CallLogRow,
     ) -> Result<Served, Refusal> {
-        admitted.key.usage.touch(row.time.timestamp_millis());
+        if let Some(key) = &admitted.key {
+            key.usage.touch(row.time.timestamp_millis());
+        }
         let limit_headers = self.limits(call, admitted, row.time)?;
         // One value for the upstream request and the response: cloning it
         // shares its bytes.
@@ -294,6 +308,9 @@ impl Gateway {
             row.tenant_id = Some(k.key.tenant_id.clone());
             row.app_id = Some(k.key.app_id.clone());
             row.key_id = Some(k.key.id.clone());
+        } else if let Some(app) = &call.token_app {
+            row.tenant_id = Some(app.tenant_id.clone());
+            row.app_id = Some(app.id.clone());
         }
         row.api_id = call.api.as_ref().map(|a| a.api.id.clone());
         row.key_prefix = call.key_prefix.take();

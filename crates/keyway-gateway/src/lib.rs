@@ -20,6 +20,7 @@ pub mod body;
 pub mod call_log;
 pub mod client_ip;
 pub mod handler;
+pub mod jwt_precheck;
 pub mod limits;
 pub mod names;
 pub mod proxy;

@@ -63,17 +63,19 @@ fn quota(q: &model::Quota) -> Quota {
 impl Limiters {
     /// Checks and counts one admitted request.
     pub fn check(&self, a: &Admitted, now: DateTime<Utc>) -> Result<Passed, Refusal> {
-        let key = &a.key.key;
         let (app, tenant, api) = (&a.app.limits, &a.tenant.limits, &a.api.api.limits);
         // Each level: its subject, its rate (a key's own, else its app's
-        // default for keys) and its quota.
+        // default for keys) and its quota. A caller with a token has no
+        // key level.
+        let key_level = match &a.key {
+            Some(k) => {
+                let key = &k.key;
+                (key.id.as_str(), key.rare().rate_limit.as_ref().or(app.key_rate_limit.as_ref()), key.rare().quota.as_ref())
+            }
+            None => ("", None, None),
+        };
         let levels: [(Level, &str, Option<&model::RateLimit>, Option<&model::Quota>); 4] = [
-            (
-                Level::Key,
-                key.id.as_str(),
-                key.rare().rate_limit.as_ref().or(app.key_rate_limit.as_ref()),
-                key.rare().quota.as_ref(),
-            ),
+            (Level::Key, key_level.0, key_level.1, key_level.2),
             (Level::App, a.app.id.as_str(), app.rate_limit.as_ref(), app.quota.as_ref()),
             (Level::Tenant, a.tenant.id.as_str(), tenant.rate_limit.as_ref(), tenant.quota.as_ref()),
             (Level::Api, a.api.api.id.as_str(), api.rate_limit.as_ref(), api.quota.as_ref()),

@@ -83,14 +83,14 @@ pub fn build_request(
     // added.
     let present = Present::of(&headers);
     let mut added = Added::with_capacity(9);
-    let ids = fwd.admitted.key.id_headers();
+    let ids = identity_headers(fwd.admitted);
     for (bit, name, value) in [
-        (Present::TENANT_ID, X_KEYWAY_TENANT_ID, &ids.tenant),
-        (Present::APP_ID, X_KEYWAY_APP_ID, &ids.app),
-        (Present::KEY_ID, X_KEYWAY_KEY_ID, &ids.key),
-        (Present::REQUEST_ID, X_REQUEST_ID, fwd.request_id),
+        (Present::TENANT_ID, X_KEYWAY_TENANT_ID, Some(ids.tenant)),
+        (Present::APP_ID, X_KEYWAY_APP_ID, Some(ids.app)),
+        (Present::KEY_ID, X_KEYWAY_KEY_ID, ids.key),
+        (Present::REQUEST_ID, X_REQUEST_ID, Some(fwd.request_id.clone())),
     ] {
-        set(&mut headers, &mut added, present.has(bit), name, Some(value.clone()));
+        set(&mut headers, &mut added, present.has(bit), name, value);
     }
     if let Some(tp) = fwd.traceparent {
         let name = HeaderName::from_static(crate::trace_sampler::TRACEPARENT);
@@ -149,6 +149,28 @@ impl Present {
 /// Sets `name` to `value` on the forwarded request, replacing every value
 /// the caller sent under it (also when `value` cannot be a header value:
 /// then none is kept).
+/// The identity header values of an admitted call: a key's, made once
+/// per key; a token caller's from its app and tenant, without a key id.
+struct IdentityValues {
+    tenant: HeaderValue,
+    app: HeaderValue,
+    key: Option<HeaderValue>,
+}
+
+fn identity_headers(a: &Admitted) -> IdentityValues {
+    match &a.key {
+        Some(k) => {
+            let ids = k.id_headers();
+            IdentityValues { tenant: ids.tenant.clone(), app: ids.app.clone(), key: Some(ids.key.clone()) }
+        }
+        None => {
+            // Ids are ASCII, so always valid header values.
+            let value = |id: &str| HeaderValue::from_str(id).unwrap_or(HeaderValue::from_static(""));
+            IdentityValues { tenant: value(a.tenant.id.as_str()), app: value(a.app.id.as_str()), key: None }
+        }
+    }
+}
+
 fn set(headers: &mut HeaderMap, added: &mut Added, present: bool, name: HeaderName, value: Option<HeaderValue>) {
     if present {
         headers.remove(&name);

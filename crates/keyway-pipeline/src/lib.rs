@@ -10,6 +10,7 @@
 
 pub mod credential_health;
 pub mod evidence_memo;
+pub mod jwt_index;
 pub mod key_loader;
 pub mod key_table;
 mod percent;

@@ -23,13 +23,15 @@
 //! limits, the provider as the upstream.
 
 use crate::snapshot::{ApiEntry, KeyEntry, Snapshot};
-use crate::stages::{authorization, credential, identity, key, request, route};
+use crate::stages::{authorization, credential, identity, key, request, route, token};
 use http::HeaderMap;
 use keyway_core::key_format::{KeyEnv, KeyHasher};
 use keyway_core::model::{App, AuthMethod, KeyLocation, KeyState, Tenant};
+use keyway_core::refusals::ScopeHolder;
 use keyway_core::sealed::Sealer;
 use keyway_core::text::Text;
 use keyway_core::{fmt_time, Refusal, Stage, Timestamp, Trace};
+use keyway_credentials::jwt::VerifiedToken;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -62,6 +64,10 @@ pub struct CallInput<'a> {
     pub client_ip: IpAddr,
     /// Now.
     pub now: Timestamp,
+    /// The outcome of verifying this request's bearer JWT, when the
+    /// gateway verified it already (refreshing a fetched key set on the
+    /// way); `None`: stage 3 verifies with the keys held.
+    pub token_check: Option<&'a token::Prechecked>,
 }
 
 /// A request that passed every stage.
@@ -69,13 +75,15 @@ pub struct CallInput<'a> {
 pub struct Admitted {
     /// The API it is for.
     pub api: Arc<ApiEntry>,
-    /// The caller's key.
-    pub key: Arc<KeyEntry>,
+    /// The caller's key (`None`: it presented a verified JWT).
+    pub key: Option<Arc<KeyEntry>>,
+    /// The caller's verified JWT (`None`: it presented a key).
+    pub token: Option<Arc<VerifiedToken>>,
     /// The key's app.
     pub app: Arc<App>,
     /// The key's tenant.
     pub tenant: Arc<Tenant>,
-    /// Where the key was found (stripped before forwarding).
+    /// Where the credential was found (stripped before forwarding).
     pub location: KeyLocation,
 }
 
@@ -93,6 +101,9 @@ pub struct Call {
     pub key_prefix: Option<String>,
     /// The verified key, once verified.
     pub key: Option<Arc<KeyEntry>>,
+    /// The app of a verified token's subject, once known (a key's app is
+    /// its key's).
+    pub token_app: Option<Arc<App>>,
 }
 
 impl Call {
@@ -107,11 +118,53 @@ impl Call {
     pub fn decide(&mut self, snapshot: &Snapshot, settings: &Settings, input: &CallInput<'_>) -> Result<Admitted, Refusal> {
         self.request(input)?;
         let api = self.route(snapshot, input)?;
+        if let Some(token) = self.bearer_token(&api, input)? {
+            return self.decide_token(snapshot, api, token, input);
+        }
         let presented = self.credential(&api, settings, input)?;
         let entry = self.key(snapshot, settings, &presented, input.now)?;
         let who = self.identity(snapshot, &entry, &api)?;
-        self.authorization(snapshot, &entry, &who.app, &api, input)?;
-        Ok(Admitted { api, key: entry, app: who.app, tenant: who.tenant, location: presented.location })
+        self.authorization(snapshot, ScopeHolder::Key(&entry.key), &who.app, &api, input)?;
+        Ok(Admitted { api, key: Some(entry), token: None, app: who.app, tenant: who.tenant, location: presented.location })
+    }
+
+    /// Phases credential through authorization for a bearer JWT.
+    fn decide_token(
+        &mut self,
+        snapshot: &Snapshot,
+        api: Arc<ApiEntry>,
+        token: &str,
+        input: &CallInput<'_>,
+    ) -> Result<Admitted, Refusal> {
+        let now = u64::try_from(input.now.timestamp()).unwrap_or(0);
+        let found = token::verify(snapshot, &api, token, now, input.token_check)?;
+        let t = &found.token;
+        self.token_app = Some(found.app.clone());
+        self.trace.pass(Stage::Key, token_evidence(t, &found.app));
+        let who = identity::check_app(snapshot, found.app, &api)?;
+        self.trace.pass(Stage::Identity, identity_evidence(&who.app, &who.tenant));
+        let holder = ScopeHolder::Token { issuer: &t.issuer, scopes: &t.scopes };
+        self.authorization(snapshot, holder, &who.app, &api, input)?;
+        let location = KeyLocation::AuthorizationBearer;
+        Ok(Admitted { api, key: None, token: Some(found.token), app: who.app, tenant: who.tenant, location })
+    }
+
+    /// Phase credential for an API that accepts `jwt`: a bearer JWT, told
+    /// from a key by its shape; for an API that accepts only `jwt`, its
+    /// absence is refused here. `None`: the key path decides.
+    fn bearer_token<'i>(&mut self, api: &ApiEntry, input: &CallInput<'i>) -> Result<Option<&'i str>, Refusal> {
+        let auth = &api.api.auth;
+        if !auth.contains(&AuthMethod::Jwt) {
+            return Ok(None);
+        }
+        match token::present(input.headers, input.query)? {
+            Some(t) => {
+                self.trace.pass(Stage::Credential, Text::Static("Authorization: Bearer, a JWT"));
+                Ok(Some(t))
+            }
+            None if auth.contains(&AuthMethod::ApiKey) => Ok(None),
+            None => Err(token::missing(input.headers)),
+        }
     }
 
     /// Closes the trace: the refusing phase's entry (from the refusal's
@@ -193,13 +246,13 @@ impl Call {
     fn authorization(
         &mut self,
         snapshot: &Snapshot,
-        entry: &KeyEntry,
+        holder: ScopeHolder<'_>,
         app: &App,
         api: &Arc<ApiEntry>,
         input: &CallInput<'_>,
     ) -> Result<(), Refusal> {
         let call = authorization::Call { method: input.method, path: input.path, client_ip: input.client_ip };
-        let evidence = authorization::check(snapshot, entry, app, api, call)?;
+        let evidence = authorization::check(snapshot, holder, app, api, call)?;
         self.trace.pass(Stage::Authorization, evidence);
         Ok(())
     }
@@ -220,6 +273,21 @@ fn route_evidence(api: &ApiEntry, tenant_slug: &str) -> String {
     let mut evidence = joined(&["api ", &api.api.name, " ", &api.api.version, " (tenant ", tenant_slug, ")"]);
     lifecycle_note(api, &mut evidence);
     evidence
+}
+
+/// `key` phase evidence of a verified token: issuer, key, algorithm,
+/// expiry and the app its subject is (never the token).
+fn token_evidence(t: &VerifiedToken, app: &App) -> String {
+    let exp = t.exp.map_or_else(|| "no exp".to_owned(), |e| format!("exp {e}"));
+    let kid = t.kid.as_deref().unwrap_or("(none)");
+    let subject = t.subject.as_deref().unwrap_or("");
+    format!(
+        "token of issuer {} verified ({}, kid {kid}, {exp}); {} {subject} is app {}",
+        t.issuer,
+        t.alg.name(),
+        t.subject_claim,
+        app.id
+    )
 }
 
 /// `identity` evidence: the app, its tenant and its (active) owner.
@@ -346,6 +414,7 @@ mod tests {
             headers: &headers,
             client_ip: "127.0.0.1".parse().unwrap(),
             now: Utc::now(),
+            token_check: None,
         };
         let mut call = Call::new();
         let outcome = call.decide(&f.snapshot, &f.settings, &input);

@@ -5,6 +5,7 @@
 //! the table; the small ones (APIs and their routes) are copied whole.
 
 use crate::evidence_memo::Memo;
+use crate::jwt_index::JwtIndex;
 use crate::key_loader::KeyLoader;
 use crate::key_table::KeyTable;
 use crate::table::Table;
@@ -12,9 +13,11 @@ use crate::upstream_target::UpstreamTarget;
 use arc_swap::ArcSwap;
 use keyway_core::change::{Change, Record};
 use keyway_core::ids::{ApiId, AppId, KeyId, ModelId, ProviderId, TenantId, UserId};
+use keyway_core::issuers::JwtIssuer;
 use keyway_core::model::{Api, ApiKey, ApiStatus, App, Subscription, Tenant, User};
 use keyway_core::providers::{AiModel, Provider};
 use keyway_core::Timestamp;
+use keyway_credentials::jwt::RefreshPolicy;
 // hashbrown's default hasher (foldhash), not SipHash: a lookup per stage on
 // every request, keyed by ids this node made.
 use hashbrown::HashMap;
@@ -195,6 +198,8 @@ pub struct Snapshot {
     pub models: Arc<HashMap<ModelId, Arc<AiModel>>>,
     /// Live AI models by tenant, then by the name callers put in `model`.
     model_names: Arc<HashMap<TenantId, Arc<ModelNames>>>,
+    /// Trusted JWT issuers, the trust of each API, token subjects.
+    pub jwt: JwtIndex,
     /// Increases with every change applied.
     pub revision: u64,
 }
@@ -249,6 +254,15 @@ impl Snapshot {
             names.entry(m.tenant_id.clone()).or_default().insert(m.name.clone(), m.clone());
         }
         self.model_names = Arc::new(names.into_iter().map(|(t, m)| (t, Arc::new(m))).collect());
+        self
+    }
+
+    /// The same snapshot with these trusted JWT issuers, fetched key sets
+    /// refreshed as `refresh` says.
+    pub fn with_issuers(mut self, issuers: Vec<JwtIssuer>, refresh: RefreshPolicy) -> Self {
+        let apps = self.apps.values().map(|a| &**a);
+        let apis = self.apis.values().map(|e| &e.api);
+        self.jwt = JwtIndex::build(issuers, apps, apis, refresh);
         self
     }
 
@@ -309,6 +323,7 @@ impl Snapshot {
                 self.users.insert(u.id.clone(), Arc::new(u.clone()));
             }
             Record::App(a) => {
+                self.jwt.apply_app(self.apps.get(&a.id).map(|o| &**o), a);
                 self.apps.insert(a.id.clone(), Arc::new(a.clone()));
             }
             Record::Key(k) => {
@@ -320,6 +335,7 @@ impl Snapshot {
             Record::Api(a) => {
                 Arc::make_mut(&mut self.apis).insert(a.id.clone(), Arc::new(ApiEntry::new(a.clone())));
                 self.rebuild_routes();
+                self.jwt.rebuild_trust(self.apis.values().map(|e| &e.api));
             }
             Record::Subscription(x) => {
                 self.subscriptions.insert((x.app_id.clone(), x.api_id.clone()), Arc::new(x.clone()));
@@ -332,6 +348,7 @@ impl Snapshot {
                 self.index_model(&m);
                 Arc::make_mut(&mut self.models).insert(m.id.clone(), m);
             }
+            Record::Issuer(i) => self.jwt.apply_issuer(i, self.apis.values().map(|e| &e.api)),
         }
         self.revision += 1;
     }

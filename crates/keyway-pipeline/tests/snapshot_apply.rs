@@ -72,6 +72,7 @@ fn id_of(r: &Record) -> String {
         Record::Subscription(x) => x.id.to_string(),
         Record::Provider(x) => x.id.to_string(),
         Record::Model(x) => x.id.to_string(),
+        Record::Issuer(x) => x.id.to_string(),
     }
 }
 

@@ -11,7 +11,8 @@ mod trace_codec;
 
 use async_trait::async_trait;
 use keyway_core::change::Change;
-use keyway_core::ids::{AdminTokenId, ApiId, AppId, KeyId, ModelId, ProviderId, SubscriptionId, TenantId, UserId};
+use keyway_core::ids::{AdminTokenId, ApiId, AppId, IssuerId, KeyId, ModelId, ProviderId, SubscriptionId, TenantId, UserId};
+use keyway_core::issuers::JwtIssuer;
 use keyway_core::model::{Api, ApiKey, App, Subscription, Tenant, User};
 use keyway_core::providers::{AiModel, Provider};
 use keyway_core::records::{AuditEntry, AuditQuery, CallLogRow, LogQuery};
@@ -72,6 +73,8 @@ pub struct StateDump {
     pub providers: Vec<keyway_core::providers::Provider>,
     /// All AI models (deleted ones included).
     pub models: Vec<keyway_core::providers::AiModel>,
+    /// All trusted JWT issuers (deleted ones included).
+    pub issuers: Vec<keyway_core::issuers::JwtIssuer>,
 }
 
 /// An admin token as stored: its digest, never the token.
@@ -179,6 +182,10 @@ pub trait Store: Send + Sync + 'static {
     async fn model(&self, id: &ModelId) -> Result<Option<AiModel>, StoreError>;
     /// AI models of a tenant (deleted ones included), oldest first.
     async fn models_of_tenant(&self, tenant: &TenantId) -> Result<Vec<AiModel>, StoreError>;
+    /// A trusted JWT issuer by id (deleted ones included).
+    async fn issuer(&self, id: &IssuerId) -> Result<Option<JwtIssuer>, StoreError>;
+    /// Trusted JWT issuers of a tenant (deleted ones included), oldest first.
+    async fn issuers_of_tenant(&self, tenant: &TenantId) -> Result<Vec<JwtIssuer>, StoreError>;
 
     /// Records when keys were last used (batched by the gateway). Unknown
     /// ids are ignored; an older time never overwrites a newer one.

@@ -99,6 +99,15 @@ pub fn key_hasher(config: &Config) -> anyhow::Result<KeyHasher> {
     Ok(stage_settings(config)?.hasher)
 }
 
+/// How fetched JWKS documents are refreshed, from `keys.jwks_*`.
+fn jwks_refresh(config: &Config) -> keyway_credentials::jwt::RefreshPolicy {
+    keyway_credentials::jwt::RefreshPolicy {
+        ttl: Duration::from_secs(config.keys.jwks_ttl_seconds.max(1)),
+        unknown_kid_interval: Duration::from_secs(config.keys.jwks_unknown_kid_interval_seconds),
+        ..Default::default()
+    }
+}
+
 /// Starts a node; returns once both listeners accept connections.
 pub async fn start(config: Config) -> anyhow::Result<Running> {
     // The recorder must exist before anything registers its counters.
@@ -119,7 +128,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let key_count = keys.len();
     let snapshot = Arc::new(SnapshotHandle::new(
         Snapshot::from_parts(dump.tenants, dump.users, dump.apps, keys, dump.apis, dump.subscriptions)
-            .with_ai(dump.providers, dump.models),
+            .with_ai(dump.providers, dump.models)
+            .with_issuers(dump.issuers, jwks_refresh(&config)),
     ));
     let build_ms = started.elapsed().as_millis() as u64 - load_ms;
     let keys = key_count;

@@ -248,11 +248,18 @@ pub struct KeysConfig {
     pub secret: Option<String>,
     /// How often keys' `last_used_at` is written to storage.
     pub usage_flush_interval_ms: u64,
+    /// How long a JWT issuer's fetched JWKS is used before it is fetched
+    /// again, seconds.
+    pub jwks_ttl_seconds: u64,
+    /// At most one JWKS fetch per issuer within this many seconds for
+    /// tokens naming an unknown `kid` (so made-up `kid`s cannot hammer
+    /// the identity provider).
+    pub jwks_unknown_kid_interval_seconds: u64,
 }
 
 impl Default for KeysConfig {
     fn default() -> Self {
-        Self { secret: None, usage_flush_interval_ms: 10_000 }
+        Self { secret: None, usage_flush_interval_ms: 10_000, jwks_ttl_seconds: 3600, jwks_unknown_kid_interval_seconds: 30 }
     }
 }
 
@@ -409,6 +416,8 @@ const FIELDS: &[(&str, Kind)] = &[
     ("call_log.day_rollup_retention_days", Kind::Int),
     ("keys.secret", Kind::Str),
     ("keys.usage_flush_interval_ms", Kind::Int),
+    ("keys.jwks_ttl_seconds", Kind::Int),
+    ("keys.jwks_unknown_kid_interval_seconds", Kind::Int),
     ("ai.master_key", Kind::Str),
     ("log.level", Kind::Str),
     ("log.format", Kind::Str),

@@ -46,6 +46,9 @@ pub struct CreateApi {
     /// Places a key is accepted (default: bearer header and `x-api-key`).
     #[serde(default, deserialize_with = "some")]
     pub key_locations: Option<Vec<KeyLocation>>,
+    /// The JWT issuers it trusts (default: every issuer of its tenant).
+    #[serde(default, deserialize_with = "some")]
+    pub jwt_issuers: Option<Vec<String>>,
     /// Refusal envelope protocol (default `openai` for `ai` APIs, else `rest`).
     #[serde(default, deserialize_with = "some")]
     pub protocol: Option<Protocol>,
@@ -92,6 +95,9 @@ pub struct PatchApi {
     /// New key locations.
     #[serde(default, deserialize_with = "some")]
     pub key_locations: Option<Vec<KeyLocation>>,
+    /// New trusted JWT issuers (empty: every issuer of its tenant).
+    #[serde(default, deserialize_with = "some")]
+    pub jwt_issuers: Option<Vec<String>>,
     /// New visibility.
     #[serde(default, deserialize_with = "some")]
     pub visibility: Option<Visibility>,
@@ -118,6 +124,7 @@ impl PatchApi {
             && self.prompt.is_none()
             && self.methods.is_none()
             && self.key_locations.is_none()
+            && self.jwt_issuers.is_none()
             && self.visibility.is_none()
             && self.required_scopes.is_none()
             && self.scope_rules.is_none()
@@ -142,15 +149,17 @@ pub async fn create(
     let kind = req.kind.unwrap_or_default();
     let upstream = api_kind::upstream(kind, req.upstream)?;
     let prompt = api_kind::prompt(kind, req.prompt)?;
-    let key_locations = key_locations(req.key_locations.unwrap_or_else(|| KeyLocation::DEFAULT.to_vec()), &auth)?;
+    let key_locations = key_locations(req.key_locations.unwrap_or_else(|| KeyLocation::DEFAULT.to_vec()))?;
     let required_scopes = validate::scopes("required_scopes", req.required_scopes.unwrap_or_default())?;
     let scope_rules = validate::scope_rules(req.scope_rules.unwrap_or_default())?;
     let limits = validate::limits("limits", req.limits, false)?;
 
     let _write = state.begin_write().await;
     let tenant = super::tenant(&state, &tenant_id).await?;
+    let jwt_issuers = super::issuers::trusted_ids(&state, &tenant.id, &req.jwt_issuers.unwrap_or_default()).await?;
     let api = Api {
         host,
+        jwt_issuers,
         methods,
         auth,
         key_locations,
@@ -218,7 +227,7 @@ pub async fn patch(
     let scopes_new = req.required_scopes.map(|s| validate::scopes("required_scopes", s)).transpose()?;
     let rules_new = req.scope_rules.map(validate::scope_rules).transpose()?;
     let limits_new = req.limits.map(|l| validate::limits("limits", l, false)).transpose()?;
-    let locations_new = req.key_locations.map(|l| key_locations(l, &[AuthMethod::ApiKey])).transpose()?;
+    let locations_new = req.key_locations.map(key_locations).transpose()?;
 
     let t = now();
     let _write = state.begin_write().await;
@@ -275,6 +284,9 @@ pub async fn patch(
     }
     if let Some(locations) = locations_new {
         after.key_locations = locations;
+    }
+    if let Some(ids) = &req.jwt_issuers {
+        after.jwt_issuers = super::issuers::trusted_ids(&state, &before.tenant_id, ids).await?;
     }
     if let Some(v) = req.visibility {
         after.visibility = v;
@@ -333,8 +345,8 @@ async fn ensure_route_free(state: &AdminState, api: &Api) -> Result<(), AdminErr
     Ok(())
 }
 
-/// Only `api_key` is implemented so far; the others are refused with what
-/// brings them.
+/// `api_key` and `jwt` are implemented; the others are refused with the
+/// admin resource that will bring them.
 fn auth_methods(methods: Vec<AuthMethod>) -> Result<Vec<AuthMethod>, AdminError> {
     if methods.is_empty() {
         return Err(AdminError::invalid("auth", "auth must name at least one method, e.g. [\"api_key\"]"));
@@ -342,10 +354,9 @@ fn auth_methods(methods: Vec<AuthMethod>) -> Result<Vec<AuthMethod>, AdminError>
     let mut out = Vec::with_capacity(methods.len());
     for (i, m) in methods.into_iter().enumerate() {
         let coming = match m {
-            AuthMethod::ApiKey => None,
-            AuthMethod::Jwt => Some(("jwt", "JWT bearer tokens arrive with token issuers (POST /admin/v1/tenants/{id}/issuers)")),
+            AuthMethod::ApiKey | AuthMethod::Jwt => None,
             AuthMethod::Hmac => {
-                Some(("hmac", "HMAC request signatures arrive with app HMAC secrets (POST /admin/v1/apps/{id}/hmac-secrets)"))
+                Some(("hmac", "HMAC request signatures arrive with app HMAC keys (POST /admin/v1/apps/{id}/hmac-keys)"))
             }
             AuthMethod::Mtls => {
                 Some(("mtls", "mutual TLS arrives with app certificates (POST /admin/v1/apps/{id}/certificates)"))
@@ -353,7 +364,7 @@ fn auth_methods(methods: Vec<AuthMethod>) -> Result<Vec<AuthMethod>, AdminError>
         };
         if let Some((name, what)) = coming {
             return Err(AdminError::AuthMethodUnsupported {
-                detail: format!("auth method {name} is not available yet: {what}, planned in the credentials-beyond-API-keys work; use api_key for now"),
+                detail: format!("auth method {name} is not available yet: {what}, planned in the credentials-beyond-API-keys work; use api_key or jwt for now"),
                 param: Some(format!("auth[{i}]")),
             });
         }
@@ -364,10 +375,12 @@ fn auth_methods(methods: Vec<AuthMethod>) -> Result<Vec<AuthMethod>, AdminError>
     Ok(out)
 }
 
-/// Where keys are accepted; must not be empty when `api_key` is accepted.
-fn key_locations(list: Vec<KeyLocation>, auth: &[AuthMethod]) -> Result<Vec<KeyLocation>, AdminError> {
-    if list.is_empty() && auth.contains(&AuthMethod::ApiKey) {
-        return Err(AdminError::invalid("key_locations", "key_locations must not be empty when auth includes api_key"));
+/// Where keys are accepted; never empty (left out: the default places),
+/// also for an API that accepts only `jwt`, whose keys would go there if
+/// it ever accepts `api_key`.
+fn key_locations(list: Vec<KeyLocation>) -> Result<Vec<KeyLocation>, AdminError> {
+    if list.is_empty() {
+        return Err(AdminError::invalid("key_locations", "key_locations must not be empty; leave it out for the default places"));
     }
     let mut out: Vec<KeyLocation> = Vec::with_capacity(list.len());
     for l in list {
@@ -383,12 +396,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_api_keys_are_supported_for_now() {
+    fn api_keys_and_jwts_are_supported_for_now() {
         assert!(auth_methods(vec![AuthMethod::ApiKey]).is_ok());
-        for m in [AuthMethod::Jwt, AuthMethod::Hmac, AuthMethod::Mtls] {
+        assert_eq!(
+            auth_methods(vec![AuthMethod::Jwt, AuthMethod::ApiKey, AuthMethod::Jwt]).unwrap(),
+            [AuthMethod::Jwt, AuthMethod::ApiKey]
+        );
+        for m in [AuthMethod::Hmac, AuthMethod::Mtls] {
             let e = auth_methods(vec![AuthMethod::ApiKey, m]).unwrap_err();
             assert_eq!(e.code(), "auth_method_unsupported");
-            assert!(e.to_string().contains("not available yet"));
+            assert!(e.to_string().contains("not available yet") && !e.to_string().contains("hmac-secrets"));
         }
         assert_eq!(auth_methods(vec![]).unwrap_err().code(), "request_invalid");
     }

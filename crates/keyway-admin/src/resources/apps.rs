@@ -9,6 +9,7 @@ use crate::extract::{Actor, JsonBody, PathId};
 use crate::input::{some, LimitsIn};
 use crate::state::{now, AdminState, Write};
 use crate::validate::{self, MAX_NAME, MAX_REASON};
+use crate::validate_issuer;
 use axum::extract::State;
 use axum::Json;
 use keyway_core::change::Record;
@@ -28,6 +29,9 @@ with_ai_fields! {
         /// Rate limit and quota of the whole app, and its keys' default rate.
         #[serde(default)]
         pub limits: LimitsIn,
+        /// Subjects of verified JWTs that are this app (unique per tenant).
+        #[serde(default)]
+        pub token_subjects: Vec<String>,
     }
 }
 
@@ -52,6 +56,9 @@ with_ai_fields! {
         /// New limits (replacing the old ones whole).
         #[serde(default, deserialize_with = "some")]
         pub limits: Option<LimitsIn>,
+        /// New token subjects (replacing the old ones whole).
+        #[serde(default, deserialize_with = "some")]
+        pub token_subjects: Option<Vec<String>>,
     }
 }
 
@@ -65,10 +72,12 @@ pub async fn create(
     let ai = AiPatch::of(&mut req)?.new_limits();
     let name = validate::text("name", &req.name, MAX_NAME)?;
     let limits = validate::limits("limits", req.limits, true)?;
+    let token_subjects = validate_issuer::token_subjects(&req.token_subjects)?;
     let _write = state.begin_write().await;
     let tenant = super::tenant(&state, &tenant_id).await?;
     let owner = owner(&state, &tenant.id, &req.owner_user_id).await?;
-    let app = App { limits, ai, ..App::new(&tenant.id, name, &owner, now()) };
+    let app = App { limits, ai, token_subjects, ..App::new(&tenant.id, name, &owner, now()) };
+    subjects_are_free(&state, &app).await?;
     state.commit(&actor, vec![Write::insert("app.create", Record::App(app.clone()))]).await?;
     Ok(created(app))
 }
@@ -94,9 +103,15 @@ pub async fn patch(
     if req.reason.is_some() && req.status.is_none() {
         return Err(AdminError::invalid("reason", "reason goes with a status change"));
     }
-    if req.status.is_none() && req.owner_user_id.is_none() && req.name.is_none() && req.limits.is_none() && !req.sets_ai() {
+    let unchanged = req.status.is_none()
+        && req.owner_user_id.is_none()
+        && req.name.is_none()
+        && req.limits.is_none()
+        && req.token_subjects.is_none()
+        && !req.sets_ai();
+    if unchanged {
         return Err(AdminError::RequestInvalid {
-            detail: "nothing to change: give status, owner_user_id, name, limits, allowed_models, budget or tokens_per_minute"
+            detail: "nothing to change: give status, owner_user_id, name, limits, token_subjects, allowed_models, budget or tokens_per_minute"
                 .into(),
             param: None,
         });
@@ -105,6 +120,7 @@ pub async fn patch(
     let limits = req.limits.map(|l| validate::limits("limits", l, true)).transpose()?;
     let name = validate::opt_text("name", req.name.as_deref(), MAX_NAME)?;
     let reason = validate::opt_text("reason", req.reason.as_deref(), MAX_REASON)?;
+    let token_subjects = req.token_subjects.as_deref().map(validate_issuer::token_subjects).transpose()?;
 
     let _write = state.begin_write().await;
     let before = super::app(&state, &id).await?;
@@ -128,6 +144,10 @@ pub async fn patch(
         after.limits = l;
     }
     after.ai = ai.applied_to(&before.ai);
+    if let Some(subjects) = token_subjects {
+        after.token_subjects = subjects;
+        subjects_are_free(&state, &after).await?;
+    }
     if after == before {
         return Ok(Json(before));
     }
@@ -147,6 +167,24 @@ pub async fn delete(State(state): State<AdminState>, actor: Actor, PathId(id): P
     after.status_change = StatusChange { changed_at: Some(now()), changed_by: Some(actor.0.clone()), reason: None };
     state.commit(&actor, vec![Write::update("app.delete", Record::App(before), Record::App(after.clone()))]).await?;
     Ok(Json(after))
+}
+
+/// Checks that no other live app of `app`'s tenant holds one of its
+/// `token_subjects` (409 `already_exists` naming the subject).
+async fn subjects_are_free(state: &AdminState, app: &App) -> Result<(), AdminError> {
+    if app.token_subjects.is_empty() {
+        return Ok(());
+    }
+    let others = state.store.apps_of_tenant(&app.tenant_id).await?;
+    for other in others.iter().filter(|o| o.id != app.id && o.status != PrincipalStatus::Deleted) {
+        if let Some(i) = app.token_subjects.iter().position(|s| other.token_subjects.contains(s)) {
+            return Err(AdminError::exists(
+                format!("token_subjects[{i}]"),
+                format!("token subject {:?} is already app {}'s in this tenant", app.token_subjects[i], other.id),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Checks that `id` names a non-deleted user of `tenant` (422 otherwise).

@@ -6,6 +6,20 @@ use crate::model::{Api, ApiKey, App, Subscription};
 use crate::{fmt_time, ErrorCode, Refusal};
 use std::net::IpAddr;
 
+/// What holds the scopes of a call.
+#[derive(Debug, Clone, Copy)]
+pub enum ScopeHolder<'a> {
+    /// An API key.
+    Key(&'a ApiKey),
+    /// A verified JWT: its issuer and the scopes its scopes claim grants.
+    Token {
+        /// The token's `iss`.
+        issuer: &'a str,
+        /// Its scopes.
+        scopes: &'a [String],
+    },
+}
+
 impl Refusal {
     /// `subscription_required`: `app` has no subscription to `api`.
     pub fn subscription_required(app: &App, api: &Api) -> Self {
@@ -45,18 +59,41 @@ impl Refusal {
         .fix(format!("an admin of tenant {approver} approves subscription {} again", sub.id))
     }
 
-    /// `scope_insufficient`: `method path` needs `needed`; `key` lacks `missing`.
-    pub fn scope_insufficient(method: &str, path: &str, needed: &[&str], missing: &[&str], key: &ApiKey, app: &App) -> Self {
-        let has = if key.scopes.is_empty() { "none".to_owned() } else { key.scopes.join(", ") };
+    /// `scope_insufficient`: `method path` needs `needed`; the credential
+    /// (`holder`: a key, or a verified token) lacks `missing`.
+    pub fn scope_insufficient(
+        method: &str,
+        path: &str,
+        needed: &[&str],
+        missing: &[&str],
+        holder: ScopeHolder<'_>,
+        app: &App,
+    ) -> Self {
         let needed = needed.join(", ");
         let missing = missing.join(", ");
-        Self::new(
-            ErrorCode::ScopeInsufficient,
-            format!("{method} {path} needs scopes {needed}; key {}... has {has}.", key.prefix),
-            format!("missing {missing}; needed {needed}; key {} has {has}", key.id),
-        )
-        .hint(format!("Use a key with the scopes {missing}."))
-        .fix(format!("issue a key with scopes {needed} for app {}", app.name))
+        let list = |scopes: &[String]| if scopes.is_empty() { "none".to_owned() } else { scopes.join(", ") };
+        match holder {
+            ScopeHolder::Key(key) => {
+                let has = list(&key.scopes);
+                Self::new(
+                    ErrorCode::ScopeInsufficient,
+                    format!("{method} {path} needs scopes {needed}; key {}... has {has}.", key.prefix),
+                    format!("missing {missing}; needed {needed}; key {} has {has}", key.id),
+                )
+                .hint(format!("Use a key with the scopes {missing}."))
+                .fix(format!("issue a key with scopes {needed} for app {}", app.name))
+            }
+            ScopeHolder::Token { issuer, scopes } => {
+                let has = list(scopes);
+                Self::new(
+                    ErrorCode::ScopeInsufficient,
+                    format!("{method} {path} needs scopes {needed}; the token has {has}."),
+                    format!("missing {missing}; needed {needed}; token of issuer {issuer} for app {} has {has}", app.id),
+                )
+                .hint(format!("Request a token with the scopes {missing}."))
+                .fix(format!("have issuer {issuer} grant scopes {needed} to app {}", app.name))
+            }
+        }
     }
 
     /// `ip_not_allowed`: `client_ip` is outside `key`'s allow list.

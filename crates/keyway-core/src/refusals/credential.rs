@@ -53,6 +53,12 @@ pub enum CredentialProblem<'a> {
         /// At most the first 12 characters sent, never the secret part.
         prefix: &'a str,
     },
+    /// A bearer token that is not a JWS compact token this gateway reads
+    /// (not three segments, not base64url, no `alg`...).
+    NotAJwt {
+        /// What is wrong with it (never the token).
+        problem: &'a dyn Seen,
+    },
 }
 
 impl Refusal {
@@ -122,6 +128,11 @@ impl Refusal {
                 format!("The key in {place} is malformed: {problem}."),
                 "Copy the key again from where it was issued; keys look like kw_live_ followed by 36 letters and digits.",
                 format!("key text in {place} starting {prefix:?} failed format checks: {problem}"),
+            ),
+            CredentialProblem::NotAJwt { problem } => (
+                format!("The bearer token is not a valid JWT: {problem}."),
+                "Send Authorization: Bearer <JWT>, the token exactly as your identity provider issued it.",
+                format!("bearer token is not a JWT: {problem}"),
             ),
         };
         Self::new(ErrorCode::CredentialMalformed, detail, evidence).hint(hint)

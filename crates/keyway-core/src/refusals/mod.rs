@@ -19,14 +19,17 @@ mod key;
 mod limits;
 mod request;
 mod route;
+mod token;
 mod upstream;
 
 pub use ai::{CredentialRejected, ModelListOf};
+pub use authorization::ScopeHolder;
 pub use credential::CredentialProblem;
 pub use identity::{OwnerGone, OwnerSuspended, TenantSuspended};
 pub use limits::{BudgetUsed, QuotaUsed, RateUsed, TokensUsed};
 pub use request::Malformed;
 pub use route::NoRoute;
+pub use token::FutureClaim;
 pub use upstream::BodyTimeout;
 
 use crate::fmt_time;

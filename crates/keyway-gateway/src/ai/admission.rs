@@ -23,14 +23,16 @@ use std::sync::Arc;
 /// Completion tokens assumed for a call that sets no `max_tokens`.
 pub const DEFAULT_OUTPUT_ESTIMATE: u64 = 256;
 
-/// The levels whose AI limits apply to `admitted`, key first: each with
-/// its subject id and its limits.
-pub fn levels(admitted: &Admitted) -> [(Level, &str, &AiLimits); 3] {
-    [
-        (Level::Key, admitted.key.key.id.as_str(), admitted.key.key.ai_limits()),
-        (Level::App, admitted.app.id.as_str(), &admitted.app.ai),
-        (Level::Tenant, admitted.tenant.id.as_str(), &admitted.tenant.ai),
-    ]
+/// The levels whose AI limits apply to `admitted`, key first (none for
+/// a caller with a token): each with its subject id and its limits.
+pub fn levels(admitted: &Admitted) -> Vec<(Level, &str, &AiLimits)> {
+    let key = admitted.key.as_ref().map(|k| (Level::Key, k.key.id.as_str(), k.key.ai_limits()));
+    key.into_iter()
+        .chain([
+            (Level::App, admitted.app.id.as_str(), &admitted.app.ai),
+            (Level::Tenant, admitted.tenant.id.as_str(), &admitted.tenant.ai),
+        ])
+        .collect()
 }
 
 /// The ledger checks of `admitted`'s levels that set AI limits.
@@ -105,10 +107,14 @@ pub fn evidence(admitted: &Admitted, checks: &[MeterCheck], estimate: Amounts) -
     if checks.is_empty() {
         return Text::Static("no AI budget or token limit set");
     }
-    let limits = admitted.key.in_use().ai_limits_evidence.get(
-        |(app, tenant)| Arc::ptr_eq(app, &admitted.app) && Arc::ptr_eq(tenant, &admitted.tenant),
-        || ((admitted.app.clone(), admitted.tenant.clone()), limits_text(checks)),
-    );
+    // Described once per key; a call by token (no key) describes them each time.
+    let limits = match &admitted.key {
+        Some(key) => key.in_use().ai_limits_evidence.get(
+            |(app, tenant)| Arc::ptr_eq(app, &admitted.app) && Arc::ptr_eq(tenant, &admitted.tenant),
+            || ((admitted.app.clone(), admitted.tenant.clone()), limits_text(checks)),
+        ),
+        None => Text::Owned(limits_text(checks)),
+    };
     let mut out = String::with_capacity(limits.len() + 64);
     out.push_str(&limits);
     let _ = write!(out, "; held an estimate of {} tokens, $", estimate.tokens);

@@ -1,10 +1,11 @@
 //! Stage 5, authorization: may this app make this call now? Its
 //! subscription to the API (unless the API is open to its whole tenant),
-//! the scopes the API and the matched route need, and the key's client IP
-//! allow list — in the catalog's order.
+//! the scopes the API and the matched route need (held by the key or
+//! granted by the token), and the key's client IP allow list — in the catalog's order.
 
-use crate::snapshot::{ApiEntry, KeyEntry, Snapshot};
+use crate::snapshot::{ApiEntry, Snapshot};
 use keyway_core::model::{App, ScopeRule, SubscriptionStatus, Visibility};
+use keyway_core::refusals::ScopeHolder;
 use keyway_core::text::Text;
 use keyway_core::Refusal;
 use std::net::IpAddr;
@@ -20,8 +21,9 @@ pub struct Call<'a> {
     pub client_ip: IpAddr,
 }
 
-/// Checks subscription, scopes and IP; on success returns the evidence.
-pub fn check(snapshot: &Snapshot, key: &KeyEntry, app: &App, api: &ApiEntry, call: Call<'_>) -> Result<Text, Refusal> {
+/// Checks subscription, scopes and IP (a key's allow list; a token has
+/// none) of the credential `holder`; on success returns the evidence.
+pub fn check(snapshot: &Snapshot, holder: ScopeHolder<'_>, app: &App, api: &ApiEntry, call: Call<'_>) -> Result<Text, Refusal> {
     let a = &api.api;
     let mut evidence = Evidence::default();
 
@@ -50,20 +52,24 @@ pub fn check(snapshot: &Snapshot, key: &KeyEntry, app: &App, api: &ApiEntry, cal
     }
     needed.sort_unstable();
     needed.dedup();
-    let has = &key.key.scopes;
+    let has: &[String] = match holder {
+        ScopeHolder::Key(key) => &key.scopes,
+        ScopeHolder::Token { scopes, .. } => scopes,
+    };
     let missing: Vec<&str> = needed.iter().copied().filter(|n| !has.iter().any(|h| h == n)).collect();
     if !missing.is_empty() {
-        return Err(Refusal::scope_insufficient(call.method, relative, &needed, &missing, &key.key, app));
+        return Err(Refusal::scope_insufficient(call.method, relative, &needed, &missing, holder, app));
     }
     if !needed.is_empty() {
         evidence.add(&["scopes ", &needed.join(", "), " held"]);
     }
 
-    // Client IP allow list.
-    let allowed = key.key.allowed_ips();
+    // Client IP allow list (of a key).
+    let ScopeHolder::Key(key) = holder else { return Ok(evidence.0) };
+    let allowed = key.allowed_ips();
     if !allowed.is_empty() {
         if !allowed.iter().any(|net| net.contains(&call.client_ip)) {
-            return Err(Refusal::ip_not_allowed(&key.key, call.client_ip));
+            return Err(Refusal::ip_not_allowed(key, call.client_ip));
         }
         evidence.add(&["client ip ", &call.client_ip.to_string(), " allowed"]);
     }

@@ -27,6 +27,12 @@ pub fn check(snapshot: &Snapshot, key: &KeyEntry, api: &ApiEntry) -> Result<Iden
     let Some(app) = snapshot.apps.get(&k.app_id).cloned() else {
         return Err(Refusal::key_owner_deleted(OwnerGone::AppMissing(k)));
     };
+    check_app(snapshot, app, api)
+}
+
+/// Checks the standing of `app` (found through a key or a verified
+/// token's subject), its owner and tenant, for a call to `api`.
+pub fn check_app(snapshot: &Snapshot, app: Arc<App>, api: &ApiEntry) -> Result<Identity, Refusal> {
     match app.status {
         PrincipalStatus::Deleted => return Err(Refusal::key_owner_deleted(OwnerGone::AppDeleted(&app))),
         PrincipalStatus::Suspended => return Err(Refusal::key_owner_suspended(OwnerSuspended::App(&app))),
@@ -40,8 +46,8 @@ pub fn check(snapshot: &Snapshot, key: &KeyEntry, api: &ApiEntry) -> Result<Iden
             PrincipalStatus::Active => {}
         },
     }
-    let Some(tenant) = snapshot.tenants.get(&k.tenant_id).cloned() else {
-        return Err(Refusal::internal(format!("key {} names tenant {} which is not in the store", k.id, k.tenant_id)));
+    let Some(tenant) = snapshot.tenants.get(&app.tenant_id).cloned() else {
+        return Err(Refusal::internal(format!("app {} names tenant {} which is not in the store", app.id, app.tenant_id)));
     };
     if tenant.status == TenantStatus::Suspended {
         return Err(Refusal::tenant_suspended(TenantSuspended::Caller(&tenant)));

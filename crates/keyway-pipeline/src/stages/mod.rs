@@ -10,3 +10,4 @@ pub mod identity;
 pub mod key;
 pub mod request;
 pub mod route;
+pub mod token;

@@ -5,6 +5,7 @@
 use super::ai_rows;
 use super::audit;
 use super::errors::{sqlite_error, violation, Violation};
+use super::issuer_rows;
 use super::rows::{self, Table};
 use crate::StoreError;
 use keyway_core::change::{Change, Record};
@@ -33,6 +34,7 @@ fn table(record: &Record) -> &'static Table {
         Record::Subscription(_) => &rows::SUBSCRIPTIONS,
         Record::Provider(_) => &ai_rows::PROVIDERS,
         Record::Model(_) => &ai_rows::MODELS,
+        Record::Issuer(_) => &issuer_rows::ISSUERS,
     }
 }
 
@@ -46,6 +48,7 @@ fn id(record: &Record) -> &str {
         Record::Subscription(s) => s.id.as_str(),
         Record::Provider(p) => p.id.as_str(),
         Record::Model(m) => m.id.as_str(),
+        Record::Issuer(i) => i.id.as_str(),
     }
 }
 
@@ -66,6 +69,7 @@ fn write(tx: &Connection, change: &Change) -> Result<(), StoreError> {
             Record::Subscription(s) => rows::write_subscription(&mut stmt, s),
             Record::Provider(p) => ai_rows::write_provider(&mut stmt, p),
             Record::Model(m) => ai_rows::write_model(&mut stmt, m),
+            Record::Issuer(i) => issuer_rows::write_issuer(&mut stmt, i),
         }
     };
     match written {
@@ -123,6 +127,9 @@ fn unique_message(record: &Record, message: &str) -> String {
         Record::Model(m) if on("ai_models.name") || on("ai_models_name_uq") => {
             format!("model name '{}' is taken in tenant '{}'", m.name, m.tenant_id)
         }
+        Record::Issuer(i) if on("jwt_issuers.name") || on("jwt_issuers_name_uq") => {
+            format!("issuer name '{}' is taken in tenant '{}'", i.name, i.tenant_id)
+        }
         _ if on(".id") || on("_id_tenant_uq") => format!("{} id '{}' already exists", record.kind(), id(record)),
         _ => format!("{} '{}' clashes with an existing row ({message})", record.kind(), id(record)),
     }
@@ -144,6 +151,7 @@ fn missing_reference(tx: &Connection, record: &Record) -> Result<Option<StoreErr
         Record::Api(a) => Ok((!tenant_exists(a.tenant_id.as_str())?).then(|| no_tenant(a.tenant_id.as_str()))),
         Record::Provider(p) => Ok((!tenant_exists(p.tenant_id.as_str())?).then(|| no_tenant(p.tenant_id.as_str()))),
         Record::Model(m) => Ok((!tenant_exists(m.tenant_id.as_str())?).then(|| no_tenant(m.tenant_id.as_str()))),
+        Record::Issuer(i) => Ok((!tenant_exists(i.tenant_id.as_str())?).then(|| no_tenant(i.tenant_id.as_str()))),
         Record::Subscription(s) => {
             if !exists(tx, "SELECT 1 FROM apis WHERE id = ?1", [s.api_id.as_str()])? {
                 return Ok(Some(StoreError::NotFound(format!("API '{}' does not exist (subscription '{}')", s.api_id, s.id))));

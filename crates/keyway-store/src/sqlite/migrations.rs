@@ -454,6 +454,29 @@ ALTER TABLE tenants ADD COLUMN ai TEXT NOT NULL DEFAULT '{}';
     r#"
 CREATE INDEX quota_usage_by_period ON quota_usage (period, period_start);
 "#,
+    // 13: trusted JWT issuers of a tenant (inline JWKS as JSON text, or a
+    // URL), names unique per tenant among the live ones; the subjects of
+    // tokens that are an app, and the issuers an API trusts, as JSON lists.
+    r#"
+CREATE TABLE jwt_issuers (
+    id             TEXT PRIMARY KEY NOT NULL,
+    tenant_id      TEXT NOT NULL REFERENCES tenants (id),
+    name           TEXT NOT NULL,
+    issuer         TEXT NOT NULL,
+    jwks_url       TEXT,
+    jwks           TEXT,
+    algorithms     TEXT NOT NULL,
+    audiences      TEXT NOT NULL,
+    leeway_seconds INTEGER NOT NULL,
+    subject_claim  TEXT NOT NULL,
+    scopes_claim   TEXT NOT NULL,
+    created_at     TEXT NOT NULL,
+    deleted_at     TEXT
+);
+CREATE UNIQUE INDEX jwt_issuers_name_uq ON jwt_issuers (tenant_id, name) WHERE deleted_at IS NULL;
+ALTER TABLE apps ADD COLUMN token_subjects TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE apis ADD COLUMN jwt_issuers TEXT NOT NULL DEFAULT '[]';
+"#,
 ];
 
 /// Work a migration needs beyond SQL, run in the same transaction right

@@ -31,6 +31,7 @@ mod entities;
 mod enums;
 mod errors;
 mod group;
+mod issuer_rows;
 mod legacy_calls;
 mod migrations;
 mod query;

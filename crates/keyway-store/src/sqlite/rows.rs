@@ -107,7 +107,18 @@ pub(crate) fn write_user(stmt: &mut Statement<'_>, u: &User) -> rusqlite::Result
 /// The `apps` table.
 pub(crate) const APPS: Table = Table {
     name: "apps",
-    cols: &["id", "tenant_id", "name", "owner_user_id", "status", "status_change", "created_at", "limits", "ai"],
+    cols: &[
+        "id",
+        "tenant_id",
+        "name",
+        "owner_user_id",
+        "status",
+        "status_change",
+        "created_at",
+        "limits",
+        "ai",
+        "token_subjects",
+    ],
 };
 
 /// Reads an app from a row of [`APPS`] columns.
@@ -122,6 +133,7 @@ pub(crate) fn app(r: &Row<'_>) -> rusqlite::Result<App> {
         created_at: r.get::<_, Time>(6)?.0,
         limits: r.get::<_, Json<_>>(7)?.0,
         ai: r.get::<_, Json<_>>(8)?.0,
+        token_subjects: r.get::<_, Json<_>>(9)?.0,
     })
 }
 
@@ -137,6 +149,7 @@ pub(crate) fn write_app(stmt: &mut Statement<'_>, a: &App) -> rusqlite::Result<u
         Time(a.created_at),
         Json(&a.limits),
         Json(&a.ai),
+        Json(&a.token_subjects),
     ])
 }
 
@@ -250,6 +263,7 @@ pub(crate) const APIS: Table = Table {
         "limits",
         "kind",
         "prompt",
+        "jwt_issuers",
     ],
 };
 
@@ -280,6 +294,7 @@ pub(crate) fn api(r: &Row<'_>) -> rusqlite::Result<Api> {
         limits: r.get::<_, Json<_>>(21)?.0,
         kind: r.get::<_, Enum<_>>(22)?.0,
         prompt: r.get::<_, Option<Json<_>>>(23)?.map(|j| j.0),
+        jwt_issuers: r.get::<_, Json<_>>(24)?.0,
     })
 }
 
@@ -310,6 +325,7 @@ pub(crate) fn write_api(stmt: &mut Statement<'_>, a: &Api) -> rusqlite::Result<u
         Json(&a.limits),
         Enum(a.kind),
         a.prompt.as_ref().map(Json),
+        Json(&a.jwt_issuers),
     ])
 }
 

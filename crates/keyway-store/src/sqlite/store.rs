@@ -1,11 +1,12 @@
 //! [`Store`] for [`SqliteStore`]: each method moves its arguments onto the
 //! blocking pool and calls the module that does the work.
 
-use super::{admin_tokens, ai_rows, audit, calls, entities, group, quota, rollups, rows, run, usage, SqliteStore};
+use super::{admin_tokens, ai_rows, audit, calls, entities, group, issuer_rows, quota, rollups, rows, run, usage, SqliteStore};
 use crate::{AdminToken, KeySink, QuotaUsageRow, StateDump, Store, StoreError};
 use async_trait::async_trait;
 use keyway_core::change::Change;
-use keyway_core::ids::{ApiId, AppId, KeyId, ModelId, ProviderId, SubscriptionId, TenantId, UserId};
+use keyway_core::ids::{ApiId, AppId, IssuerId, KeyId, ModelId, ProviderId, SubscriptionId, TenantId, UserId};
+use keyway_core::issuers::JwtIssuer;
 use keyway_core::model::{Api, ApiKey, App, Subscription, Tenant, User};
 use keyway_core::providers::{AiModel, Provider};
 use keyway_core::records::{AuditEntry, AuditQuery, CallLogRow, LogQuery};
@@ -142,6 +143,17 @@ impl Store for SqliteStore {
     async fn subscriptions_of_app(&self, app: &AppId) -> Result<Vec<Subscription>, StoreError> {
         let app = app.clone();
         run(&self.main, move |c| entities::by_parent(c, &rows::SUBSCRIPTIONS, "app_id", app.as_str(), rows::subscription)).await
+    }
+
+    async fn issuer(&self, id: &IssuerId) -> Result<Option<JwtIssuer>, StoreError> {
+        let id = id.clone();
+        run(&self.main, move |c| entities::by_id(c, &issuer_rows::ISSUERS, id.as_str(), issuer_rows::issuer)).await
+    }
+
+    async fn issuers_of_tenant(&self, tenant: &TenantId) -> Result<Vec<JwtIssuer>, StoreError> {
+        let tenant = tenant.clone();
+        run(&self.main, move |c| entities::by_parent(c, &issuer_rows::ISSUERS, "tenant_id", tenant.as_str(), issuer_rows::issuer))
+            .await
     }
 
     async fn provider(&self, id: &ProviderId) -> Result<Option<Provider>, StoreError> {

@@ -65,6 +65,7 @@ pub fn app(tenant: &Tenant, owner: &User) -> App {
         status_change: changed(3),
         limits: keyway_core::model::Limits::default(),
         ai: ai_limits(),
+        token_subjects: vec!["svc-storefront".into(), "spiffe://acme/storefront".into()],
         created_at: at(2),
     }
 }
@@ -141,6 +142,7 @@ pub fn api(tenant: &Tenant, base_path: &str) -> Api {
         prompt: None,
         auth: vec![AuthMethod::ApiKey, AuthMethod::Jwt],
         key_locations: vec![KeyLocation::XApiKey, KeyLocation::Query],
+        jwt_issuers: vec![keyway_core::ids::IssuerId::generate()],
         requires_approval: true,
         visibility: Visibility::Public,
         required_scopes: vec!["orders:read".into()],

@@ -10,6 +10,7 @@ mod conflicts;
 mod entities;
 mod fixtures;
 mod group_commit;
+mod issuers;
 mod load;
 mod quota;
 mod reopen;
