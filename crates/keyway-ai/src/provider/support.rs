@@ -17,6 +17,12 @@ pub struct Unsupported {
 }
 
 impl ProviderKind {
+    /// Whether this kind has no JSON mode of its own, so a JSON
+    /// `response_format` is sent as [`crate::json_mode`]'s forced tool.
+    pub fn emulates_json_mode(self) -> bool {
+        self == ProviderKind::Anthropic
+    }
+
     /// The first parameter of `req` this kind cannot honour, if any.
     /// Parameters a provider may ignore without changing what the answer
     /// is (`seed`, `user`, `logit_bias`...) are dropped, not refused.
@@ -32,7 +38,7 @@ impl ProviderKind {
                 // JSON mode is emulated with a forced tool (`json_mode`), which
                 // would stop the model from calling the caller's own tools.
                 let json = matches!(req.response_format, Some(ResponseFormat::JsonObject | ResponseFormat::JsonSchema { .. }));
-                if json && !crate::json_mode::emulable(req) {
+                if json && self.emulates_json_mode() && !crate::json_mode::emulable(req) {
                     return Some(Unsupported {
                         param: "response_format",
                         reason: "Anthropic models have no JSON mode, and Keyway's (a forced tool) cannot be combined with tools of your own: drop one of the two",

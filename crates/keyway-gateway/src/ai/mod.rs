@@ -35,7 +35,7 @@ use bytes::Bytes;
 use exchange::Failed;
 use http::Request;
 use keyway_ai::outbound::{build_chat, build_embeddings, ProviderTarget, ResponseReader};
-use keyway_ai::{anthropic, json_mode, openai, ChatRequest, ProviderKind, WireFormat};
+use keyway_ai::{anthropic, json_mode, openai, ChatRequest, WireFormat};
 use keyway_core::model::{Api, ApiKind, Protocol};
 use keyway_core::providers::AiModel;
 use keyway_core::records::CallLogRow;
@@ -198,13 +198,15 @@ impl Providers {
         let attempts = plan::able(plan::attempts(ctx.snapshot, &model), parsed)?;
         let (held, first_pricing) = admit(&mut ctx, &model, &attempts, |pricing| admission::estimate(parsed, pricing))?;
         let timeout = model.timeout_ms.map_or(ctx.default_timeout, Duration::from_millis);
-        let emulated = json_mode::emulable(parsed).then(|| {
+        // JSON mode, for a provider without one, through a forced tool: the
+        // rewritten request made only when such a provider may be asked.
+        let emulates_json = |a: &Attempt| a.provider.kind.emulates_json_mode() && json_mode::emulable(parsed);
+        let emulated = attempts.iter().any(emulates_json).then(|| {
             let mut r = parsed.clone();
             json_mode::emulate(&mut r);
             r
         });
-        // JSON mode, for a provider without one, through a forced tool.
-        let emulates = |a: &Attempt| a.provider.kind == ProviderKind::Anthropic && emulated.is_some();
+        let emulates = |a: &Attempt| emulated.is_some() && a.provider.kind.emulates_json_mode();
         let answered = self
             .exchange(ctx.client, &attempts, timeout, |a, credential| {
                 let sent = if emulates(a) { emulated.as_ref().unwrap_or(parsed) } else { parsed };
