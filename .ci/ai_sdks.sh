@@ -21,8 +21,12 @@ if ! "$VENV/bin/python" -c "import openai, anthropic, sys; sys.exit(0 if (openai
     "$VENV/bin/pip" install --quiet --disable-pip-version-check "openai==$OPENAI_VERSION" "anthropic==$ANTHROPIC_VERSION"
 fi
 
-echo "-- building keyway"
-cargo build --locked -p keyway
+# The debug binary exactly as `cargo test --workspace` built it (same
+# features, so in CI this compiles nothing; a `cargo build -p keyway`
+# resolves features apart and would build a second copy of the
+# dependencies, which once filled the CI machine's disk).
+echo "-- building keyway (as the tests build it)"
+cargo test --workspace --locked --no-run
 BIN="$TARGET_DIR/debug/keyway"
 
 read -r GATEWAY_PORT ADMIN_PORT < <(python3 - <<'PY'

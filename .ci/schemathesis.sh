@@ -35,10 +35,12 @@ if [[ "$("$VENV/bin/schemathesis" --version 2>/dev/null || true)" != *" $SCHEMAT
     "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
-# The debug binary: `cargo test` has just built it, so this costs nothing
-# in CI, and the admin API's contract does not depend on optimisation.
-echo "-- building keyway"
-cargo build --locked -p keyway
+# The debug binary exactly as `cargo test --workspace` built it (same
+# features, so in CI this compiles nothing; a `cargo build -p keyway`
+# resolves features apart and would build a second copy of the
+# dependencies, which once filled the CI machine's disk).
+echo "-- building keyway (as the tests build it)"
+cargo test --workspace --locked --no-run
 BIN="$TARGET_DIR/debug/keyway"
 
 # Two free loopback ports (the kernel picks them; a race with another
