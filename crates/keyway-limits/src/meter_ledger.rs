@@ -3,9 +3,8 @@
 
 use crate::key::LimitKey;
 use crate::meter::{Amounts, Hold, Measure, Meter, MeterCheck, MeterLimit, MeterRefusal, MeterUsage, Reservation};
-use crate::shards::{Shard, Sharded};
+use crate::shards::{FastMap, Shard, Sharded};
 use chrono::{DateTime, Utc};
-use std::collections::HashMap;
 
 /// The count of one subject and measure in its current window.
 #[derive(Debug, Clone, Copy)]
@@ -26,7 +25,7 @@ impl Count {
 }
 
 /// A subject's counts, one per measure.
-type Counts = HashMap<Measure, Count>;
+type Counts = FastMap<Measure, Count>;
 
 /// The metering ledger, in memory.
 #[derive(Debug)]

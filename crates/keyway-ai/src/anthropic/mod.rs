@@ -17,6 +17,7 @@ mod stream_encode;
 
 pub use error::{parse_error, render_error};
 pub use request::{parse_request, render_request, DEFAULT_MAX_TOKENS};
+pub(crate) use response::UsageWire;
 pub use response::{parse_response, render_response, usage_from_anthropic, usage_to_anthropic};
 pub use stream_decode::StreamDecoder;
 pub use stream_encode::StreamEncoder;

@@ -23,6 +23,35 @@ pub fn usage_from_anthropic(m: &Map<String, Value>, path: &str) -> Result<Usage,
     })
 }
 
+/// An Anthropic `usage` object read by serde straight from the body, no
+/// `Value` built; it takes exactly what [`usage_from_anthropic`] takes
+/// and gives the same [`Usage`] (on anything else the caller reads the
+/// body again with [`usage_from_anthropic`] for an error naming the member).
+#[derive(serde::Deserialize)]
+pub(crate) struct UsageWire {
+    #[serde(default)]
+    input_tokens: Option<u64>,
+    #[serde(default)]
+    output_tokens: Option<u64>,
+    #[serde(default)]
+    cache_read_input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_creation_input_tokens: Option<u64>,
+}
+
+impl From<UsageWire> for Usage {
+    fn from(w: UsageWire) -> Self {
+        let (read, write) = (w.cache_read_input_tokens.unwrap_or(0), w.cache_creation_input_tokens.unwrap_or(0));
+        Usage {
+            input_tokens: w.input_tokens.unwrap_or(0).saturating_add(read).saturating_add(write),
+            output_tokens: w.output_tokens.unwrap_or(0),
+            cached_input_tokens: read,
+            cache_write_tokens: write,
+            reasoning_tokens: 0,
+        }
+    }
+}
+
 /// Renders [`Usage`] as an Anthropic `usage` object (`input_tokens` being
 /// the uncached remainder). Reasoning tokens stay inside `output_tokens`.
 pub fn usage_to_anthropic(u: &Usage) -> Value {

@@ -15,6 +15,7 @@ mod stream_encode;
 
 pub use error::{parse_error, render_error};
 pub use request::{parse_request, render_request};
+pub(crate) use response::UsageWire;
 pub use response::{parse_response, render_response, usage_from_openai, usage_to_openai};
 pub(crate) use stream_decode::usage_only_event;
 pub use stream_decode::StreamDecoder;

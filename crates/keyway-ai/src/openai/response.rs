@@ -26,6 +26,48 @@ pub fn usage_from_openai(m: &Map<String, Value>, path: &str) -> Result<Usage, Fo
     Ok(u)
 }
 
+/// An OpenAI `usage` object read by serde straight from the body, no
+/// `Value` built: what the metering of a relayed answer reads. It takes
+/// exactly what [`usage_from_openai`] takes (each member absent, `null`
+/// or a non-negative integer) and gives the same [`Usage`]; on anything
+/// else the caller reads the body again with [`usage_from_openai`] for
+/// an error that names the member.
+#[derive(serde::Deserialize)]
+pub(crate) struct UsageWire {
+    #[serde(default)]
+    prompt_tokens: Option<u64>,
+    #[serde(default)]
+    completion_tokens: Option<u64>,
+    #[serde(default)]
+    prompt_tokens_details: Option<CachedWire>,
+    #[serde(default)]
+    completion_tokens_details: Option<ReasoningWire>,
+}
+
+#[derive(serde::Deserialize)]
+struct CachedWire {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+}
+
+#[derive(serde::Deserialize)]
+struct ReasoningWire {
+    #[serde(default)]
+    reasoning_tokens: Option<u64>,
+}
+
+impl From<UsageWire> for Usage {
+    fn from(w: UsageWire) -> Self {
+        Usage {
+            input_tokens: w.prompt_tokens.unwrap_or(0),
+            output_tokens: w.completion_tokens.unwrap_or(0),
+            cached_input_tokens: w.prompt_tokens_details.and_then(|d| d.cached_tokens).unwrap_or(0),
+            reasoning_tokens: w.completion_tokens_details.and_then(|d| d.reasoning_tokens).unwrap_or(0),
+            ..Usage::default()
+        }
+    }
+}
+
 /// Renders [`Usage`] as an OpenAI `usage` object. Cache writes have no
 /// OpenAI field; they stay counted in `prompt_tokens`.
 pub fn usage_to_openai(u: &Usage) -> Value {

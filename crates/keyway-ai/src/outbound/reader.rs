@@ -51,16 +51,11 @@ impl ResponseReader {
     /// same format. `Ok(None)` when the body has no usage; Gemini bodies
     /// (`usageMetadata`) are parsed whole.
     pub fn usage_of(self, body: &[u8]) -> Result<Option<Usage>, FormatError> {
-        #[derive(serde::Deserialize)]
-        struct UsageOnly {
-            #[serde(default)]
-            usage: Option<serde_json::Map<String, serde_json::Value>>,
-        }
-        let read =
-            |body: &[u8]| serde_json::from_slice::<UsageOnly>(body).map_err(|e| FormatError::Json { detail: e.to_string() });
         match self {
-            Self::OpenAi => read(body)?.usage.map(|m| openai::usage_from_openai(&m, "usage")).transpose(),
-            Self::Anthropic => read(body)?.usage.map(|m| anthropic::usage_from_anthropic(&m, "usage")).transpose(),
+            Self::OpenAi => usage_member::<openai::UsageWire>(body)
+                .map_or_else(|| read_usage_map(body)?.map(|m| openai::usage_from_openai(&m, "usage")).transpose(), Ok),
+            Self::Anthropic => usage_member::<anthropic::UsageWire>(body)
+                .map_or_else(|| read_usage_map(body)?.map(|m| anthropic::usage_from_anthropic(&m, "usage")).transpose(), Ok),
             Self::Gemini => Ok(gemini::parse_response(body)?.usage),
         }
     }
@@ -70,7 +65,7 @@ impl ResponseReader {
     /// `data:` line, `choices` empty, no `error`), read without decoding
     /// the rest; `None` for any other event (or format): decode it with
     /// [`ResponseReader::stream`].
-    pub fn usage_only_event(self, event: &[u8]) -> Option<Result<Usage, FormatError>> {
+    pub fn usage_only_event(self, event: &[u8]) -> Option<Usage> {
         match self {
             Self::OpenAi => openai::usage_only_event(event),
             Self::Anthropic | Self::Gemini => None,
@@ -188,6 +183,30 @@ fn raw_message(status: u16, body: &[u8]) -> String {
     }
 }
 
+/// The top-level `usage` member of a JSON body read straight into `U`
+/// (the rest skipped, nothing built); `None` when the body is not one
+/// `U` takes, to be read again by [`read_usage_map`] for the error.
+fn usage_member<U: serde::de::DeserializeOwned + Into<Usage>>(body: &[u8]) -> Option<Option<Usage>> {
+    #[derive(serde::Deserialize)]
+    struct UsageOnly<U> {
+        // Absent reads as `None` (serde's rule for an `Option` member).
+        usage: Option<U>,
+    }
+    let read: UsageOnly<U> = serde_json::from_slice(body).ok()?;
+    Some(read.usage.map(Into::into))
+}
+
+/// The top-level `usage` member of a JSON body as a map, for the readers
+/// that name the member at fault.
+fn read_usage_map(body: &[u8]) -> Result<Option<serde_json::Map<String, serde_json::Value>>, FormatError> {
+    #[derive(serde::Deserialize)]
+    struct UsageOnly {
+        #[serde(default)]
+        usage: Option<serde_json::Map<String, serde_json::Value>>,
+    }
+    Ok(serde_json::from_slice::<UsageOnly>(body).map_err(|e| FormatError::Json { detail: e.to_string() })?.usage)
+}
+
 #[cfg(test)]
 mod tests {
     use super::ResponseReader;
@@ -207,6 +226,28 @@ mod tests {
             assert_eq!(reader.usage_of(body).unwrap(), whole);
         }
         assert_eq!(ResponseReader::OpenAi.usage_of(br#"{"choices":[]}"#).unwrap(), None);
+        assert_eq!(ResponseReader::OpenAi.usage_of(br#"{"choices":[],"usage":null}"#).unwrap(), None);
         assert!(ResponseReader::OpenAi.usage_of(b"not json").is_err());
+    }
+
+    #[test]
+    fn nulls_read_as_absent_and_a_member_of_the_wrong_shape_is_named() {
+        let nulls = br#"{"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":null,
+            "prompt_tokens_details":null,"completion_tokens_details":{"reasoning_tokens":null}}}"#;
+        let read = ResponseReader::OpenAi.usage_of(nulls).unwrap().unwrap();
+        assert_eq!(Some(read), ResponseReader::OpenAi.parse_response(nulls).unwrap().usage);
+        assert_eq!((read.input_tokens, read.output_tokens, read.reasoning_tokens), (3, 0, 0));
+        for (reader, body, member) in [
+            (ResponseReader::OpenAi, &br#"{"choices":[],"usage":{"prompt_tokens":1.5}}"#[..], "prompt_tokens"),
+            (
+                ResponseReader::OpenAi,
+                br#"{"choices":[],"usage":{"prompt_tokens_details":{"cached_tokens":-1}}}"#,
+                "cached_tokens",
+            ),
+            (ResponseReader::Anthropic, br#"{"usage":{"input_tokens":"7"}}"#, "input_tokens"),
+        ] {
+            let err = reader.usage_of(body).unwrap_err().to_string();
+            assert!(err.contains(member), "{err}");
+        }
     }
 }

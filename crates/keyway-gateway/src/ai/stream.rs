@@ -175,7 +175,7 @@ impl TranslatedStream {
                 // the decoder, whole, so skipping one leaves it no state).
                 let usage_only = match p.reader.usage_only_event(&event) {
                     Some(usage) => {
-                        self.usage = Some(usage?);
+                        self.usage = Some(usage);
                         p.raw = Vec::new();
                         true
                     }
