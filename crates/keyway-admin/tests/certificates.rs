@@ -72,6 +72,8 @@ async fn a_fingerprint_binds_one_app_and_bad_ones_are_400_without_a_write() {
         (format!("{}zz", "c4".repeat(31)), "'z' is not a hex digit"),
         (String::new(), "0 hex digits"),
         ("sha256:".to_owned() + &hex, "'s' is not a hex digit"),
+        (format!("c4::{}", &hex[2..]), "a colon must sit between two hex digits"),
+        (format!(" {hex}"), "' ' is not a hex digit"),
     ] {
         let r = h.call("POST", &format!("/admin/v1/apps/{}/certificates", w.app), Some(json!({"sha256_fingerprint": bad}))).await;
         let p = r.problem(400, "request_invalid");

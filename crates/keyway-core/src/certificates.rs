@@ -43,6 +43,8 @@ pub enum FingerprintError {
     NotHex(char),
     /// Not 64 hex digits (the count found).
     Length(usize),
+    /// A colon that does not sit between two hex digits.
+    Colon,
 }
 
 impl std::fmt::Display for FingerprintError {
@@ -51,6 +53,7 @@ impl std::fmt::Display for FingerprintError {
             FingerprintError::NotHex(c) => {
                 write!(f, "{c:?} is not a hex digit; a SHA-256 fingerprint is 64 hex digits, colons allowed")
             }
+            FingerprintError::Colon => f.write_str("a colon must sit between two hex digits (AB:CD:...)"),
             FingerprintError::Length(n) => {
                 write!(f, "{n} hex digits; a SHA-256 fingerprint has 64 (e.g. openssl x509 -noout -fingerprint -sha256)")
             }
@@ -59,17 +62,26 @@ impl std::fmt::Display for FingerprintError {
 }
 
 /// `text` as Keyway keeps a fingerprint: hex digits in either case, with
-/// or without colons (`AB:CD:…` as `openssl x509 -fingerprint -sha256`
-/// prints it), surrounding whitespace ignored; lowercase hex without
-/// colons, 64 digits.
+/// or without single colons between digits (`AB:CD:…` as
+/// `openssl x509 -fingerprint -sha256` prints it); lowercase hex without
+/// colons, 64 digits. Exactly what the OpenAPI pattern
+/// `^(?:[0-9A-Fa-f]:?){63}[0-9A-Fa-f]$` allows.
 pub fn normalize_fingerprint(text: &str) -> Result<String, FingerprintError> {
     let mut out = String::with_capacity(64);
-    for c in text.trim().chars() {
+    let mut after_digit = false;
+    for c in text.chars() {
         match c {
-            ':' => {}
-            c if c.is_ascii_hexdigit() => out.push(c.to_ascii_lowercase()),
+            ':' if after_digit => after_digit = false,
+            ':' => return Err(FingerprintError::Colon),
+            c if c.is_ascii_hexdigit() => {
+                out.push(c.to_ascii_lowercase());
+                after_digit = true;
+            }
             c => return Err(FingerprintError::NotHex(c)),
         }
+    }
+    if !after_digit && !out.is_empty() {
+        return Err(FingerprintError::Colon);
     }
     if out.len() != 64 {
         return Err(FingerprintError::Length(out.len()));
@@ -86,7 +98,11 @@ mod tests {
         let hex = "ab".repeat(32);
         assert_eq!(normalize_fingerprint(&hex).unwrap(), hex);
         let colons = vec!["AB"; 32].join(":");
-        assert_eq!(normalize_fingerprint(&format!(" {colons} ")).unwrap(), hex);
+        assert_eq!(normalize_fingerprint(&colons).unwrap(), hex);
+        assert_eq!(normalize_fingerprint(&format!(" {colons}")), Err(FingerprintError::NotHex(' ')));
+        for bad in [format!(":{hex}"), format!("{hex}:"), format!("ab::{}", &hex[2..])] {
+            assert_eq!(normalize_fingerprint(&bad), Err(FingerprintError::Colon), "{bad}");
+        }
         assert_eq!(normalize_fingerprint("abc"), Err(FingerprintError::Length(3)));
         assert_eq!(normalize_fingerprint(&"a".repeat(65)), Err(FingerprintError::Length(65)));
         assert_eq!(normalize_fingerprint(&format!("{}zz", "a".repeat(62))), Err(FingerprintError::NotHex('z')));

@@ -149,6 +149,22 @@ async fn a_listener_that_asks_for_no_certificate_is_named_as_the_operators_fix()
 }
 
 #[tokio::test]
+async fn plain_http_to_an_mtls_api_is_told_the_listener_asks_for_no_certificate() {
+    let node = Node::start().await;
+    let w = world(&node, "acme", "/orders/v1").await;
+    node.ok(
+        "POST",
+        &format!("/admin/v1/tenants/{}/apis", w.tenant),
+        json!({"name": "mtls", "version": "v1", "base_path": "/m/v1", "upstream": {"targets": [{"url": node.upstream_url()}]},
+               "auth": ["mtls"], "requires_approval": false, "visibility": "tenant"}),
+    )
+    .await;
+    let body = common::expect_refusal(node.get("/m/v1/items", &[]).await, 401, "client_certificate_missing").await;
+    assert!(body["hint"].as_str().unwrap().contains("HTTPS"), "{body}");
+    names_nothing_stored(&body, &w);
+}
+
+#[tokio::test]
 async fn a_suspended_owner_is_key_owner_suspended_and_a_deleted_binding_unbinds_without_a_restart() {
     let s = setup(json!(["mtls"])).await;
     let leaf = s.clients.client("billing-sync", false);
