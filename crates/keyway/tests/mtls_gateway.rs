@@ -29,17 +29,22 @@ async fn setup(auth: Value) -> Setup {
     let tls = TlsDir::write(&common::temp_dir("mtls"), &server, Some(&clients));
     let node = Node::start_with(|c| tls.configure(c, true)).await;
     let w = world(&node, "acme", "/orders/v1").await;
+    publish(&node, &w, auth, json!(["orders:read"])).await;
+    Setup { node, w, server, clients, tls }
+}
+
+/// Publishes the tenant-visible API `/m/v1` with `auth` and `required_scopes`.
+async fn publish(node: &Node, w: &World, auth: Value, required_scopes: Value) {
     let api = node
         .ok(
             "POST",
             &format!("/admin/v1/tenants/{}/apis", w.tenant),
             json!({"name": "mtls", "version": "v1", "base_path": "/m/v1",
-                   "upstream": {"targets": [{"url": node.upstream_url()}]}, "required_scopes": ["orders:read"],
+                   "upstream": {"targets": [{"url": node.upstream_url()}]}, "required_scopes": required_scopes,
                    "auth": auth, "requires_approval": false, "visibility": "tenant"}),
         )
         .await;
     assert_eq!(api["auth"], auth);
-    Setup { node, w, server, clients, tls }
 }
 
 impl Setup {
@@ -134,13 +139,7 @@ async fn a_listener_that_asks_for_no_certificate_is_named_as_the_operators_fix()
     let tls = TlsDir::write(&common::temp_dir("mtls-noca"), &server, None);
     let node = Node::start_with(|c| tls.configure(c, false)).await;
     let w = world(&node, "acme", "/orders/v1").await;
-    node.ok(
-        "POST",
-        &format!("/admin/v1/tenants/{}/apis", w.tenant),
-        json!({"name": "mtls", "version": "v1", "base_path": "/m/v1", "upstream": {"targets": [{"url": node.upstream_url()}]},
-               "auth": ["mtls"], "requires_approval": false, "visibility": "tenant"}),
-    )
-    .await;
+    publish(&node, &w, json!(["mtls"]), json!([])).await;
     let leaf = Ca::new("client CA").client("svc", false);
     let body = get(&node.gateway, &server, Some(&leaf), "/m/v1/items", &[]).await.refusal(401, "client_certificate_missing");
     assert!(body["detail"].as_str().unwrap().contains("does not ask for one"), "{body}");
@@ -152,13 +151,7 @@ async fn a_listener_that_asks_for_no_certificate_is_named_as_the_operators_fix()
 async fn plain_http_to_an_mtls_api_is_told_the_listener_asks_for_no_certificate() {
     let node = Node::start().await;
     let w = world(&node, "acme", "/orders/v1").await;
-    node.ok(
-        "POST",
-        &format!("/admin/v1/tenants/{}/apis", w.tenant),
-        json!({"name": "mtls", "version": "v1", "base_path": "/m/v1", "upstream": {"targets": [{"url": node.upstream_url()}]},
-               "auth": ["mtls"], "requires_approval": false, "visibility": "tenant"}),
-    )
-    .await;
+    publish(&node, &w, json!(["mtls"]), json!([])).await;
     let body = common::expect_refusal(node.get("/m/v1/items", &[]).await, 401, "client_certificate_missing").await;
     assert!(body["hint"].as_str().unwrap().contains("HTTPS"), "{body}");
     names_nothing_stored(&body, &w);
