@@ -6,7 +6,7 @@
 //! | request | the request itself is well formed | [`crate::stages::request`] |
 //! | route | which API serves host + path | [`crate::stages::route`] |
 //! | credential | a credential is presented, in an accepted place and form | [`crate::stages::credential`] |
-//! | key | it is a real, live key | [`crate::stages::key`] |
+//! | key | it is a real, live key (or a verified JWT, or a bound TLS client certificate) | [`crate::stages::key`], [`crate::stages::token`], [`crate::stages::certificate`] |
 //! | identity | its app, owner and tenant are in good standing | [`crate::stages::identity`] |
 //! | authorization | that identity may make this call | [`crate::stages::authorization`] |
 //! | limits | rates and quotas allow it | `keyway-gateway` (`limits.rs`) |

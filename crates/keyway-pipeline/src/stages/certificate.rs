@@ -121,3 +121,50 @@ pub fn evidence(found: &CertIdentity) -> String {
     let b = &found.binding;
     format!("client certificate sha256 {} bound by {} to app {}", b.sha256_fingerprint, b.id, found.app.id)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use keyway_core::ids::TenantId;
+    use keyway_core::model::{Api, Upstream};
+
+    fn api(auth: &[AuthMethod]) -> ApiEntry {
+        let upstream = Upstream { targets: Vec::new(), strip_base_path: true, timeout_ms: None };
+        let api = Api::new(&TenantId::generate(), "orders", "v1", "/orders/v1", upstream, chrono::Utc::now());
+        ApiEntry::new(Api { auth: auth.to_vec(), ..api })
+    }
+
+    fn code(api: &ApiEntry, peer: PeerCert<'_>, headers: &HeaderMap) -> ErrorCode {
+        verify(&Snapshot::default(), api, peer, headers).unwrap_err().code
+    }
+
+    #[test]
+    fn without_a_certificate_the_api_s_kinds_decide_the_code() {
+        let none = HeaderMap::new();
+        let only = api(&[AuthMethod::Mtls]);
+        assert_eq!(code(&only, PeerCert::NotAsked, &none), ErrorCode::ClientCertificateMissing);
+        assert_eq!(code(&only, PeerCert::Missing, &none), ErrorCode::ClientCertificateMissing);
+        let mixed = api(&[AuthMethod::ApiKey, AuthMethod::Jwt, AuthMethod::Mtls]);
+        let r = verify(&Snapshot::default(), &mixed, PeerCert::NotAsked, &none).unwrap_err();
+        assert_eq!(r.code, ErrorCode::CredentialMissing);
+        let hint = r.hint.unwrap_or_default();
+        assert!(
+            hint.contains("x-api-key: <key>") && hint.contains("Bearer <JWT>") && hint.contains("does not request one"),
+            "{hint}"
+        );
+        let mut bearer = HeaderMap::new();
+        bearer.insert(http::header::AUTHORIZATION, "Bearer not-a-jwt".parse().unwrap());
+        let jwt = api(&[AuthMethod::Jwt, AuthMethod::Mtls]);
+        assert_eq!(code(&jwt, PeerCert::Missing, &bearer), ErrorCode::CredentialMalformed, "a bad bearer value is named");
+        assert_eq!(code(&jwt, PeerCert::Missing, &none), ErrorCode::CredentialMissing);
+    }
+
+    #[test]
+    fn a_presented_certificate_is_judged_then_looked_up() {
+        let (none, only) = (HeaderMap::new(), api(&[AuthMethod::Mtls]));
+        let fp = "ab".repeat(32);
+        let untrusted = PeerCert::Untrusted { sha256: &fp, reason: "the certificate has expired" };
+        assert_eq!(code(&only, untrusted, &none), ErrorCode::ClientCertificateUntrusted);
+        assert_eq!(code(&only, PeerCert::Trusted { sha256: &fp }, &none), ErrorCode::ClientCertificateUnbound);
+    }
+}
