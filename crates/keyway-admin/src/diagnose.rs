@@ -7,7 +7,8 @@
 //! - `{key?, headers?, method, path, client_ip?}`: the stages walked now,
 //!   against the gateway's current snapshot, without calling the upstream.
 //!   The key is used only for this evaluation and is never stored or
-//!   echoed back (only its display prefix).
+//!   echoed back (only its display prefix). `client_cert_sha256` stands
+//!   for a TLS client certificate the listener trusted.
 
 use crate::error::AdminError;
 use crate::extract::JsonBody;
@@ -18,6 +19,7 @@ use axum::Json;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use keyway_core::records::{AuditQuery, CallLogRow, LogQuery};
 use keyway_core::{fmt_time, Stage, StepResult, TraceEntry};
+use keyway_pipeline::stages::certificate::PeerCert;
 use keyway_pipeline::Call;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -47,6 +49,10 @@ pub struct DiagnoseRequest {
     /// Client IP to assume (default 127.0.0.1).
     #[serde(default, deserialize_with = "some")]
     pub client_ip: Option<String>,
+    /// A TLS client certificate (its SHA-256, hex, colons allowed) the
+    /// call presents, assumed trusted by the listener; without it, none.
+    #[serde(default, deserialize_with = "some")]
+    pub client_cert_sha256: Option<String>,
 }
 
 impl DiagnoseRequest {
@@ -58,6 +64,7 @@ impl DiagnoseRequest {
             ("method", self.method.is_some()),
             ("path", self.path.is_some()),
             ("client_ip", self.client_ip.is_some()),
+            ("client_cert_sha256", self.client_cert_sha256.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
@@ -116,6 +123,8 @@ async fn replay(state: &AdminState, request_id: &str) -> Result<Value, AdminErro
     let snapshot = state.snapshot.load();
     if let Some(app) = row.app_id.as_ref().and_then(|a| snapshot.apps.get(a)) {
         ids.push(app.owner_user_id.to_string());
+        // Its certificate bindings: one deleted since unbinds the caller.
+        ids.extend(state.store.certificates_of_app(&app.id).await?.into_iter().map(|c| c.id.to_string()));
     }
     if let Some(api) = row.api_id.as_ref().and_then(|a| snapshot.apis.get(a)) {
         ids.push(api.api.tenant_id.to_string());
@@ -193,6 +202,11 @@ fn hypothetical(state: &AdminState, req: &DiagnoseRequest) -> Result<Value, Admi
         let v = header_value("key", &format!("Bearer {key}"))?;
         headers.insert(http::header::AUTHORIZATION, v);
     }
+    let cert = req
+        .client_cert_sha256
+        .as_deref()
+        .map(|t| crate::resources::certificates::fingerprint("client_cert_sha256", t))
+        .transpose()?;
     let host = headers.get(http::header::HOST).and_then(|h| h.to_str().ok()).map(str::to_owned);
     let snapshot = state.snapshot.load();
     let input = keyway_pipeline::CallInput {
@@ -205,11 +219,17 @@ fn hypothetical(state: &AdminState, req: &DiagnoseRequest) -> Result<Value, Admi
         now: chrono::Utc::now(),
         // A hypothetical token is verified with the keys held now.
         token_check: None,
+        // A certificate named is assumed trusted by the listener (the
+        // listener's verdict on a chain is the request's, not the snapshot's).
+        client_cert: match &cert {
+            Some(sha256) => PeerCert::Trusted { sha256 },
+            None => PeerCert::Missing,
+        },
     };
     let mut d = Call::new();
     let decided = d.decide(&snapshot, &state.settings, &input);
     d.close(decided.as_ref().err());
-    let mut steps = d.trace.entries;
+    let mut steps = std::mem::take(&mut d.trace.entries);
     let outcome = match &decided {
         Ok(_) => {
             steps.push(TraceEntry {
@@ -235,7 +255,8 @@ fn hypothetical(state: &AdminState, req: &DiagnoseRequest) -> Result<Value, Admi
             "client_ip": client_ip.to_string(),
             "key_prefix": d.key_prefix,
             "key_id": d.key.as_ref().map(|k| k.key.id.to_string()),
-            "app_id": d.key.as_ref().map(|k| k.key.app_id.to_string()).or_else(|| d.token_app.as_ref().map(|a| a.id.to_string())),
+            "app_id": d.key.as_ref().map(|k| k.key.app_id.to_string()).or_else(|| d.app_without_key().map(|a| a.id.to_string())),
+            "certificate_id": d.certificate.as_ref().map(|c| c.id.to_string()),
             "api_id": d.api.as_ref().map(|a| a.api.id.to_string()),
         },
         "outcome": outcome,

@@ -223,6 +223,7 @@ fn identify(r: &Record) -> (String, Option<TenantId>) {
         Record::Provider(p) => (p.id.to_string(), Some(p.tenant_id.clone())),
         Record::Model(m) => (m.id.to_string(), Some(m.tenant_id.clone())),
         Record::Issuer(i) => (i.id.to_string(), Some(i.tenant_id.clone())),
+        Record::Certificate(c) => (c.id.to_string(), Some(c.tenant_id.clone())),
     }
 }
 
@@ -239,6 +240,7 @@ fn record_json(r: &Record) -> Result<Value, AdminError> {
         Record::Provider(p) => serde_json::to_value(p),
         Record::Model(m) => serde_json::to_value(m),
         Record::Issuer(i) => serde_json::to_value(i),
+        Record::Certificate(c) => serde_json::to_value(c),
     };
     v.map_err(|e| AdminError::Internal(format!("serializing an audit record: {e}")))
 }

@@ -89,6 +89,24 @@ impl Store for Flaky {
     async fn issuers_of_tenant(&self, tenant: &TenantId) -> Result<Vec<keyway_core::issuers::JwtIssuer>, StoreError> {
         self.inner.issuers_of_tenant(tenant).await
     }
+    async fn certificate(
+        &self,
+        id: &keyway_core::ids::CertificateId,
+    ) -> Result<Option<keyway_core::certificates::ClientCertificate>, StoreError> {
+        self.inner.certificate(id).await
+    }
+    async fn certificates_of_app(
+        &self,
+        app: &keyway_core::ids::AppId,
+    ) -> Result<Vec<keyway_core::certificates::ClientCertificate>, StoreError> {
+        self.inner.certificates_of_app(app).await
+    }
+    async fn certificate_by_fingerprint(
+        &self,
+        sha256: &str,
+    ) -> Result<Option<keyway_core::certificates::ClientCertificate>, StoreError> {
+        self.inner.certificate_by_fingerprint(sha256).await
+    }
     async fn model(&self, id: &ModelId) -> Result<Option<AiModel>, StoreError> {
         self.inner.model(id).await
     }

@@ -78,6 +78,8 @@ id_type!(/// A model of a tenant, as callers name it.
     ModelId, "mdl");
 id_type!(/// A trusted JWT issuer of a tenant.
     IssuerId, "iss");
+id_type!(/// A client certificate bound to an app (mTLS).
+    CertificateId, "crt");
 id_type!(/// One request through the gateway.
     RequestId, "req", String);
 

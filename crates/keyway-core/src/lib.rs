@@ -8,6 +8,7 @@
 //! - [`refusal`]: a refusal with its evidence, and its three envelopes.
 //! - [`refusals`]: one typed constructor per refusal code, by stage.
 //! - [`issuers`]: trusted JWT issuers of a tenant.
+//! - [`certificates`]: client certificates bound to apps (mTLS).
 //! - [`providers`]: AI providers (with sealed credentials) and models of a tenant.
 //! - [`problem`]: the RFC 9457 problem+json renderer (gateway and admin API).
 //! - [`trace`]: the per-request decision trace (stage, result, evidence).
@@ -15,6 +16,7 @@
 //! - [`sealed`]: secrets Keyway must use again, sealed with AES-256-GCM.
 //! - [`span_timing`]: stage timing and W3C trace context of a traced request.
 
+pub mod certificates;
 pub mod change;
 pub mod codes;
 pub mod fresh;

@@ -20,7 +20,9 @@ use keyway_core::records::CallLogRow;
 use keyway_core::refusals::{BodyTimeout, Malformed};
 use keyway_core::{ErrorCode, Refusal, Stage};
 use keyway_listener::serve::Handler;
+use keyway_listener::tls::PeerCertificate;
 use keyway_listener::{BodyFault, GuardedBody};
+use keyway_pipeline::stages::certificate::PeerCert;
 use keyway_pipeline::{Admitted, Call, CallInput, CredentialHealth, Settings, Snapshot, SnapshotHandle};
 use keyway_store::Store;
 use std::net::{IpAddr, SocketAddr};
@@ -158,6 +160,7 @@ impl Gateway {
                 client_ip,
                 now,
                 token_check: token_check.as_ref(),
+                client_cert: peer_cert(&req),
             };
             match missing_host(&req) {
                 Some(refusal) => Err(refusal),
@@ -308,7 +311,7 @@ impl Gateway {
             row.tenant_id = Some(k.key.tenant_id.clone());
             row.app_id = Some(k.key.app_id.clone());
             row.key_id = Some(k.key.id.clone());
-        } else if let Some(app) = &call.token_app {
+        } else if let Some(app) = call.app_without_key() {
             row.tenant_id = Some(app.tenant_id.clone());
             row.app_id = Some(app.id.clone());
         }
@@ -352,6 +355,17 @@ pub(crate) fn declared_within(headers: &http::HeaderMap, limit: u64) -> Result<(
     match declared.filter(|n| *n > limit) {
         Some(n) => Err(Refusal::payload_too_large(limit, format_args!("content-length {n} over limit {limit}"))),
         None => Ok(()),
+    }
+}
+
+/// The connection's client certificate as the listener judged it (no
+/// extension: a plain HTTP connection, which asks for none).
+fn peer_cert<B>(req: &Request<B>) -> PeerCert<'_> {
+    match req.extensions().get::<PeerCertificate>() {
+        None | Some(PeerCertificate::NotAsked) => PeerCert::NotAsked,
+        Some(PeerCertificate::Missing) => PeerCert::Missing,
+        Some(PeerCertificate::Trusted { sha256 }) => PeerCert::Trusted { sha256 },
+        Some(PeerCertificate::Untrusted { sha256, reason }) => PeerCert::Untrusted { sha256, reason },
     }
 }
 

@@ -12,6 +12,9 @@ pub const X_KEYWAY_TENANT_ID: HeaderName = HeaderName::from_static("x-keyway-ten
 pub const X_KEYWAY_APP_ID: HeaderName = HeaderName::from_static("x-keyway-app-id");
 /// `x-keyway-key-id`.
 pub const X_KEYWAY_KEY_ID: HeaderName = HeaderName::from_static("x-keyway-key-id");
+/// SHA-256 of the caller's TLS client certificate (lowercase hex), on a
+/// call whose credential it was.
+pub const X_KEYWAY_CLIENT_CERT_SHA256: HeaderName = HeaderName::from_static("x-keyway-client-cert-sha256");
 /// `x-forwarded-for`.
 pub const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 /// `x-forwarded-proto`.

@@ -6,8 +6,8 @@
 
 use crate::body::Body;
 use crate::names::{
-    hop_by_hop_index, HOP_BY_HOP, X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PROTO, X_KEYWAY_APP_ID, X_KEYWAY_KEY_ID,
-    X_KEYWAY_TENANT_ID, X_REQUEST_ID,
+    hop_by_hop_index, HOP_BY_HOP, X_FORWARDED_FOR, X_FORWARDED_HOST, X_FORWARDED_PROTO, X_KEYWAY_APP_ID,
+    X_KEYWAY_CLIENT_CERT_SHA256, X_KEYWAY_KEY_ID, X_KEYWAY_TENANT_ID, X_REQUEST_ID,
 };
 use crate::upstream_client::UpstreamError;
 use http::header::{HeaderName, HeaderValue, HOST};
@@ -82,12 +82,13 @@ pub fn build_request(
     // Never let callers spoof identity headers: theirs are removed, ours
     // added.
     let present = Present::of(&headers);
-    let mut added = Added::with_capacity(9);
+    let mut added = Added::with_capacity(10);
     let ids = identity_headers(fwd.admitted);
     for (bit, name, value) in [
         (Present::TENANT_ID, X_KEYWAY_TENANT_ID, Some(ids.tenant)),
         (Present::APP_ID, X_KEYWAY_APP_ID, Some(ids.app)),
         (Present::KEY_ID, X_KEYWAY_KEY_ID, ids.key),
+        (Present::CLIENT_CERT, X_KEYWAY_CLIENT_CERT_SHA256, client_cert_value(fwd.admitted)),
         (Present::REQUEST_ID, X_REQUEST_ID, Some(fwd.request_id.clone())),
     ] {
         set(&mut headers, &mut added, present.has(bit), name, value);
@@ -121,6 +122,7 @@ impl Present {
     const FORWARDED_PROTO: u16 = 1 << 6;
     const FORWARDED_HOST: u16 = 1 << 7;
     const FORWARDED: u16 = 1 << 8;
+    const CLIENT_CERT: u16 = 1 << 9;
 
     fn of(headers: &HeaderMap) -> Self {
         let mut bits = 0;
@@ -135,6 +137,7 @@ impl Present {
                 "x-forwarded-proto" => Self::FORWARDED_PROTO,
                 "x-forwarded-host" => Self::FORWARDED_HOST,
                 "forwarded" => Self::FORWARDED,
+                "x-keyway-client-cert-sha256" => Self::CLIENT_CERT,
                 _ => 0,
             };
         }
@@ -169,6 +172,11 @@ fn identity_headers(a: &Admitted) -> IdentityValues {
             IdentityValues { tenant: value(a.tenant.id.as_str()), app: value(a.app.id.as_str()), key: None }
         }
     }
+}
+
+/// The fingerprint of the certificate that was the call's credential.
+fn client_cert_value(a: &Admitted) -> Option<HeaderValue> {
+    a.certificate.as_ref().and_then(|c| HeaderValue::from_str(&c.sha256_fingerprint).ok())
 }
 
 fn set(headers: &mut HeaderMap, added: &mut Added, present: bool, name: HeaderName, value: Option<HeaderValue>) {

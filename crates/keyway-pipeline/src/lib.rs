@@ -8,6 +8,7 @@
 //! [`upstream_target`] holds an API's targets taken apart once;
 //! [`credential_health`] which AI provider credentials were refused.
 
+pub mod cert_index;
 pub mod credential_health;
 pub mod evidence_memo;
 pub mod jwt_index;

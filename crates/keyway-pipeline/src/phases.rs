@@ -6,7 +6,7 @@
 //! | request | the request itself is well formed | [`crate::stages::request`] |
 //! | route | which API serves host + path | [`crate::stages::route`] |
 //! | credential | a credential is presented, in an accepted place and form | [`crate::stages::credential`] |
-//! | key | it is a real, live key | [`crate::stages::key`] |
+//! | key | it is a real, live key (or a verified JWT, or a bound TLS client certificate) | [`crate::stages::key`], [`crate::stages::token`], [`crate::stages::certificate`] |
 //! | identity | its app, owner and tenant are in good standing | [`crate::stages::identity`] |
 //! | authorization | that identity may make this call | [`crate::stages::authorization`] |
 //! | limits | rates and quotas allow it | `keyway-gateway` (`limits.rs`) |
@@ -23,17 +23,21 @@
 //! limits, the provider as the upstream.
 
 use crate::snapshot::{ApiEntry, KeyEntry, Snapshot};
+use crate::stages::certificate::PeerCert;
 use crate::stages::{authorization, credential, identity, key, request, route, token};
 use http::HeaderMap;
+use keyway_core::certificates::ClientCertificate;
 use keyway_core::key_format::{KeyEnv, KeyHasher};
 use keyway_core::model::{App, AuthMethod, KeyLocation, KeyState, Tenant};
 use keyway_core::refusals::ScopeHolder;
 use keyway_core::sealed::Sealer;
 use keyway_core::text::Text;
-use keyway_core::{fmt_time, Refusal, Stage, Timestamp, Trace};
+use keyway_core::{fmt_time, ErrorCode, Refusal, Stage, Timestamp, Trace};
 use keyway_credentials::jwt::VerifiedToken;
 use std::net::IpAddr;
 use std::sync::Arc;
+
+mod mtls;
 
 /// Gateway-wide settings the stages need.
 #[derive(Clone, Debug)]
@@ -68,6 +72,9 @@ pub struct CallInput<'a> {
     /// gateway verified it already (refreshing a fetched key set on the
     /// way); `None`: stage 3 verifies with the keys held.
     pub token_check: Option<&'a token::Prechecked>,
+    /// The TLS client certificate of the connection, as the listener
+    /// judged it.
+    pub client_cert: PeerCert<'a>,
 }
 
 /// A request that passed every stage.
@@ -79,6 +86,9 @@ pub struct Admitted {
     pub key: Option<Arc<KeyEntry>>,
     /// The caller's verified JWT (`None`: it presented a key).
     pub token: Option<Arc<VerifiedToken>>,
+    /// The binding of the caller's TLS client certificate, when that
+    /// was its credential.
+    pub certificate: Option<Arc<ClientCertificate>>,
     /// The key's app.
     pub app: Arc<App>,
     /// The key's tenant.
@@ -104,6 +114,11 @@ pub struct Call {
     /// The app of a verified token's subject, once known (a key's app is
     /// its key's).
     pub token_app: Option<Arc<App>>,
+    /// The binding of the client certificate that was the credential,
+    /// once found.
+    pub certificate: Option<Arc<ClientCertificate>>,
+    /// Its app.
+    pub cert_app: Option<Arc<App>>,
 }
 
 impl Call {
@@ -121,11 +136,22 @@ impl Call {
         if let Some(token) = self.bearer_token(&api, input)? {
             return self.decide_token(snapshot, api, token, input);
         }
-        let presented = self.credential(&api, settings, input)?;
+        let auth = &api.api.auth;
+        if auth.contains(&AuthMethod::Mtls) && !auth.contains(&AuthMethod::ApiKey) {
+            return self.decide_certificate(snapshot, api, input);
+        }
+        let presented = match self.credential(&api, settings, input) {
+            // No key: a certificate alone may authenticate.
+            Err(r) if r.code == ErrorCode::CredentialMissing && auth.contains(&AuthMethod::Mtls) => {
+                return self.decide_certificate(snapshot, api, input)
+            }
+            other => other?,
+        };
         let entry = self.key(snapshot, settings, &presented, input.now)?;
         let who = self.identity(snapshot, &entry, &api)?;
         self.authorization(snapshot, ScopeHolder::Key(&entry.key), &who.app, &api, input)?;
-        Ok(Admitted { api, key: Some(entry), token: None, app: who.app, tenant: who.tenant, location: presented.location })
+        let location = presented.location;
+        Ok(Admitted { api, key: Some(entry), token: None, certificate: None, app: who.app, tenant: who.tenant, location })
     }
 
     /// Phases credential through authorization for a bearer JWT.
@@ -146,7 +172,8 @@ impl Call {
         let holder = ScopeHolder::Token { issuer: &t.issuer, scopes: &t.scopes };
         self.authorization(snapshot, holder, &who.app, &api, input)?;
         let location = KeyLocation::AuthorizationBearer;
-        Ok(Admitted { api, key: None, token: Some(found.token), app: who.app, tenant: who.tenant, location })
+        let token = Some(found.token);
+        Ok(Admitted { api, key: None, token, certificate: None, app: who.app, tenant: who.tenant, location })
     }
 
     /// Phase credential for an API that accepts `jwt`: a bearer JWT, told
@@ -162,9 +189,15 @@ impl Call {
                 self.trace.pass(Stage::Credential, Text::Static("Authorization: Bearer, a JWT"));
                 Ok(Some(t))
             }
-            None if auth.contains(&AuthMethod::ApiKey) => Ok(None),
+            None if auth.contains(&AuthMethod::ApiKey) || auth.contains(&AuthMethod::Mtls) => Ok(None),
             None => Err(token::missing(input.headers)),
         }
+    }
+
+    /// The app behind a credential other than a key (a token's subject, a
+    /// certificate's binding), once known.
+    pub fn app_without_key(&self) -> Option<&Arc<App>> {
+        self.token_app.as_ref().or(self.cert_app.as_ref())
     }
 
     /// Closes the trace: the refusing phase's entry (from the refusal's
@@ -415,6 +448,7 @@ mod tests {
             client_ip: "127.0.0.1".parse().unwrap(),
             now: Utc::now(),
             token_check: None,
+            client_cert: PeerCert::NotAsked,
         };
         let mut call = Call::new();
         let outcome = call.decide(&f.snapshot, &f.settings, &input);

@@ -4,6 +4,7 @@
 //! [`Table`]s, so a patch copies one shard of the table it touches, not
 //! the table; the small ones (APIs and their routes) are copied whole.
 
+use crate::cert_index::CertIndex;
 use crate::evidence_memo::Memo;
 use crate::jwt_index::JwtIndex;
 use crate::key_loader::KeyLoader;
@@ -11,6 +12,7 @@ use crate::key_table::KeyTable;
 use crate::table::Table;
 use crate::upstream_target::UpstreamTarget;
 use arc_swap::ArcSwap;
+use keyway_core::certificates::ClientCertificate;
 use keyway_core::change::{Change, Record};
 use keyway_core::ids::{ApiId, AppId, KeyId, ModelId, ProviderId, TenantId, UserId};
 use keyway_core::issuers::JwtIssuer;
@@ -200,6 +202,8 @@ pub struct Snapshot {
     model_names: Arc<HashMap<TenantId, Arc<ModelNames>>>,
     /// Trusted JWT issuers, the trust of each API, token subjects.
     pub jwt: JwtIndex,
+    /// Live client certificate bindings by fingerprint.
+    pub certificates: CertIndex,
     /// Increases with every change applied.
     pub revision: u64,
 }
@@ -263,6 +267,12 @@ impl Snapshot {
         let apps = self.apps.values().map(|a| &**a);
         let apis = self.apis.values().map(|e| &e.api);
         self.jwt = JwtIndex::build(issuers, apps, apis, refresh);
+        self
+    }
+
+    /// The same snapshot with these client certificate bindings.
+    pub fn with_certificates(mut self, bindings: Vec<ClientCertificate>) -> Self {
+        self.certificates = CertIndex::build(bindings);
         self
     }
 
@@ -349,6 +359,7 @@ impl Snapshot {
                 Arc::make_mut(&mut self.models).insert(m.id.clone(), m);
             }
             Record::Issuer(i) => self.jwt.apply_issuer(i, self.apis.values().map(|e| &e.api)),
+            Record::Certificate(c) => self.certificates.apply(c),
         }
         self.revision += 1;
     }

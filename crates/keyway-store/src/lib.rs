@@ -10,8 +10,11 @@ pub mod sqlite;
 mod trace_codec;
 
 use async_trait::async_trait;
+use keyway_core::certificates::ClientCertificate;
 use keyway_core::change::Change;
-use keyway_core::ids::{AdminTokenId, ApiId, AppId, IssuerId, KeyId, ModelId, ProviderId, SubscriptionId, TenantId, UserId};
+use keyway_core::ids::{
+    AdminTokenId, ApiId, AppId, CertificateId, IssuerId, KeyId, ModelId, ProviderId, SubscriptionId, TenantId, UserId,
+};
 use keyway_core::issuers::JwtIssuer;
 use keyway_core::model::{Api, ApiKey, App, Subscription, Tenant, User};
 use keyway_core::providers::{AiModel, Provider};
@@ -75,6 +78,8 @@ pub struct StateDump {
     pub models: Vec<keyway_core::providers::AiModel>,
     /// All trusted JWT issuers (deleted ones included).
     pub issuers: Vec<keyway_core::issuers::JwtIssuer>,
+    /// All client certificate bindings (deleted ones included).
+    pub certificates: Vec<keyway_core::certificates::ClientCertificate>,
 }
 
 /// An admin token as stored: its digest, never the token.
@@ -186,6 +191,12 @@ pub trait Store: Send + Sync + 'static {
     async fn issuer(&self, id: &IssuerId) -> Result<Option<JwtIssuer>, StoreError>;
     /// Trusted JWT issuers of a tenant (deleted ones included), oldest first.
     async fn issuers_of_tenant(&self, tenant: &TenantId) -> Result<Vec<JwtIssuer>, StoreError>;
+    /// A client certificate binding by id (deleted ones included).
+    async fn certificate(&self, id: &CertificateId) -> Result<Option<ClientCertificate>, StoreError>;
+    /// Client certificate bindings of an app (deleted ones included), oldest first.
+    async fn certificates_of_app(&self, app: &AppId) -> Result<Vec<ClientCertificate>, StoreError>;
+    /// The live binding of a fingerprint (lowercase hex), if any.
+    async fn certificate_by_fingerprint(&self, sha256: &str) -> Result<Option<ClientCertificate>, StoreError>;
 
     /// Records when keys were last used (batched by the gateway). Unknown
     /// ids are ignored; an older time never overwrites a newer one.

@@ -129,7 +129,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
     let snapshot = Arc::new(SnapshotHandle::new(
         Snapshot::from_parts(dump.tenants, dump.users, dump.apps, keys, dump.apis, dump.subscriptions)
             .with_ai(dump.providers, dump.models)
-            .with_issuers(dump.issuers, jwks_refresh(&config)),
+            .with_issuers(dump.issuers, jwks_refresh(&config))
+            .with_certificates(dump.certificates),
     ));
     let build_ms = started.elapsed().as_millis() as u64 - load_ms;
     let keys = key_count;

@@ -24,6 +24,9 @@ pub enum Subject {
         path: String,
         /// Client IP to assume.
         client_ip: Option<String>,
+        /// SHA-256 of a TLS client certificate the call presents (assumed
+        /// trusted by the listener).
+        client_cert_sha256: Option<String>,
     },
 }
 
@@ -31,7 +34,7 @@ pub enum Subject {
 pub async fn fetch(client: &AdminClient, subject: &Subject) -> anyhow::Result<Value> {
     let body = match subject {
         Subject::Request(id) => json!({ "request_id": id }),
-        Subject::Hypothetical { key, headers, method, path, client_ip } => {
+        Subject::Hypothetical { key, headers, method, path, client_ip, client_cert_sha256 } => {
             let mut b = json!({ "method": method, "path": path });
             if let Some(k) = key {
                 b["key"] = json!(k);
@@ -42,6 +45,9 @@ pub async fn fetch(client: &AdminClient, subject: &Subject) -> anyhow::Result<Va
             }
             if let Some(ip) = client_ip {
                 b["client_ip"] = json!(ip);
+            }
+            if let Some(sha256) = client_cert_sha256 {
+                b["client_cert_sha256"] = json!(sha256);
             }
             b
         }

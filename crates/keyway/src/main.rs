@@ -71,9 +71,13 @@ struct DiagnoseArgs {
     /// ...on this path...
     #[arg(long)]
     path: Option<String>,
-    /// ...from this client IP.
+    /// ...from this client IP...
     #[arg(long)]
     client_ip: Option<String>,
+    /// ...presenting a TLS client certificate with this SHA-256 (hex,
+    /// colons allowed), assumed trusted by the listener.
+    #[arg(long, conflicts_with = "request_id", requires = "path")]
+    client_cert_sha256: Option<String>,
     /// Print the JSON answer instead of text.
     #[arg(long)]
     json: bool,
@@ -247,7 +251,8 @@ async fn diagnose(args: DiagnoseArgs) -> anyhow::Result<()> {
     let subject = match (args.request_id, args.path) {
         (Some(id), _) => Subject::Request(id),
         (None, Some(path)) => {
-            Subject::Hypothetical { key: args.key, headers, method: args.method, path, client_ip: args.client_ip }
+            let (key, client_ip, client_cert_sha256) = (args.key, args.client_ip, args.client_cert_sha256);
+            Subject::Hypothetical { key, headers, method: args.method, path, client_ip, client_cert_sha256 }
         }
         (None, None) => anyhow::bail!("give a request id, or --path with --key and/or --header"),
     };

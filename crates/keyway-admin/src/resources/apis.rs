@@ -354,17 +354,14 @@ fn auth_methods(methods: Vec<AuthMethod>) -> Result<Vec<AuthMethod>, AdminError>
     let mut out = Vec::with_capacity(methods.len());
     for (i, m) in methods.into_iter().enumerate() {
         let coming = match m {
-            AuthMethod::ApiKey | AuthMethod::Jwt => None,
+            AuthMethod::ApiKey | AuthMethod::Jwt | AuthMethod::Mtls => None,
             AuthMethod::Hmac => {
                 Some(("hmac", "HMAC request signatures arrive with app HMAC keys (POST /admin/v1/apps/{id}/hmac-keys)"))
-            }
-            AuthMethod::Mtls => {
-                Some(("mtls", "mutual TLS arrives with app certificates (POST /admin/v1/apps/{id}/certificates)"))
             }
         };
         if let Some((name, what)) = coming {
             return Err(AdminError::AuthMethodUnsupported {
-                detail: format!("auth method {name} is not available yet: {what}, planned in the credentials-beyond-API-keys work; use api_key or jwt for now"),
+                detail: format!("auth method {name} is not available yet: {what}, planned in the credentials-beyond-API-keys work; use api_key, jwt or mtls for now"),
                 param: Some(format!("auth[{i}]")),
             });
         }
@@ -396,17 +393,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn api_keys_and_jwts_are_supported_for_now() {
+    fn api_keys_jwts_and_mtls_are_supported_for_now() {
         assert!(auth_methods(vec![AuthMethod::ApiKey]).is_ok());
+        assert_eq!(auth_methods(vec![AuthMethod::Mtls, AuthMethod::ApiKey]).unwrap(), [AuthMethod::Mtls, AuthMethod::ApiKey]);
         assert_eq!(
             auth_methods(vec![AuthMethod::Jwt, AuthMethod::ApiKey, AuthMethod::Jwt]).unwrap(),
             [AuthMethod::Jwt, AuthMethod::ApiKey]
         );
-        for m in [AuthMethod::Hmac, AuthMethod::Mtls] {
-            let e = auth_methods(vec![AuthMethod::ApiKey, m]).unwrap_err();
-            assert_eq!(e.code(), "auth_method_unsupported");
-            assert!(e.to_string().contains("not available yet") && !e.to_string().contains("hmac-secrets"));
-        }
+        let e = auth_methods(vec![AuthMethod::ApiKey, AuthMethod::Hmac]).unwrap_err();
+        assert_eq!(e.code(), "auth_method_unsupported");
+        assert!(e.to_string().contains("not available yet") && !e.to_string().contains("hmac-secrets"));
         assert_eq!(auth_methods(vec![]).unwrap_err().code(), "request_invalid");
     }
 }

@@ -18,6 +18,24 @@ pub enum ScopeHolder<'a> {
         /// Its scopes.
         scopes: &'a [String],
     },
+    /// A bound TLS client certificate: its fingerprint and the scopes its
+    /// binding grants.
+    Certificate {
+        /// SHA-256 of the certificate, lowercase hex.
+        sha256: &'a str,
+        /// The binding's scopes.
+        scopes: &'a [String],
+    },
+}
+
+impl ScopeHolder<'_> {
+    /// The scopes the credential holds.
+    pub fn scopes(&self) -> &[String] {
+        match self {
+            ScopeHolder::Key(key) => &key.scopes,
+            ScopeHolder::Token { scopes, .. } | ScopeHolder::Certificate { scopes, .. } => scopes,
+        }
+    }
 }
 
 impl Refusal {
@@ -92,6 +110,19 @@ impl Refusal {
                 )
                 .hint(format!("Request a token with the scopes {missing}."))
                 .fix(format!("have issuer {issuer} grant scopes {needed} to app {}", app.name))
+            }
+            ScopeHolder::Certificate { sha256, scopes } => {
+                let has = list(scopes);
+                Self::new(
+                    ErrorCode::ScopeInsufficient,
+                    format!("{method} {path} needs scopes {needed}; the client certificate's binding has {has}."),
+                    format!("missing {missing}; needed {needed}; certificate sha256 {sha256} of app {} has {has}", app.id),
+                )
+                .hint(format!("Ask the API's operator to bind your certificate with the scopes {missing}."))
+                .fix(format!(
+                    "bind the certificate to app {} again with scopes {needed} (POST /admin/v1/apps/{}/certificates)",
+                    app.name, app.id
+                ))
             }
         }
     }

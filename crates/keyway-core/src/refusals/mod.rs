@@ -13,6 +13,7 @@
 
 mod ai;
 mod authorization;
+mod certificate;
 mod credential;
 mod identity;
 mod key;
@@ -24,6 +25,7 @@ mod upstream;
 
 pub use ai::{CredentialRejected, ModelListOf};
 pub use authorization::ScopeHolder;
+pub use certificate::NoCertificate;
 pub use credential::CredentialProblem;
 pub use identity::{OwnerGone, OwnerSuspended, TenantSuspended};
 pub use limits::{BudgetUsed, QuotaUsed, RateUsed, TokensUsed};

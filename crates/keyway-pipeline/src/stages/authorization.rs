@@ -52,10 +52,7 @@ pub fn check(snapshot: &Snapshot, holder: ScopeHolder<'_>, app: &App, api: &ApiE
     }
     needed.sort_unstable();
     needed.dedup();
-    let has: &[String] = match holder {
-        ScopeHolder::Key(key) => &key.scopes,
-        ScopeHolder::Token { scopes, .. } => scopes,
-    };
+    let has: &[String] = holder.scopes();
     let missing: Vec<&str> = needed.iter().copied().filter(|n| !has.iter().any(|h| h == n)).collect();
     if !missing.is_empty() {
         return Err(Refusal::scope_insufficient(call.method, relative, &needed, &missing, holder, app));

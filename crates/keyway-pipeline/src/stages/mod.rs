@@ -5,6 +5,7 @@
 //! `request_malformed`), before anything is routed.
 
 pub mod authorization;
+pub mod certificate;
 pub mod credential;
 pub mod identity;
 pub mod key;

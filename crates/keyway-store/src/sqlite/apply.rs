@@ -4,6 +4,7 @@
 
 use super::ai_rows;
 use super::audit;
+use super::certificate_rows;
 use super::errors::{sqlite_error, violation, Violation};
 use super::issuer_rows;
 use super::rows::{self, Table};
@@ -35,6 +36,7 @@ fn table(record: &Record) -> &'static Table {
         Record::Provider(_) => &ai_rows::PROVIDERS,
         Record::Model(_) => &ai_rows::MODELS,
         Record::Issuer(_) => &issuer_rows::ISSUERS,
+        Record::Certificate(_) => &certificate_rows::CERTIFICATES,
     }
 }
 
@@ -49,6 +51,7 @@ fn id(record: &Record) -> &str {
         Record::Provider(p) => p.id.as_str(),
         Record::Model(m) => m.id.as_str(),
         Record::Issuer(i) => i.id.as_str(),
+        Record::Certificate(c) => c.id.as_str(),
     }
 }
 
@@ -70,6 +73,7 @@ fn write(tx: &Connection, change: &Change) -> Result<(), StoreError> {
             Record::Provider(p) => ai_rows::write_provider(&mut stmt, p),
             Record::Model(m) => ai_rows::write_model(&mut stmt, m),
             Record::Issuer(i) => issuer_rows::write_issuer(&mut stmt, i),
+            Record::Certificate(c) => certificate_rows::write_certificate(&mut stmt, c),
         }
     };
     match written {
@@ -130,6 +134,9 @@ fn unique_message(record: &Record, message: &str) -> String {
         Record::Issuer(i) if on("jwt_issuers.name") || on("jwt_issuers_name_uq") => {
             format!("issuer name '{}' is taken in tenant '{}'", i.name, i.tenant_id)
         }
+        Record::Certificate(c) if on("client_certificates_fingerprint_uq") || on("client_certificates.sha256_fingerprint") => {
+            format!("certificate sha256 '{}' is already bound (a live binding)", c.sha256_fingerprint)
+        }
         _ if on(".id") || on("_id_tenant_uq") => format!("{} id '{}' already exists", record.kind(), id(record)),
         _ => format!("{} '{}' clashes with an existing row ({message})", record.kind(), id(record)),
     }
@@ -177,6 +184,15 @@ fn missing_reference(tx: &Connection, record: &Record) -> Result<Option<StoreErr
                 ))),
                 Some(_) => None,
             })
+        }
+        Record::Certificate(c) => {
+            if !exists(tx, "SELECT 1 FROM apps WHERE id = ?1 AND tenant_id = ?2", [c.app_id.as_str(), c.tenant_id.as_str()])? {
+                return Ok(Some(StoreError::NotFound(format!(
+                    "app '{}' of tenant '{}' does not exist (certificate '{}')",
+                    c.app_id, c.tenant_id, c.id
+                ))));
+            }
+            Ok(None)
         }
         Record::Key(k) => {
             let app_tenant: Option<String> = tx

@@ -477,6 +477,21 @@ CREATE UNIQUE INDEX jwt_issuers_name_uq ON jwt_issuers (tenant_id, name) WHERE d
 ALTER TABLE apps ADD COLUMN token_subjects TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE apis ADD COLUMN jwt_issuers TEXT NOT NULL DEFAULT '[]';
 "#,
+    // Client certificates bound to apps (mTLS) by the SHA-256 of their
+    // DER, lowercase hex; a fingerprint binds at most one live binding.
+    r#"
+CREATE TABLE client_certificates (
+    id                 TEXT PRIMARY KEY NOT NULL,
+    app_id             TEXT NOT NULL REFERENCES apps (id),
+    tenant_id          TEXT NOT NULL REFERENCES tenants (id),
+    sha256_fingerprint TEXT NOT NULL,
+    scopes             TEXT NOT NULL,
+    created_at         TEXT NOT NULL,
+    deleted_at         TEXT
+);
+CREATE UNIQUE INDEX client_certificates_fingerprint_uq ON client_certificates (sha256_fingerprint) WHERE deleted_at IS NULL;
+CREATE INDEX client_certificates_by_app ON client_certificates (app_id);
+"#,
 ];
 
 /// Work a migration needs beyond SQL, run in the same transaction right

@@ -25,6 +25,7 @@ mod ai_rows;
 mod apply;
 mod audit;
 mod calls;
+mod certificate_rows;
 mod codec;
 mod connect;
 mod entities;

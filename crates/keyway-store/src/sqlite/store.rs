@@ -1,11 +1,15 @@
 //! [`Store`] for [`SqliteStore`]: each method moves its arguments onto the
 //! blocking pool and calls the module that does the work.
 
-use super::{admin_tokens, ai_rows, audit, calls, entities, group, issuer_rows, quota, rollups, rows, run, usage, SqliteStore};
+use super::{
+    admin_tokens, ai_rows, audit, calls, certificate_rows, entities, group, issuer_rows, quota, rollups, rows, run, usage,
+    SqliteStore,
+};
 use crate::{AdminToken, KeySink, QuotaUsageRow, StateDump, Store, StoreError};
 use async_trait::async_trait;
+use keyway_core::certificates::ClientCertificate;
 use keyway_core::change::Change;
-use keyway_core::ids::{ApiId, AppId, IssuerId, KeyId, ModelId, ProviderId, SubscriptionId, TenantId, UserId};
+use keyway_core::ids::{ApiId, AppId, CertificateId, IssuerId, KeyId, ModelId, ProviderId, SubscriptionId, TenantId, UserId};
 use keyway_core::issuers::JwtIssuer;
 use keyway_core::model::{Api, ApiKey, App, Subscription, Tenant, User};
 use keyway_core::providers::{AiModel, Provider};
@@ -154,6 +158,25 @@ impl Store for SqliteStore {
         let tenant = tenant.clone();
         run(&self.main, move |c| entities::by_parent(c, &issuer_rows::ISSUERS, "tenant_id", tenant.as_str(), issuer_rows::issuer))
             .await
+    }
+
+    async fn certificate(&self, id: &CertificateId) -> Result<Option<ClientCertificate>, StoreError> {
+        let id = id.clone();
+        run(&self.main, move |c| entities::by_id(c, &certificate_rows::CERTIFICATES, id.as_str(), certificate_rows::certificate))
+            .await
+    }
+
+    async fn certificates_of_app(&self, app: &AppId) -> Result<Vec<ClientCertificate>, StoreError> {
+        let app = app.clone();
+        run(&self.main, move |c| {
+            entities::by_parent(c, &certificate_rows::CERTIFICATES, "app_id", app.as_str(), certificate_rows::certificate)
+        })
+        .await
+    }
+
+    async fn certificate_by_fingerprint(&self, sha256: &str) -> Result<Option<ClientCertificate>, StoreError> {
+        let sha256 = sha256.to_owned();
+        run(&self.main, move |c| certificate_rows::live_by_fingerprint(c, &sha256)).await
     }
 
     async fn provider(&self, id: &ProviderId) -> Result<Option<Provider>, StoreError> {

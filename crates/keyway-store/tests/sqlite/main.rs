@@ -6,6 +6,7 @@ mod ai_records;
 mod atomicity;
 mod audit;
 mod calls;
+mod certificates;
 mod conflicts;
 mod entities;
 mod fixtures;

@@ -10,6 +10,7 @@
     reason = "test harness shared by several test files"
 )]
 
+pub mod mtls;
 pub mod raw;
 pub mod receiver;
 pub mod tokens;
