@@ -47,6 +47,10 @@ pub struct DiagnoseRequest {
     /// Client IP to assume (default 127.0.0.1).
     #[serde(default, deserialize_with = "some")]
     pub client_ip: Option<String>,
+    /// The request body, as text: what a signed call's `Content-Digest`
+    /// is checked against (default empty).
+    #[serde(default, deserialize_with = "some")]
+    pub body: Option<String>,
 }
 
 impl DiagnoseRequest {
@@ -58,6 +62,7 @@ impl DiagnoseRequest {
             ("method", self.method.is_some()),
             ("path", self.path.is_some()),
             ("client_ip", self.client_ip.is_some()),
+            ("body", self.body.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
@@ -205,6 +210,11 @@ fn hypothetical(state: &AdminState, req: &DiagnoseRequest) -> Result<Value, Admi
         now: chrono::Utc::now(),
         // A hypothetical token is verified with the keys held now.
         token_check: None,
+        scheme: "http",
+        body: req.body.as_deref().unwrap_or("").as_bytes(),
+        // A hypothetical signature is checked afresh: its nonce is
+        // neither required to be new nor spent.
+        signature_check: None,
     };
     let mut d = Call::new();
     let decided = d.decide(&snapshot, &state.settings, &input);
@@ -235,7 +245,7 @@ fn hypothetical(state: &AdminState, req: &DiagnoseRequest) -> Result<Value, Admi
             "client_ip": client_ip.to_string(),
             "key_prefix": d.key_prefix,
             "key_id": d.key.as_ref().map(|k| k.key.id.to_string()),
-            "app_id": d.key.as_ref().map(|k| k.key.app_id.to_string()).or_else(|| d.token_app.as_ref().map(|a| a.id.to_string())),
+            "app_id": d.key.as_ref().map(|k| k.key.app_id.to_string()).or_else(|| d.credential_app.as_ref().map(|a| a.id.to_string())),
             "api_id": d.api.as_ref().map(|a| a.api.id.to_string()),
         },
         "outcome": outcome,

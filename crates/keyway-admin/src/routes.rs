@@ -3,7 +3,7 @@
 //! test walks it, so the document cannot drift from what is served.
 
 use crate::resources::{
-    analytics, apis, apps, audit, issuers, key_batch, keys, logs, models, providers, subscriptions, tenants, users,
+    analytics, apis, apps, audit, hmac_keys, issuers, key_batch, keys, logs, models, providers, subscriptions, tenants, users,
 };
 use crate::state::AdminState;
 use crate::{diagnose, health, openapi};
@@ -90,6 +90,10 @@ pub(crate) fn table() -> Vec<RouteDef> {
         GET "/admin/v1/issuers/{id}" => issuers::get,
         PATCH "/admin/v1/issuers/{id}" => issuers::patch,
         DELETE "/admin/v1/issuers/{id}" => issuers::delete,
+
+        POST "/admin/v1/apps/{id}/hmac-keys" => hmac_keys::create,
+        GET "/admin/v1/apps/{id}/hmac-keys" => hmac_keys::list_of_app,
+        POST "/admin/v1/hmac-keys/{id}/revoke" => hmac_keys::revoke,
 
         GET "/admin/v1/logs" => logs::list_calls,
         GET "/admin/v1/audit" => audit::list_entries,

@@ -158,7 +158,7 @@ async fn unsupported_auth_methods_say_they_are_not_available_yet() {
     let h = Harness::new().await;
     let w = h.world("acme", "/orders/v1").await;
     let before = h.fingerprint().await;
-    for method in ["hmac", "mtls"] {
+    for method in ["mtls"] {
         let mut body = api_body(&format!("/{method}/v1"));
         body["auth"] = json!(["api_key", method]);
         let r = h.call("POST", &format!("/admin/v1/tenants/{}/apis", w.tenant), Some(body)).await;

@@ -2,6 +2,7 @@
 //! applied to storage in one transaction and then to the in-memory
 //! snapshot. In a cluster the same changes travel between nodes.
 
+use crate::hmac_keys::HmacKey;
 use crate::issuers::JwtIssuer;
 use crate::model::{Api, ApiKey, App, Subscription, Tenant, User};
 use crate::providers::{AiModel, Provider};
@@ -31,6 +32,8 @@ pub enum Record {
     Model(AiModel),
     /// A trusted JWT issuer of a tenant.
     Issuer(JwtIssuer),
+    /// An HMAC signing key of an app (secret sealed).
+    HmacKey(HmacKey),
 }
 
 impl Record {
@@ -46,6 +49,7 @@ impl Record {
             Record::Provider(_) => "provider",
             Record::Model(_) => "model",
             Record::Issuer(_) => "issuer",
+            Record::HmacKey(_) => "hmac_key",
         }
     }
 }

@@ -78,6 +78,9 @@ id_type!(/// A model of a tenant, as callers name it.
     ModelId, "mdl");
 id_type!(/// A trusted JWT issuer of a tenant.
     IssuerId, "iss");
+id_type!(/// An HMAC signing key of an app (the record, never the secret);
+    /// the `keyid` of its RFC 9421 signatures.
+    HmacKeyId, "hk");
 id_type!(/// One request through the gateway.
     RequestId, "req", String);
 

@@ -604,6 +604,29 @@ pub struct ScopeRule {
     pub scopes: Vec<String>,
 }
 
+/// How an API checks RFC 9421 HMAC request signatures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HmacSettings {
+    /// How far a signature's `created` may be from server time, either
+    /// way, seconds; a nonce is remembered this long.
+    pub window_seconds: u64,
+}
+
+impl HmacSettings {
+    /// The window when an API sets none, seconds.
+    pub const DEFAULT_WINDOW_SECONDS: u64 = 300;
+    /// The smallest window an API may set, seconds.
+    pub const MIN_WINDOW_SECONDS: u64 = 1;
+    /// The largest window an API may set, seconds (a nonce is held that
+    /// long).
+    pub const MAX_WINDOW_SECONDS: u64 = 3600;
+
+    /// The window of an API's settings, or the default.
+    pub fn window_of(settings: Option<&HmacSettings>) -> u64 {
+        settings.map_or(Self::DEFAULT_WINDOW_SECONDS, |s| s.window_seconds)
+    }
+}
+
 /// A published API version.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Api {
@@ -637,6 +660,10 @@ pub struct Api {
     /// of its tenant.
     #[serde(default)]
     pub jwt_issuers: Vec<IssuerId>,
+    /// How HMAC request signatures are checked (`auth` with `hmac`);
+    /// `None`: the defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hmac: Option<HmacSettings>,
     /// Whether subscriptions need approval.
     pub requires_approval: bool,
     /// Who may call it.

@@ -22,15 +22,17 @@
 //! authorization (`model_not_allowed`), token limits and budget within
 //! limits, the provider as the upstream.
 
+use crate::hmac_index::HmacEntry;
+use crate::phase_evidence::{identity_evidence, joined, key_evidence, route_evidence, signature_evidence, token_evidence};
 use crate::snapshot::{ApiEntry, KeyEntry, Snapshot};
-use crate::stages::{authorization, credential, identity, key, request, route, token};
+use crate::stages::{authorization, credential, identity, key, request, route, signature, token};
 use http::HeaderMap;
 use keyway_core::key_format::{KeyEnv, KeyHasher};
 use keyway_core::model::{App, AuthMethod, KeyLocation, KeyState, Tenant};
 use keyway_core::refusals::ScopeHolder;
 use keyway_core::sealed::Sealer;
 use keyway_core::text::Text;
-use keyway_core::{fmt_time, Refusal, Stage, Timestamp, Trace};
+use keyway_core::{Refusal, Stage, Timestamp, Trace};
 use keyway_credentials::jwt::VerifiedToken;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -45,6 +47,9 @@ pub struct Settings {
     /// Seals and opens AI provider credentials (key derived from the
     /// server secret under [`PROVIDER_CREDENTIALS`](keyway_core::sealed::PROVIDER_CREDENTIALS)).
     pub credentials: Sealer,
+    /// Seals and opens apps' HMAC signing keys (derived like
+    /// `credentials`, under [`HMAC_KEYS`](keyway_core::sealed::HMAC_KEYS)).
+    pub hmac_keys: Sealer,
 }
 
 /// The parts of a request the stages read.
@@ -68,6 +73,16 @@ pub struct CallInput<'a> {
     /// gateway verified it already (refreshing a fetched key set on the
     /// way); `None`: stage 3 verifies with the keys held.
     pub token_check: Option<&'a token::Prechecked>,
+    /// `http` or `https`, as the caller reached the gateway (a signature
+    /// may cover `@scheme`).
+    pub scheme: &'a str,
+    /// The whole body, when the gateway read it (a signed request's, for
+    /// its `Content-Digest`); empty otherwise.
+    pub body: &'a [u8],
+    /// The outcome of verifying this request's HMAC signature (nonce
+    /// recorded), when the gateway verified it already; `None`: stage 3
+    /// checks it afresh without a nonce (`diagnose`).
+    pub signature_check: Option<&'a signature::Prechecked>,
 }
 
 /// A request that passed every stage.
@@ -75,16 +90,20 @@ pub struct CallInput<'a> {
 pub struct Admitted {
     /// The API it is for.
     pub api: Arc<ApiEntry>,
-    /// The caller's key (`None`: it presented a verified JWT).
+    /// The caller's key (`None`: it presented a verified JWT or signature).
     pub key: Option<Arc<KeyEntry>>,
-    /// The caller's verified JWT (`None`: it presented a key).
+    /// The caller's verified JWT, if that is what it presented.
     pub token: Option<Arc<VerifiedToken>>,
+    /// The HMAC key of the caller's verified signature, if that is what
+    /// it presented.
+    pub hmac_key: Option<Arc<HmacEntry>>,
     /// The key's app.
     pub app: Arc<App>,
     /// The key's tenant.
     pub tenant: Arc<Tenant>,
-    /// Where the credential was found (stripped before forwarding).
-    pub location: KeyLocation,
+    /// Where the key or token was found (stripped before forwarding);
+    /// `None` for a signature (its headers are stripped too).
+    pub location: Option<KeyLocation>,
 }
 
 /// One request as it walks the phases: what each has learned so far,
@@ -101,9 +120,9 @@ pub struct Call {
     pub key_prefix: Option<String>,
     /// The verified key, once verified.
     pub key: Option<Arc<KeyEntry>>,
-    /// The app of a verified token's subject, once known (a key's app is
-    /// its key's).
-    pub token_app: Option<Arc<App>>,
+    /// The app of a verified token's subject or signature's HMAC key,
+    /// once known (a key's app is its key's).
+    pub credential_app: Option<Arc<App>>,
 }
 
 impl Call {
@@ -118,6 +137,14 @@ impl Call {
     pub fn decide(&mut self, snapshot: &Snapshot, settings: &Settings, input: &CallInput<'_>) -> Result<Admitted, Refusal> {
         self.request(input)?;
         let api = self.route(snapshot, input)?;
+        if api.api.auth.contains(&AuthMethod::Hmac) {
+            if signature::signed(input.headers) {
+                return self.decide_signature(snapshot, api, input);
+            }
+            if !api.api.auth.iter().any(|m| matches!(m, AuthMethod::ApiKey | AuthMethod::Jwt)) {
+                return Err(signature::missing());
+            }
+        }
         if let Some(token) = self.bearer_token(&api, input)? {
             return self.decide_token(snapshot, api, token, input);
         }
@@ -125,7 +152,8 @@ impl Call {
         let entry = self.key(snapshot, settings, &presented, input.now)?;
         let who = self.identity(snapshot, &entry, &api)?;
         self.authorization(snapshot, ScopeHolder::Key(&entry.key), &who.app, &api, input)?;
-        Ok(Admitted { api, key: Some(entry), token: None, app: who.app, tenant: who.tenant, location: presented.location })
+        let location = Some(presented.location);
+        Ok(Admitted { api, key: Some(entry), token: None, hmac_key: None, app: who.app, tenant: who.tenant, location })
     }
 
     /// Phases credential through authorization for a bearer JWT.
@@ -139,14 +167,48 @@ impl Call {
         let now = u64::try_from(input.now.timestamp()).unwrap_or(0);
         let found = token::verify(snapshot, &api, token, now, input.token_check)?;
         let t = &found.token;
-        self.token_app = Some(found.app.clone());
+        self.credential_app = Some(found.app.clone());
         self.trace.pass(Stage::Key, token_evidence(t, &found.app));
         let who = identity::check_app(snapshot, found.app, &api)?;
         self.trace.pass(Stage::Identity, identity_evidence(&who.app, &who.tenant));
         let holder = ScopeHolder::Token { issuer: &t.issuer, scopes: &t.scopes };
         self.authorization(snapshot, holder, &who.app, &api, input)?;
-        let location = KeyLocation::AuthorizationBearer;
-        Ok(Admitted { api, key: None, token: Some(found.token), app: who.app, tenant: who.tenant, location })
+        let location = Some(KeyLocation::AuthorizationBearer);
+        Ok(Admitted { api, key: None, token: Some(found.token), hmac_key: None, app: who.app, tenant: who.tenant, location })
+    }
+
+    /// Phases credential through authorization for an HMAC-signed
+    /// request: no other credential beside it, the signature verified
+    /// (by the gateway already, or afresh without a nonce), the key live,
+    /// then its app's identity and the key's scopes.
+    fn decide_signature(&mut self, snapshot: &Snapshot, api: Arc<ApiEntry>, input: &CallInput<'_>) -> Result<Admitted, Refusal> {
+        signature::present(input.headers, input.query)?;
+        self.trace.pass(Stage::Credential, Text::Static("Signature-Input and Signature, RFC 9421"));
+        let verified = match input.signature_check {
+            Some(outcome) => outcome.clone()?,
+            None => {
+                let now = u64::try_from(input.now.timestamp()).unwrap_or(0);
+                let request = signature::request(
+                    input.method,
+                    input.scheme,
+                    input.host,
+                    input.path,
+                    input.query,
+                    input.headers,
+                    input.body,
+                );
+                signature::check(snapshot, &api, &request, now)?
+            }
+        };
+        let found = signature::identify(snapshot, verified)?;
+        self.credential_app = Some(found.app.clone());
+        self.trace.pass(Stage::Key, signature_evidence(&found, input.signature_check.is_some()));
+        let who = identity::check_app(snapshot, found.app, &api)?;
+        self.trace.pass(Stage::Identity, identity_evidence(&who.app, &who.tenant));
+        let record = &found.key.record;
+        let holder = ScopeHolder::HmacKey { id: record.id.as_str(), scopes: &record.scopes };
+        self.authorization(snapshot, holder, &who.app, &api, input)?;
+        Ok(Admitted { api, key: None, token: None, hmac_key: Some(found.key), app: who.app, tenant: who.tenant, location: None })
     }
 
     /// Phase credential for an API that accepts `jwt`: a bearer JWT, told
@@ -258,85 +320,6 @@ impl Call {
     }
 }
 
-/// `parts` concatenated into one string allocated once: evidence is
-/// written on every request, and `format!` costs several times more.
-fn joined(parts: &[&str]) -> String {
-    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-    for p in parts {
-        s.push_str(p);
-    }
-    s
-}
-
-/// `route` evidence: the API, its version and tenant, its lifecycle.
-fn route_evidence(api: &ApiEntry, tenant_slug: &str) -> String {
-    let mut evidence = joined(&["api ", &api.api.name, " ", &api.api.version, " (tenant ", tenant_slug, ")"]);
-    lifecycle_note(api, &mut evidence);
-    evidence
-}
-
-/// `key` phase evidence of a verified token: issuer, key, algorithm,
-/// expiry and the app its subject is (never the token).
-fn token_evidence(t: &VerifiedToken, app: &App) -> String {
-    let exp = t.exp.map_or_else(|| "no exp".to_owned(), |e| format!("exp {e}"));
-    let kid = t.kid.as_deref().unwrap_or("(none)");
-    let subject = t.subject.as_deref().unwrap_or("");
-    format!(
-        "token of issuer {} verified ({}, kid {kid}, {exp}); {} {subject} is app {}",
-        t.issuer,
-        t.alg.name(),
-        t.subject_claim,
-        app.id
-    )
-}
-
-/// `identity` evidence: the app, its tenant and its (active) owner.
-fn identity_evidence(app: &App, tenant: &Tenant) -> String {
-    joined(&[
-        "app ",
-        &app.name,
-        " (",
-        app.id.as_str(),
-        "), tenant ",
-        &tenant.slug,
-        ", owner ",
-        app.owner_user_id.as_str(),
-        " active",
-    ])
-}
-
-fn lifecycle_note(api: &ApiEntry, out: &mut String) {
-    if api.api.status == keyway_core::model::ApiStatus::Deprecated {
-        out.push_str(", deprecated");
-        if let Some(s) = api.api.sunset_at {
-            out.push_str(", sunset ");
-            out.push_str(&fmt_time(&s));
-        }
-    }
-}
-
-fn key_evidence(entry: &KeyEntry, now: Timestamp) -> String {
-    let k = &entry.key;
-    let mut s = String::with_capacity(64);
-    s.push_str("key ");
-    s.push_str(k.id.as_str());
-    match k.grace_until() {
-        Some(g) if k.state_at(now) == KeyState::Rotating => {
-            s.push_str(" rotated, in grace period until ");
-            s.push_str(&fmt_time(&g));
-        }
-        _ => s.push_str(" active"),
-    }
-    match k.expires_at() {
-        Some(e) => {
-            s.push_str(", expires ");
-            s.push_str(&fmt_time(&e));
-        }
-        None => s.push_str(", no expiry"),
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -366,6 +349,7 @@ mod tests {
             environment: KeyEnv::Live,
             hasher: KeyHasher::new(secret),
             credentials: Sealer::derive(secret, keyway_core::sealed::PROVIDER_CREDENTIALS),
+            hmac_keys: Sealer::derive(secret, keyway_core::sealed::HMAC_KEYS),
         };
         let tenant = Tenant::new("acme", "Acme", now);
         let user = User::new(&tenant.id, "ops@acme.test", Role::Owner, now);
@@ -415,6 +399,9 @@ mod tests {
             client_ip: "127.0.0.1".parse().unwrap(),
             now: Utc::now(),
             token_check: None,
+            scheme: "http",
+            body: &[],
+            signature_check: None,
         };
         let mut call = Call::new();
         let outcome = call.decide(&f.snapshot, &f.settings, &input);
@@ -432,7 +419,7 @@ mod tests {
         let d = run(&f, "/orders/v1/items", Some(&format!("Bearer {}", f.key)));
         let a = d.outcome.as_ref().unwrap();
         assert_eq!(a.app.id, f.app.id);
-        assert_eq!(a.location, KeyLocation::AuthorizationBearer);
+        assert_eq!(a.location, Some(KeyLocation::AuthorizationBearer));
         let stages: Vec<_> = d.trace.entries.iter().map(|e| (e.stage, e.result)).collect();
         assert_eq!(
             stages,

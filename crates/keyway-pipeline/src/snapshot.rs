@@ -5,6 +5,7 @@
 //! the table; the small ones (APIs and their routes) are copied whole.
 
 use crate::evidence_memo::Memo;
+use crate::hmac_index::HmacIndex;
 use crate::jwt_index::JwtIndex;
 use crate::key_loader::KeyLoader;
 use crate::key_table::KeyTable;
@@ -12,10 +13,12 @@ use crate::table::Table;
 use crate::upstream_target::UpstreamTarget;
 use arc_swap::ArcSwap;
 use keyway_core::change::{Change, Record};
+use keyway_core::hmac_keys::HmacKey;
 use keyway_core::ids::{ApiId, AppId, KeyId, ModelId, ProviderId, TenantId, UserId};
 use keyway_core::issuers::JwtIssuer;
 use keyway_core::model::{Api, ApiKey, ApiStatus, App, Subscription, Tenant, User};
 use keyway_core::providers::{AiModel, Provider};
+use keyway_core::sealed::Sealer;
 use keyway_core::Timestamp;
 use keyway_credentials::jwt::RefreshPolicy;
 // hashbrown's default hasher (foldhash), not SipHash: a lookup per stage on
@@ -200,6 +203,8 @@ pub struct Snapshot {
     model_names: Arc<HashMap<TenantId, Arc<ModelNames>>>,
     /// Trusted JWT issuers, the trust of each API, token subjects.
     pub jwt: JwtIndex,
+    /// Apps' HMAC signing keys by id, secrets opened.
+    pub hmac: HmacIndex,
     /// Increases with every change applied.
     pub revision: u64,
 }
@@ -263,6 +268,13 @@ impl Snapshot {
         let apps = self.apps.values().map(|a| &**a);
         let apis = self.apis.values().map(|e| &e.api);
         self.jwt = JwtIndex::build(issuers, apps, apis, refresh);
+        self
+    }
+
+    /// The same snapshot with these HMAC signing keys, their secrets
+    /// opened (once, here) with `sealer`.
+    pub fn with_hmac_keys(mut self, keys: Vec<HmacKey>, sealer: Sealer) -> Self {
+        self.hmac = HmacIndex::build(keys, sealer);
         self
     }
 
@@ -349,6 +361,7 @@ impl Snapshot {
                 Arc::make_mut(&mut self.models).insert(m.id.clone(), m);
             }
             Record::Issuer(i) => self.jwt.apply_issuer(i, self.apis.values().map(|e| &e.api)),
+            Record::HmacKey(k) => self.hmac.apply(k),
         }
         self.revision += 1;
     }

@@ -73,6 +73,7 @@ fn id_of(r: &Record) -> String {
         Record::Provider(x) => x.id.to_string(),
         Record::Model(x) => x.id.to_string(),
         Record::Issuer(x) => x.id.to_string(),
+        Record::HmacKey(x) => x.id.to_string(),
     }
 }
 

@@ -11,7 +11,10 @@ mod trace_codec;
 
 use async_trait::async_trait;
 use keyway_core::change::Change;
-use keyway_core::ids::{AdminTokenId, ApiId, AppId, IssuerId, KeyId, ModelId, ProviderId, SubscriptionId, TenantId, UserId};
+use keyway_core::hmac_keys::HmacKey;
+use keyway_core::ids::{
+    AdminTokenId, ApiId, AppId, HmacKeyId, IssuerId, KeyId, ModelId, ProviderId, SubscriptionId, TenantId, UserId,
+};
 use keyway_core::issuers::JwtIssuer;
 use keyway_core::model::{Api, ApiKey, App, Subscription, Tenant, User};
 use keyway_core::providers::{AiModel, Provider};
@@ -75,6 +78,8 @@ pub struct StateDump {
     pub models: Vec<keyway_core::providers::AiModel>,
     /// All trusted JWT issuers (deleted ones included).
     pub issuers: Vec<keyway_core::issuers::JwtIssuer>,
+    /// All apps' HMAC signing keys (revoked ones included), secrets sealed.
+    pub hmac_keys: Vec<keyway_core::hmac_keys::HmacKey>,
 }
 
 /// An admin token as stored: its digest, never the token.
@@ -186,6 +191,10 @@ pub trait Store: Send + Sync + 'static {
     async fn issuer(&self, id: &IssuerId) -> Result<Option<JwtIssuer>, StoreError>;
     /// Trusted JWT issuers of a tenant (deleted ones included), oldest first.
     async fn issuers_of_tenant(&self, tenant: &TenantId) -> Result<Vec<JwtIssuer>, StoreError>;
+    /// An app's HMAC signing key by id (revoked ones included), sealed.
+    async fn hmac_key(&self, id: &HmacKeyId) -> Result<Option<HmacKey>, StoreError>;
+    /// An app's HMAC signing keys (revoked ones included), oldest first.
+    async fn hmac_keys_of_app(&self, app: &AppId) -> Result<Vec<HmacKey>, StoreError>;
 
     /// Records when keys were last used (batched by the gateway). Unknown
     /// ids are ignored; an older time never overwrites a newer one.

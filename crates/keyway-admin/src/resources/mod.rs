@@ -7,6 +7,7 @@ pub mod api_kind;
 pub mod apis;
 pub mod apps;
 pub mod audit;
+pub mod hmac_keys;
 pub mod issuers;
 pub mod key_batch;
 pub mod keys;

@@ -18,6 +18,13 @@ pub enum ScopeHolder<'a> {
         /// Its scopes.
         scopes: &'a [String],
     },
+    /// An HMAC signing key (its signature verified): its id and scopes.
+    HmacKey {
+        /// The key's id, `hk_…` (the signature's `keyid`).
+        id: &'a str,
+        /// Its scopes.
+        scopes: &'a [String],
+    },
 }
 
 impl Refusal {
@@ -92,6 +99,19 @@ impl Refusal {
                 )
                 .hint(format!("Request a token with the scopes {missing}."))
                 .fix(format!("have issuer {issuer} grant scopes {needed} to app {}", app.name))
+            }
+            ScopeHolder::HmacKey { id, scopes } => {
+                let has = list(scopes);
+                Self::new(
+                    ErrorCode::ScopeInsufficient,
+                    format!("{method} {path} needs scopes {needed}; HMAC key {id} has {has}."),
+                    format!("missing {missing}; needed {needed}; HMAC key {id} of app {} has {has}", app.id),
+                )
+                .hint(format!("Sign with an HMAC key that has the scopes {missing}."))
+                .fix(format!(
+                    "create an HMAC key with scopes {needed} for app {} (POST /admin/v1/apps/{}/hmac-keys)",
+                    app.name, app.id
+                ))
             }
         }
     }

@@ -54,7 +54,7 @@ pub fn check(snapshot: &Snapshot, holder: ScopeHolder<'_>, app: &App, api: &ApiE
     needed.dedup();
     let has: &[String] = match holder {
         ScopeHolder::Key(key) => &key.scopes,
-        ScopeHolder::Token { scopes, .. } => scopes,
+        ScopeHolder::Token { scopes, .. } | ScopeHolder::HmacKey { scopes, .. } => scopes,
     };
     let missing: Vec<&str> = needed.iter().copied().filter(|n| !has.iter().any(|h| h == n)).collect();
     if !missing.is_empty() {

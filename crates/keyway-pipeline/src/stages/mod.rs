@@ -10,4 +10,5 @@ pub mod identity;
 pub mod key;
 pub mod request;
 pub mod route;
+pub mod signature;
 pub mod token;

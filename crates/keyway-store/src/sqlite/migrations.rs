@@ -477,6 +477,24 @@ CREATE UNIQUE INDEX jwt_issuers_name_uq ON jwt_issuers (tenant_id, name) WHERE d
 ALTER TABLE apps ADD COLUMN token_subjects TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE apis ADD COLUMN jwt_issuers TEXT NOT NULL DEFAULT '[]';
 "#,
+    // 14: apps' HMAC signing keys (RFC 9421), the secret AES-256-GCM
+    // sealed to the key's id (hex), never plain; scopes as a JSON list.
+    // An API's HMAC settings (`{"window_seconds": n}`) as JSON, NULL for
+    // the defaults.
+    r#"
+CREATE TABLE hmac_keys (
+    id          TEXT PRIMARY KEY NOT NULL,
+    app_id      TEXT NOT NULL REFERENCES apps (id),
+    tenant_id   TEXT NOT NULL REFERENCES tenants (id),
+    scopes      TEXT NOT NULL,
+    sealed      TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    revoked_at  TEXT,
+    revoked_by  TEXT
+);
+CREATE INDEX hmac_keys_app ON hmac_keys (app_id);
+ALTER TABLE apis ADD COLUMN hmac TEXT;
+"#,
 ];
 
 /// Work a migration needs beyond SQL, run in the same transaction right

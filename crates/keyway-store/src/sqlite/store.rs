@@ -1,11 +1,14 @@
 //! [`Store`] for [`SqliteStore`]: each method moves its arguments onto the
 //! blocking pool and calls the module that does the work.
 
-use super::{admin_tokens, ai_rows, audit, calls, entities, group, issuer_rows, quota, rollups, rows, run, usage, SqliteStore};
+use super::{
+    admin_tokens, ai_rows, audit, calls, entities, group, hmac_rows, issuer_rows, quota, rollups, rows, run, usage, SqliteStore,
+};
 use crate::{AdminToken, KeySink, QuotaUsageRow, StateDump, Store, StoreError};
 use async_trait::async_trait;
 use keyway_core::change::Change;
-use keyway_core::ids::{ApiId, AppId, IssuerId, KeyId, ModelId, ProviderId, SubscriptionId, TenantId, UserId};
+use keyway_core::hmac_keys::HmacKey;
+use keyway_core::ids::{ApiId, AppId, HmacKeyId, IssuerId, KeyId, ModelId, ProviderId, SubscriptionId, TenantId, UserId};
 use keyway_core::issuers::JwtIssuer;
 use keyway_core::model::{Api, ApiKey, App, Subscription, Tenant, User};
 use keyway_core::providers::{AiModel, Provider};
@@ -154,6 +157,16 @@ impl Store for SqliteStore {
         let tenant = tenant.clone();
         run(&self.main, move |c| entities::by_parent(c, &issuer_rows::ISSUERS, "tenant_id", tenant.as_str(), issuer_rows::issuer))
             .await
+    }
+
+    async fn hmac_key(&self, id: &HmacKeyId) -> Result<Option<HmacKey>, StoreError> {
+        let id = id.clone();
+        run(&self.main, move |c| entities::by_id(c, &hmac_rows::HMAC_KEYS, id.as_str(), hmac_rows::hmac_key)).await
+    }
+
+    async fn hmac_keys_of_app(&self, app: &AppId) -> Result<Vec<HmacKey>, StoreError> {
+        let app = app.clone();
+        run(&self.main, move |c| entities::by_parent(c, &hmac_rows::HMAC_KEYS, "app_id", app.as_str(), hmac_rows::hmac_key)).await
     }
 
     async fn provider(&self, id: &ProviderId) -> Result<Option<Provider>, StoreError> {

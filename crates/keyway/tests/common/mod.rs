@@ -12,6 +12,7 @@
 
 pub mod raw;
 pub mod receiver;
+pub mod signer;
 pub mod tokens;
 
 use keyway::app::{self, Running};
