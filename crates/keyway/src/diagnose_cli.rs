@@ -24,6 +24,8 @@ pub enum Subject {
         path: String,
         /// Client IP to assume.
         client_ip: Option<String>,
+        /// The body, for a signed request's `Content-Digest`.
+        body: Option<String>,
     },
 }
 
@@ -31,7 +33,7 @@ pub enum Subject {
 pub async fn fetch(client: &AdminClient, subject: &Subject) -> anyhow::Result<Value> {
     let body = match subject {
         Subject::Request(id) => json!({ "request_id": id }),
-        Subject::Hypothetical { key, headers, method, path, client_ip } => {
+        Subject::Hypothetical { key, headers, method, path, client_ip, body } => {
             let mut b = json!({ "method": method, "path": path });
             if let Some(k) = key {
                 b["key"] = json!(k);
@@ -42,6 +44,9 @@ pub async fn fetch(client: &AdminClient, subject: &Subject) -> anyhow::Result<Va
             }
             if let Some(ip) = client_ip {
                 b["client_ip"] = json!(ip);
+            }
+            if let Some(text) = body {
+                b["body"] = json!(text);
             }
             b
         }

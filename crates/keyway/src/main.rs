@@ -71,9 +71,13 @@ struct DiagnoseArgs {
     /// ...on this path...
     #[arg(long)]
     path: Option<String>,
-    /// ...from this client IP.
+    /// ...from this client IP...
     #[arg(long)]
     client_ip: Option<String>,
+    /// ...with this body (what a signed request's Content-Digest is
+    /// checked against).
+    #[arg(long, conflicts_with = "request_id", requires = "path")]
+    body: Option<String>,
     /// Print the JSON answer instead of text.
     #[arg(long)]
     json: bool,
@@ -246,9 +250,14 @@ async fn diagnose(args: DiagnoseArgs) -> anyhow::Result<()> {
     }
     let subject = match (args.request_id, args.path) {
         (Some(id), _) => Subject::Request(id),
-        (None, Some(path)) => {
-            Subject::Hypothetical { key: args.key, headers, method: args.method, path, client_ip: args.client_ip }
-        }
+        (None, Some(path)) => Subject::Hypothetical {
+            key: args.key,
+            headers,
+            method: args.method,
+            path,
+            client_ip: args.client_ip,
+            body: args.body,
+        },
         (None, None) => anyhow::bail!("give a request id, or --path with --key and/or --header"),
     };
     let client = AdminClient::new(&args.admin_url, &args.token);

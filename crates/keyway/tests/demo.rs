@@ -11,7 +11,7 @@ use keyway::diagnose_cli::{self, Subject};
 
 /// A hypothetical `GET path` with this key and these headers.
 fn get(path: &str, key: Option<&String>, headers: Vec<(String, String)>) -> Subject {
-    Subject::Hypothetical { key: key.cloned(), headers, method: "GET".into(), path: path.to_owned(), client_ip: None }
+    Subject::Hypothetical { key: key.cloned(), headers, method: "GET".into(), path: path.to_owned(), client_ip: None, body: None }
 }
 
 #[tokio::test]

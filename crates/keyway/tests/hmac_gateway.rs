@@ -285,3 +285,38 @@ async fn a_key_beside_a_signature_is_ambiguous_and_an_api_may_take_both_kinds() 
     assert_eq!(s.node.get_bearer("/mixed/v1/x", &key).await.status(), 200, "a key still serves");
     assert_eq!(s.send(&s.get("/mixed/v1/x")).await.status(), 200, "and so does a signature");
 }
+
+/// The signer of docs/hmac.md, as printed there.
+fn python_signer() -> &'static str {
+    const DOC: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/hmac.md"));
+    let after = DOC.split("<!-- python-signer -->").nth(1).expect("marker in the doc");
+    let start = after.find("```python\n").expect("python block") + "```python\n".len();
+    &after[start..start + after[start..].find("```").expect("block end")]
+}
+
+#[tokio::test]
+async fn the_python_signer_of_the_docs_signs_requests_the_gateway_passes_upstream() {
+    let s = setup().await;
+    let call = format!(
+        "import json\nprint(json.dumps(sign('POST', {authority:?}, '/signed/v1/items', 'dry_run=1', b'{{\"item\": 7}}', {keyid:?}, {secret:?})))\n",
+        authority = s.authority(),
+        keyid = s.keyid,
+        secret = s.secret,
+    );
+    let out = std::process::Command::new("python3").arg("-c").arg(format!("{}{call}", python_signer())).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let headers: std::collections::BTreeMap<String, String> = serde_json::from_slice(&out.stdout).unwrap();
+    let send = || {
+        let mut req = s.node.http.post(format!("{}/signed/v1/items?dry_run=1", s.node.gateway)).body(r#"{"item": 7}"#);
+        for (k, v) in &headers {
+            req = req.header(k, v);
+        }
+        req.send()
+    };
+    let resp = send().await.unwrap();
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let echo: Value = resp.json().await.unwrap();
+    assert_eq!(echo["headers"]["x-keyway-app-id"], s.w.app.as_str(), "{echo}");
+    assert_eq!(echo["query"], "dry_run=1", "{echo}");
+    expect_refusal(send().await.unwrap(), 401, "signature_replayed").await;
+}
