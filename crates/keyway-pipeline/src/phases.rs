@@ -184,8 +184,8 @@ impl Call {
     fn decide_signature(&mut self, snapshot: &Snapshot, api: Arc<ApiEntry>, input: &CallInput<'_>) -> Result<Admitted, Refusal> {
         signature::present(input.headers, input.query)?;
         self.trace.pass(Stage::Credential, Text::Static("Signature-Input and Signature, RFC 9421"));
-        let verified = match input.signature_check {
-            Some(outcome) => outcome.clone()?,
+        let checked = match input.signature_check {
+            Some(outcome) => outcome.clone(),
             None => {
                 let now = u64::try_from(input.now.timestamp()).unwrap_or(0);
                 let request = signature::request(
@@ -197,10 +197,11 @@ impl Call {
                     input.headers,
                     input.body,
                 );
-                signature::check(snapshot, &api, &request, now)?
+                signature::check(snapshot, &api, &request, now)
             }
         };
-        let found = signature::identify(snapshot, verified)?;
+        let verified = checked.map_err(|r| self.proven_signature_refusal(snapshot, input, r))?;
+        let found = signature::identify(snapshot, verified).map_err(|r| self.proven_signature_refusal(snapshot, input, r))?;
         self.credential_app = Some(found.app.clone());
         self.trace.pass(Stage::Key, signature_evidence(&found, input.signature_check.is_some()));
         let who = identity::check_app(snapshot, found.app, &api)?;
@@ -227,6 +228,18 @@ impl Call {
             None if auth.contains(&AuthMethod::ApiKey) => Ok(None),
             None => Err(token::missing(input.headers)),
         }
+    }
+
+    /// A signature refused after its HMAC verified (window, nonce) names
+    /// its key and app for the operator (evidence, call-log row); one
+    /// refused before says nothing more.
+    fn proven_signature_refusal(&mut self, snapshot: &Snapshot, input: &CallInput<'_>, r: Refusal) -> Refusal {
+        if !r.code.caller_proven() {
+            return r;
+        }
+        let Some(key) = signature::named_key(snapshot, input.headers) else { return r };
+        self.credential_app = snapshot.apps.get(&key.record.app_id).cloned();
+        r.noting(format_args!("HMAC key {} of app {}", key.record.id, key.record.app_id))
     }
 
     /// Closes the trace: the refusing phase's entry (from the refusal's

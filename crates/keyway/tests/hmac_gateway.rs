@@ -196,7 +196,9 @@ async fn a_replayed_signature_is_refused_and_diagnose_checks_it_afresh_without_s
     // Diagnose by request id: the stored trace names the refusal.
     let d = s.node.ok("POST", "/admin/v1/diagnose", json!({"request_id": rid})).await;
     assert_eq!(d["outcome"]["code"], "signature_replayed", "{d}");
-    assert_eq!(d["request"]["app_id"], Value::Null, "a replay is refused before the key is named: {d}");
+    assert_eq!(d["request"]["app_id"], s.w.app.as_str(), "a proven replay names its app for the operator: {d}");
+    let key_step = d["steps"].as_array().unwrap().iter().find(|st| st["stage"] == "key").unwrap().clone();
+    assert!(key_step["evidence"].as_str().unwrap().contains(&s.keyid), "{d}");
     // The hypothetical form with the same headers: verified again, the
     // nonce neither required to be new nor spent.
     let headers: serde_json::Map<String, Value> = signing.headers().into_iter().map(|(k, v)| (k, json!(v))).collect();

@@ -21,7 +21,7 @@ use keyway_core::model::{App, HmacSettings, KeyLocation};
 use keyway_core::refusals::{CredentialProblem, SignatureMismatch, SignedTime};
 use keyway_core::Refusal;
 use keyway_credentials::http_signature::{
-    InvalidCause, SignatureRefusal, SignatureVerifier, SignedRequest, TimeParameter, Verified, VerifyError,
+    InvalidCause, SignatureInput, SignatureRefusal, SignatureVerifier, SignedRequest, TimeParameter, Verified, VerifyError,
 };
 use std::sync::Arc;
 
@@ -108,7 +108,10 @@ pub fn refusal(snapshot: &Snapshot, r: &SignatureRefusal) -> Refusal {
                     evidence = unknown_key_evidence(snapshot, &i.signature_base);
                     SignatureMismatch::Unproven { evidence: &evidence }
                 }
-                InvalidCause::Mismatch => SignatureMismatch::Unproven { evidence: "the HMAC does not match the key's" },
+                InvalidCause::Mismatch => {
+                    evidence = format!("the HMAC does not match HMAC key {}'s", keyid_in_base(&i.signature_base).unwrap_or("?"));
+                    SignatureMismatch::Unproven { evidence: &evidence }
+                }
                 InvalidCause::BodyDigestMismatch { algorithm, computed } => {
                     SignatureMismatch::BodyDigest { algorithm: algorithm.name(), computed }
                 }
@@ -141,6 +144,14 @@ fn keyid_in_base(base: &str) -> Option<&str> {
     let params = base.lines().last()?;
     let at = params.find(";keyid=\"")? + ";keyid=\"".len();
     params[at..].split('"').next()
+}
+
+/// The HMAC key the request's `keyid` names, if any: for the operator's
+/// evidence and the call log of a refusal that came after the HMAC
+/// verified (window, nonce), read again only on that path.
+pub fn named_key<'s>(snapshot: &'s Snapshot, headers: &HeaderMap) -> Option<&'s Arc<HmacEntry>> {
+    let (input, _) = SignatureInput::from_headers(headers).ok()?;
+    snapshot.hmac.get(input.keyid.as_deref()?)
 }
 
 /// A verified signature's key and the app it signs as.
