@@ -5,7 +5,8 @@
 //! The secret must be used again to verify, so it cannot be a digest: it
 //! is kept only sealed ([`crate::sealed`] under [`crate::sealed::HMAC_KEYS`],
 //! bound to the record's id). The serialized form (admin reads, audit
-//! entries) and `Debug` never show it.
+//! entries) and `Debug` never show it. An API's [`HmacSettings`] say how
+//! its signatures are checked.
 
 use crate::ids::{AppId, HmacKeyId, TenantId};
 use crate::Timestamp;
@@ -48,6 +49,29 @@ impl std::fmt::Debug for HmacKey {
             .field("created_at", &self.created_at)
             .field("revoked_at", &self.revoked_at)
             .finish_non_exhaustive()
+    }
+}
+
+/// How an API checks RFC 9421 HMAC request signatures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HmacSettings {
+    /// How far a signature's `created` may be from server time, either
+    /// way, seconds; a nonce is remembered this long.
+    pub window_seconds: u64,
+}
+
+impl HmacSettings {
+    /// The window when an API sets none, seconds.
+    pub const DEFAULT_WINDOW_SECONDS: u64 = 300;
+    /// The smallest window an API may set, seconds.
+    pub const MIN_WINDOW_SECONDS: u64 = 1;
+    /// The largest window an API may set, seconds (a nonce is held that
+    /// long).
+    pub const MAX_WINDOW_SECONDS: u64 = 3600;
+
+    /// The window of an API's settings, or the default.
+    pub fn window_of(settings: Option<&HmacSettings>) -> u64 {
+        settings.map_or(Self::DEFAULT_WINDOW_SECONDS, |s| s.window_seconds)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Tenants, users, apps, keys and APIs as Keyway stores them.
 
+pub use crate::hmac_keys::HmacSettings;
 use crate::ids::{ApiId, AppId, IssuerId, KeyId, SubscriptionId, TenantId, UserId};
 use crate::key_format::{KeyDigest, KeyEnv};
 use crate::Timestamp;
@@ -602,29 +603,6 @@ pub struct ScopeRule {
     pub path: String,
     /// Scopes required when the rule matches.
     pub scopes: Vec<String>,
-}
-
-/// How an API checks RFC 9421 HMAC request signatures.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct HmacSettings {
-    /// How far a signature's `created` may be from server time, either
-    /// way, seconds; a nonce is remembered this long.
-    pub window_seconds: u64,
-}
-
-impl HmacSettings {
-    /// The window when an API sets none, seconds.
-    pub const DEFAULT_WINDOW_SECONDS: u64 = 300;
-    /// The smallest window an API may set, seconds.
-    pub const MIN_WINDOW_SECONDS: u64 = 1;
-    /// The largest window an API may set, seconds (a nonce is held that
-    /// long).
-    pub const MAX_WINDOW_SECONDS: u64 = 3600;
-
-    /// The window of an API's settings, or the default.
-    pub fn window_of(settings: Option<&HmacSettings>) -> u64 {
-        settings.map_or(Self::DEFAULT_WINDOW_SECONDS, |s| s.window_seconds)
-    }
 }
 
 /// A published API version.
