@@ -247,6 +247,7 @@ fn hypothetical(state: &AdminState, req: &DiagnoseRequest) -> Result<Value, Admi
             "key_id": d.key.as_ref().map(|k| k.key.id.to_string()),
             "app_id": d.key.as_ref().map(|k| k.key.app_id.to_string()).or_else(|| d.credential_app.as_ref().map(|a| a.id.to_string())),
             "api_id": d.api.as_ref().map(|a| a.api.id.to_string()),
+            "hmac_key_id": d.hmac_key.as_ref().map(|k| k.record.id.to_string()),
         },
         "outcome": outcome,
         "steps": steps,

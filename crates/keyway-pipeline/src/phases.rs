@@ -123,6 +123,8 @@ pub struct Call {
     /// The app of a verified token's subject or signature's HMAC key,
     /// once known (a key's app is its key's).
     pub credential_app: Option<Arc<App>>,
+    /// The HMAC key of a verified signature, once known.
+    pub hmac_key: Option<Arc<HmacEntry>>,
 }
 
 impl Call {
@@ -203,6 +205,7 @@ impl Call {
         let verified = checked.map_err(|r| self.proven_signature_refusal(snapshot, input, r))?;
         let found = signature::identify(snapshot, verified).map_err(|r| self.proven_signature_refusal(snapshot, input, r))?;
         self.credential_app = Some(found.app.clone());
+        self.hmac_key = Some(found.key.clone());
         self.trace.pass(Stage::Key, signature_evidence(&found, input.signature_check.is_some()));
         let who = identity::check_app(snapshot, found.app, &api)?;
         self.trace.pass(Stage::Identity, identity_evidence(&who.app, &who.tenant));

@@ -207,6 +207,7 @@ async fn a_replayed_signature_is_refused_and_diagnose_checks_it_afresh_without_s
     let h = s.node.ok("POST", "/admin/v1/diagnose", json!({"path": "/signed/v1/items", "headers": with_host})).await;
     assert_eq!(h["outcome"]["status"], 200, "{h}");
     assert_eq!(h["request"]["app_id"], s.w.app.as_str(), "{h}");
+    assert_eq!(h["request"]["hmac_key_id"], s.keyid.as_str(), "{h}");
     let key_step = h["steps"].as_array().unwrap().iter().find(|st| st["stage"] == "key").unwrap().clone();
     assert!(key_step["evidence"].as_str().unwrap().contains(&s.keyid), "{h}");
     assert!(!h.to_string().contains(&s.secret), "diagnose never shows the secret");
