@@ -53,6 +53,10 @@ pub struct DiagnoseRequest {
     /// call presents, assumed trusted by the listener; without it, none.
     #[serde(default, deserialize_with = "some")]
     pub client_cert_sha256: Option<String>,
+    /// The request body, as text: what a signed call's `Content-Digest`
+    /// is checked against (default empty).
+    #[serde(default, deserialize_with = "some")]
+    pub body: Option<String>,
 }
 
 impl DiagnoseRequest {
@@ -65,6 +69,7 @@ impl DiagnoseRequest {
             ("path", self.path.is_some()),
             ("client_ip", self.client_ip.is_some()),
             ("client_cert_sha256", self.client_cert_sha256.is_some()),
+            ("body", self.body.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, set)| set.then_some(name))
@@ -225,6 +230,11 @@ fn hypothetical(state: &AdminState, req: &DiagnoseRequest) -> Result<Value, Admi
             Some(sha256) => PeerCert::Trusted { sha256 },
             None => PeerCert::Missing,
         },
+        scheme: "http",
+        body: req.body.as_deref().unwrap_or("").as_bytes(),
+        // A hypothetical signature is checked afresh: its nonce is
+        // neither required to be new nor spent.
+        signature_check: None,
     };
     let mut d = Call::new();
     let decided = d.decide(&snapshot, &state.settings, &input);
@@ -255,9 +265,10 @@ fn hypothetical(state: &AdminState, req: &DiagnoseRequest) -> Result<Value, Admi
             "client_ip": client_ip.to_string(),
             "key_prefix": d.key_prefix,
             "key_id": d.key.as_ref().map(|k| k.key.id.to_string()),
-            "app_id": d.key.as_ref().map(|k| k.key.app_id.to_string()).or_else(|| d.app_without_key().map(|a| a.id.to_string())),
+            "app_id": d.key.as_ref().map(|k| k.key.app_id.to_string()).or_else(|| d.credential_app.as_ref().map(|a| a.id.to_string())),
             "certificate_id": d.certificate.as_ref().map(|c| c.id.to_string()),
             "api_id": d.api.as_ref().map(|a| a.api.id.to_string()),
+            "hmac_key_id": d.hmac_key.as_ref().map(|k| k.record.id.to_string()),
         },
         "outcome": outcome,
         "steps": steps,

@@ -3,7 +3,8 @@
 //! test walks it, so the document cannot drift from what is served.
 
 use crate::resources::{
-    analytics, apis, apps, audit, certificates, issuers, key_batch, keys, logs, models, providers, subscriptions, tenants, users,
+    analytics, apis, apps, audit, certificates, hmac_keys, issuers, key_batch, keys, logs, models, providers, subscriptions,
+    tenants, users,
 };
 use crate::state::AdminState;
 use crate::{diagnose, health, openapi};
@@ -95,6 +96,10 @@ pub(crate) fn table() -> Vec<RouteDef> {
         GET "/admin/v1/apps/{id}/certificates" => certificates::list_of_app,
         GET "/admin/v1/certificates/{id}" => certificates::get,
         DELETE "/admin/v1/certificates/{id}" => certificates::delete,
+
+        POST "/admin/v1/apps/{id}/hmac-keys" => hmac_keys::create,
+        GET "/admin/v1/apps/{id}/hmac-keys" => hmac_keys::list_of_app,
+        POST "/admin/v1/hmac-keys/{id}/revoke" => hmac_keys::revoke,
 
         GET "/admin/v1/logs" => logs::list_calls,
         GET "/admin/v1/audit" => audit::list_entries,

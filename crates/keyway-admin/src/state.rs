@@ -224,11 +224,13 @@ fn identify(r: &Record) -> (String, Option<TenantId>) {
         Record::Model(m) => (m.id.to_string(), Some(m.tenant_id.clone())),
         Record::Issuer(i) => (i.id.to_string(), Some(i.tenant_id.clone())),
         Record::Certificate(c) => (c.id.to_string(), Some(c.tenant_id.clone())),
+        Record::HmacKey(k) => (k.id.to_string(), Some(k.tenant_id.clone())),
     }
 }
 
 /// The audit form of a record: the model's own serialization, which skips
-/// key digests, password hashes and the secret members of inline JWKS keys.
+/// key digests, password hashes, the secret members of inline JWKS keys
+/// and sealed HMAC secrets.
 fn record_json(r: &Record) -> Result<Value, AdminError> {
     let v = match r {
         Record::Tenant(t) => serde_json::to_value(t),
@@ -241,6 +243,7 @@ fn record_json(r: &Record) -> Result<Value, AdminError> {
         Record::Model(m) => serde_json::to_value(m),
         Record::Issuer(i) => serde_json::to_value(i),
         Record::Certificate(c) => serde_json::to_value(c),
+        Record::HmacKey(k) => serde_json::to_value(k),
     };
     v.map_err(|e| AdminError::Internal(format!("serializing an audit record: {e}")))
 }

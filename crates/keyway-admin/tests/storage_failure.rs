@@ -107,6 +107,12 @@ impl Store for Flaky {
     ) -> Result<Option<keyway_core::certificates::ClientCertificate>, StoreError> {
         self.inner.certificate_by_fingerprint(sha256).await
     }
+    async fn hmac_key(&self, id: &keyway_core::ids::HmacKeyId) -> Result<Option<keyway_core::hmac_keys::HmacKey>, StoreError> {
+        self.inner.hmac_key(id).await
+    }
+    async fn hmac_keys_of_app(&self, app: &keyway_core::ids::AppId) -> Result<Vec<keyway_core::hmac_keys::HmacKey>, StoreError> {
+        self.inner.hmac_keys_of_app(app).await
+    }
     async fn model(&self, id: &ModelId) -> Result<Option<AiModel>, StoreError> {
         self.inner.model(id).await
     }

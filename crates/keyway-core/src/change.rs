@@ -3,6 +3,7 @@
 //! snapshot. In a cluster the same changes travel between nodes.
 
 use crate::certificates::ClientCertificate;
+use crate::hmac_keys::HmacKey;
 use crate::issuers::JwtIssuer;
 use crate::model::{Api, ApiKey, App, Subscription, Tenant, User};
 use crate::providers::{AiModel, Provider};
@@ -34,6 +35,8 @@ pub enum Record {
     Issuer(JwtIssuer),
     /// A client certificate bound to an app.
     Certificate(ClientCertificate),
+    /// An HMAC signing key of an app (secret sealed).
+    HmacKey(HmacKey),
 }
 
 impl Record {
@@ -50,6 +53,7 @@ impl Record {
             Record::Model(_) => "model",
             Record::Issuer(_) => "issuer",
             Record::Certificate(_) => "certificate",
+            Record::HmacKey(_) => "hmac_key",
         }
     }
 }

@@ -112,6 +112,7 @@ impl Api {
             auth: vec![AuthMethod::ApiKey],
             key_locations: KeyLocation::DEFAULT.to_vec(),
             jwt_issuers: Vec::new(),
+            hmac: None,
             requires_approval: false,
             visibility: Visibility::Private,
             required_scopes: Vec::new(),

@@ -80,6 +80,9 @@ id_type!(/// A trusted JWT issuer of a tenant.
     IssuerId, "iss");
 id_type!(/// A client certificate bound to an app (mTLS).
     CertificateId, "crt");
+id_type!(/// An HMAC signing key of an app (the record, never the secret);
+    /// the `keyid` of its RFC 9421 signatures.
+    HmacKeyId, "hk");
 id_type!(/// One request through the gateway.
     RequestId, "req", String);
 

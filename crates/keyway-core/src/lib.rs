@@ -9,6 +9,7 @@
 //! - [`refusals`]: one typed constructor per refusal code, by stage.
 //! - [`issuers`]: trusted JWT issuers of a tenant.
 //! - [`certificates`]: client certificates bound to apps (mTLS).
+//! - [`hmac_keys`]: apps' HMAC signing keys (RFC 9421), sealed.
 //! - [`providers`]: AI providers (with sealed credentials) and models of a tenant.
 //! - [`problem`]: the RFC 9457 problem+json renderer (gateway and admin API).
 //! - [`trace`]: the per-request decision trace (stage, result, evidence).
@@ -20,6 +21,7 @@ pub mod certificates;
 pub mod change;
 pub mod codes;
 pub mod fresh;
+pub mod hmac_keys;
 pub mod ids;
 pub mod issuers;
 pub mod key_format;

@@ -1,5 +1,6 @@
 //! Tenants, users, apps, keys and APIs as Keyway stores them.
 
+pub use crate::hmac_keys::HmacSettings;
 use crate::ids::{ApiId, AppId, IssuerId, KeyId, SubscriptionId, TenantId, UserId};
 use crate::key_format::{KeyDigest, KeyEnv};
 use crate::Timestamp;
@@ -637,6 +638,10 @@ pub struct Api {
     /// of its tenant.
     #[serde(default)]
     pub jwt_issuers: Vec<IssuerId>,
+    /// How HMAC request signatures are checked (`auth` with `hmac`);
+    /// `None`: the defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hmac: Option<HmacSettings>,
     /// Whether subscriptions need approval.
     pub requires_approval: bool,
     /// Who may call it.

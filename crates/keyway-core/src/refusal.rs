@@ -29,13 +29,25 @@ pub struct Refusal {
     /// The request field at fault (`request_invalid`), as OpenAI's
     /// `param` and problem+json's `param` name it.
     pub param: Option<String>,
+    /// Extension members of the answer (e.g. `signature_base`): caller
+    /// facing, never a secret.
+    pub members: Vec<(&'static str, String)>,
 }
 
 impl Refusal {
     /// A refusal with caller text and operator evidence; only the
     /// constructors of [`crate::refusals`] call it.
     pub(crate) fn new(code: ErrorCode, detail: impl Into<String>, evidence: impl Into<String>) -> Self {
-        Self { code, detail: detail.into(), hint: None, evidence: evidence.into(), fix: None, headers: Vec::new(), param: None }
+        Self {
+            code,
+            detail: detail.into(),
+            hint: None,
+            evidence: evidence.into(),
+            fix: None,
+            headers: Vec::new(),
+            param: None,
+            members: Vec::new(),
+        }
     }
 
     /// Adds a caller-facing hint.
@@ -53,6 +65,13 @@ impl Refusal {
     /// Adds a response header.
     pub(crate) fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));
+        self
+    }
+
+    /// Adds an extension member to the answer (problem+json member; in
+    /// the OpenAI and Anthropic envelopes, a member of `error`).
+    pub(crate) fn member(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.members.push((name, value.into()));
         self
     }
 
@@ -74,7 +93,7 @@ impl Refusal {
     pub fn render(&self, protocol: Protocol, request_id: &str) -> RenderedRefusal {
         let status = self.code.status();
         let code = self.code.as_str();
-        let (content_type, body) = match protocol {
+        let (content_type, mut body) = match protocol {
             Protocol::Rest => {
                 let doc = ProblemDoc {
                     code,
@@ -111,6 +130,17 @@ impl Refusal {
                 ("application/json", json!({"type": "error", "error": {"type": self.code.anthropic_type(), "message": message}}))
             }
         };
+        if !self.members.is_empty() {
+            let target = match protocol {
+                Protocol::Rest => Some(&mut body),
+                Protocol::Openai | Protocol::Anthropic => body.get_mut("error"),
+            };
+            if let Some(obj) = target.and_then(serde_json::Value::as_object_mut) {
+                for (name, value) in &self.members {
+                    obj.insert((*name).to_owned(), json!(value));
+                }
+            }
+        }
         let mut headers: Vec<(&'static str, String)> = Vec::with_capacity(self.headers.len() + 2);
         headers.push(("x-keyway-error-code", code.to_owned()));
         if status == 401 {

@@ -17,6 +17,10 @@ use std::fmt;
 /// provider API keys): pass it to [`Sealer::derive`].
 pub const PROVIDER_CREDENTIALS: &[u8] = b"keyway provider credentials v1";
 
+/// The purpose label of the key that seals apps' HMAC signing keys
+/// (`POST /admin/v1/apps/{id}/hmac-keys`).
+pub const HMAC_KEYS: &[u8] = b"keyway hmac keys v1";
+
 /// The layout version written first in every sealed value.
 const VERSION: u8 = 1;
 const NONCE_LEN: usize = 12;

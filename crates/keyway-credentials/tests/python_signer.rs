@@ -1,4 +1,4 @@
-//! The Python signer printed in `docs/credentials.md` signs requests this
+//! The Python signer printed in `docs/hmac.md` signs requests this
 //! crate verifies: the snippet is run as printed, by `python3`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, reason = "test code")]
@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-const DOC: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/credentials.md"));
+const DOC: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/hmac.md"));
 const SECRET: &str = "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=";
 
 /// The code block after the `python-signer` marker.

@@ -7,6 +7,8 @@ use crate::ai::{self, AiCall, Providers, Served};
 use crate::body::{Body, BodyError};
 use crate::call_log::CallLogSender;
 use crate::client_ip::ClientIpResolver;
+use crate::hmac_precheck;
+use crate::inbound::Inbound;
 use crate::jwt_precheck;
 use crate::limits::Limiters;
 use crate::proxy::{self, Forwarding};
@@ -14,11 +16,11 @@ use crate::respond;
 use crate::trace_sampler::{upstream_traceparent, TraceSampler};
 use crate::upstream_client::{UpstreamClient, UpstreamError};
 use http::{Request, Response};
-use http_body_util::BodyExt;
 use keyway_core::model::{ApiKind, Protocol};
 use keyway_core::records::CallLogRow;
 use keyway_core::refusals::{BodyTimeout, Malformed};
 use keyway_core::{ErrorCode, Refusal, Stage};
+use keyway_credentials::http_signature::{MemoryNonceStore, NonceStore};
 use keyway_listener::serve::Handler;
 use keyway_listener::tls::PeerCertificate;
 use keyway_listener::{BodyFault, GuardedBody};
@@ -46,6 +48,8 @@ pub struct GatewaySettings {
     /// Which requests are traced as spans: `Some` only when traces are
     /// exported (then each traced request notes when its stages end).
     pub traces: Option<TraceSampler>,
+    /// Most nonces of signed requests this node's memory store holds.
+    pub nonce_capacity: usize,
 }
 
 /// The address that connected, and the client it stands for.
@@ -66,6 +70,9 @@ pub struct Gateway {
     limiters: Arc<Limiters>,
     /// The AI gateway's provider side (credentials and their health).
     ai: Arc<Providers>,
+    /// Nonces of verified signatures, to refuse replays (this node's
+    /// memory unless [`Gateway::with_nonce_store`] shares one).
+    nonces: Arc<dyn NonceStore>,
     /// `keyway_gateway_requests_total{code="ok"}`, registered once: the
     /// hot path only increments it.
     accepted: metrics::Counter,
@@ -102,7 +109,14 @@ impl Gateway {
             })
             .collect();
         let ai = Arc::new(Providers::new(settings.stages.credentials.clone(), credential_health));
-        Self { snapshot, settings, upstream, call_log, store, limiters, ai, accepted, refused }
+        let nonces = Arc::new(MemoryNonceStore::new(settings.nonce_capacity));
+        Self { snapshot, settings, upstream, call_log, store, limiters, ai, nonces, accepted, refused }
+    }
+
+    /// The same gateway recording signature nonces in `nonces` (e.g. one
+    /// store shared by a cluster's nodes).
+    pub fn with_nonce_store(self, nonces: Arc<dyn NonceStore>) -> Self {
+        Self { nonces, ..self }
     }
 
     /// The same gateway with its own upstream connection pool and call-log
@@ -135,6 +149,25 @@ impl Gateway {
         if let Some(sampler) = &self.settings.traces {
             call.trace.spans = sampler.start(req.headers(), started);
         }
+        // A signed request for an API that takes signatures is verified
+        // first, its body read whole for its Content-Digest and its nonce
+        // recorded; boxed, so other requests' futures stay small.
+        let (req, signature_check) = if keyway_pipeline::stages::signature::signed(req.headers()) {
+            let ctx = hmac_precheck::Context {
+                snapshot: &snapshot,
+                scheme: self.settings.proto,
+                max_body_bytes: self.settings.max_body_bytes,
+                nonces: self.nonces.as_ref(),
+                now,
+            };
+            Box::pin(hmac_precheck::verify(ctx, req)).await
+        } else {
+            (req.map(Inbound::Streaming), None)
+        };
+        let body_read = match req.body() {
+            Inbound::Read(bytes) => bytes.clone(),
+            Inbound::Streaming(_) => bytes::Bytes::new(),
+        };
         let host = match req.headers().get(http::header::HOST) {
             Some(h) => h.to_str().ok(),
             None => req.uri().authority().map(|a| a.as_str()),
@@ -161,6 +194,9 @@ impl Gateway {
                 now,
                 token_check: token_check.as_ref(),
                 client_cert: peer_cert(&req),
+                scheme: self.settings.proto,
+                body: &body_read,
+                signature_check: signature_check.as_ref(),
             };
             match missing_host(&req) {
                 Some(refusal) => Err(refusal),
@@ -180,7 +216,7 @@ impl Gateway {
         &self,
         call: &mut Call,
         admitted: &Admitted,
-        req: Request<GuardedBody>,
+        req: Request<Inbound>,
         peer: Peer,
         snapshot: &Snapshot,
         row: &mut CallLogRow,
@@ -236,7 +272,7 @@ impl Gateway {
         &self,
         call: &mut Call,
         admitted: &Admitted,
-        req: Request<GuardedBody>,
+        req: Request<Inbound>,
         peer: Peer,
         row: &mut CallLogRow,
         request_id: &http::HeaderValue,
@@ -249,7 +285,7 @@ impl Gateway {
         let version = req.version();
         let (parts, body) = req.into_parts();
         let progress = body.progress();
-        let body: Body = body.map_err(|e| -> BodyError { Box::new(e) }).boxed();
+        let body: Body = body.into_body();
         let traceparent = call.trace.spans.as_deref().map(upstream_traceparent);
         let fwd = Forwarding {
             origin,
@@ -311,7 +347,7 @@ impl Gateway {
             row.tenant_id = Some(k.key.tenant_id.clone());
             row.app_id = Some(k.key.app_id.clone());
             row.key_id = Some(k.key.id.clone());
-        } else if let Some(app) = call.app_without_key() {
+        } else if let Some(app) = &call.credential_app {
             row.tenant_id = Some(app.tenant_id.clone());
             row.app_id = Some(app.id.clone());
         }

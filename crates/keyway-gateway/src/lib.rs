@@ -2,6 +2,9 @@
 //! asynchronous call-log writer.
 //!
 //! - [`handler`]: one request, top to bottom (served by `keyway-listener`).
+//! - [`jwt_precheck`], [`hmac_precheck`]: JWTs and RFC 9421 signatures
+//!   verified before the snapshot phases (I/O: a JWKS fetch, the body, the nonce store).
+//! - [`inbound`]: a request body, streaming or read whole.
 //! - [`proxy`]: the forwarded request and the relayed response.
 //! - [`upstream_client`]: the upstream exchange, with timeouts; plain-http
 //!   targets over [`upstream_pool`], one keep-alive pool per worker.
@@ -20,6 +23,8 @@ pub mod body;
 pub mod call_log;
 pub mod client_ip;
 pub mod handler;
+pub mod hmac_precheck;
+pub mod inbound;
 pub mod jwt_precheck;
 pub mod limits;
 pub mod names;

@@ -11,10 +11,12 @@
 pub mod cert_index;
 pub mod credential_health;
 pub mod evidence_memo;
+pub mod hmac_index;
 pub mod jwt_index;
 pub mod key_loader;
 pub mod key_table;
 mod percent;
+mod phase_evidence;
 pub mod phases;
 pub mod places;
 pub mod shard_key;

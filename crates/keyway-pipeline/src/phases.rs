@@ -22,9 +22,11 @@
 //! authorization (`model_not_allowed`), token limits and budget within
 //! limits, the provider as the upstream.
 
+use crate::hmac_index::HmacEntry;
+use crate::phase_evidence::{identity_evidence, joined, key_evidence, route_evidence, signature_evidence, token_evidence};
 use crate::snapshot::{ApiEntry, KeyEntry, Snapshot};
 use crate::stages::certificate::PeerCert;
-use crate::stages::{authorization, credential, identity, key, request, route, token};
+use crate::stages::{authorization, credential, identity, key, request, route, signature, token};
 use http::HeaderMap;
 use keyway_core::certificates::ClientCertificate;
 use keyway_core::key_format::{KeyEnv, KeyHasher};
@@ -32,7 +34,7 @@ use keyway_core::model::{App, AuthMethod, KeyLocation, KeyState, Tenant};
 use keyway_core::refusals::ScopeHolder;
 use keyway_core::sealed::Sealer;
 use keyway_core::text::Text;
-use keyway_core::{fmt_time, ErrorCode, Refusal, Stage, Timestamp, Trace};
+use keyway_core::{ErrorCode, Refusal, Stage, Timestamp, Trace};
 use keyway_credentials::jwt::VerifiedToken;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -49,6 +51,9 @@ pub struct Settings {
     /// Seals and opens AI provider credentials (key derived from the
     /// server secret under [`PROVIDER_CREDENTIALS`](keyway_core::sealed::PROVIDER_CREDENTIALS)).
     pub credentials: Sealer,
+    /// Seals and opens apps' HMAC signing keys (derived like
+    /// `credentials`, under [`HMAC_KEYS`](keyway_core::sealed::HMAC_KEYS)).
+    pub hmac_keys: Sealer,
 }
 
 /// The parts of a request the stages read.
@@ -75,6 +80,16 @@ pub struct CallInput<'a> {
     /// The TLS client certificate of the connection, as the listener
     /// judged it.
     pub client_cert: PeerCert<'a>,
+    /// `http` or `https`, as the caller reached the gateway (a signature
+    /// may cover `@scheme`).
+    pub scheme: &'a str,
+    /// The whole body, when the gateway read it (a signed request's, for
+    /// its `Content-Digest`); empty otherwise.
+    pub body: &'a [u8],
+    /// The outcome of verifying this request's HMAC signature (nonce
+    /// recorded), when the gateway verified it already; `None`: stage 3
+    /// checks it afresh without a nonce (`diagnose`).
+    pub signature_check: Option<&'a signature::Prechecked>,
 }
 
 /// A request that passed every stage.
@@ -82,19 +97,23 @@ pub struct CallInput<'a> {
 pub struct Admitted {
     /// The API it is for.
     pub api: Arc<ApiEntry>,
-    /// The caller's key (`None`: it presented a verified JWT).
+    /// The caller's key (`None`: it presented a verified JWT or signature).
     pub key: Option<Arc<KeyEntry>>,
-    /// The caller's verified JWT (`None`: it presented a key).
+    /// The caller's verified JWT, if that is what it presented.
     pub token: Option<Arc<VerifiedToken>>,
     /// The binding of the caller's TLS client certificate, when that
     /// was its credential.
     pub certificate: Option<Arc<ClientCertificate>>,
+    /// The HMAC key of the caller's verified signature, if that is what
+    /// it presented.
+    pub hmac_key: Option<Arc<HmacEntry>>,
     /// The key's app.
     pub app: Arc<App>,
     /// The key's tenant.
     pub tenant: Arc<Tenant>,
-    /// Where the credential was found (stripped before forwarding).
-    pub location: KeyLocation,
+    /// Where the key or token was found (stripped before forwarding);
+    /// `None` for a signature (its headers are stripped too).
+    pub location: Option<KeyLocation>,
 }
 
 /// One request as it walks the phases: what each has learned so far,
@@ -111,14 +130,15 @@ pub struct Call {
     pub key_prefix: Option<String>,
     /// The verified key, once verified.
     pub key: Option<Arc<KeyEntry>>,
-    /// The app of a verified token's subject, once known (a key's app is
-    /// its key's).
-    pub token_app: Option<Arc<App>>,
+    /// The app of the credential when it is not a key (a verified token's
+    /// subject, a signature's HMAC key, a certificate's binding), once
+    /// known (a key's app is its key's).
+    pub credential_app: Option<Arc<App>>,
+    /// The HMAC key of a verified signature, once known.
+    pub hmac_key: Option<Arc<HmacEntry>>,
     /// The binding of the client certificate that was the credential,
     /// once found.
     pub certificate: Option<Arc<ClientCertificate>>,
-    /// Its app.
-    pub cert_app: Option<Arc<App>>,
 }
 
 impl Call {
@@ -133,6 +153,14 @@ impl Call {
     pub fn decide(&mut self, snapshot: &Snapshot, settings: &Settings, input: &CallInput<'_>) -> Result<Admitted, Refusal> {
         self.request(input)?;
         let api = self.route(snapshot, input)?;
+        if api.api.auth.contains(&AuthMethod::Hmac) {
+            if signature::signed(input.headers) {
+                return self.decide_signature(snapshot, api, input);
+            }
+            if !api.api.auth.iter().any(|m| matches!(m, AuthMethod::ApiKey | AuthMethod::Jwt | AuthMethod::Mtls)) {
+                return Err(signature::missing());
+            }
+        }
         if let Some(token) = self.bearer_token(&api, input)? {
             return self.decide_token(snapshot, api, token, input);
         }
@@ -150,8 +178,17 @@ impl Call {
         let entry = self.key(snapshot, settings, &presented, input.now)?;
         let who = self.identity(snapshot, &entry, &api)?;
         self.authorization(snapshot, ScopeHolder::Key(&entry.key), &who.app, &api, input)?;
-        let location = presented.location;
-        Ok(Admitted { api, key: Some(entry), token: None, certificate: None, app: who.app, tenant: who.tenant, location })
+        let location = Some(presented.location);
+        Ok(Admitted {
+            api,
+            key: Some(entry),
+            token: None,
+            certificate: None,
+            hmac_key: None,
+            app: who.app,
+            tenant: who.tenant,
+            location,
+        })
     }
 
     /// Phases credential through authorization for a bearer JWT.
@@ -165,15 +202,61 @@ impl Call {
         let now = u64::try_from(input.now.timestamp()).unwrap_or(0);
         let found = token::verify(snapshot, &api, token, now, input.token_check)?;
         let t = &found.token;
-        self.token_app = Some(found.app.clone());
+        self.credential_app = Some(found.app.clone());
         self.trace.pass(Stage::Key, token_evidence(t, &found.app));
         let who = identity::check_app(snapshot, found.app, &api)?;
         self.trace.pass(Stage::Identity, identity_evidence(&who.app, &who.tenant));
         let holder = ScopeHolder::Token { issuer: &t.issuer, scopes: &t.scopes };
         self.authorization(snapshot, holder, &who.app, &api, input)?;
-        let location = KeyLocation::AuthorizationBearer;
+        let location = Some(KeyLocation::AuthorizationBearer);
         let token = Some(found.token);
-        Ok(Admitted { api, key: None, token, certificate: None, app: who.app, tenant: who.tenant, location })
+        Ok(Admitted { api, key: None, token, certificate: None, hmac_key: None, app: who.app, tenant: who.tenant, location })
+    }
+
+    /// Phases credential through authorization for an HMAC-signed
+    /// request: no other credential beside it, the signature verified
+    /// (by the gateway already, or afresh without a nonce), the key live,
+    /// then its app's identity and the key's scopes.
+    fn decide_signature(&mut self, snapshot: &Snapshot, api: Arc<ApiEntry>, input: &CallInput<'_>) -> Result<Admitted, Refusal> {
+        signature::present(input.headers, input.query)?;
+        self.trace.pass(Stage::Credential, Text::Static("Signature-Input and Signature, RFC 9421"));
+        let checked = match input.signature_check {
+            Some(outcome) => outcome.clone(),
+            None => {
+                let now = u64::try_from(input.now.timestamp()).unwrap_or(0);
+                let request = signature::request(
+                    input.method,
+                    input.scheme,
+                    input.host,
+                    input.path,
+                    input.query,
+                    input.headers,
+                    input.body,
+                );
+                signature::check(snapshot, &api, &request, now)
+            }
+        };
+        let verified = checked.map_err(|r| self.proven_signature_refusal(snapshot, input, r))?;
+        let found = signature::identify(snapshot, verified).map_err(|r| self.proven_signature_refusal(snapshot, input, r))?;
+        self.credential_app = Some(found.app.clone());
+        self.hmac_key = Some(found.key.clone());
+        self.trace.pass(Stage::Key, signature_evidence(&found, input.signature_check.is_some()));
+        let who = identity::check_app(snapshot, found.app, &api)?;
+        self.trace.pass(Stage::Identity, identity_evidence(&who.app, &who.tenant));
+        let record = &found.key.record;
+        let holder = ScopeHolder::HmacKey { id: record.id.as_str(), scopes: &record.scopes };
+        self.authorization(snapshot, holder, &who.app, &api, input)?;
+        let hmac_key = Some(found.key);
+        Ok(Admitted {
+            api,
+            key: None,
+            token: None,
+            certificate: None,
+            hmac_key,
+            app: who.app,
+            tenant: who.tenant,
+            location: None,
+        })
     }
 
     /// Phase credential for an API that accepts `jwt`: a bearer JWT, told
@@ -194,10 +277,16 @@ impl Call {
         }
     }
 
-    /// The app behind a credential other than a key (a token's subject, a
-    /// certificate's binding), once known.
-    pub fn app_without_key(&self) -> Option<&Arc<App>> {
-        self.token_app.as_ref().or(self.cert_app.as_ref())
+    /// A signature refused after its HMAC verified (window, nonce) names
+    /// its key and app for the operator (evidence, call-log row); one
+    /// refused before says nothing more.
+    fn proven_signature_refusal(&mut self, snapshot: &Snapshot, input: &CallInput<'_>, r: Refusal) -> Refusal {
+        if !r.code.caller_proven() {
+            return r;
+        }
+        let Some(key) = signature::named_key(snapshot, input.headers) else { return r };
+        self.credential_app = snapshot.apps.get(&key.record.app_id).cloned();
+        r.noting(format_args!("HMAC key {} of app {}", key.record.id, key.record.app_id))
     }
 
     /// Closes the trace: the refusing phase's entry (from the refusal's
@@ -291,85 +380,6 @@ impl Call {
     }
 }
 
-/// `parts` concatenated into one string allocated once: evidence is
-/// written on every request, and `format!` costs several times more.
-fn joined(parts: &[&str]) -> String {
-    let mut s = String::with_capacity(parts.iter().map(|p| p.len()).sum());
-    for p in parts {
-        s.push_str(p);
-    }
-    s
-}
-
-/// `route` evidence: the API, its version and tenant, its lifecycle.
-fn route_evidence(api: &ApiEntry, tenant_slug: &str) -> String {
-    let mut evidence = joined(&["api ", &api.api.name, " ", &api.api.version, " (tenant ", tenant_slug, ")"]);
-    lifecycle_note(api, &mut evidence);
-    evidence
-}
-
-/// `key` phase evidence of a verified token: issuer, key, algorithm,
-/// expiry and the app its subject is (never the token).
-fn token_evidence(t: &VerifiedToken, app: &App) -> String {
-    let exp = t.exp.map_or_else(|| "no exp".to_owned(), |e| format!("exp {e}"));
-    let kid = t.kid.as_deref().unwrap_or("(none)");
-    let subject = t.subject.as_deref().unwrap_or("");
-    format!(
-        "token of issuer {} verified ({}, kid {kid}, {exp}); {} {subject} is app {}",
-        t.issuer,
-        t.alg.name(),
-        t.subject_claim,
-        app.id
-    )
-}
-
-/// `identity` evidence: the app, its tenant and its (active) owner.
-fn identity_evidence(app: &App, tenant: &Tenant) -> String {
-    joined(&[
-        "app ",
-        &app.name,
-        " (",
-        app.id.as_str(),
-        "), tenant ",
-        &tenant.slug,
-        ", owner ",
-        app.owner_user_id.as_str(),
-        " active",
-    ])
-}
-
-fn lifecycle_note(api: &ApiEntry, out: &mut String) {
-    if api.api.status == keyway_core::model::ApiStatus::Deprecated {
-        out.push_str(", deprecated");
-        if let Some(s) = api.api.sunset_at {
-            out.push_str(", sunset ");
-            out.push_str(&fmt_time(&s));
-        }
-    }
-}
-
-fn key_evidence(entry: &KeyEntry, now: Timestamp) -> String {
-    let k = &entry.key;
-    let mut s = String::with_capacity(64);
-    s.push_str("key ");
-    s.push_str(k.id.as_str());
-    match k.grace_until() {
-        Some(g) if k.state_at(now) == KeyState::Rotating => {
-            s.push_str(" rotated, in grace period until ");
-            s.push_str(&fmt_time(&g));
-        }
-        _ => s.push_str(" active"),
-    }
-    match k.expires_at() {
-        Some(e) => {
-            s.push_str(", expires ");
-            s.push_str(&fmt_time(&e));
-        }
-        None => s.push_str(", no expiry"),
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,6 +409,7 @@ mod tests {
             environment: KeyEnv::Live,
             hasher: KeyHasher::new(secret),
             credentials: Sealer::derive(secret, keyway_core::sealed::PROVIDER_CREDENTIALS),
+            hmac_keys: Sealer::derive(secret, keyway_core::sealed::HMAC_KEYS),
         };
         let tenant = Tenant::new("acme", "Acme", now);
         let user = User::new(&tenant.id, "ops@acme.test", Role::Owner, now);
@@ -449,6 +460,9 @@ mod tests {
             now: Utc::now(),
             token_check: None,
             client_cert: PeerCert::NotAsked,
+            scheme: "http",
+            body: &[],
+            signature_check: None,
         };
         let mut call = Call::new();
         let outcome = call.decide(&f.snapshot, &f.settings, &input);
@@ -466,7 +480,7 @@ mod tests {
         let d = run(&f, "/orders/v1/items", Some(&format!("Bearer {}", f.key)));
         let a = d.outcome.as_ref().unwrap();
         assert_eq!(a.app.id, f.app.id);
-        assert_eq!(a.location, KeyLocation::AuthorizationBearer);
+        assert_eq!(a.location, Some(KeyLocation::AuthorizationBearer));
         let stages: Vec<_> = d.trace.entries.iter().map(|e| (e.stage, e.result)).collect();
         assert_eq!(
             stages,

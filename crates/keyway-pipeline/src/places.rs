@@ -19,8 +19,14 @@ pub const STRAY_HEADERS: [&str; 6] = ["api-key", "apikey", "x-api-token", "x-aut
 pub const STRAY_PARAMS: [&str; 5] = ["key", "apikey", "api-key", "access_token", "token"];
 
 /// Headers that are always removed before forwarding, whatever they hold
-/// (built once: a `&str` name is parsed at every use).
-pub const ALWAYS_STRIPPED_HEADERS: [HeaderName; 2] = [http::header::AUTHORIZATION, HeaderName::from_static("x-api-key")];
+/// (built once: a `&str` name is parsed at every use): the key and token
+/// places, and an RFC 9421 signature's headers.
+pub const ALWAYS_STRIPPED_HEADERS: [HeaderName; 4] = [
+    http::header::AUTHORIZATION,
+    HeaderName::from_static("x-api-key"),
+    HeaderName::from_static("signature"),
+    HeaderName::from_static("signature-input"),
+];
 
 /// Every `name=value` pair of a query string, names percent-decoded
 /// (values as sent: keys are base62 and never need encoding).
@@ -82,18 +88,21 @@ pub fn strip_query(query: &str) -> Cow<'_, str> {
     Cow::Owned(kept.join("&"))
 }
 
-/// Removes every credential header: `Authorization` and `x-api-key`
-/// always, a stray header when it holds a key.
+/// Removes every credential header: `Authorization`, `x-api-key`,
+/// `Signature` and `Signature-Input` always, a stray header when it holds
+/// a key.
 pub fn strip_headers(headers: &mut HeaderMap) {
     // One pass finds what there is to remove (usually the authorization
     // header alone; stray keys rarely), then only that is removed.
     let holds_key = |v: &http::HeaderValue| v.to_str().is_ok_and(|v| key_format::looks_like_key(v.trim()));
-    let mut always = [false; 2];
+    let mut always = [false; 4];
     let mut stray = false;
     for (n, v) in headers.iter() {
         match n.as_str() {
             "authorization" => always[0] = true,
             "x-api-key" => always[1] = true,
+            "signature" => always[2] = true,
+            "signature-input" => always[3] = true,
             n if STRAY_HEADERS.contains(&n) => stray |= holds_key(v),
             _ => {}
         }
@@ -118,7 +127,7 @@ mod tests {
     #[test]
     fn the_names_strip_headers_matches_are_the_always_stripped_ones() {
         let names: Vec<String> = ALWAYS_STRIPPED_HEADERS.iter().map(|n| n.as_str().to_owned()).collect();
-        assert_eq!(names, ["authorization", "x-api-key"]);
+        assert_eq!(names, ["authorization", "x-api-key", "signature", "signature-input"]);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! text (about one multiply per byte), much cheaper than the map's own
 //! SipHash, which the lookup inside the shard still uses.
 
-use keyway_core::ids::{ApiId, AppId, KeyId, SubscriptionId, TenantId, UserId};
+use keyway_core::ids::{ApiId, AppId, HmacKeyId, KeyId, SubscriptionId, TenantId, UserId};
 use keyway_core::key_format::KeyDigest;
 use std::hash::Hash;
 
@@ -38,7 +38,7 @@ macro_rules! id_shard_key {
     )*};
 }
 
-id_shard_key!(TenantId, UserId, AppId, KeyId, ApiId, SubscriptionId);
+id_shard_key!(TenantId, UserId, AppId, KeyId, ApiId, SubscriptionId, HmacKeyId);
 
 impl<A: ShardKey, B: ShardKey> ShardKey for (A, B) {
     fn shard_hash(&self) -> u64 {

@@ -6,6 +6,7 @@
 
 use crate::cert_index::CertIndex;
 use crate::evidence_memo::Memo;
+use crate::hmac_index::HmacIndex;
 use crate::jwt_index::JwtIndex;
 use crate::key_loader::KeyLoader;
 use crate::key_table::KeyTable;
@@ -14,10 +15,12 @@ use crate::upstream_target::UpstreamTarget;
 use arc_swap::ArcSwap;
 use keyway_core::certificates::ClientCertificate;
 use keyway_core::change::{Change, Record};
+use keyway_core::hmac_keys::HmacKey;
 use keyway_core::ids::{ApiId, AppId, KeyId, ModelId, ProviderId, TenantId, UserId};
 use keyway_core::issuers::JwtIssuer;
 use keyway_core::model::{Api, ApiKey, ApiStatus, App, Subscription, Tenant, User};
 use keyway_core::providers::{AiModel, Provider};
+use keyway_core::sealed::Sealer;
 use keyway_core::Timestamp;
 use keyway_credentials::jwt::RefreshPolicy;
 // hashbrown's default hasher (foldhash), not SipHash: a lookup per stage on
@@ -204,6 +207,8 @@ pub struct Snapshot {
     pub jwt: JwtIndex,
     /// Live client certificate bindings by fingerprint.
     pub certificates: CertIndex,
+    /// Apps' HMAC signing keys by id, secrets opened.
+    pub hmac: HmacIndex,
     /// Increases with every change applied.
     pub revision: u64,
 }
@@ -273,6 +278,13 @@ impl Snapshot {
     /// The same snapshot with these client certificate bindings.
     pub fn with_certificates(mut self, bindings: Vec<ClientCertificate>) -> Self {
         self.certificates = CertIndex::build(bindings);
+        self
+    }
+
+    /// The same snapshot with these HMAC signing keys, their secrets
+    /// opened (once, here) with `sealer`.
+    pub fn with_hmac_keys(mut self, keys: Vec<HmacKey>, sealer: Sealer) -> Self {
+        self.hmac = HmacIndex::build(keys, sealer);
         self
     }
 
@@ -360,6 +372,7 @@ impl Snapshot {
             }
             Record::Issuer(i) => self.jwt.apply_issuer(i, self.apis.values().map(|e| &e.api)),
             Record::Certificate(c) => self.certificates.apply(c),
+            Record::HmacKey(k) => self.hmac.apply(k),
         }
         self.revision += 1;
     }

@@ -74,6 +74,7 @@ fn id_of(r: &Record) -> String {
         Record::Model(x) => x.id.to_string(),
         Record::Issuer(x) => x.id.to_string(),
         Record::Certificate(x) => x.id.to_string(),
+        Record::HmacKey(x) => x.id.to_string(),
     }
 }
 

@@ -12,8 +12,9 @@ mod trace_codec;
 use async_trait::async_trait;
 use keyway_core::certificates::ClientCertificate;
 use keyway_core::change::Change;
+use keyway_core::hmac_keys::HmacKey;
 use keyway_core::ids::{
-    AdminTokenId, ApiId, AppId, CertificateId, IssuerId, KeyId, ModelId, ProviderId, SubscriptionId, TenantId, UserId,
+    AdminTokenId, ApiId, AppId, CertificateId, HmacKeyId, IssuerId, KeyId, ModelId, ProviderId, SubscriptionId, TenantId, UserId,
 };
 use keyway_core::issuers::JwtIssuer;
 use keyway_core::model::{Api, ApiKey, App, Subscription, Tenant, User};
@@ -80,6 +81,8 @@ pub struct StateDump {
     pub issuers: Vec<keyway_core::issuers::JwtIssuer>,
     /// All client certificate bindings (deleted ones included).
     pub certificates: Vec<keyway_core::certificates::ClientCertificate>,
+    /// All apps' HMAC signing keys (revoked ones included), secrets sealed.
+    pub hmac_keys: Vec<keyway_core::hmac_keys::HmacKey>,
 }
 
 /// An admin token as stored: its digest, never the token.
@@ -197,6 +200,10 @@ pub trait Store: Send + Sync + 'static {
     async fn certificates_of_app(&self, app: &AppId) -> Result<Vec<ClientCertificate>, StoreError>;
     /// The live binding of a fingerprint (lowercase hex), if any.
     async fn certificate_by_fingerprint(&self, sha256: &str) -> Result<Option<ClientCertificate>, StoreError>;
+    /// An app's HMAC signing key by id (revoked ones included), sealed.
+    async fn hmac_key(&self, id: &HmacKeyId) -> Result<Option<HmacKey>, StoreError>;
+    /// An app's HMAC signing keys (revoked ones included), oldest first.
+    async fn hmac_keys_of_app(&self, app: &AppId) -> Result<Vec<HmacKey>, StoreError>;
 
     /// Records when keys were last used (batched by the gateway). Unknown
     /// ids are ignored; an older time never overwrites a newer one.

@@ -11,7 +11,7 @@ use keyway_admin::{bootstrap_admin_token, AdminState, PendingCalls};
 use keyway_core::key_format::KeyHasher;
 use keyway_core::model::ApiKey;
 use keyway_core::rollup::{Level, RollupQuery, RollupRow};
-use keyway_core::sealed::{Sealer, PROVIDER_CREDENTIALS};
+use keyway_core::sealed::{Sealer, HMAC_KEYS, PROVIDER_CREDENTIALS};
 use keyway_gateway::background::IdleLane;
 use keyway_gateway::call_log::{CallLogSender, CallLogSettings, CallLogWriter};
 use keyway_gateway::client_ip::ClientIpResolver;
@@ -77,21 +77,24 @@ fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
 }
 
 /// The stages' settings of this node: its key environment, the key
-/// hasher keyed from this node's server secret, and the provider-credential
-/// sealer keyed from `ai.master_key` when set, else from the server secret
-/// (under its own label, so the two keys never coincide).
+/// hasher keyed from this node's server secret, and the sealers of
+/// provider credentials and of HMAC keys, keyed from `ai.master_key` when
+/// set, else from the server secret (each under its own label, so no two
+/// keys coincide).
 pub fn stage_settings(config: &Config) -> anyhow::Result<Settings> {
     create_private_dir(&config.data_dir)?;
     let secret = crate::secret::load_or_create(config.keys.secret.as_deref(), &config.data_dir)?;
-    let credentials = match config.ai.master_key.as_deref() {
+    let root: &[u8] = match config.ai.master_key.as_deref() {
         Some(k) if k.chars().count() < crate::config::MIN_MASTER_KEY_CHARS => anyhow::bail!(
-            "ai.master_key must be at least {} characters (it keys the encryption of provider credentials)",
+            "ai.master_key must be at least {} characters (it keys the encryption of provider credentials and HMAC keys)",
             crate::config::MIN_MASTER_KEY_CHARS
         ),
-        Some(k) => Sealer::derive(k.as_bytes(), PROVIDER_CREDENTIALS),
-        None => Sealer::derive(&secret, PROVIDER_CREDENTIALS),
+        Some(k) => k.as_bytes(),
+        None => &secret,
     };
-    Ok(Settings { environment: config.environment, hasher: KeyHasher::new(&secret), credentials })
+    let credentials = Sealer::derive(root, PROVIDER_CREDENTIALS);
+    let hmac_keys = Sealer::derive(root, HMAC_KEYS);
+    Ok(Settings { environment: config.environment, hasher: KeyHasher::new(&secret), credentials, hmac_keys })
 }
 
 /// The key hasher for this node's server secret.
@@ -130,7 +133,8 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
         Snapshot::from_parts(dump.tenants, dump.users, dump.apps, keys, dump.apis, dump.subscriptions)
             .with_ai(dump.providers, dump.models)
             .with_issuers(dump.issuers, jwks_refresh(&config))
-            .with_certificates(dump.certificates),
+            .with_certificates(dump.certificates)
+            .with_hmac_keys(dump.hmac_keys, stages.hmac_keys.clone()),
     ));
     let build_ms = started.elapsed().as_millis() as u64 - load_ms;
     let keys = key_count;
@@ -185,6 +189,7 @@ pub async fn start(config: Config) -> anyhow::Result<Running> {
             upstream_timeout: Duration::from_millis(g.upstream_timeout_ms),
             proto,
             traces: crate::export::sampler(&config.export),
+            nonce_capacity: config.keys.hmac_nonce_capacity,
         },
         upstream(),
         call_log_tx.clone().enabled(config.call_log.enabled),

@@ -255,11 +255,21 @@ pub struct KeysConfig {
     /// tokens naming an unknown `kid` (so made-up `kid`s cannot hammer
     /// the identity provider).
     pub jwks_unknown_kid_interval_seconds: u64,
+    /// Most nonces of HMAC-signed requests this node remembers (each for
+    /// its API's window) to refuse replays; when full of live ones, the
+    /// one closest to expiry is forgotten first.
+    pub hmac_nonce_capacity: usize,
 }
 
 impl Default for KeysConfig {
     fn default() -> Self {
-        Self { secret: None, usage_flush_interval_ms: 10_000, jwks_ttl_seconds: 3600, jwks_unknown_kid_interval_seconds: 30 }
+        Self {
+            secret: None,
+            usage_flush_interval_ms: 10_000,
+            jwks_ttl_seconds: 3600,
+            jwks_unknown_kid_interval_seconds: 30,
+            hmac_nonce_capacity: 100_000,
+        }
     }
 }
 
@@ -418,6 +428,7 @@ const FIELDS: &[(&str, Kind)] = &[
     ("keys.usage_flush_interval_ms", Kind::Int),
     ("keys.jwks_ttl_seconds", Kind::Int),
     ("keys.jwks_unknown_kid_interval_seconds", Kind::Int),
+    ("keys.hmac_nonce_capacity", Kind::Int),
     ("ai.master_key", Kind::Str),
     ("log.level", Kind::Str),
     ("log.format", Kind::Str),

@@ -27,6 +27,8 @@ pub enum Subject {
         /// SHA-256 of a TLS client certificate the call presents (assumed
         /// trusted by the listener).
         client_cert_sha256: Option<String>,
+        /// The body, for a signed request's `Content-Digest`.
+        body: Option<String>,
     },
 }
 
@@ -34,7 +36,7 @@ pub enum Subject {
 pub async fn fetch(client: &AdminClient, subject: &Subject) -> anyhow::Result<Value> {
     let body = match subject {
         Subject::Request(id) => json!({ "request_id": id }),
-        Subject::Hypothetical { key, headers, method, path, client_ip, client_cert_sha256 } => {
+        Subject::Hypothetical { key, headers, method, path, client_ip, client_cert_sha256, body } => {
             let mut b = json!({ "method": method, "path": path });
             if let Some(k) = key {
                 b["key"] = json!(k);
@@ -48,6 +50,9 @@ pub async fn fetch(client: &AdminClient, subject: &Subject) -> anyhow::Result<Va
             }
             if let Some(sha256) = client_cert_sha256 {
                 b["client_cert_sha256"] = json!(sha256);
+            }
+            if let Some(text) = body {
+                b["body"] = json!(text);
             }
             b
         }

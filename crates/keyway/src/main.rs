@@ -78,6 +78,10 @@ struct DiagnoseArgs {
     /// colons allowed), assumed trusted by the listener.
     #[arg(long, conflicts_with = "request_id", requires = "path")]
     client_cert_sha256: Option<String>,
+    /// ...with this body (what a signed request's Content-Digest is
+    /// checked against).
+    #[arg(long, conflicts_with = "request_id", requires = "path")]
+    body: Option<String>,
     /// Print the JSON answer instead of text.
     #[arg(long)]
     json: bool,
@@ -250,10 +254,15 @@ async fn diagnose(args: DiagnoseArgs) -> anyhow::Result<()> {
     }
     let subject = match (args.request_id, args.path) {
         (Some(id), _) => Subject::Request(id),
-        (None, Some(path)) => {
-            let (key, client_ip, client_cert_sha256) = (args.key, args.client_ip, args.client_cert_sha256);
-            Subject::Hypothetical { key, headers, method: args.method, path, client_ip, client_cert_sha256 }
-        }
+        (None, Some(path)) => Subject::Hypothetical {
+            key: args.key,
+            headers,
+            method: args.method,
+            path,
+            client_ip: args.client_ip,
+            client_cert_sha256: args.client_cert_sha256,
+            body: args.body,
+        },
         (None, None) => anyhow::bail!("give a request id, or --path with --key and/or --header"),
     };
     let client = AdminClient::new(&args.admin_url, &args.token);

@@ -18,6 +18,7 @@ fn get(path: &str, key: Option<&String>, headers: Vec<(String, String)>) -> Subj
         path: path.to_owned(),
         client_ip: None,
         client_cert_sha256: None,
+        body: None,
     }
 }
 

@@ -270,6 +270,7 @@ async fn diagnose_walks_a_certificate_call_by_fingerprint() {
         path: "/m/v1/items".into(),
         client_ip: None,
         client_cert_sha256: Some(leaf.sha256()),
+        body: None,
     };
     let answer = keyway::diagnose_cli::fetch(&client, &subject).await.unwrap();
     assert_eq!(answer["outcome"]["code"], "client_certificate_unbound", "{answer}");

@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::Json;
 use keyway_core::change::Record;
 use keyway_core::ids::ApiId;
-use keyway_core::model::{Api, ApiKind, ApiStatus, AuthMethod, KeyLocation, Protocol, Visibility};
+use keyway_core::model::{Api, ApiKind, ApiStatus, AuthMethod, HmacSettings, KeyLocation, Protocol, Visibility};
 use keyway_core::Timestamp;
 use serde::Deserialize;
 
@@ -49,6 +49,9 @@ pub struct CreateApi {
     /// The JWT issuers it trusts (default: every issuer of its tenant).
     #[serde(default, deserialize_with = "some")]
     pub jwt_issuers: Option<Vec<String>>,
+    /// How HMAC request signatures are checked (default: a 300 s window).
+    #[serde(default, deserialize_with = "some")]
+    pub hmac: Option<HmacIn>,
     /// Refusal envelope protocol (default `openai` for `ai` APIs, else `rest`).
     #[serde(default, deserialize_with = "some")]
     pub protocol: Option<Protocol>,
@@ -66,6 +69,30 @@ pub struct CreateApi {
     /// Rate limit and quota across all callers.
     #[serde(default)]
     pub limits: LimitsIn,
+}
+
+/// An API's `hmac` settings as sent.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HmacIn {
+    /// How far `created` may be from server time, seconds.
+    #[serde(deserialize_with = "crate::input::whole")]
+    pub window_seconds: u64,
+}
+
+/// `hmac` settings within bounds.
+fn hmac_settings(given: HmacIn) -> Result<HmacSettings, AdminError> {
+    let (min, max) = (HmacSettings::MIN_WINDOW_SECONDS, HmacSettings::MAX_WINDOW_SECONDS);
+    if !(min..=max).contains(&given.window_seconds) {
+        return Err(AdminError::invalid(
+            "hmac.window_seconds",
+            format!(
+                "hmac.window_seconds must be {min} to {max} (seconds either side of server time), not {}",
+                given.window_seconds
+            ),
+        ));
+    }
+    Ok(HmacSettings { window_seconds: given.window_seconds })
 }
 
 /// Body of `PATCH /admin/v1/apis/{id}`. `sunset_at` and
@@ -98,6 +125,9 @@ pub struct PatchApi {
     /// New trusted JWT issuers (empty: every issuer of its tenant).
     #[serde(default, deserialize_with = "some")]
     pub jwt_issuers: Option<Vec<String>>,
+    /// New HMAC settings; `null` returns to the defaults.
+    #[serde(default, deserialize_with = "super::nullable")]
+    pub hmac: Option<Option<HmacIn>>,
     /// New visibility.
     #[serde(default, deserialize_with = "some")]
     pub visibility: Option<Visibility>,
@@ -125,6 +155,7 @@ impl PatchApi {
             && self.methods.is_none()
             && self.key_locations.is_none()
             && self.jwt_issuers.is_none()
+            && self.hmac.is_none()
             && self.visibility.is_none()
             && self.required_scopes.is_none()
             && self.scope_rules.is_none()
@@ -153,6 +184,7 @@ pub async fn create(
     let required_scopes = validate::scopes("required_scopes", req.required_scopes.unwrap_or_default())?;
     let scope_rules = validate::scope_rules(req.scope_rules.unwrap_or_default())?;
     let limits = validate::limits("limits", req.limits, false)?;
+    let hmac = req.hmac.map(hmac_settings).transpose()?;
 
     let _write = state.begin_write().await;
     let tenant = super::tenant(&state, &tenant_id).await?;
@@ -160,6 +192,7 @@ pub async fn create(
     let api = Api {
         host,
         jwt_issuers,
+        hmac,
         methods,
         auth,
         key_locations,
@@ -228,6 +261,7 @@ pub async fn patch(
     let rules_new = req.scope_rules.map(validate::scope_rules).transpose()?;
     let limits_new = req.limits.map(|l| validate::limits("limits", l, false)).transpose()?;
     let locations_new = req.key_locations.map(key_locations).transpose()?;
+    let hmac_new = req.hmac.map(|h| h.map(hmac_settings).transpose()).transpose()?;
 
     let t = now();
     let _write = state.begin_write().await;
@@ -288,6 +322,9 @@ pub async fn patch(
     if let Some(ids) = &req.jwt_issuers {
         after.jwt_issuers = super::issuers::trusted_ids(&state, &before.tenant_id, ids).await?;
     }
+    if let Some(h) = hmac_new {
+        after.hmac = h;
+    }
     if let Some(v) = req.visibility {
         after.visibility = v;
     }
@@ -345,26 +382,15 @@ async fn ensure_route_free(state: &AdminState, api: &Api) -> Result<(), AdminErr
     Ok(())
 }
 
-/// `api_key` and `jwt` are implemented; the others are refused with the
-/// admin resource that will bring them.
+/// The API's accepted credential kinds, each once, in the order given:
+/// every kind (`api_key`, `jwt`, `hmac`, `mtls`) is implemented, so the
+/// only refusal is an empty list.
 fn auth_methods(methods: Vec<AuthMethod>) -> Result<Vec<AuthMethod>, AdminError> {
     if methods.is_empty() {
         return Err(AdminError::invalid("auth", "auth must name at least one method, e.g. [\"api_key\"]"));
     }
     let mut out = Vec::with_capacity(methods.len());
-    for (i, m) in methods.into_iter().enumerate() {
-        let coming = match m {
-            AuthMethod::ApiKey | AuthMethod::Jwt | AuthMethod::Mtls => None,
-            AuthMethod::Hmac => {
-                Some(("hmac", "HMAC request signatures arrive with app HMAC keys (POST /admin/v1/apps/{id}/hmac-keys)"))
-            }
-        };
-        if let Some((name, what)) = coming {
-            return Err(AdminError::AuthMethodUnsupported {
-                detail: format!("auth method {name} is not available yet: {what}, planned in the credentials-beyond-API-keys work; use api_key, jwt or mtls for now"),
-                param: Some(format!("auth[{i}]")),
-            });
-        }
+    for m in methods {
         if !out.contains(&m) {
             out.push(m);
         }
@@ -393,16 +419,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn api_keys_jwts_and_mtls_are_supported_for_now() {
+    fn every_kind_is_accepted_each_once_in_order() {
         assert!(auth_methods(vec![AuthMethod::ApiKey]).is_ok());
         assert_eq!(auth_methods(vec![AuthMethod::Mtls, AuthMethod::ApiKey]).unwrap(), [AuthMethod::Mtls, AuthMethod::ApiKey]);
         assert_eq!(
             auth_methods(vec![AuthMethod::Jwt, AuthMethod::ApiKey, AuthMethod::Jwt]).unwrap(),
             [AuthMethod::Jwt, AuthMethod::ApiKey]
         );
-        let e = auth_methods(vec![AuthMethod::ApiKey, AuthMethod::Hmac]).unwrap_err();
-        assert_eq!(e.code(), "auth_method_unsupported");
-        assert!(e.to_string().contains("not available yet") && !e.to_string().contains("hmac-secrets"));
+        assert_eq!(auth_methods(vec![AuthMethod::Hmac, AuthMethod::Mtls]).unwrap(), [AuthMethod::Hmac, AuthMethod::Mtls]);
         assert_eq!(auth_methods(vec![]).unwrap_err().code(), "request_invalid");
     }
 }

@@ -8,6 +8,7 @@ pub mod apis;
 pub mod apps;
 pub mod audit;
 pub mod certificates;
+pub mod hmac_keys;
 pub mod issuers;
 pub mod key_batch;
 pub mod keys;

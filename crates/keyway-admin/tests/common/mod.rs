@@ -57,6 +57,11 @@ pub fn sealer() -> Sealer {
     Sealer::derive(SECRET, PROVIDER_CREDENTIALS)
 }
 
+/// The HMAC-key sealer of the test settings.
+pub fn hmac_sealer() -> Sealer {
+    Sealer::derive(SECRET, keyway_core::sealed::HMAC_KEYS)
+}
+
 impl Harness {
     pub async fn new() -> Self {
         let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
@@ -70,7 +75,7 @@ impl Harness {
         let state = AdminState {
             store,
             snapshot: Arc::new(SnapshotHandle::default()),
-            settings: Settings { environment: KeyEnv::Live, hasher, credentials: sealer() },
+            settings: Settings { environment: KeyEnv::Live, hasher, credentials: sealer(), hmac_keys: hmac_sealer() },
             metrics: Arc::new(|| "# TYPE keyway_up gauge\nkeyway_up 1\n".to_owned()),
             admin_addr: None,
             call_log: None,

@@ -26,6 +26,13 @@ pub enum ScopeHolder<'a> {
         /// The binding's scopes.
         scopes: &'a [String],
     },
+    /// An HMAC signing key (its signature verified): its id and scopes.
+    HmacKey {
+        /// The key's id, `hk_…` (the signature's `keyid`).
+        id: &'a str,
+        /// Its scopes.
+        scopes: &'a [String],
+    },
 }
 
 impl ScopeHolder<'_> {
@@ -33,7 +40,9 @@ impl ScopeHolder<'_> {
     pub fn scopes(&self) -> &[String] {
         match self {
             ScopeHolder::Key(key) => &key.scopes,
-            ScopeHolder::Token { scopes, .. } | ScopeHolder::Certificate { scopes, .. } => scopes,
+            ScopeHolder::Token { scopes, .. } | ScopeHolder::Certificate { scopes, .. } | ScopeHolder::HmacKey { scopes, .. } => {
+                scopes
+            }
         }
     }
 }
@@ -121,6 +130,19 @@ impl Refusal {
                 .hint(format!("Ask the API's operator to bind your certificate with the scopes {missing}."))
                 .fix(format!(
                     "bind the certificate to app {} again with scopes {needed} (POST /admin/v1/apps/{}/certificates)",
+                    app.name, app.id
+                ))
+            }
+            ScopeHolder::HmacKey { id, scopes } => {
+                let has = list(scopes);
+                Self::new(
+                    ErrorCode::ScopeInsufficient,
+                    format!("{method} {path} needs scopes {needed}; HMAC key {id} has {has}."),
+                    format!("missing {missing}; needed {needed}; HMAC key {id} of app {} has {has}", app.id),
+                )
+                .hint(format!("Sign with an HMAC key that has the scopes {missing}."))
+                .fix(format!(
+                    "create an HMAC key with scopes {needed} for app {} (POST /admin/v1/apps/{}/hmac-keys)",
                     app.name, app.id
                 ))
             }

@@ -59,6 +59,12 @@ pub enum CredentialProblem<'a> {
         /// What is wrong with it (never the token).
         problem: &'a dyn Seen,
     },
+    /// RFC 9421 `Signature-Input` / `Signature` headers that cannot be
+    /// read (not structured fields, an `alg` other than `hmac-sha256`...).
+    NotASignature {
+        /// What is wrong with them (they hold no secret).
+        problem: &'a dyn Seen,
+    },
 }
 
 impl Refusal {
@@ -133,6 +139,11 @@ impl Refusal {
                 format!("The bearer token is not a valid JWT: {problem}."),
                 "Send Authorization: Bearer <JWT>, the token exactly as your identity provider issued it.",
                 format!("bearer token is not a JWT: {problem}"),
+            ),
+            CredentialProblem::NotASignature { problem } => (
+                format!("The request signature headers cannot be read: {problem}."),
+                "Sign as RFC 9421 says: Signature-Input: sig1=(\"@method\" ...);created=..;nonce=..;keyid=\"hk_...\";alg=\"hmac-sha256\" and Signature: sig1=:<base64>:.",
+                format!("signature headers unreadable: {problem}"),
             ),
         };
         Self::new(ErrorCode::CredentialMalformed, detail, evidence).hint(hint)

@@ -20,6 +20,7 @@ mod key;
 mod limits;
 mod request;
 mod route;
+mod signature;
 mod token;
 mod upstream;
 
@@ -31,6 +32,7 @@ pub use identity::{OwnerGone, OwnerSuspended, TenantSuspended};
 pub use limits::{BudgetUsed, QuotaUsed, RateUsed, TokensUsed};
 pub use request::Malformed;
 pub use route::NoRoute;
+pub use signature::{SignatureMismatch, SignedTime};
 pub use token::FutureClaim;
 pub use upstream::BodyTimeout;
 

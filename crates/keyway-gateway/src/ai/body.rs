@@ -3,33 +3,20 @@
 //! provider's answer or error.
 
 use crate::body::{Body, BodyError};
+use crate::inbound::Inbound;
 use bytes::Bytes;
 use http::Request;
 use http_body::Body as _;
 use http_body_util::BodyExt;
 use keyway_core::Refusal;
-use keyway_listener::GuardedBody;
 
 /// The largest provider answer read whole (non-streamed).
 pub const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
 /// The request body, whole, within `limit`.
-pub async fn read_body(req: Request<GuardedBody>, limit: u64) -> Result<Bytes, Refusal> {
-    crate::handler::declared_within(req.headers(), limit)?;
-    let body = req.into_body();
-    let progress = body.progress();
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let body: Body = body.map_err(|e| -> BodyError { Box::new(e) }).boxed();
-    match collect(body, limit).await {
-        Ok(bytes) => Ok(bytes),
-        Err(e) => Err(match progress.as_deref().and_then(|p| p.fault()) {
-            Some(fault) => crate::handler::client_fault(fault, "the AI provider"),
-            None => match e {
-                Collect::TooLarge => Refusal::payload_too_large(limit as u64, "streamed body over the limit"),
-                Collect::Broken(e) => Refusal::request_invalid(None, format_args!("the body could not be read: {e}")),
-            },
-        }),
-    }
+pub async fn read_body(req: Request<Inbound>, limit: u64) -> Result<Bytes, Refusal> {
+    let (parts, body) = req.into_parts();
+    body.read(&parts.headers, limit, "the AI provider").await
 }
 
 /// A provider's whole answer.

@@ -12,7 +12,7 @@
 //! call-log row.
 
 mod admission;
-mod body;
+pub(crate) mod body;
 mod exchange;
 mod metering;
 mod model_phase;
@@ -29,6 +29,7 @@ pub use metering::Settlement;
 pub use operation::Operation;
 
 use crate::body::Body;
+use crate::inbound::Inbound;
 use crate::upstream_client::UpstreamClient;
 use body::{read_answer, read_body};
 use bytes::Bytes;
@@ -41,7 +42,6 @@ use keyway_core::providers::AiModel;
 use keyway_core::records::CallLogRow;
 use keyway_core::{Refusal, Stage};
 use keyway_limits::Meter;
-use keyway_listener::GuardedBody;
 use keyway_pipeline::{Admitted, Call, Snapshot};
 use metering::{Held, Pricing};
 use plan::Attempt;
@@ -118,7 +118,7 @@ impl From<http::Response<Body>> for Served {
 
 impl Providers {
     /// Serves one admitted call to an `ai` API.
-    pub async fn serve(&self, ctx: AiCall<'_>, req: Request<GuardedBody>) -> Result<Served, Refusal> {
+    pub async fn serve(&self, ctx: AiCall<'_>, req: Request<Inbound>) -> Result<Served, Refusal> {
         let op = Operation::of(&ctx.admitted.api.api, req.method(), req.uri().path())?;
         if op == Operation::Models {
             return Ok(respond::model_list(ctx.snapshot, ctx.admitted).into());
@@ -149,7 +149,7 @@ impl Providers {
     }
 
     /// Serves one admitted call to a `prompt` API: `POST <base_path>`.
-    pub async fn serve_prompt(&self, ctx: AiCall<'_>, req: Request<GuardedBody>) -> Result<Served, Refusal> {
+    pub async fn serve_prompt(&self, ctx: AiCall<'_>, req: Request<Inbound>) -> Result<Served, Refusal> {
         let api = &ctx.admitted.api.api;
         let Some(spec) = api.prompt.as_ref() else {
             return Err(Refusal::internal(format!("prompt API {} has no prompt", api.id)));

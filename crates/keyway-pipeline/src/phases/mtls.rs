@@ -5,7 +5,6 @@ use super::{identity_evidence, Admitted, Call, CallInput};
 use crate::snapshot::{ApiEntry, Snapshot};
 use crate::stages::certificate::{self, PeerCert};
 use crate::stages::identity;
-use keyway_core::model::KeyLocation;
 use keyway_core::refusals::ScopeHolder;
 use keyway_core::{Refusal, Stage};
 use std::sync::Arc;
@@ -25,17 +24,24 @@ impl Call {
         }
         let found = certificate::verify(snapshot, &api, input.client_cert, input.headers)?;
         self.certificate = Some(found.binding.clone());
-        self.cert_app = Some(found.app.clone());
+        self.credential_app = Some(found.app.clone());
         self.trace.pass(Stage::Key, certificate::evidence(&found));
         let who = identity::check_app(snapshot, found.app, &api)?;
         self.trace.pass(Stage::Identity, identity_evidence(&who.app, &who.tenant));
         let b = &found.binding;
         let holder = ScopeHolder::Certificate { sha256: &b.sha256_fingerprint, scopes: &b.scopes };
         self.authorization(snapshot, holder, &who.app, &api, input)?;
-        // No credential header is involved; the location only says which
-        // places are stripped, and every one is.
-        let location = KeyLocation::AuthorizationBearer;
+        // No credential header is involved (every place of one is stripped).
         let certificate = Some(found.binding);
-        Ok(Admitted { api, key: None, token: None, certificate, app: who.app, tenant: who.tenant, location })
+        Ok(Admitted {
+            api,
+            key: None,
+            token: None,
+            certificate,
+            hmac_key: None,
+            app: who.app,
+            tenant: who.tenant,
+            location: None,
+        })
     }
 }

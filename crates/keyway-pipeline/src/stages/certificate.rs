@@ -99,6 +99,9 @@ pub fn accepted_kinds(api: &ApiEntry, why: NoCertificate) -> Vec<String> {
     if auth.contains(&AuthMethod::Jwt) {
         out.push("Authorization: Bearer <JWT>".to_owned());
     }
+    if auth.contains(&AuthMethod::Hmac) {
+        out.push("an RFC 9421 HMAC signature (Signature-Input and Signature)".to_owned());
+    }
     if auth.contains(&AuthMethod::Mtls) {
         out.push(match why {
             NoCertificate::NotSent => "a TLS client certificate".to_owned(),

@@ -11,4 +11,5 @@ pub mod identity;
 pub mod key;
 pub mod request;
 pub mod route;
+pub mod signature;
 pub mod token;

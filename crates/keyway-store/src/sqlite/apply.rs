@@ -6,6 +6,7 @@ use super::ai_rows;
 use super::audit;
 use super::certificate_rows;
 use super::errors::{sqlite_error, violation, Violation};
+use super::hmac_rows;
 use super::issuer_rows;
 use super::rows::{self, Table};
 use crate::StoreError;
@@ -37,6 +38,7 @@ fn table(record: &Record) -> &'static Table {
         Record::Model(_) => &ai_rows::MODELS,
         Record::Issuer(_) => &issuer_rows::ISSUERS,
         Record::Certificate(_) => &certificate_rows::CERTIFICATES,
+        Record::HmacKey(_) => &hmac_rows::HMAC_KEYS,
     }
 }
 
@@ -52,6 +54,7 @@ fn id(record: &Record) -> &str {
         Record::Model(m) => m.id.as_str(),
         Record::Issuer(i) => i.id.as_str(),
         Record::Certificate(c) => c.id.as_str(),
+        Record::HmacKey(k) => k.id.as_str(),
     }
 }
 
@@ -74,6 +77,7 @@ fn write(tx: &Connection, change: &Change) -> Result<(), StoreError> {
             Record::Model(m) => ai_rows::write_model(&mut stmt, m),
             Record::Issuer(i) => issuer_rows::write_issuer(&mut stmt, i),
             Record::Certificate(c) => certificate_rows::write_certificate(&mut stmt, c),
+            Record::HmacKey(k) => hmac_rows::write_hmac_key(&mut stmt, k),
         }
     };
     match written {
@@ -185,28 +189,23 @@ fn missing_reference(tx: &Connection, record: &Record) -> Result<Option<StoreErr
                 Some(_) => None,
             })
         }
-        Record::Certificate(c) => {
-            if !exists(tx, "SELECT 1 FROM apps WHERE id = ?1 AND tenant_id = ?2", [c.app_id.as_str(), c.tenant_id.as_str()])? {
-                return Ok(Some(StoreError::NotFound(format!(
-                    "app '{}' of tenant '{}' does not exist (certificate '{}')",
-                    c.app_id, c.tenant_id, c.id
-                ))));
-            }
-            Ok(None)
-        }
-        Record::Key(k) => {
-            let app_tenant: Option<String> = tx
-                .query_row("SELECT tenant_id FROM apps WHERE id = ?1", [k.app_id.as_str()], |r| r.get(0))
-                .optional()
-                .map_err(sqlite_error)?;
-            Ok(match app_tenant {
-                None => Some(StoreError::NotFound(format!("app '{}' does not exist (key '{}')", k.app_id, k.id))),
-                Some(t) if t != k.tenant_id.as_str() => Some(StoreError::Conflict(format!(
-                    "key '{}' names tenant '{}' but its app '{}' belongs to tenant '{t}'",
-                    k.id, k.tenant_id, k.app_id
-                ))),
-                Some(_) => None,
-            })
-        }
+        Record::Certificate(c) => app_of_tenant(tx, c.app_id.as_str(), c.tenant_id.as_str(), "certificate", c.id.as_str()),
+        Record::Key(k) => app_of_tenant(tx, k.app_id.as_str(), k.tenant_id.as_str(), "key", k.id.as_str()),
+        Record::HmacKey(k) => app_of_tenant(tx, k.app_id.as_str(), k.tenant_id.as_str(), "HMAC key", k.id.as_str()),
     }
+}
+
+/// After a FOREIGN KEY failure of a credential (`what` `id`) of app
+/// `app` in `tenant`: the app missing (not found) or of another tenant
+/// (conflict).
+fn app_of_tenant(tx: &Connection, app: &str, tenant: &str, what: &str, id: &str) -> Result<Option<StoreError>, StoreError> {
+    let app_tenant: Option<String> =
+        tx.query_row("SELECT tenant_id FROM apps WHERE id = ?1", [app], |r| r.get(0)).optional().map_err(sqlite_error)?;
+    Ok(match app_tenant {
+        None => Some(StoreError::NotFound(format!("app '{app}' does not exist ({what} '{id}')"))),
+        Some(t) if t != tenant => Some(StoreError::Conflict(format!(
+            "{what} '{id}' names tenant '{tenant}' but its app '{app}' belongs to tenant '{t}'"
+        ))),
+        Some(_) => None,
+    })
 }

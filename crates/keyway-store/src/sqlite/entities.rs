@@ -68,6 +68,7 @@ pub(crate) fn load_all_streaming(conn: &mut Connection, sink: &mut dyn KeySink) 
         models: many(&tx, &scan(&super::ai_rows::MODELS), [], super::ai_rows::model)?,
         issuers: many(&tx, &scan(&super::issuer_rows::ISSUERS), [], super::issuer_rows::issuer)?,
         certificates: many(&tx, &scan(&super::certificate_rows::CERTIFICATES), [], super::certificate_rows::certificate)?,
+        hmac_keys: many(&tx, &scan(&super::hmac_rows::HMAC_KEYS), [], super::hmac_rows::hmac_key)?,
     };
     let count: i64 = tx.query_row("SELECT count(*) FROM api_keys", [], |r| r.get(0)).map_err(sqlite_error)?;
     sink.expect(usize::try_from(count).unwrap_or(0));

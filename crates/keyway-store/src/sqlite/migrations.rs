@@ -477,7 +477,7 @@ CREATE UNIQUE INDEX jwt_issuers_name_uq ON jwt_issuers (tenant_id, name) WHERE d
 ALTER TABLE apps ADD COLUMN token_subjects TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE apis ADD COLUMN jwt_issuers TEXT NOT NULL DEFAULT '[]';
 "#,
-    // Client certificates bound to apps (mTLS) by the SHA-256 of their
+    // 14: client certificates bound to apps (mTLS) by the SHA-256 of their
     // DER, lowercase hex; a fingerprint binds at most one live binding.
     r#"
 CREATE TABLE client_certificates (
@@ -491,6 +491,24 @@ CREATE TABLE client_certificates (
 );
 CREATE UNIQUE INDEX client_certificates_fingerprint_uq ON client_certificates (sha256_fingerprint) WHERE deleted_at IS NULL;
 CREATE INDEX client_certificates_by_app ON client_certificates (app_id);
+"#,
+    // 15: apps' HMAC signing keys (RFC 9421), the secret AES-256-GCM
+    // sealed to the key's id (hex), never plain; scopes as a JSON list.
+    // An API's HMAC settings (`{"window_seconds": n}`) as JSON, NULL for
+    // the defaults.
+    r#"
+CREATE TABLE hmac_keys (
+    id          TEXT PRIMARY KEY NOT NULL,
+    app_id      TEXT NOT NULL REFERENCES apps (id),
+    tenant_id   TEXT NOT NULL REFERENCES tenants (id),
+    scopes      TEXT NOT NULL,
+    sealed      TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    revoked_at  TEXT,
+    revoked_by  TEXT
+);
+CREATE INDEX hmac_keys_app ON hmac_keys (app_id);
+ALTER TABLE apis ADD COLUMN hmac TEXT;
 "#,
 ];
 

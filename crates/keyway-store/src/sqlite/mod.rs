@@ -32,6 +32,7 @@ mod entities;
 mod enums;
 mod errors;
 mod group;
+mod hmac_rows;
 mod issuer_rows;
 mod legacy_calls;
 mod migrations;

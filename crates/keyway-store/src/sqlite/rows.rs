@@ -264,6 +264,7 @@ pub(crate) const APIS: Table = Table {
         "kind",
         "prompt",
         "jwt_issuers",
+        "hmac",
     ],
 };
 
@@ -295,6 +296,7 @@ pub(crate) fn api(r: &Row<'_>) -> rusqlite::Result<Api> {
         kind: r.get::<_, Enum<_>>(22)?.0,
         prompt: r.get::<_, Option<Json<_>>>(23)?.map(|j| j.0),
         jwt_issuers: r.get::<_, Json<_>>(24)?.0,
+        hmac: r.get::<_, Option<Json<_>>>(25)?.map(|j| j.0),
     })
 }
 
@@ -326,6 +328,7 @@ pub(crate) fn write_api(stmt: &mut Statement<'_>, a: &Api) -> rusqlite::Result<u
         Enum(a.kind),
         a.prompt.as_ref().map(Json),
         Json(&a.jwt_issuers),
+        a.hmac.as_ref().map(Json),
     ])
 }
 

@@ -2,14 +2,17 @@
 //! blocking pool and calls the module that does the work.
 
 use super::{
-    admin_tokens, ai_rows, audit, calls, certificate_rows, entities, group, issuer_rows, quota, rollups, rows, run, usage,
-    SqliteStore,
+    admin_tokens, ai_rows, audit, calls, certificate_rows, entities, group, hmac_rows, issuer_rows, quota, rollups, rows, run,
+    usage, SqliteStore,
 };
 use crate::{AdminToken, KeySink, QuotaUsageRow, StateDump, Store, StoreError};
 use async_trait::async_trait;
 use keyway_core::certificates::ClientCertificate;
 use keyway_core::change::Change;
-use keyway_core::ids::{ApiId, AppId, CertificateId, IssuerId, KeyId, ModelId, ProviderId, SubscriptionId, TenantId, UserId};
+use keyway_core::hmac_keys::HmacKey;
+use keyway_core::ids::{
+    ApiId, AppId, CertificateId, HmacKeyId, IssuerId, KeyId, ModelId, ProviderId, SubscriptionId, TenantId, UserId,
+};
 use keyway_core::issuers::JwtIssuer;
 use keyway_core::model::{Api, ApiKey, App, Subscription, Tenant, User};
 use keyway_core::providers::{AiModel, Provider};
@@ -177,6 +180,16 @@ impl Store for SqliteStore {
     async fn certificate_by_fingerprint(&self, sha256: &str) -> Result<Option<ClientCertificate>, StoreError> {
         let sha256 = sha256.to_owned();
         run(&self.main, move |c| certificate_rows::live_by_fingerprint(c, &sha256)).await
+    }
+
+    async fn hmac_key(&self, id: &HmacKeyId) -> Result<Option<HmacKey>, StoreError> {
+        let id = id.clone();
+        run(&self.main, move |c| entities::by_id(c, &hmac_rows::HMAC_KEYS, id.as_str(), hmac_rows::hmac_key)).await
+    }
+
+    async fn hmac_keys_of_app(&self, app: &AppId) -> Result<Vec<HmacKey>, StoreError> {
+        let app = app.clone();
+        run(&self.main, move |c| entities::by_parent(c, &hmac_rows::HMAC_KEYS, "app_id", app.as_str(), hmac_rows::hmac_key)).await
     }
 
     async fn provider(&self, id: &ProviderId) -> Result<Option<Provider>, StoreError> {

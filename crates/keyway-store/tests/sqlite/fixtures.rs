@@ -143,6 +143,7 @@ pub fn api(tenant: &Tenant, base_path: &str) -> Api {
         auth: vec![AuthMethod::ApiKey, AuthMethod::Jwt],
         key_locations: vec![KeyLocation::XApiKey, KeyLocation::Query],
         jwt_issuers: vec![keyway_core::ids::IssuerId::generate()],
+        hmac: Some(keyway_core::model::HmacSettings { window_seconds: 120 }),
         requires_approval: true,
         visibility: Visibility::Public,
         required_scopes: vec!["orders:read".into()],

@@ -13,6 +13,7 @@
 pub mod mtls;
 pub mod raw;
 pub mod receiver;
+pub mod signer;
 pub mod tokens;
 
 use keyway::app::{self, Running};
