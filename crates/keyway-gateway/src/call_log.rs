@@ -596,14 +596,15 @@ mod tests {
         tx.record(row());
         assert_eq!(count_reaching(&store, 1).await, 1, "written through the idle lane");
         // A lane with no time to spare (as on a saturated core): its one
-        // thread is busy for longer than the flush may take.
-        lane.handle().spawn(async { std::thread::sleep(Duration::from_secs(4)) });
+        // thread is busy for longer than the flush may take (with room for
+        // a loaded machine: the flush below has 10 s, the lane is busy 12).
+        lane.handle().spawn(async { std::thread::sleep(Duration::from_secs(12)) });
         tokio::time::sleep(Duration::from_millis(50)).await;
         tx.record(row());
         // The writer hands it to the lane at its next wake, where it waits.
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(count(&store).await, 1, "still waiting for the idle lane");
-        assert!(tx.flush(Duration::from_secs(2)).await, "taken back from the lane and written on the catch-up lane");
+        assert!(tx.flush(Duration::from_secs(10)).await, "taken back from the lane and written on the catch-up lane");
         assert_eq!(count(&store).await, 2);
         writer.shutdown().await;
     }

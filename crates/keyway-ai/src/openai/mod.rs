@@ -9,6 +9,7 @@
 mod content;
 mod error;
 mod request;
+mod request_typed;
 mod response;
 mod stream_decode;
 mod stream_encode;

@@ -35,7 +35,20 @@ const KNOWN: &[&str] = &[
 ];
 
 /// Parses an OpenAI Chat Completions request body.
+///
+/// The common shapes are read by serde straight from the bytes
+/// ([`super::request_typed`]); any other body, and every body with an
+/// error, by the reference parser below, whose errors name the member.
 pub fn parse_request(body: &[u8]) -> Result<ChatRequest, FormatError> {
+    match super::request_typed::read(body) {
+        Some(req) => Ok(req),
+        None => parse_request_value(body),
+    }
+}
+
+/// The reference parser: the body as a `serde_json::Value`, then each
+/// member read from it with its path.
+pub(crate) fn parse_request_value(body: &[u8]) -> Result<ChatRequest, FormatError> {
     let v = json::parse(body)?;
     let m = json::object(&v, ROOT)?;
     let mut req = ChatRequest {
