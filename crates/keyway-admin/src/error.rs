@@ -56,15 +56,6 @@ pub enum AdminError {
         /// The field holding the reference.
         param: Option<String>,
     },
-    /// 422 `auth_method_unsupported`: an authentication method that this
-    /// release does not implement yet.
-    #[error("{detail}")]
-    AuthMethodUnsupported {
-        /// Which method, and what brings it.
-        detail: String,
-        /// The field to blame.
-        param: Option<String>,
-    },
     /// 413 `payload_too_large`: the body is over the limit.
     #[error("the request body is larger than {limit} bytes")]
     PayloadTooLarge {
@@ -128,7 +119,7 @@ impl AdminError {
             AdminError::TokenMissing | AdminError::TokenInvalid(_) => StatusCode::UNAUTHORIZED,
             AdminError::NotFound(_) => StatusCode::NOT_FOUND,
             AdminError::AlreadyExists { .. } | AdminError::InvalidState(_) => StatusCode::CONFLICT,
-            AdminError::ReferenceInvalid { .. } | AdminError::AuthMethodUnsupported { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AdminError::ReferenceInvalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AdminError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AdminError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AdminError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -146,7 +137,6 @@ impl AdminError {
             AdminError::AlreadyExists { .. } => "already_exists",
             AdminError::InvalidState(_) => "invalid_state",
             AdminError::ReferenceInvalid { .. } => "reference_invalid",
-            AdminError::AuthMethodUnsupported { .. } => "auth_method_unsupported",
             AdminError::PayloadTooLarge { .. } => "payload_too_large",
             AdminError::MethodNotAllowed => "method_not_allowed",
             AdminError::Internal(_) => "internal_error",
@@ -163,7 +153,6 @@ impl AdminError {
             AdminError::AlreadyExists { .. } => "Already exists",
             AdminError::InvalidState(_) => "Invalid state",
             AdminError::ReferenceInvalid { .. } => "Invalid reference",
-            AdminError::AuthMethodUnsupported { .. } => "Authentication method not supported",
             AdminError::PayloadTooLarge { .. } => "Payload too large",
             AdminError::MethodNotAllowed => "Method not allowed",
             AdminError::Internal(_) => "Internal error",
@@ -175,8 +164,7 @@ impl AdminError {
         match self {
             AdminError::RequestInvalid { param, .. }
             | AdminError::AlreadyExists { param, .. }
-            | AdminError::ReferenceInvalid { param, .. }
-            | AdminError::AuthMethodUnsupported { param, .. } => param.as_deref(),
+            | AdminError::ReferenceInvalid { param, .. } => param.as_deref(),
             _ => None,
         }
     }

@@ -17,15 +17,8 @@ pub struct Sha256Key(pub [u8; 32]);
 impl Sha256Key {
     /// From 64 hex digits (either case); `None` for anything else.
     pub fn from_hex(hex: &str) -> Option<Self> {
-        let bytes = hex.as_bytes();
-        if bytes.len() != 64 {
-            return None;
-        }
         let mut out = [0u8; 32];
-        for (i, pair) in bytes.chunks_exact(2).enumerate() {
-            let digit = |b: u8| char::from(b).to_digit(16);
-            out[i] = u8::try_from(digit(pair[0])? * 16 + digit(pair[1])?).ok()?;
-        }
+        hex::decode_to_slice(hex, &mut out).ok()?;
         Some(Self(out))
     }
 }
